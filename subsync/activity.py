@@ -1,0 +1,256 @@
+"""Model-free speech activity on a 10 ms grid (pure numpy).
+
+Frame i covers media time [i * FRAME_S, (i + 1) * FRAME_S).  The detector:
+
+1. sub-band power (200-8000 Hz in 5 bands) from an STFT of 25 ms windows
+   centred on the frames, processed in chunks;
+2. a per-band adaptive noise floor: the minimum of each 0.25 s block, then a
+   low percentile of those minima over a sliding window of several seconds;
+3. SNR = mean over bands of (level - floor), median-filtered over 70 ms;
+4. double threshold: a low soft threshold (a few dB above the floor) places the
+   boundaries precisely, and a region only counts as speech if it somewhere
+   rises well above the floor (the margin grows with the local dynamic range)
+   and above an absolute level, so noise flicker is rejected;
+5. a light (10 ms) hangover.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+FRAME_S = 0.01                          # grid step shared with timemap and the per-line aligner
+FRAMES_PER_S = round(1 / FRAME_S)
+WINDOW_S = 0.025                        # STFT window length
+SUBBAND_EDGES_HZ = (200.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0)   # SNR is measured per sub-band
+CHUNK_S = 60.0                          # STFT this much audio at a time (bounds memory)
+CHUNK_FRAMES = round(CHUNK_S * FRAMES_PER_S)
+
+PRE_SMOOTH_S = 0.03                     # level smoothing before taking block minima
+BLOCK_S = 0.25                          # floor/level statistics work on blocks of this length
+FLOOR_WINDOW_S = 8.0                    # noise floor: percentile of block minima over this window
+FLOOR_PERCENTILE = 30.0
+RANGE_WINDOW_S = 20.0                   # speech level: percentile of block maxima over this window
+RANGE_PERCENTILE = 90.0
+MIN_FLOOR_DBFS = -80.0                  # band floors never go below white noise of this level
+
+LOW_SNR_DB = 3.5                        # soft boundary threshold above the floor
+STRONG_FRACTION = 0.3                   # a region must peak this fraction of the dynamic range ...
+MIN_STRONG_SNR_DB = 6.0                 # ... clipped to [MIN, MAX] dB above the floor
+MAX_STRONG_SNR_DB = 15.0
+STRONG_MIN_DBFS = -55.0                 # ... and the frame level must exceed this
+SOFTNESS_DB = 2.0                       # logistic scale of the soft threshold
+REJECTED_WEIGHT = 0.4                   # likelihood kept by unconfirmed regions (stays < 0.5)
+MEDIAN_S = 0.07                         # median smoothing of the SNR
+HANGOVER_S = 0.01                       # activity is held this long after it drops
+EPS_POWER = 1e-12
+
+
+def speech_activity(audio: np.ndarray, sample_rate: int = 16000) -> np.ndarray:
+    """Speech likelihood per FRAME_S frame; float32 (n_frames,) in [0, 1], >= 0.5 means speech.
+
+    audio: (n_samples,) float mono in [-1, 1], any sample rate (16 kHz from media.load_audio).
+    n_frames = ceil(n_samples / (FRAME_S * sample_rate)).
+    """
+    audio = np.asarray(audio, dtype=np.float32).reshape(-1)    # (n_samples,)
+    if audio.size == 0:
+        return np.zeros(0, dtype=np.float32)
+    level_db = band_levels_db(audio, sample_rate)               # (n_frames, n_bands)
+    snr_db, strong_db = _band_snr(level_db, _min_floor_db(sample_rate))   # (n_frames,), (n_frames,)
+    snr_db = _median_filter(snr_db, _odd_frames(MEDIAN_S))
+    likelihood = _logistic((snr_db - LOW_SNR_DB) / SOFTNESS_DB)
+    loud = _median_filter(_power_sum_db(level_db), _odd_frames(MEDIAN_S)) > STRONG_MIN_DBFS
+    confirmed = _confirmed_regions(likelihood >= 0.5, (snr_db >= strong_db) & loud)
+    likelihood = np.where(confirmed, likelihood, REJECTED_WEIGHT * likelihood)
+    return _hangover(likelihood, round(HANGOVER_S * FRAMES_PER_S)).astype(np.float32)
+
+
+def cue_activity(starts_s: Sequence[float] | np.ndarray, ends_s: Sequence[float] | np.ndarray,
+                 n_frames: int) -> np.ndarray:
+    """1 on frames inside any cue, 0 elsewhere; float32 (n_frames,).
+
+    A frame is inside when its centre lies in [start, end).  Cues may extend
+    beyond either end of the grid; those parts are dropped.
+    """
+    starts = np.asarray(starts_s, dtype=np.float64).reshape(-1)   # (n_cues,)
+    ends = np.asarray(ends_s, dtype=np.float64).reshape(-1)       # (n_cues,)
+    first = np.clip(np.ceil(starts * FRAMES_PER_S - 0.5), 0, n_frames).astype(np.int64)
+    stop = np.clip(np.ceil(ends * FRAMES_PER_S - 0.5), 0, n_frames).astype(np.int64)
+    keep = stop > first
+    edges = np.zeros(n_frames + 1, dtype=np.int32)                # (n_frames + 1,)
+    np.add.at(edges, first[keep], 1)
+    np.add.at(edges, stop[keep], -1)
+    return (np.cumsum(edges[:-1]) > 0).astype(np.float32)
+
+
+# ---------------------------------------------------------------- band energies
+
+def band_levels_db(audio: np.ndarray, sample_rate: int = 16000) -> np.ndarray:
+    """Sub-band power in dB (re full scale) per frame; float32 (n_frames, n_bands)."""
+    hop = FRAME_S * sample_rate                                # samples per frame (may be fractional)
+    window = round(WINDOW_S * sample_rate)
+    n_fft = 1 << (window - 1).bit_length()
+    bands = _band_matrix(n_fft, sample_rate)                  # (n_fft // 2 + 1, n_bands)
+    taper = np.hanning(window).astype(np.float32)
+    # Parseval with a unit-energy taper: band power = mean square of the frame; full-scale sine -> -3 dB.
+    taper *= np.float32(np.sqrt(2.0 / (n_fft * np.sum(taper**2))))
+    n_frames = n_frames_for(audio.size, sample_rate)
+    levels = np.empty((n_frames, bands.shape[1]), dtype=np.float32)
+    for first in range(0, n_frames, CHUNK_FRAMES):
+        count = min(CHUNK_FRAMES, n_frames - first)
+        frames = _frames(audio, first, count, hop, window)    # (count, window)
+        spectrum = np.fft.rfft(frames * taper, n=n_fft, axis=1)
+        power = spectrum.real**2 + spectrum.imag**2           # (count, n_fft // 2 + 1)
+        levels[first:first + count] = power @ bands
+    return 10.0 * np.log10(levels + np.float32(EPS_POWER))
+
+
+def _frames(audio: np.ndarray, first: int, count: int, hop: float, window: int) -> np.ndarray:
+    """Windows centred on the frame centres (first + k + 0.5) * hop; (count, window), zero-padded."""
+    starts = np.round((np.arange(first, first + count) + 0.5) * hop).astype(np.int64) - window // 2
+    lo, hi = int(starts[0]), int(starts[-1]) + window          # sample range covered by the chunk
+    piece = audio[max(lo, 0):max(min(hi, audio.size), 0)]
+    pad_before = max(0, -lo)
+    piece = np.pad(piece, (pad_before, (hi - lo) - pad_before - piece.size))
+    offsets = starts - lo                                       # (count,)
+    if count > 1 and np.all(np.diff(offsets) == offsets[1] - offsets[0]):   # integral hop: strided view
+        return sliding_window_view(piece, window)[offsets[0]::offsets[1] - offsets[0]][:count]
+    return piece[offsets[:, None] + np.arange(window)[None, :]]
+
+
+def _band_edges(sample_rate: int) -> np.ndarray:
+    """Sub-band edges in Hz, cut at Nyquist; (n_bands + 1,)."""
+    nyquist = sample_rate / 2
+    edges = {min(edge, nyquist) for edge in SUBBAND_EDGES_HZ}
+    return np.array(sorted(edges))
+
+
+def _band_matrix(n_fft: int, sample_rate: int) -> np.ndarray:
+    """0/1 matrix summing rfft bins into the sub-bands; (n_fft // 2 + 1, n_bands)."""
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)         # (n_bins,)
+    edges = _band_edges(sample_rate)
+    matrix = np.zeros((freqs.size, edges.size - 1), dtype=np.float32)
+    for band, (low, high) in enumerate(zip(edges[:-1], edges[1:])):
+        matrix[(freqs >= low) & (freqs < high), band] = 1.0
+    return matrix
+
+
+def _min_floor_db(sample_rate: int) -> np.ndarray:
+    """Per-band level of white noise at MIN_FLOOR_DBFS; (n_bands,).
+
+    Without it a band that a codec left empty (mp3 low-pass) has a floor near
+    -inf and any leakage into it reads as a large SNR.
+    """
+    widths = np.diff(_band_edges(sample_rate))
+    return (MIN_FLOOR_DBFS + 10.0 * np.log10(widths / (sample_rate / 2))).astype(np.float32)
+
+
+# ---------------------------------------------------------------- thresholding
+
+def _band_snr(level_db: np.ndarray, min_floor_db: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Band-mean SNR over the adaptive floor, and the SNR a region must reach somewhere.
+
+    level_db: (n_frames, n_bands), min_floor_db: (n_bands,)
+    -> (snr_db (n_frames,), strong_snr_db (n_frames,)).
+    """
+    smooth_db = _moving_average(level_db, _odd_frames(PRE_SMOOTH_S))          # (n_frames, n_bands)
+    floor_db = np.maximum(
+        _sliding_block_stat(smooth_db, np.min, FLOOR_PERCENTILE, FLOOR_WINDOW_S), min_floor_db)
+    top_db = _sliding_block_stat(smooth_db, np.max, RANGE_PERCENTILE, RANGE_WINDOW_S)
+    snr_db = (level_db - floor_db).mean(axis=1)                                # (n_frames,)
+    range_db = (top_db - floor_db).mean(axis=1)                                # (n_frames,)
+    strong_db = np.clip(STRONG_FRACTION * range_db, MIN_STRONG_SNR_DB, MAX_STRONG_SNR_DB)
+    return snr_db.astype(np.float32), strong_db.astype(np.float32)
+
+
+def _power_sum_db(level_db: np.ndarray) -> np.ndarray:
+    """dB of the power summed over bands; (n_frames, n_bands) -> (n_frames,)."""
+    power = np.power(np.float32(10.0), level_db / np.float32(10.0))
+    return (10.0 * np.log10(power.sum(axis=1) + np.float32(EPS_POWER))).astype(np.float32)
+
+
+def _sliding_block_stat(values: np.ndarray, block_reduce: Callable[..., np.ndarray],
+                        percentile: float, window_s: float) -> np.ndarray:
+    """Percentile over a centred window of per-block extremes, back on the frame grid.
+
+    values: (n, n_bands) -> (n, n_bands).  Per-block statistics keep this cheap
+    on long films: a 2-hour film has only 28 800 blocks.
+    """
+    block = round(BLOCK_S * FRAMES_PER_S)
+    n, n_bands = values.shape
+    n_blocks = -(-n // block)
+    padded = np.pad(values, ((0, n_blocks * block - n), (0, 0)), mode="edge")
+    per_block = block_reduce(padded.reshape(n_blocks, block, n_bands), axis=1)   # (n_blocks, n_bands)
+    half = max(1, round(window_s / BLOCK_S / 2))
+    if n_blocks <= half:
+        # The whole recording fits in one window: padding would only replicate its edges.
+        stat = np.broadcast_to(np.percentile(per_block, percentile, axis=0), per_block.shape)
+    else:
+        extended = np.pad(per_block, ((half, half), (0, 0)), mode="reflect")
+        windows = sliding_window_view(extended, 2 * half + 1, axis=0)         # (n_blocks, n_bands, 2*half+1)
+        stat = np.percentile(windows, percentile, axis=-1)                     # (n_blocks, n_bands)
+    centres = (np.arange(n_blocks) + 0.5) * block
+    frames = np.arange(n)
+    return np.stack([np.interp(frames, centres, stat[:, band]) for band in range(n_bands)],
+                    axis=1).astype(np.float32)
+
+
+def _confirmed_regions(candidate: np.ndarray, strong: np.ndarray) -> np.ndarray:
+    """Runs of `candidate` that contain at least one `strong` frame; bool (n,)."""
+    rises = np.diff(candidate.astype(np.int8), prepend=np.int8(0)) == 1
+    label = np.cumsum(rises) * candidate                                       # (n,), 0 outside runs
+    confirmed = np.zeros(int(label.max()) + 1, dtype=bool)                     # (n_runs + 1,)
+    confirmed[label[strong & candidate]] = True
+    confirmed[0] = False
+    return confirmed[label]
+
+
+def _logistic(x: np.ndarray) -> np.ndarray:
+    return (0.5 * (1.0 + np.tanh(0.5 * x))).astype(np.float32)
+
+
+# ---------------------------------------------------------------- smoothing
+
+def _moving_average(values: np.ndarray, width: int) -> np.ndarray:
+    """Centred moving average along axis 0 with edge padding; (n, ...) -> (n, ...)."""
+    if width <= 1:
+        return values
+    half = width // 2
+    padded = np.pad(values.astype(np.float64), [(half, half)] + [(0, 0)] * (values.ndim - 1), mode="edge")
+    sums = np.cumsum(padded, axis=0)
+    sums = np.concatenate([np.zeros_like(sums[:1]), sums], axis=0)
+    return ((sums[width:] - sums[:-width]) / width).astype(np.float32)
+
+
+def _median_filter(values: np.ndarray, width: int) -> np.ndarray:
+    """Centred running median with edge padding; (n,) -> (n,)."""
+    if width <= 1 or values.size == 0:
+        return values
+    half = width // 2
+    windows = sliding_window_view(np.pad(values, half, mode="edge"), width)     # (n, width)
+    out = np.empty_like(values)
+    step = CHUNK_FRAMES * 10
+    for first in range(0, values.size, step):
+        out[first:first + step] = np.median(windows[first:first + step], axis=1)
+    return out
+
+
+def _hangover(values: np.ndarray, frames: int) -> np.ndarray:
+    """Hold activity for `frames` frames after it drops (a trailing running maximum); (n,) -> (n,)."""
+    held = values.copy()
+    for lag in range(1, frames + 1):
+        np.maximum(held[lag:], values[:-lag], out=held[lag:])
+    return held
+
+
+def n_frames_for(n_samples: int, sample_rate: int = 16000) -> int:
+    """Number of FRAME_S frames that cover n_samples: the last, partial frame counts."""
+    if sample_rate <= 0:
+        raise ValueError(f"sample rate must be positive, not {sample_rate}")
+    return int(np.ceil(n_samples / (FRAME_S * sample_rate) - 1e-9))
+
+
+def _odd_frames(seconds: float) -> int:
+    return 2 * (round(seconds * FRAMES_PER_S) // 2) + 1

