@@ -1,0 +1,32 @@
+"""subsync: re-time subtitle files to the speech in a video, line by line.
+
+    >>> import subsync
+    >>> result = subsync.sync("episode.mkv", "episode.srt")      # doctest: +SKIP
+    >>> result.time_map, result.counts()                          # doctest: +SKIP
+    >>> result.save("episode.synced.srt")                         # doctest: +SKIP
+
+Heavy modules (torch, transformers) load only when a sync runs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+__version__ = "0.1.0"
+__all__ = ["sync", "SyncOptions", "SyncResult", "SubsyncError", "__version__"]
+
+if TYPE_CHECKING:
+    from .errors import SubsyncError
+    from .pipeline import LineResult, SyncOptions, SyncResult, sync
+
+
+def __getattr__(name: str):
+    if name in ("sync", "SyncOptions", "SyncResult", "LineResult"):
+        from . import pipeline as _sync
+
+        return getattr(_sync, name)
+    if name == "SubsyncError":
+        from .errors import SubsyncError
+
+        return SubsyncError
+    raise AttributeError(f"module 'subsync' has no attribute {name!r}")

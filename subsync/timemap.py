@@ -146,6 +146,61 @@ def global_search(speech: np.ndarray, starts_s, ends_s, max_offset_s: float = 60
     return GlobalMatch(TimeMap(float(scale), float(peak.offset_s)), float(peak.score), float(peak.runner_up))
 
 
+COMMON_SCALES = (1.0, 25 / (24000 / 1001), (24000 / 1001) / 25)   # no change, PAL speed-up both ways
+PEAKS_PER_SCALE = 3
+
+
+def candidate_maps(speech: np.ndarray, starts_s, ends_s, max_offset_s: float = 600.0,
+                   scales=FRAMERATE_RATIOS, limit: int = 8) -> list[TimeMap]:
+    """The most likely maps, best first, for a model to verify.
+
+    Short files correlate with a wrong ratio or offset by chance almost as well as
+    with the right one, so the best few peaks of each scale compete: the ``limit``
+    best by score (unit scale slightly preferred), plus the two best of each of the
+    common scales (no change, 25 <-> 23.976).  The refined global best comes first.
+    """
+    speech = np.asarray(speech, dtype=np.float64).reshape(-1)
+    starts, ends = _valid_cues(starts_s, ends_s)
+    best = global_search(speech, starts, ends, max_offset_s, scales).time_map
+    if starts.size == 0 or speech.size == 0 or np.ptp(speech) == 0:
+        return [best]
+    centred = speech - speech.mean()
+    longest = _raster_length(starts, ends, max(scales))
+    reference = _Reference(centred, 0, longest, float(np.sqrt(np.mean(centred**2))))
+    ranked, common = [], []
+    for scale in (float(s) for s in scales):
+        for rank, (offset_s, score) in enumerate(_top_peaks(reference, starts, ends, scale, max_offset_s)):
+            ranked.append((score * _preference(scale), TimeMap(scale, offset_s)))
+            if rank < 2 and any(abs(scale - c) < 1e-9 for c in COMMON_SCALES):
+                common.append(TimeMap(scale, offset_s))
+    ranked.sort(key=lambda item: -item[0])
+    chosen = [best]
+    for candidate in [m for _, m in ranked[:limit]] + common:
+        if all(abs(candidate.scale - c.scale) > 1e-9 or abs(candidate.offset_s - c.offset_s) > 0.5
+               for c in chosen):
+            chosen.append(candidate)
+    return chosen
+
+
+def _top_peaks(reference: _Reference, starts: np.ndarray, ends: np.ndarray, scale: float,
+               max_offset_s: float) -> list[tuple[float, float]]:
+    """Up to PEAKS_PER_SCALE (offset_s, score) local maxima, at least a second apart."""
+    limit = int(np.floor(max_offset_s * FRAMES_PER_S))
+    offsets = np.arange(-limit, limit + 1)
+    base = _raster_base(starts, scale)
+    raster = _centred_raster(starts, ends, scale, base, _raster_length(starts, ends, scale))
+    scores = reference.lag_scores(raster, offsets + base).copy()
+    peaks = []
+    exclusion = int(RUNNER_UP_EXCLUSION_S * FRAMES_PER_S)
+    for _ in range(PEAKS_PER_SCALE):
+        best = int(np.argmax(scores))
+        if not np.isfinite(scores[best]) or scores[best] <= 0:
+            break
+        peaks.append((float(offsets[best] * FRAME_S), float(scores[best])))
+        scores[max(0, best - exclusion): best + exclusion + 1] = -np.inf
+    return peaks
+
+
 def _preference(scale: float) -> float:
     """Tie-break towards no framerate change: short clips often match a wrong ratio by chance."""
     return 1.0 + UNIT_SCALE_PREFERENCE if abs(scale - 1.0) < 1e-12 else 1.0

@@ -1,0 +1,137 @@
+"""The ``subsync`` command line (typer).  Commands are thin: they call :mod:`subsync.sync`."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from . import __version__
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Re-time subtitle files to the speech in a video, line by line.",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"subsync {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True,
+                                                    help="Show the version and exit.")] = None,
+) -> None:
+    """Re-time subtitle files to the speech in a video, line by line."""
+
+
+class _Progress:
+    """Progress on stderr: one rewritten line on a terminal, stage changes otherwise."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self.stage = None
+        self.started = time.monotonic()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if self.quiet:
+            return
+        if self.tty:
+            percent = f" {100 * done // total:3d}%" if total > 1 else ""
+            sys.stderr.write(f"\r\033[K{stage}{percent}")
+            sys.stderr.flush()
+        elif stage != self.stage:
+            sys.stderr.write(f"{stage}...\n")
+        self.stage = stage
+
+    def finish(self) -> None:
+        if not self.quiet and self.tty:
+            sys.stderr.write("\r\033[K")
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(f"subsync: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def fix(
+    media: Annotated[Path, typer.Argument(help="Video or audio file (anything ffmpeg reads).")],
+    subs: Annotated[Path, typer.Argument(help="The SRT file to re-time.")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o",
+                      help="Where to write the result [default: SUBS.synced.srt].")] = None,
+    model: Annotated[str, typer.Option(help="base, tiny.en, a hub id, or a transformers/CTranslate2 directory.")] = "base",
+    language: Annotated[str, typer.Option(help="Spoken language (en, fr, ...) or auto.")] = "auto",
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    audio_track: Annotated[Optional[int], typer.Option(help="Audio stream to use, counting from 0.")] = None,
+    max_offset: Annotated[float, typer.Option(help="Largest offset searched, in seconds.")] = 600.0,
+    report: Annotated[Optional[Path], typer.Option(help="Also write a JSON report of every line.")] = None,
+    in_place: Annotated[bool, typer.Option("--in-place", help="Overwrite SUBS (keeps SUBS.bak).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary.")] = False,
+) -> None:
+    """Re-time SUBS to the speech in MEDIA and write SUBS.synced.srt."""
+    from .errors import SubsyncError
+    from .pipeline import SyncOptions, sync
+
+    if in_place and output is not None:
+        _fail("--in-place and --output exclude each other", 2)
+    if max_offset <= 0:
+        _fail("--max-offset must be positive", 2)
+    if audio_track is not None and audio_track < 0:
+        _fail("--audio-track counts from 0", 2)
+    target = subs if in_place else (output or default_output(subs))
+    options = SyncOptions(model=model, language=None if language == "auto" else language.lower(),
+                          device=device, audio_track=audio_track, max_offset_s=max_offset)
+    progress = _Progress(quiet)
+    try:
+        result = sync(media, subs, options, progress=progress)
+        progress.finish()
+        if in_place:
+            shutil.copy2(subs, str(subs) + ".bak")
+        result.save(target)
+        if report is not None:
+            from .subtitles import atomic_write_bytes
+
+            atomic_write_bytes(report, (json.dumps(result.report(), indent=1) + "\n").encode())
+    except SubsyncError as exc:
+        progress.finish()
+        _fail(str(exc))
+    except OSError as exc:
+        progress.finish()
+        _fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
+    except KeyboardInterrupt:
+        progress.finish()
+        _fail("interrupted; nothing was written", 130)
+    if not quiet:
+        typer.echo(f"{target}: {summary(result)}", err=True)
+
+
+def default_output(subs: Path) -> Path:
+    """``movie.en.srt`` -> ``movie.en.synced.srt``."""
+    return subs.with_name(subs.stem + ".synced" + (subs.suffix or ".srt"))
+
+
+def summary(result) -> str:
+    counts = result.counts()
+    drift = (result.time_map.scale - 1.0) * 100
+    return (f"offset {result.time_map.offset_s:+.3f} s, drift {drift:+.3f} % "
+            f"(scale {result.time_map.scale:.5f}), {counts['retimed']} lines re-timed, "
+            f"{counts['kept']} kept, {counts['mapped'] + counts['unaligned']} left on the global map, "
+            f"mean confidence {result.mean_confidence:.2f}, language {result.language}")
+
+
+def run() -> None:   # pragma: no cover - console entry point for python -m
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    app()

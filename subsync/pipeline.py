@@ -1,0 +1,475 @@
+"""The pipeline: media + subtitles -> global time map -> per-line alignment -> new cue times.
+
+1. Speech activity of the media and the cues' own on/off pattern give a global map
+   (offset and framerate drift), robust to text that does not match the audio.
+2. Consecutive lines placed by that map are grouped into windows of at most 30 s; the
+   decoder reads their text over the window's audio and the alignment heads'
+   cross-attention, followed by DTW, says where each line is heard.
+3. Confident lines pin the map precisely (robust line fit); then each line either keeps
+   its human timing (it agrees with where it is heard), is re-timed with the file's own
+   lead-in and linger (it is clearly off), or keeps the map's time (low confidence).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from . import activity, align, timemap
+from .errors import ModelError, SubsyncError
+from .subtitles import Cue, SubtitleDocument, read_srt, render_srt, spoken_text, write_srt
+
+if TYPE_CHECKING:
+    from .model import WhisperModel
+
+PathLike = str | os.PathLike
+
+WINDOW_S = 30.0               # Whisper's input window
+PAD_S = 2.0                   # audio kept before a window's first line and after its last
+ONSET_BIAS_S = 0.05           # attention-DTW boundaries land this much early (measured, see README)
+LANGUAGE_WINDOWS = 3          # windows used to detect the spoken language
+REALIGN_SHIFT_S = 0.5         # re-run the alignment when refining the map moves lines this far
+MIN_GAP_S = 0.04              # re-timed lines end at least this long before the next starts
+READING_CHARS_PER_S = 21.0    # readable minimum duration: this many characters per second ...
+MIN_DURATION_S = 0.7          # ... but at least this long (or the line's own duration, if shorter)
+DEFAULT_LEAD_IN_S = 0.0       # lead-in/linger when the file has too few consistent lines
+DEFAULT_LINGER_S = 0.3
+MIN_CONSISTENT_LINES = 5
+STANDARD_SCALE_TOLERANCE = 0.004   # a fitted scale this close to a framerate ratio snaps to it
+
+_NON_SPEECH_RE = re.compile(r"\[[^\]]*\]|\([^)]*\)|[♪♫#*]")
+_SPEAKER_RE = re.compile(r"^\s*[A-Z][A-Z0-9 .'-]{1,30}:\s*", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """Everything that steers a sync; every field has a sensible default."""
+
+    model: str = "base"                 # bundled name, hub id, transformers or CTranslate2 directory
+    language: str | None = None         # spoken language (ISO 639-1); None detects it
+    device: str = "auto"                # auto, cpu, cuda, cuda:N
+    audio_track: int | None = None      # 0-based index among the media's audio streams
+    max_offset_s: float = 600.0         # search offsets within +- this
+    keep_tolerance_s: float = 0.25      # a line within this of where it is heard keeps its timing
+    min_confidence: float = 0.35        # lines below this keep the global map's time
+    threads: int | None = None          # CPU threads for torch (None: torch's default)
+
+
+@dataclass(frozen=True)
+class LineResult:
+    """What happened to one cue; times in media seconds."""
+
+    index: int                  # position in the file (0-based)
+    start_s: float              # new start
+    end_s: float                # new end
+    mapped_start_s: float       # the original start through the final time map
+    mapped_end_s: float
+    heard_start_s: float | None  # where the line is heard (None: not aligned)
+    heard_end_s: float | None
+    confidence: float           # 0..1; 0 for lines that were not aligned
+    action: str                 # "kept", "retimed", "mapped" (low confidence) or "unaligned" (no words)
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """A synced subtitle file: new times for every cue, and how they were found."""
+
+    document: SubtitleDocument
+    lines: tuple[LineResult, ...]
+    time_map: timemap.TimeMap       # refined map: media_s = scale * subtitle_s + offset_s
+    global_map: timemap.TimeMap     # the first, speech-activity map
+    language: str
+    model: str
+
+    @property
+    def cues(self) -> tuple[Cue, ...]:
+        """The cues with their new times (text untouched)."""
+        return tuple(replace(cue, start_s=line.start_s, end_s=line.end_s)
+                     for cue, line in zip(self.document.cues, self.lines))
+
+    @property
+    def times_s(self) -> list[tuple[float, float]]:
+        return [(line.start_s, line.end_s) for line in self.lines]
+
+    @property
+    def confidences(self) -> np.ndarray:
+        return np.array([line.confidence for line in self.lines])
+
+    def counts(self) -> dict[str, int]:
+        actions = [line.action for line in self.lines]
+        return {name: actions.count(name) for name in ("kept", "retimed", "mapped", "unaligned")}
+
+    @property
+    def mean_confidence(self) -> float:
+        aligned = [line.confidence for line in self.lines if line.action != "unaligned"]
+        return float(np.mean(aligned)) if aligned else 0.0
+
+    def to_bytes(self) -> bytes:
+        """The synced file: the input's bytes, encoding and line endings, new timestamps."""
+        return render_srt(self.document, self.times_s)
+
+    def save(self, path: PathLike) -> None:
+        """Write the synced file atomically to ``path``."""
+        write_srt(self.document, self.times_s, path)
+
+    def report(self) -> dict:
+        """A JSON-ready account: map, counts, per-line times and confidence."""
+        return {
+            "model": self.model,
+            "language": self.language,
+            "offset_s": round(self.time_map.offset_s, 4),
+            "scale": round(self.time_map.scale, 7),
+            "global_map": {"offset_s": round(self.global_map.offset_s, 4),
+                           "scale": round(self.global_map.scale, 7)},
+            "counts": self.counts(),
+            "mean_confidence": round(self.mean_confidence, 4),
+            "lines": [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(line).items()}
+                      for line in self.lines],
+        }
+
+
+@dataclass(frozen=True)
+class _Window:
+    start_s: float                  # media time of the window's first sample
+    end_s: float
+    lines: tuple[int, ...]          # cue indices aligned here (their times are used)
+    before: str                     # context text heard before the first line (times discarded)
+    after: str                      # context text heard after the last line
+
+
+@dataclass(frozen=True)
+class _Heard:
+    start_s: float
+    end_s: float
+    confidence: float
+
+
+Progress = Callable[[str, int, int], None]   # (stage, done, total)
+
+
+def sync(media: PathLike, subs: PathLike | SubtitleDocument, options: SyncOptions | None = None,
+         *, model: WhisperModel | None = None, progress: Progress | None = None,
+         **overrides) -> SyncResult:
+    """Re-time the subtitles ``subs`` to the speech in ``media``.
+
+    ``options`` (or keyword overrides of its fields, e.g. ``language="en"``) steer the
+    sync; pass a loaded ``model`` to reuse it across files.  ``progress(stage, done,
+    total)`` is called as work advances.  Raises :class:`SubsyncError` subclasses with
+    one-line messages on bad input.
+    """
+    from .media import SAMPLE_RATE, load_audio
+
+    options = replace(options or SyncOptions(), **overrides)
+    report = progress or (lambda stage, done, total: None)
+    document = subs if isinstance(subs, SubtitleDocument) else read_srt(subs)
+    report("decoding audio", 0, 1)
+    audio = load_audio(media, options.audio_track)                       # (n_samples,)
+    speech = activity.speech_activity(audio)                             # (n_frames,) 10 ms
+    texts = [alignment_text(cue.text) for cue in document.cues]
+    starts = np.array([cue.start_s for cue in document.cues])
+    ends = np.array([cue.end_s for cue in document.cues])
+    spoken = np.array([bool(text) for text in texts])
+    search_starts, search_ends = (starts[spoken], ends[spoken]) if spoken.any() else (starts, ends)
+    report("searching offset and drift", 0, 1)
+    candidates = timemap.candidate_maps(speech, search_starts, search_ends, options.max_offset_s)
+    if model is None:
+        from .model import WhisperModel
+
+        report("loading model", 0, 1)
+        model = WhisperModel(options.model, options.device, options.threads)
+    duration_s = audio.size / SAMPLE_RATE
+    aligner = _Aligner(model, audio, speech, texts, starts, ends, duration_s, options, report)
+    global_map = aligner.verify(candidates)
+    heard = aligner.align(global_map)
+    time_map = _refine(global_map, starts, heard, options)
+    shift = np.abs(time_map(starts) - global_map(starts))
+    if heard and shift.max() > REALIGN_SHIFT_S:
+        heard = aligner.align(time_map)
+        time_map = _refine(time_map, starts, heard, options)
+    lines = decide(time_map(starts), time_map(ends), heard, texts, options)
+    return SyncResult(document, tuple(lines), time_map, global_map, aligner.language or "", model.spec)
+
+
+def alignment_text(cue_text: str) -> str:
+    """The words a cue expects to be spoken: no tags, sound descriptions or speaker labels."""
+    text = spoken_text(_SPEAKER_RE.sub("", _NON_SPEECH_RE.sub(" ", cue_text)))
+    return text
+
+
+class _Aligner:
+    """Runs the model over windows of lines and reports where each line is heard."""
+
+    def __init__(self, model: WhisperModel, audio: np.ndarray, speech: np.ndarray,
+                 texts: Sequence[str], starts: np.ndarray, ends: np.ndarray, duration_s: float,
+                 options: SyncOptions, report: Progress) -> None:
+        self.model, self.audio, self.speech, self.texts = model, audio, speech, texts
+        self.starts, self.ends, self.duration_s = starts, ends, duration_s
+        self.options, self.report = options, report
+        self.language = options.language if model.multilingual else "en"
+        if self.language and model.multilingual and self.language not in model.language_ids:
+            raise ModelError(f"model {model.spec} does not know language {self.language!r}")
+
+    def _windows(self, time_map: timemap.TimeMap) -> list[_Window]:
+        return plan_windows(time_map(self.starts), time_map(self.ends), self.texts, self.duration_s)
+
+    def verify(self, candidates: Sequence[timemap.TimeMap]) -> timemap.TimeMap:
+        """The candidate map under which the lines' text is best heard where it places them.
+
+        Each candidate is scored by the confidence of the lines in its fullest window
+        (the two best again on a second window, far from the first, to tell scales
+        apart).  If no candidate is heard at all (text not in the audio), the
+        speech-activity best (the first) stays.
+        """
+        if self.language is None:
+            self.language = self._detect_language(self._windows(candidates[0]))
+        if len(candidates) == 1:
+            return candidates[0]
+        scores = []
+        for done, candidate in enumerate(candidates):
+            self.report("verifying offset and drift", done, len(candidates))
+            windows = self._windows(candidate)
+            scores.append(self._probe(windows, _fullest(windows)))
+        order = np.argsort(scores)[::-1]
+        if scores[order[0]] < self.options.min_confidence:
+            return candidates[0]
+        finalists = order[:2]
+        totals = []
+        for k in finalists:
+            windows = self._windows(candidates[k])
+            first = _fullest(windows)
+            others = [w for w in windows if abs(w.start_s - first.start_s) >= WINDOW_S]
+            second = _fullest(others) if others else None
+            totals.append(scores[k] + (self._probe(windows, second) if second else scores[k]))
+        self.report("verifying offset and drift", len(candidates), len(candidates))
+        return candidates[finalists[int(np.argmax(totals))]]
+
+    def _probe(self, windows: Sequence[_Window], window: _Window | None) -> float:
+        if window is None:
+            return 0.0
+        heard = self._align_window(window)
+        if not heard:
+            return 0.0
+        weights = [len(self.texts[i]) for i in heard]
+        return float(np.average([h.confidence for h in heard.values()], weights=weights))
+
+    def align(self, time_map: timemap.TimeMap) -> dict[int, _Heard]:
+        windows = self._windows(time_map)
+        heard: dict[int, _Heard] = {}
+        for done, window in enumerate(windows):
+            self.report("aligning lines", done, len(windows))
+            heard.update(self._align_window(window))
+        self.report("aligning lines", len(windows), len(windows))
+        return heard
+
+    def _window_audio(self, window: _Window) -> np.ndarray:
+        first = int(round(window.start_s * 16000))
+        return self.audio[first : first + int(round((window.end_s - window.start_s) * 16000))]
+
+    def _detect_language(self, windows: Sequence[_Window]) -> str:
+        if not windows:
+            return "en"
+        # The windows with the most speech say the most about the language.
+        def voiced(window: _Window) -> float:
+            frames = self.speech[int(window.start_s * 100) : int(window.end_s * 100)]
+            return float((frames >= 0.5).sum())
+        chosen = sorted(windows, key=voiced, reverse=True)[:LANGUAGE_WINDOWS]
+        encoded = self.model.encode(self.model.log_mel([self._window_audio(w) for w in chosen]))
+        probs = self.model.detect_language(encoded)
+        return max(probs, key=probs.get)
+
+    def _align_window(self, window: _Window) -> dict[int, _Heard]:
+        from .model import FRAME_S
+
+        samples = self._window_audio(window)
+        if samples.size < 1600:
+            return {}
+        words_per_line = [self.texts[i].split() for i in window.lines]
+        before, after = window.before.split(), window.after.split()
+        all_words = [*before, *[w for words in words_per_line for w in words], *after]
+        tokens = self.model.tokenize_words(all_words)
+        counts = [len(t) for t in tokens]
+        flat = [t for ts in tokens for t in ts]
+        if len(flat) > 440:      # the decoder's context is 448 tokens
+            return {}
+        n_frames = min(1500, int(np.ceil(samples.size / 16000 / FRAME_S)))
+        encoded = self.model.encode(self.model.log_mel([samples]))
+        forced = self.model.force_align(encoded, flat, self.language, n_frames)
+        spans = align.word_spans(forced.attention, counts, FRAME_S)
+        spans = align.WordSpans(spans.start_s + ONSET_BIAS_S, spans.end_s + ONSET_BIAS_S)
+        first_frame = int(round(window.start_s * activity.FRAMES_PER_S))
+        speech = self.speech[first_frame : first_frame + int(np.ceil(samples.size / 160))]
+        spans = align.snap_to_speech(spans, speech, activity.FRAME_S)
+        token_start = np.concatenate([[0], np.cumsum(counts)]).astype(int)
+        heard = {}
+        word = len(before)
+        for index, words in zip(window.lines, words_per_line):
+            first_word, last_word = word, word + len(words) - 1
+            word += len(words)
+            start_s, end_s = float(spans.start_s[first_word]), float(spans.end_s[last_word])
+            rows = slice(token_start[first_word], token_start[last_word + 1])
+            likelihood = float(np.exp(forced.token_logprobs[rows].mean()))
+            focus = align.span_mass(forced.attention, rows, start_s - ONSET_BIAS_S,
+                                    end_s - ONSET_BIAS_S, FRAME_S)
+            heard[index] = _Heard(window.start_s + start_s, window.start_s + end_s,
+                                  line_confidence(likelihood, focus))
+        return heard
+
+
+def _fullest(windows: Sequence[_Window]) -> _Window | None:
+    """The window with the most spoken lines (the earliest among equals)."""
+    return max(windows, key=lambda w: len(w.lines), default=None)
+
+
+def line_confidence(likelihood: float, focus: float) -> float:
+    """0..1 from the decoder's per-token likelihood of the text and the attention's focus.
+
+    likelihood: geometric-mean token probability; text that is really spoken scores
+    well above 0.1, text that is not is near 0.  focus: share of the line's attention on
+    its aligned span.
+    """
+    text_score = float(np.clip(np.log10(max(likelihood, 1e-6)) + 2.0, 0.0, 1.5) / 1.5)
+    return float(np.sqrt(text_score * np.clip(focus, 0.0, 1.0)))
+
+
+def plan_windows(mapped_starts: np.ndarray, mapped_ends: np.ndarray, texts: Sequence[str],
+                 duration_s: float) -> list[_Window]:
+    """Group consecutive spoken lines into windows of at most WINDOW_S of audio.
+
+    Each window spans its lines' mapped times plus PAD_S on each side; lines that only
+    partly fall inside contribute the share of their words that does, as context.
+    """
+    order = [i for i in np.argsort(mapped_starts, kind="stable") if texts[i]
+             and mapped_ends[i] > 0 and mapped_starts[i] < duration_s]
+    windows: list[_Window] = []
+    k = 0
+    while k < len(order):
+        group = [order[k]]
+        start = max(0.0, mapped_starts[order[k]] - PAD_S)
+        k += 1
+        while k < len(order) and mapped_ends[order[k]] + PAD_S - start <= WINDOW_S:
+            group.append(order[k])
+            k += 1
+        end = min(duration_s, start + WINDOW_S, max(mapped_ends[i] for i in group) + PAD_S)
+        before = _context(order, group[0], -1, start, end, mapped_starts, mapped_ends, texts)
+        after = _context(order, group[-1], +1, start, end, mapped_starts, mapped_ends, texts)
+        windows.append(_Window(start, end, tuple(int(i) for i in group), before, after))
+    return windows
+
+
+def _context(order, edge_line, direction, start, end, starts, ends, texts) -> str:
+    """Words of the neighbouring line that its mapped time puts inside [start, end]."""
+    position = order.index(edge_line) + direction
+    if not 0 <= position < len(order):
+        return ""
+    line = order[position]
+    length = ends[line] - starts[line]
+    if length <= 0:
+        return ""
+    inside = (min(end, ends[line]) - max(start, starts[line])) / length
+    words = texts[line].split()
+    n = int(round(np.clip(inside, 0.0, 1.0) * len(words)))
+    if n == 0:
+        return ""
+    return " ".join(words[-n:] if direction < 0 else words[:n])
+
+
+def _refine(prior: timemap.TimeMap, starts: np.ndarray, heard: dict[int, _Heard],
+            options: SyncOptions) -> timemap.TimeMap:
+    """Fit the map through confident lines' (subtitle start, heard start) pairs."""
+    confident = [i for i, h in heard.items() if h.confidence >= options.min_confidence]
+    if not confident:
+        return prior
+    sub = starts[confident]
+    media = np.array([heard[i].start_s for i in confident])
+    weights = np.array([heard[i].confidence for i in confident])
+    fitted = timemap.fit_anchors(sub, media, weights, prior=prior, max_residual_s=0.5)
+    return _snap_scale(fitted, sub, media, weights)
+
+
+def _snap_scale(fitted: timemap.TimeMap, sub: np.ndarray, media: np.ndarray,
+                weights: np.ndarray) -> timemap.TimeMap:
+    """Prefer the exact framerate ratio (or no drift) next to a fitted scale.
+
+    A fit through a few lines that span little time has a noisy slope; when a standard
+    ratio lies within STANDARD_SCALE_TOLERANCE and explains the anchors about as well,
+    it is the better estimate.
+    """
+    ratios = np.array((1.0, *timemap.FRAMERATE_RATIOS))
+    nearest = float(ratios[np.argmin(np.abs(ratios - fitted.scale))])
+    if nearest == fitted.scale or abs(nearest / fitted.scale - 1) > STANDARD_SCALE_TOLERANCE:
+        return fitted
+    offset = _weighted_median(media - nearest * sub, weights)
+    standard = timemap.TimeMap(nearest, offset)
+
+    def spread(time_map: timemap.TimeMap) -> float:
+        residual = np.abs(media - time_map(sub))
+        return _weighted_median(np.minimum(residual, 0.5), weights)
+
+    return standard if spread(standard) <= spread(fitted) * 1.25 + 0.01 else fitted
+
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    order = np.argsort(values)
+    cumulative = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
+
+
+def decide(mapped_starts: np.ndarray, mapped_ends: np.ndarray, heard: dict[int, _Heard],
+           texts: Sequence[str], options: SyncOptions) -> list[LineResult]:
+    """Final times: keep agreeing human timing, re-time clear misses, map the uncertain."""
+    n = mapped_starts.size
+    confident = {i: h for i, h in heard.items() if h.confidence >= options.min_confidence}
+    agree = {i for i, h in confident.items()
+             if abs(h.start_s - mapped_starts[i]) <= options.keep_tolerance_s}
+    lead_in, linger = _conventions(mapped_starts, mapped_ends, confident, agree)
+    starts, ends = mapped_starts.astype(float).copy(), mapped_ends.astype(float).copy()
+    actions = ["unaligned" if not texts[i] else "mapped" for i in range(n)]
+    for i in range(n):
+        if i in agree:
+            actions[i] = "kept"
+        elif i in confident:
+            starts[i] = confident[i].start_s - lead_in
+            ends[i] = confident[i].end_s + linger
+            actions[i] = "retimed"
+    retimed = np.array([a == "retimed" for a in actions])
+    starts, ends = _tidy(starts, ends, mapped_starts, mapped_ends, retimed, texts)
+    return [
+        LineResult(i, float(starts[i]), float(ends[i]), float(mapped_starts[i]), float(mapped_ends[i]),
+                   heard[i].start_s if i in heard else None, heard[i].end_s if i in heard else None,
+                   heard[i].confidence if i in heard else 0.0, actions[i])
+        for i in range(n)
+    ]
+
+
+def _conventions(mapped_starts, mapped_ends, confident, agree) -> tuple[float, float]:
+    """The file's own lead-in (start before voice) and linger (end after voice)."""
+    if len(agree) < MIN_CONSISTENT_LINES:
+        return DEFAULT_LEAD_IN_S, DEFAULT_LINGER_S
+    lead = np.median([confident[i].start_s - mapped_starts[i] for i in agree])
+    linger = np.median([mapped_ends[i] - confident[i].end_s for i in agree])
+    return float(max(lead, 0.0)), float(np.clip(linger, 0.0, 1.5))
+
+
+def _tidy(starts, ends, mapped_starts, mapped_ends, retimed, texts) -> tuple[np.ndarray, np.ndarray]:
+    """No negative times, readable minimum durations, and re-timed lines that do not
+    overlap their neighbours unless the input's lines did."""
+    starts = np.maximum(starts, 0.0)
+    for i in np.flatnonzero(retimed):
+        readable = max(MIN_DURATION_S, len(texts[i]) / READING_CHARS_PER_S)
+        ends[i] = max(ends[i], starts[i] + min(readable, max(mapped_ends[i] - mapped_starts[i], 0.2)))
+    order = np.argsort(mapped_starts, kind="stable")
+    for a, b in zip(order[:-1], order[1:]):
+        originally_overlap = mapped_ends[a] > mapped_starts[b]
+        if (retimed[a] or retimed[b]) and not originally_overlap and ends[a] > starts[b] - MIN_GAP_S:
+            if retimed[b] and starts[b] < starts[a] + 0.2:
+                starts[b] = max(starts[b], ends[a] + MIN_GAP_S)
+                ends[b] = max(ends[b], starts[b] + 0.2)
+            else:
+                ends[a] = max(starts[a] + 0.2, starts[b] - MIN_GAP_S)
+    ends = np.maximum(ends, starts + 0.001)
+    return starts, ends
