@@ -40,10 +40,14 @@ MIN_DURATION_S = 0.7          # ... but at least this long (or the line's own du
 DEFAULT_LEAD_IN_S = 0.0       # lead-in/linger when the file has too few consistent lines
 DEFAULT_LINGER_S = 0.3
 MIN_CONSISTENT_LINES = 5
+JITTER_SIGMA_S = 0.12         # lines scattering this much around their heard starts are re-timed
+GROSS_MISS_S = 0.6            # otherwise only lines off by more than this
+MIN_DRIFT_SPAN_S = 20.0       # subtitles spanning less than this are not searched for drift
 STANDARD_SCALE_TOLERANCE = 0.004   # a fitted scale this close to a framerate ratio snaps to it
 
 _NON_SPEECH_RE = re.compile(r"\[[^\]]*\]|\([^)]*\)|[♪♫#*]")
-_SPEAKER_RE = re.compile(r"^\s*[A-Z][A-Z0-9 .'-]{1,30}:\s*", re.MULTILINE)
+_SPEAKER_RE = re.compile(r"^[\s-]*[A-Z][A-Z0-9 .'-]{1,30}:\s*", re.MULTILINE)
+_TAG_RE = re.compile(r"<[^>]*>|\{\\[^}]*\}")
 
 
 @dataclass(frozen=True)
@@ -176,7 +180,10 @@ def sync(media: PathLike, subs: PathLike | SubtitleDocument, options: SyncOption
     spoken = np.array([bool(text) for text in texts])
     search_starts, search_ends = (starts[spoken], ends[spoken]) if spoken.any() else (starts, ends)
     report("searching offset and drift", 0, 1)
-    candidates = timemap.candidate_maps(speech, search_starts, search_ends, options.max_offset_s)
+    # Over a short span a framerate change is indistinguishable from an offset.
+    span_s = float(search_ends.max() - search_starts.min()) if search_starts.size else 0.0
+    scales = timemap.FRAMERATE_RATIOS if span_s >= MIN_DRIFT_SPAN_S else (1.0,)
+    candidates = timemap.candidate_maps(speech, search_starts, search_ends, options.max_offset_s, scales)
     if model is None:
         from .model import WhisperModel
 
@@ -197,8 +204,8 @@ def sync(media: PathLike, subs: PathLike | SubtitleDocument, options: SyncOption
 
 def alignment_text(cue_text: str) -> str:
     """The words a cue expects to be spoken: no tags, sound descriptions or speaker labels."""
-    text = spoken_text(_SPEAKER_RE.sub("", _NON_SPEECH_RE.sub(" ", cue_text)))
-    return text
+    text = _TAG_RE.sub("", cue_text)
+    return spoken_text(_SPEAKER_RE.sub("", _NON_SPEECH_RE.sub(" ", text)))
 
 
 class _Aligner:
@@ -424,14 +431,17 @@ def decide(mapped_starts: np.ndarray, mapped_ends: np.ndarray, heard: dict[int, 
     """Final times: keep agreeing human timing, re-time clear misses, map the uncertain."""
     n = mapped_starts.size
     confident = {i: h for i, h in heard.items() if h.confidence >= options.min_confidence}
-    agree = {i for i, h in confident.items()
-             if abs(h.start_s - mapped_starts[i]) <= options.keep_tolerance_s}
+    tolerance = keep_tolerance(np.array([h.start_s - mapped_starts[i] for i, h in confident.items()]),
+                               options.keep_tolerance_s)
+    agree = {i for i, h in confident.items() if abs(h.start_s - mapped_starts[i]) <= tolerance}
     lead_in, linger = _conventions(mapped_starts, mapped_ends, confident, agree)
     starts, ends = mapped_starts.astype(float).copy(), mapped_ends.astype(float).copy()
     actions = ["unaligned" if not texts[i] else "mapped" for i in range(n)]
     for i in range(n):
         if i in agree:
             actions[i] = "kept"
+        elif i in confident and _absorbed_onset(confident[i], mapped_starts[i], mapped_ends[i], tolerance):
+            actions[i] = "mapped"
         elif i in confident:
             starts[i] = confident[i].start_s - lead_in
             ends[i] = confident[i].end_s + linger
@@ -446,6 +456,34 @@ def decide(mapped_starts: np.ndarray, mapped_ends: np.ndarray, heard: dict[int, 
     ]
 
 
+def _absorbed_onset(heard: _Heard, mapped_start_s: float, mapped_end_s: float, tolerance_s: float) -> bool:
+    """Heard early only because its first word swallowed a cough, breath or pause?
+
+    A mistimed line is heard shifted as a whole; a line whose start alone is early,
+    while it is heard ending where the subtitle ends, so that it is heard longer than it
+    is shown by more than the tolerance, was stretched by the aligner.
+    """
+    early = heard.start_s < mapped_start_s - tolerance_s
+    stretched = (heard.end_s - heard.start_s) - (mapped_end_s - mapped_start_s) > tolerance_s
+    ends_agree = abs(heard.end_s - mapped_end_s) <= tolerance_s
+    return early and stretched and ends_agree
+
+
+def keep_tolerance(deviations_s: np.ndarray, tolerance_s: float) -> float:
+    """How far a line's start may be from where it is heard and still keep its timing.
+
+    deviations_s: (n,) heard start minus mapped start of confident lines.  When they
+    scatter like per-line timing errors (robust sigma >= JITTER_SIGMA_S), lines beyond
+    ``tolerance_s`` are re-timed.  When they are tight, the file's timing is sound and
+    only gross misses (beyond GROSS_MISS_S) are: a few hundred ms there is the
+    subtitler's choice or the aligner's error, not a mistake to fix.
+    """
+    if deviations_s.size < MIN_CONSISTENT_LINES:
+        return max(tolerance_s, GROSS_MISS_S)
+    sigma = 1.4826 * np.median(np.abs(deviations_s - np.median(deviations_s)))
+    return tolerance_s if sigma >= JITTER_SIGMA_S else max(tolerance_s, GROSS_MISS_S)
+
+
 def _conventions(mapped_starts, mapped_ends, confident, agree) -> tuple[float, float]:
     """The file's own lead-in (start before voice) and linger (end after voice)."""
     if len(agree) < MIN_CONSISTENT_LINES:
@@ -457,15 +495,14 @@ def _conventions(mapped_starts, mapped_ends, confident, agree) -> tuple[float, f
 
 def _tidy(starts, ends, mapped_starts, mapped_ends, retimed, texts) -> tuple[np.ndarray, np.ndarray]:
     """No negative times, readable minimum durations, and re-timed lines that do not
-    overlap their neighbours unless the input's lines did."""
+    overlap their neighbours (lines that keep their timing keep their overlaps)."""
     starts = np.maximum(starts, 0.0)
     for i in np.flatnonzero(retimed):
         readable = max(MIN_DURATION_S, len(texts[i]) / READING_CHARS_PER_S)
         ends[i] = max(ends[i], starts[i] + min(readable, max(mapped_ends[i] - mapped_starts[i], 0.2)))
     order = np.argsort(mapped_starts, kind="stable")
     for a, b in zip(order[:-1], order[1:]):
-        originally_overlap = mapped_ends[a] > mapped_starts[b]
-        if (retimed[a] or retimed[b]) and not originally_overlap and ends[a] > starts[b] - MIN_GAP_S:
+        if (retimed[a] or retimed[b]) and ends[a] > starts[b] - MIN_GAP_S:
             if retimed[b] and starts[b] < starts[a] + 0.2:
                 starts[b] = max(starts[b], ends[a] + MIN_GAP_S)
                 ends[b] = max(ends[b], starts[b] + 0.2)

@@ -1,0 +1,117 @@
+"""The command line, run as a subprocess like users run it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import SPEECH
+
+JFK = SPEECH / "whisper_jfk" / "media.flac"
+JFK_TEXT = (SPEECH / "whisper_jfk" / "text.txt").read_text().strip()
+SUBSYNC = [sys.executable, "-m", "subsync"]
+
+
+def run(*args, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([*SUBSYNC, *map(str, args)], capture_output=True, text=True, timeout=600, **kwargs)
+
+
+def one_line_error(proc) -> str:
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("subsync: error: ")]
+    assert len(errors) == 1 and lines[-1] == errors[0], proc.stderr   # progress lines may precede it
+    return errors[0]
+
+
+def test_help_is_instant_and_lists_the_options():
+    started = time.monotonic()
+    proc = run("fix", "--help")
+    assert proc.returncode == 0
+    for option in ("--output", "--model", "--language", "--device", "--audio-track", "--report",
+                   "--in-place", "--quiet", "--max-offset"):
+        assert option in proc.stdout
+    # Importing torch takes seconds; --help must not.
+    check = subprocess.run([sys.executable, "-c", "import sys, subsync.cli; print('torch' in sys.modules)"],
+                           capture_output=True, text=True)
+    assert check.stdout.strip() == "False"
+    assert time.monotonic() - started < 20
+
+
+def test_version():
+    proc = run("--version")
+    assert proc.returncode == 0 and proc.stdout.startswith("subsync ")
+
+
+@pytest.fixture()
+def jfk_srt(tmp_path) -> Path:
+    path = tmp_path / "jfk.srt"
+    # CRLF, a BOM and a tag: they must all survive; the times are 2.5 s late.
+    path.write_bytes(("\ufeff1\r\n00:00:02,800 --> 00:00:13,000\r\n<i>" + JFK_TEXT + "</i>\r\n").encode())
+    return path
+
+
+def test_missing_media_is_one_line_error(tmp_path, jfk_srt):
+    line = one_line_error(run("fix", tmp_path / "nope.mp4", jfk_srt))
+    assert "nope.mp4" in line
+    assert not (tmp_path / "jfk.synced.srt").exists()
+
+
+def test_not_a_subtitle_file_is_one_line_error(tmp_path):
+    bad = tmp_path / "notes.srt"
+    bad.write_text("hello, this is not a subtitle file\n")
+    line = one_line_error(run("fix", JFK, bad))
+    assert "notes.srt" in line
+
+
+def test_media_without_audio_is_one_line_error(tmp_path, jfk_srt):
+    fake = tmp_path / "fake.mp4"
+    fake.write_bytes(b"\x00" * 4096)
+    one_line_error(run("fix", fake, jfk_srt))
+
+
+def test_conflicting_options(tmp_path, jfk_srt):
+    one_line_error(run("fix", JFK, jfk_srt, "--in-place", "-o", tmp_path / "x.srt"))
+
+
+def test_unknown_model_is_one_line_error(jfk_srt):
+    line = one_line_error(run("fix", JFK, jfk_srt, "--model", "/no/such/model/dir"))
+    assert "model" in line
+
+
+@pytest.mark.model
+def test_fix_end_to_end(tmp_path, jfk_srt):
+    before = jfk_srt.read_bytes()
+    report = tmp_path / "report.json"
+    proc = run("fix", JFK, jfk_srt, "--report", report, "--language", "en")
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "jfk.synced.srt"
+    data = out.read_bytes()
+    assert jfk_srt.read_bytes() == before                       # input untouched
+    assert data.startswith(b"\xef\xbb\xbf1\r\n") and data.endswith(("</i>\r\n").encode())
+    assert data.replace(b"\r\n", b"").count(b"\n") == 0          # line endings kept
+    assert ("<i>" + JFK_TEXT + "</i>").encode() in data
+    start = data.split(b"\r\n")[1][:12].decode()
+    seconds = int(start[6:8]) + int(start[9:12]) / 1000
+    assert abs(seconds - 0.3) <= 0.3, start                      # "And so" is spoken from ~0.3 s
+    summary = proc.stderr.strip().splitlines()[-1]
+    assert "offset" in summary and "drift" in summary and "confidence" in summary
+    parsed = json.loads(report.read_text())
+    assert parsed["language"] == "en" and len(parsed["lines"]) == 1
+
+
+@pytest.mark.model
+def test_in_place_keeps_a_backup(tmp_path, jfk_srt):
+    before = jfk_srt.read_bytes()
+    proc = run("fix", JFK, jfk_srt, "--in-place", "--quiet", "--model", "tiny.en")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    assert (tmp_path / "jfk.srt.bak").read_bytes() == before
+    assert jfk_srt.read_bytes() != before

