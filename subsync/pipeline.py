@@ -42,8 +42,16 @@ DEFAULT_LINGER_S = 0.3
 MIN_CONSISTENT_LINES = 5
 JITTER_SIGMA_S = 0.12         # lines scattering this much around their heard starts are re-timed
 GROSS_MISS_S = 0.6            # otherwise only lines off by more than this
-MIN_DRIFT_SPAN_S = 20.0       # subtitles spanning less than this are not searched for drift
-STANDARD_SCALE_TOLERANCE = 0.004   # a fitted scale this close to a framerate ratio snaps to it
+MIN_DRIFT_SPAN_S = 20.0       # subtitles spanning less than this: only the common framerate ratios
+MIN_RATIO_SPAN_S = 4.0        # anchors spanning less than this only fix the offset
+SCAN_BELOW = 0.5              # verification below this searches the lines' text in the audio ...
+MAX_SCAN_S = 1200.0           # ... in media up to this long
+SCAN_STEP_S = 10.0
+SCAN_BLOCK_S = 15.0
+UNIT_SCALE_MARGIN = 0.05      # verification prefers no drift unless another scale scores this much better
+SNAP_DRIFT_S = 0.25           # a fitted scale snaps to a framerate ratio that differs by less than
+MIN_SNAP_FRACTION = 0.0005    # this drift over the anchors' span, clipped to these fractions
+MAX_SNAP_FRACTION = 0.01
 
 _NON_SPEECH_RE = re.compile(r"\[[^\]]*\]|\([^)]*\)|[♪♫#*]")
 _SPEAKER_RE = re.compile(r"^[\s-]*[A-Z][A-Z0-9 .'-]{1,30}:\s*", re.MULTILINE)
@@ -180,9 +188,9 @@ def sync(media: PathLike, subs: PathLike | SubtitleDocument, options: SyncOption
     spoken = np.array([bool(text) for text in texts])
     search_starts, search_ends = (starts[spoken], ends[spoken]) if spoken.any() else (starts, ends)
     report("searching offset and drift", 0, 1)
-    # Over a short span a framerate change is indistinguishable from an offset.
+    # Over a short span the cue pattern cannot tell framerates apart: only the common ones.
     span_s = float(search_ends.max() - search_starts.min()) if search_starts.size else 0.0
-    scales = timemap.FRAMERATE_RATIOS if span_s >= MIN_DRIFT_SPAN_S else (1.0,)
+    scales = timemap.FRAMERATE_RATIOS if span_s >= MIN_DRIFT_SPAN_S else timemap.COMMON_SCALES
     candidates = timemap.candidate_maps(speech, search_starts, search_ends, options.max_offset_s, scales)
     if model is None:
         from .model import WhisperModel
@@ -241,6 +249,18 @@ class _Aligner:
             self.report("verifying offset and drift", done, len(candidates))
             windows = self._windows(candidate)
             scores.append(self._probe(windows, _fullest(windows)))
+        # Tie-break towards no drift: a short window hears every ratio about equally well.
+        scores = [score - (UNIT_SCALE_MARGIN if abs(c.scale - 1.0) > 1e-9 else 0.0)
+                  for score, c in zip(scores, candidates)]
+        if max(scores) < SCAN_BELOW and self.duration_s <= MAX_SCAN_S:
+            # Speech activity gave no convincing candidate (speech everywhere, music...):
+            # look for a block of lines' text across the whole audio.
+            found = self._scan(candidates[0])
+            candidates = [*candidates, *found]
+            for candidate in found:
+                windows = self._windows(candidate)
+                scores.append(self._probe(windows, _fullest(windows))
+                              - (UNIT_SCALE_MARGIN if abs(candidate.scale - 1.0) > 1e-9 else 0.0))
         order = np.argsort(scores)[::-1]
         if scores[order[0]] < self.options.min_confidence:
             return candidates[0]
@@ -254,6 +274,35 @@ class _Aligner:
             totals.append(scores[k] + (self._probe(windows, second) if second else scores[k]))
         self.report("verifying offset and drift", len(candidates), len(candidates))
         return candidates[finalists[int(np.argmax(totals))]]
+
+    def _scan(self, reference: timemap.TimeMap) -> list[timemap.TimeMap]:
+        """Maps that put a block of lines where its text is heard best in the audio.
+
+        The block is the fullest window's lines under ``reference``, cut to SCAN_BLOCK_S
+        of subtitle time; it is read over 30 s windows every SCAN_STEP_S across the
+        media, and the best window's heard starts give an offset for each common scale.
+        """
+        block = _fullest(self._windows(reference))
+        if block is None:
+            return []
+        lines = [i for i in block.lines if self.starts[i] - self.starts[block.lines[0]] <= SCAN_BLOCK_S]
+        best: tuple[float, dict[int, _Heard]] = (0.0, {})
+        positions = np.arange(0.0, max(self.duration_s - SCAN_STEP_S, 0.0) + 1e-9, SCAN_STEP_S)
+        for done, start in enumerate(positions):
+            self.report("searching the text in the audio", done, len(positions))
+            window = _Window(float(start), float(min(start + WINDOW_S, self.duration_s)), tuple(lines), "", "")
+            heard = self._align_window(window)
+            if heard:
+                score = float(np.mean([h.confidence for h in heard.values()]))
+                if score > best[0]:
+                    best = (score, heard)
+        if best[0] < self.options.min_confidence:
+            return []
+        sub = self.starts[list(best[1])]
+        media = np.array([h.start_s for h in best[1].values()])
+        weights = np.array([h.confidence for h in best[1].values()])
+        return [timemap.TimeMap(float(scale), _weighted_median(media - scale * sub, weights))
+                for scale in timemap.COMMON_SCALES]
 
     def _probe(self, windows: Sequence[_Window], window: _Window | None) -> float:
         if window is None:
@@ -394,8 +443,32 @@ def _refine(prior: timemap.TimeMap, starts: np.ndarray, heard: dict[int, _Heard]
     sub = starts[confident]
     media = np.array([heard[i].start_s for i in confident])
     weights = np.array([heard[i].confidence for i in confident])
-    fitted = timemap.fit_anchors(sub, media, weights, prior=prior, max_residual_s=0.5)
-    return _snap_scale(fitted, sub, media, weights)
+    if len(confident) >= 3 and np.ptp(sub) >= timemap.MIN_SPAN_FOR_SCALE_S:
+        fitted = timemap.fit_anchors(sub, media, weights, prior=prior, max_residual_s=0.5)
+        return _snap_scale(fitted, sub, media, weights)
+    if len(confident) >= 3 and np.ptp(sub) >= MIN_RATIO_SPAN_S:
+        return _best_ratio(prior, sub, media, weights)
+    return timemap.TimeMap(prior.scale, _weighted_median(media - prior.scale * sub, weights))
+
+
+def _spread(time_map: timemap.TimeMap, sub: np.ndarray, media: np.ndarray, weights: np.ndarray) -> float:
+    """Weighted median distance of anchors from the map (capped at 0.5 s per anchor)."""
+    return _weighted_median(np.minimum(np.abs(media - time_map(sub)), 0.5), weights)
+
+
+def _best_ratio(prior: timemap.TimeMap, sub: np.ndarray, media: np.ndarray,
+                weights: np.ndarray) -> timemap.TimeMap:
+    """Anchors spanning too little time for a fitted slope: choose among the standard
+    ratios (the prior's scale unless another explains the anchors clearly better)."""
+    def at(scale: float) -> timemap.TimeMap:
+        return timemap.TimeMap(scale, _weighted_median(media - scale * sub, weights))
+
+    best = at(prior.scale)
+    for scale in timemap.FRAMERATE_RATIOS:
+        candidate = at(float(scale))
+        if _spread(candidate, sub, media, weights) < 0.7 * _spread(best, sub, media, weights) - 0.01:
+            best = candidate
+    return best
 
 
 def _snap_scale(fitted: timemap.TimeMap, sub: np.ndarray, media: np.ndarray,
@@ -403,21 +476,19 @@ def _snap_scale(fitted: timemap.TimeMap, sub: np.ndarray, media: np.ndarray,
     """Prefer the exact framerate ratio (or no drift) next to a fitted scale.
 
     A fit through a few lines that span little time has a noisy slope; when a standard
-    ratio lies within STANDARD_SCALE_TOLERANCE and explains the anchors about as well,
+    ratio lies within the noise of the slope (SNAP_DRIFT_S over the span) and explains the anchors about as well,
     it is the better estimate.
     """
     ratios = np.array((1.0, *timemap.FRAMERATE_RATIOS))
     nearest = float(ratios[np.argmin(np.abs(ratios - fitted.scale))])
-    if nearest == fitted.scale or abs(nearest / fitted.scale - 1) > STANDARD_SCALE_TOLERANCE:
+    tolerance = float(np.clip(SNAP_DRIFT_S / max(np.ptp(sub), 1e-9), MIN_SNAP_FRACTION, MAX_SNAP_FRACTION))
+    if nearest == fitted.scale or abs(nearest / fitted.scale - 1) > tolerance:
         return fitted
     offset = _weighted_median(media - nearest * sub, weights)
     standard = timemap.TimeMap(nearest, offset)
 
-    def spread(time_map: timemap.TimeMap) -> float:
-        residual = np.abs(media - time_map(sub))
-        return _weighted_median(np.minimum(residual, 0.5), weights)
-
-    return standard if spread(standard) <= spread(fitted) * 1.25 + 0.01 else fitted
+    standard_spread = _spread(standard, sub, media, weights)
+    return standard if standard_spread <= _spread(fitted, sub, media, weights) * 1.25 + 0.01 else fitted
 
 
 def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
