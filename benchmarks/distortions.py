@@ -52,6 +52,8 @@ def main() -> None:
     for case in manifest:
         if "cue" not in case["levels"] or case["duration_s"] < 10:
             continue
+        if not model.multilingual and case["language"] != "en":
+            continue
         folder = args.bench / case["id"]
         reference = read_srt(folder / "reference.srt")
         for mode in ("od", "jit"):

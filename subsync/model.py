@@ -59,6 +59,7 @@ class BundledModel:
     config: _WheelFile
     tokenizer: _WheelFile
     license: str
+    onset_bias_s: float  # its attention-DTW word starts land this early (measured; see models/README.md)
 
 
 BUNDLED_MODELS: dict[str, BundledModel] = {
@@ -88,6 +89,7 @@ BUNDLED_MODELS: dict[str, BundledModel] = {
             "fb7b63191e9bb045082c79fd742a3106a12c99513ab30df4a0d47fa6cb6fd0ab",
         ),
         license="MIT (OpenAI Whisper weights, Systran CTranslate2 conversion)",
+        onset_bias_s=0.05,
     ),
     "tiny.en": BundledModel(
         name="tiny.en",
@@ -110,6 +112,7 @@ BUNDLED_MODELS: dict[str, BundledModel] = {
             "929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df",
         ),
         license="MIT (OpenAI Whisper weights, Systran CTranslate2 conversion)",
+        onset_bias_s=-0.10,
     ),
 }
 
@@ -303,6 +306,8 @@ class WhisperModel:
         self.multilingual = self._model.config.vocab_size >= 51865
         self.language_ids = self._language_ids() if self.multilingual else {}
         self.alignment_heads = self._alignment_heads()
+        bundled = BUNDLED_MODELS.get(spec)
+        self.onset_bias_s = bundled.onset_bias_s if bundled else 0.0
 
     def _token_id(self, token: str) -> int:
         if token not in self._vocab:

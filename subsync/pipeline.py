@@ -31,7 +31,6 @@ PathLike = str | os.PathLike
 
 WINDOW_S = 30.0               # Whisper's input window
 PAD_S = 2.0                   # audio kept before a window's first line and after its last
-ONSET_BIAS_S = 0.05           # attention-DTW boundaries land this much early (measured, see README)
 LANGUAGE_WINDOWS = 3          # windows used to detect the spoken language
 REALIGN_SHIFT_S = 0.5         # re-run the alignment when refining the map moves lines this far
 MIN_GAP_S = 0.04              # re-timed lines end at least this long before the next starts
@@ -40,7 +39,8 @@ MIN_DURATION_S = 0.7          # ... but at least this long (or the line's own du
 DEFAULT_LEAD_IN_S = 0.0       # lead-in/linger when the file has too few consistent lines
 DEFAULT_LINGER_S = 0.3
 MIN_CONSISTENT_LINES = 5
-JITTER_SIGMA_S = 0.12         # lines scattering this much around their heard starts are re-timed
+END_AGREEMENT_S = 0.5         # heard ends are rougher than starts (pauses, breaths)
+JITTER_SIGMA_S = 0.18         # lines scattering this much around their heard starts are re-timed
 GROSS_MISS_S = 0.6            # otherwise only lines off by more than this
 MIN_DRIFT_SPAN_S = 20.0       # subtitles spanning less than this: only the common framerate ratios
 MIN_RATIO_SPAN_S = 4.0        # anchors spanning less than this only fix the offset
@@ -356,7 +356,7 @@ class _Aligner:
         encoded = self.model.encode(self.model.log_mel([samples]))
         forced = self.model.force_align(encoded, flat, self.language, n_frames)
         spans = align.word_spans(forced.attention, counts, FRAME_S)
-        spans = align.WordSpans(spans.start_s + ONSET_BIAS_S, spans.end_s + ONSET_BIAS_S)
+        spans = align.WordSpans(spans.start_s + self.model.onset_bias_s, spans.end_s + self.model.onset_bias_s)
         first_frame = int(round(window.start_s * activity.FRAMES_PER_S))
         speech = self.speech[first_frame : first_frame + int(np.ceil(samples.size / 160))]
         spans = align.snap_to_speech(spans, speech, activity.FRAME_S)
@@ -369,8 +369,8 @@ class _Aligner:
             start_s, end_s = float(spans.start_s[first_word]), float(spans.end_s[last_word])
             rows = slice(token_start[first_word], token_start[last_word + 1])
             likelihood = float(np.exp(forced.token_logprobs[rows].mean()))
-            focus = align.span_mass(forced.attention, rows, start_s - ONSET_BIAS_S,
-                                    end_s - ONSET_BIAS_S, FRAME_S)
+            focus = align.span_mass(forced.attention, rows, start_s - self.model.onset_bias_s,
+                                    end_s - self.model.onset_bias_s, FRAME_S)
             heard[index] = _Heard(window.start_s + start_s, window.start_s + end_s,
                                   line_confidence(likelihood, focus))
         return heard
@@ -473,22 +473,21 @@ def _best_ratio(prior: timemap.TimeMap, sub: np.ndarray, media: np.ndarray,
 
 def _snap_scale(fitted: timemap.TimeMap, sub: np.ndarray, media: np.ndarray,
                 weights: np.ndarray) -> timemap.TimeMap:
-    """Prefer the exact framerate ratio (or no drift) next to a fitted scale.
+    """Prefer an exact framerate ratio (or no drift) next to a fitted scale.
 
-    A fit through a few lines that span little time has a noisy slope; when a standard
-    ratio lies within the noise of the slope (SNAP_DRIFT_S over the span) and explains the anchors about as well,
-    it is the better estimate.
+    A fit through lines that span little time has a noisy slope.  Among the standard
+    ratios within the slope's noise (SNAP_DRIFT_S over the anchors' span), the one that
+    explains the anchors best replaces the fit if it explains them about as well.
     """
-    ratios = np.array((1.0, *timemap.FRAMERATE_RATIOS))
-    nearest = float(ratios[np.argmin(np.abs(ratios - fitted.scale))])
-    tolerance = float(np.clip(SNAP_DRIFT_S / max(np.ptp(sub), 1e-9), MIN_SNAP_FRACTION, MAX_SNAP_FRACTION))
-    if nearest == fitted.scale or abs(nearest / fitted.scale - 1) > tolerance:
+    span = max(float(np.ptp(sub)), 1e-9)
+    tolerance = float(np.clip(SNAP_DRIFT_S / span, MIN_SNAP_FRACTION, MAX_SNAP_FRACTION))
+    ratios = [float(r) for r in (1.0, *timemap.FRAMERATE_RATIOS) if abs(r / fitted.scale - 1) <= tolerance]
+    if not ratios:
         return fitted
-    offset = _weighted_median(media - nearest * sub, weights)
-    standard = timemap.TimeMap(nearest, offset)
-
-    standard_spread = _spread(standard, sub, media, weights)
-    return standard if standard_spread <= _spread(fitted, sub, media, weights) * 1.25 + 0.01 else fitted
+    standards = [timemap.TimeMap(r, _weighted_median(media - r * sub, weights)) for r in ratios]
+    spreads = [_spread(m, sub, media, weights) for m in standards]
+    best = standards[int(np.argmin(spreads))]
+    return best if min(spreads) <= _spread(fitted, sub, media, weights) * 1.25 + 0.01 else fitted
 
 
 def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
@@ -536,7 +535,7 @@ def _absorbed_onset(heard: _Heard, mapped_start_s: float, mapped_end_s: float, t
     """
     early = heard.start_s < mapped_start_s - tolerance_s
     stretched = (heard.end_s - heard.start_s) - (mapped_end_s - mapped_start_s) > tolerance_s
-    ends_agree = abs(heard.end_s - mapped_end_s) <= tolerance_s
+    ends_agree = abs(heard.end_s - mapped_end_s) <= max(tolerance_s, END_AGREEMENT_S)
     return early and stretched and ends_agree
 
 
