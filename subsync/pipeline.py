@@ -39,6 +39,7 @@ MIN_DURATION_S = 0.7          # ... but at least this long (or the line's own du
 DEFAULT_LEAD_IN_S = 0.0       # lead-in/linger when the file has too few consistent lines
 DEFAULT_LINGER_S = 0.3
 MIN_CONSISTENT_LINES = 5
+MIN_STRETCH_S = 0.5           # a slip makes a line heard at least this much longer than shown
 END_AGREEMENT_S = 0.5         # heard ends are rougher than starts (pauses, breaths)
 JITTER_SIGMA_S = 0.18         # lines scattering this much around their heard starts are re-timed
 GROSS_MISS_S = 0.6            # otherwise only lines off by more than this
@@ -67,7 +68,7 @@ class SyncOptions:
     device: str = "auto"                # auto, cpu, cuda, cuda:N
     audio_track: int | None = None      # 0-based index among the media's audio streams
     max_offset_s: float = 600.0         # search offsets within +- this
-    keep_tolerance_s: float = 0.25      # a line within this of where it is heard keeps its timing
+    keep_tolerance_s: float = 0.2       # a line within this of where it is heard keeps its timing
     min_confidence: float = 0.35        # lines below this keep the global map's time
     threads: int | None = None          # CPU threads for torch (None: torch's default)
 
@@ -534,7 +535,9 @@ def _absorbed_onset(heard: _Heard, mapped_start_s: float, mapped_end_s: float, t
     is shown by more than the tolerance, was stretched by the aligner.
     """
     early = heard.start_s < mapped_start_s - tolerance_s
-    stretched = (heard.end_s - heard.start_s) - (mapped_end_s - mapped_start_s) > tolerance_s
+    # Heard ends run late after pauses, so a line shifted as a whole can look stretched
+    # by a few hundred ms; a slip stretches it by more.
+    stretched = (heard.end_s - heard.start_s) - (mapped_end_s - mapped_start_s) > max(tolerance_s, MIN_STRETCH_S)
     ends_agree = abs(heard.end_s - mapped_end_s) <= max(tolerance_s, END_AGREEMENT_S)
     return early and stretched and ends_agree
 
