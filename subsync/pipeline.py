@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import activity, align, timemap
-from .errors import ModelError, SubsyncError
+from .errors import MediaError, ModelError
 from .subtitles import Cue, SubtitleDocument, read_srt, render_srt, spoken_text, write_srt
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 PathLike = str | os.PathLike
 
+MIN_SPEECH_S = 0.2            # media with less detected speech than this is refused
 WINDOW_S = 30.0               # Whisper's input window
 PAD_S = 2.0                   # audio kept before a window's first line and after its last
 LANGUAGE_WINDOWS = 3          # windows used to detect the spoken language
@@ -45,6 +46,8 @@ JITTER_SIGMA_S = 0.18         # lines scattering this much around their heard st
 GROSS_MISS_S = 0.6            # otherwise only lines off by more than this
 MIN_DRIFT_SPAN_S = 20.0       # subtitles spanning less than this: only the common framerate ratios
 MIN_RATIO_SPAN_S = 4.0        # anchors spanning less than this only fix the offset
+VOICED_ENOUGH = 0.25          # a line heard over this share of speech frames is fully credible
+VOICELESS_FACTOR = 0.2        # the confidence left to a line placed where no speech is detected
 SCAN_BELOW = 0.5              # verification below this searches the lines' text in the audio ...
 MAX_SCAN_S = 1200.0           # ... in media up to this long
 SCAN_STEP_S = 10.0
@@ -183,6 +186,10 @@ def sync(media: PathLike, subs: PathLike | SubtitleDocument, options: SyncOption
     report("decoding audio", 0, 1)
     audio = load_audio(media, options.audio_track)                       # (n_samples,)
     speech = activity.speech_activity(audio)                             # (n_frames,) 10 ms
+    if np.count_nonzero(speech >= align.SPEECH_THRESHOLD) * activity.FRAME_S < MIN_SPEECH_S:
+        raise MediaError(f"{os.fspath(media)}: no speech detected in the audio"
+                         + (f" track {options.audio_track}" if options.audio_track is not None else "")
+                         + "; nothing to sync to")
     texts = [alignment_text(cue.text) for cue in document.cues]
     starts = np.array([cue.start_s for cue in document.cues])
     ends = np.array([cue.end_s for cue in document.cues])
@@ -372,8 +379,9 @@ class _Aligner:
             likelihood = float(np.exp(forced.token_logprobs[rows].mean()))
             focus = align.span_mass(forced.attention, rows, start_s - self.model.onset_bias_s,
                                     end_s - self.model.onset_bias_s, FRAME_S)
+            voiced = _voiced_share(speech, start_s, end_s)
             heard[index] = _Heard(window.start_s + start_s, window.start_s + end_s,
-                                  line_confidence(likelihood, focus))
+                                  line_confidence(likelihood, focus, voiced))
         return heard
 
 
@@ -382,15 +390,26 @@ def _fullest(windows: Sequence[_Window]) -> _Window | None:
     return max(windows, key=lambda w: len(w.lines), default=None)
 
 
-def line_confidence(likelihood: float, focus: float) -> float:
-    """0..1 from the decoder's per-token likelihood of the text and the attention's focus.
+def _voiced_share(speech: np.ndarray, start_s: float, end_s: float) -> float:
+    """Share of speech-activity frames within [start_s, end_s] (window-relative)."""
+    first = max(0, int(start_s * activity.FRAMES_PER_S))
+    frames = speech[first : max(first + 1, int(np.ceil(end_s * activity.FRAMES_PER_S)))]
+    return float(np.mean(frames >= align.SPEECH_THRESHOLD)) if frames.size else 0.0
+
+
+def line_confidence(likelihood: float, focus: float, voiced: float = 1.0) -> float:
+    """0..1 from the decoder's per-token likelihood of the text, the attention's focus and
+    the speech heard where the line was placed.
 
     likelihood: geometric-mean token probability; text that is really spoken scores
     well above 0.1, text that is not is near 0.  focus: share of the line's attention on
-    its aligned span.
+    its aligned span.  voiced: share of speech-activity frames in that span; the decoder
+    finds fluent text likely even over silence, so a span with little speech scales the
+    confidence down (to at most VOICELESS_FACTOR when there is none).
     """
     text_score = float(np.clip(np.log10(max(likelihood, 1e-6)) + 2.0, 0.0, 1.5) / 1.5)
-    return float(np.sqrt(text_score * np.clip(focus, 0.0, 1.0)))
+    voice = float(np.clip(voiced / VOICED_ENOUGH, VOICELESS_FACTOR, 1.0))
+    return float(np.sqrt(text_score * np.clip(focus, 0.0, 1.0)) * voice)
 
 
 def plan_windows(mapped_starts: np.ndarray, mapped_ends: np.ndarray, texts: Sequence[str],

@@ -77,6 +77,20 @@ def test_media_without_audio_is_one_line_error(tmp_path, jfk_srt):
     one_line_error(run("fix", fake, jfk_srt))
 
 
+def test_media_without_speech_is_one_line_error(tmp_path, jfk_srt):
+    import wave
+
+    quiet = tmp_path / "room_tone.wav"
+    with wave.open(str(quiet), "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(16000)
+        f.writeframes(b"\x00\x00" * 16000 * 5)
+    line = one_line_error(run("fix", quiet, jfk_srt))
+    assert "no speech" in line
+    assert not (tmp_path / "jfk.synced.srt").exists()
+
+
 def test_conflicting_options(tmp_path, jfk_srt):
     one_line_error(run("fix", JFK, jfk_srt, "--in-place", "-o", tmp_path / "x.srt"))
 
