@@ -92,6 +92,8 @@ def fix(
     if audio_track is not None and audio_track < 0:
         _fail("--audio-track counts from 0", 2)
     target = subs if in_place else (output or default_output(subs))
+    if not in_place and _same_file(target, subs):
+        _fail(f"{target} is the input subtitle file; use --in-place to overwrite it", 2)
     options = SyncOptions(model=model, language=None if language == "auto" else language.lower(),
                           device=device, audio_track=audio_track, max_offset_s=max_offset)
     progress = _Progress(quiet)
@@ -116,6 +118,13 @@ def fix(
         _fail("interrupted; nothing was written", 130)
     if not quiet:
         typer.echo(f"{target}: {summary(result)}", err=True)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def default_output(subs: Path) -> Path:

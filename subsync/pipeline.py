@@ -233,6 +233,9 @@ class _Aligner:
         self.model, self.audio, self.speech, self.texts = model, audio, speech, texts
         self.starts, self.ends, self.duration_s = starts, ends, duration_s
         self.options, self.report = options, report
+        if not model.multilingual and options.language not in (None, "en"):
+            raise ModelError(f"model {model.spec} is English-only; --language {options.language} needs a "
+                             "multilingual model such as base")
         self.language = options.language if model.multilingual else "en"
         if self.language and model.multilingual and self.language not in model.language_ids:
             raise ModelError(f"model {model.spec} does not know language {self.language!r}")

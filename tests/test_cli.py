@@ -93,6 +93,9 @@ def test_media_without_speech_is_one_line_error(tmp_path, jfk_srt):
 
 def test_conflicting_options(tmp_path, jfk_srt):
     one_line_error(run("fix", JFK, jfk_srt, "--in-place", "-o", tmp_path / "x.srt"))
+    before = jfk_srt.read_bytes()
+    assert "--in-place" in one_line_error(run("fix", JFK, jfk_srt, "-o", jfk_srt))
+    assert jfk_srt.read_bytes() == before
 
 
 def test_unknown_model_is_one_line_error(jfk_srt):
