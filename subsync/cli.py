@@ -141,6 +141,28 @@ def summary(result) -> str:
             f"mean confidence {result.mean_confidence:.2f}, language {result.language}")
 
 
-def run() -> None:   # pragma: no cover - console entry point for python -m
+def run() -> None:
+    """Console entry point: click's usage errors become one line too."""
+    from typer.exceptions import TyperException
+
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    app()
+    try:
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        typer.echo("subsync: error: interrupted; nothing was written", err=True)
+        code = 130
+    except TyperException as exc:            # click's usage errors (typer vendors click)
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            typer.echo(exc.ctx.get_help())
+            code = 0
+        else:
+            message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+            typer.echo(f"subsync: error: {message} (see subsync {_command(exc)}--help)", err=True)
+            code = getattr(exc, "exit_code", 2)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _command(exc) -> str:
+    ctx = getattr(exc, "ctx", None)
+    name = ctx.info_name if ctx is not None and ctx.parent is not None else ""
+    return f"{name} " if name else ""

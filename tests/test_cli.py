@@ -45,6 +45,14 @@ def test_help_is_instant_and_lists_the_options():
     assert time.monotonic() - started < 20
 
 
+@pytest.mark.parametrize("args", [("fix",), ("fix", "a.mp4"), ("fix", "a", "b", "--audio-track", "x"),
+                                  ("bogus",), ("fix", "--no-such-option", "a", "b")])
+def test_usage_errors_are_one_line(args):
+    proc = run(*args)
+    assert proc.returncode == 2
+    one_line_error(proc)
+
+
 def test_version():
     proc = run("--version")
     assert proc.returncode == 0 and proc.stdout.startswith("subsync ")
