@@ -535,6 +535,10 @@ def decide(mapped_starts: np.ndarray, mapped_ends: np.ndarray, heard: dict[int, 
             actions[i] = "kept"
         elif i in confident and _absorbed_onset(confident[i], mapped_starts[i], mapped_ends[i], tolerance):
             actions[i] = "mapped"
+        elif (i in confident and tolerance > options.keep_tolerance_s
+              and not _shifted_whole(confident[i], mapped_starts[i], mapped_ends[i])):
+            # A sound file's line heard far away at one end only: an aligner slip.
+            actions[i] = "mapped"
         elif i in confident:
             starts[i] = confident[i].start_s - lead_in
             ends[i] = confident[i].end_s + linger
@@ -562,6 +566,13 @@ def _absorbed_onset(heard: _Heard, mapped_start_s: float, mapped_end_s: float, t
     stretched = (heard.end_s - heard.start_s) - (mapped_end_s - mapped_start_s) > max(tolerance_s, MIN_STRETCH_S)
     ends_agree = abs(heard.end_s - mapped_end_s) <= max(tolerance_s, END_AGREEMENT_S)
     return early and stretched and ends_agree
+
+
+def _shifted_whole(heard: _Heard, mapped_start_s: float, mapped_end_s: float) -> bool:
+    """Is the line heard displaced as a whole (start and end moved the same way)?"""
+    start_shift = heard.start_s - mapped_start_s
+    end_shift = heard.end_s - mapped_end_s
+    return start_shift * end_shift > 0 and abs(end_shift) >= 0.5 * abs(start_shift)
 
 
 def keep_tolerance(deviations_s: np.ndarray, tolerance_s: float) -> float:
