@@ -29,6 +29,8 @@ MIN_AUDIO_S = 0.1                        # less decoded audio than this is an er
 MIN_AUDIO_SAMPLES = round(MIN_AUDIO_S * SAMPLE_RATE)
 READ_CHUNK_BYTES = 1 << 20               # ~33 s of audio per pipe read
 PROBE_TIMEOUT_S = 120.0
+TRUNCATION_MIN_S = 2.0                   # audio this much shorter than the container declares ...
+TRUNCATION_FRACTION = 0.05               # ... and by this share of it means a truncated file
 FFMPEG_ENV_VAR = "SUBSYNC_FFMPEG"
 
 # "  Stream #0:1(eng): Audio: aac (LC) ..." / "  Stream #0:1[0x2](eng): Audio: ..."
@@ -36,6 +38,7 @@ _AUDIO_STREAM_RE = re.compile(
     r"^\s*Stream #0:(?P<stream>\d+)(?:\[[^\]]*\])?(?:\((?P<lang>[^)]*)\))?: Audio: (?P<codec>.*)$"
 )
 _INPUT_OPENED_RE = re.compile(r"^Input #0, ")
+_DURATION_RE = re.compile(r"^\s*Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
 _LOG_CONTEXT_RE = re.compile(r"^\[[^\]]* @ 0x[0-9a-fA-F]+\]\s*")  # "[mp3 @ 0x55b9...] "
 _UNDEFINED_LANGUAGES = {"", "und", "unk", "xx"}
 
@@ -127,8 +130,8 @@ def _language(tag: str | None) -> str | None:
 def load_audio(path: str | os.PathLike, audio_track: int | None = None) -> np.ndarray:
     """Decode one audio stream of `path` to float32 mono 16 kHz in [-1, 1]; shape (n_samples,).
 
-    `audio_track` counts audio streams only (0 = first; None = first).  Truncated
-    files are accepted as long as at least MIN_AUDIO_S of audio decodes.
+    `audio_track` counts audio streams only (0 = first; None = first).  A file whose
+    audio decodes much shorter than its container declares is truncated: MediaError.
     """
     media = _existing_file(path)
     track = 0 if audio_track is None else audio_track
@@ -136,11 +139,26 @@ def load_audio(path: str | os.PathLike, audio_track: int | None = None) -> np.nd
         raise MediaError(f"audio track must be 0 or more, not {track}")
     chunks, stderr_lines = _decode_int16(media, track)  # [(n_i,) int16]
     n_samples = sum(chunk.size for chunk in chunks)
-    # The exit code is ignored on purpose: a truncated file makes ffmpeg fail
-    # after decoding what it could, and that partial audio is still useful.
     if n_samples < MIN_AUDIO_SAMPLES:
         raise _decode_failure(path, media, track, stderr_lines, n_samples)
+    declared_s = _declared_duration_s(_probe_stderr(media))
+    decoded_s = n_samples / SAMPLE_RATE
+    if declared_s is not None and declared_s - decoded_s > max(TRUNCATION_MIN_S, TRUNCATION_FRACTION * declared_s):
+        raise MediaError(f"{path} is truncated or damaged: only {decoded_s:.1f} s of its "
+                         f"{declared_s:.1f} s of audio decode")
     return _to_float(chunks)
+
+
+def _declared_duration_s(probe_lines: list[str]) -> float | None:
+    """The container's duration from ``ffmpeg -i``; None when absent or only estimated."""
+    if any("Estimating duration from bitrate" in line for line in probe_lines):
+        return None
+    for line in probe_lines:
+        match = _DURATION_RE.match(line)
+        if match:
+            hours, minutes, seconds = match.groups()
+            return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    return None
 
 
 def _existing_file(path: str | os.PathLike) -> Path:
