@@ -77,6 +77,8 @@ def fix(
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     audio_track: Annotated[Optional[int], typer.Option(help="Audio stream to use, counting from 0.")] = None,
     max_offset: Annotated[float, typer.Option(help="Largest offset searched, in seconds.")] = 600.0,
+    int8: Annotated[Optional[bool], typer.Option("--int8/--no-int8",
+                    help="int8 encoder (default: on for the CPU, off on a GPU).")] = None,
     report: Annotated[Optional[Path], typer.Option(help="Also write a JSON report of every line.")] = None,
     in_place: Annotated[bool, typer.Option("--in-place", help="Overwrite SUBS (keeps SUBS.bak).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary.")] = False,
@@ -95,7 +97,7 @@ def fix(
     if not in_place and _same_file(target, subs):
         _fail(f"{target} is the input subtitle file; use --in-place to overwrite it", 2)
     options = SyncOptions(model=model, language=None if language == "auto" else language.lower(),
-                          device=device, audio_track=audio_track, max_offset_s=max_offset)
+                          device=device, audio_track=audio_track, max_offset_s=max_offset, int8=int8)
     progress = _Progress(quiet)
     try:
         result = sync(media, subs, options, progress=progress)

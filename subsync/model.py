@@ -289,7 +289,11 @@ class ForcedAlignment:
 class WhisperModel:
     """A loaded Whisper model with what alignment needs: mel features, encoder, forced decoding."""
 
-    def __init__(self, spec: str = DEFAULT_MODEL, device: str = "auto", threads: int | None = None):
+    def __init__(self, spec: str = DEFAULT_MODEL, device: str = "auto", threads: int | None = None,
+                 int8: bool | None = None):
+        """``int8``: run the encoder's linear layers in int8 (dynamic quantization); None
+        does so on the CPU, where it halves the encoder's time at no measured loss in
+        alignment accuracy (see models/README.md).  The decoder always stays in float."""
         import torch
 
         if threads:
@@ -298,6 +302,11 @@ class WhisperModel:
         self.device = _pick_device(device)
         self.dtype = torch.float16 if self.device.startswith("cuda") else torch.float32
         self._model, self._features, self._tokenizer = _load(resolve_model(spec), self.device, self.dtype)
+        self.int8 = (self.device == "cpu") if int8 is None else int8
+        if self.int8:
+            if self.device != "cpu":
+                raise ModelError("int8 runs on the CPU only; use --device cpu or drop --int8")
+            _quantize_encoder(self._model)
         self._vocab = self._tokenizer.get_vocab()
         self.sot = self._token_id("<|startoftranscript|>")
         self.eot = self._token_id("<|endoftext|>")
@@ -436,6 +445,19 @@ def _load(resolved: str, device: str, dtype):
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"cannot load model {resolved}: {message}") from None
     return model.to(device).eval(), features, tokenizer
+
+
+def _quantize_encoder(model) -> None:
+    """Dynamic int8 quantization of the encoder's linear layers, in place."""
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():       # torch announces the API's move to torchao
+        warnings.simplefilter("ignore")
+        torch.ao.quantization.quantize_dynamic(
+            model.model.encoder, {torch.nn.Linear}, dtype=torch.qint8, inplace=True
+        )
 
 
 def _quiet_transformers() -> None:
