@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import activity, align, timemap
-from .errors import MediaError, ModelError
+from .errors import AlignmentError, MediaError, ModelError
 from .subtitles import Cue, SubtitleDocument, read_srt, render_srt, spoken_text, write_srt
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 PathLike = str | os.PathLike
 
+EDGE_S = 1.0                  # a global offset this close to +-max_offset is at the search's edge
 MIN_SPEECH_S = 0.2            # media with less detected speech than this is refused
 WINDOW_S = 30.0               # Whisper's input window
 PAD_S = 2.0                   # audio kept before a window's first line and after its last
@@ -219,7 +220,21 @@ def sync(media: PathLike, subs: PathLike | SubtitleDocument, options: SyncOption
         heard = aligner.align(time_map)
         time_map = _refine(time_map, starts, heard, options)
     lines = decide(time_map(starts), time_map(ends), heard, texts, options)
+    _check_found(global_map, lines, options, media, subs)
     return SyncResult(document, tuple(lines), time_map, global_map, aligner.language or "", model.spec)
+
+
+def _check_found(global_map: timemap.TimeMap, lines: Sequence[LineResult], options: SyncOptions,
+                 media: PathLike, subs) -> None:
+    """Refuse a map found at the edge of the offset search when no line was heard there:
+    the true offset most likely lies beyond the search, and the result would be noise."""
+    heard_any = any(line.action in ("kept", "retimed") for line in lines)
+    at_edge = abs(global_map.offset_s) >= options.max_offset_s - EDGE_S
+    if at_edge and not heard_any:
+        name = os.fspath(subs) if not isinstance(subs, SubtitleDocument) else "the subtitles"
+        raise AlignmentError(
+            f"{name}: no line is heard in {os.fspath(media)} within the searched offsets "
+            f"(+-{options.max_offset_s:g} s); if the subtitles are further off, raise --max-offset")
 
 
 def alignment_text(cue_text: str) -> str:

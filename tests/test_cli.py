@@ -140,3 +140,17 @@ def test_in_place_keeps_a_backup(tmp_path, jfk_srt):
     assert proc.stderr == ""
     assert (tmp_path / "jfk.srt.bak").read_bytes() == before
     assert jfk_srt.read_bytes() != before
+
+
+@pytest.mark.model
+def test_offset_beyond_the_search_is_refused_then_found_with_wider_search(tmp_path):
+    far = tmp_path / "far.srt"
+    far.write_text("1\n00:20:01,000 --> 00:20:03,000\nAnd so my fellow Americans\n\n"
+                   "2\n00:20:05,000 --> 00:20:09,000\nask not what your country can do for you\n")
+    line = one_line_error(run("fix", JFK, far, "--language", "en"))
+    assert "--max-offset" in line
+    assert not (tmp_path / "far.synced.srt").exists()
+    proc = run("fix", JFK, far, "--language", "en", "--max-offset", "1500", "-q")
+    assert proc.returncode == 0, proc.stderr
+    first = (tmp_path / "far.synced.srt").read_text().splitlines()[1]
+    assert first.startswith("00:00:00,"), first                   # "And so" is spoken at ~0.3 s
