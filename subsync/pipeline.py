@@ -39,6 +39,7 @@ REALIGN_SHIFT_S = 1.0         # re-run the alignment when refining the map moves
 MIN_GAP_S = 0.04              # re-timed lines end at least this long before the next starts
 READING_CHARS_PER_S = 21.0    # readable minimum duration: this many characters per second ...
 MIN_DURATION_S = 0.7          # ... but at least this long (or the line's own duration, if shorter)
+MIN_VISIBLE_S = 0.1           # a line shown for less than this gets the readable minimum
 DEFAULT_LEAD_IN_S = 0.0       # lead-in/linger when the file has too few consistent lines
 DEFAULT_LINGER_S = 0.3
 MIN_CONSISTENT_LINES = 5
@@ -639,10 +640,15 @@ def _tidy(starts, ends, mapped_starts, mapped_ends, retimed, texts) -> tuple[np.
     for i in np.flatnonzero(retimed):
         readable = max(MIN_DURATION_S, len(texts[i]) / READING_CHARS_PER_S)
         ends[i] = max(ends[i], starts[i] + min(readable, max(mapped_ends[i] - mapped_starts[i], 0.2)))
+    # A line shown for (next to) no time at all cannot be read: give it the readable minimum.
+    flashes = ~retimed & (ends - starts < MIN_VISIBLE_S)
+    for i in np.flatnonzero(flashes):
+        ends[i] = starts[i] + max(MIN_DURATION_S, len(texts[i]) / READING_CHARS_PER_S)
+    adjusted = retimed | flashes
     order = np.argsort(mapped_starts, kind="stable")
     for a, b in zip(order[:-1], order[1:]):
-        if (retimed[a] or retimed[b]) and ends[a] > starts[b] - MIN_GAP_S:
-            if retimed[b] and starts[b] < starts[a] + 0.2:
+        if (adjusted[a] or adjusted[b]) and ends[a] > starts[b] - MIN_GAP_S:
+            if adjusted[b] and starts[b] < starts[a] + 0.2:
                 starts[b] = max(starts[b], ends[a] + MIN_GAP_S)
                 ends[b] = max(ends[b], starts[b] + 0.2)
             else:

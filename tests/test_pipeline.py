@@ -72,6 +72,15 @@ def test_decide_leaves_a_tight_file_alone_and_low_confidence_on_the_map():
     assert lines[7].action == "mapped" and lines[7].start_s == starts[7]
 
 
+def test_decide_gives_flashing_lines_a_readable_duration():
+    starts = np.array([1.0, 1.5, 5.0])
+    ends = np.array([1.0, 3.0, 5.02])                      # zero and 20 ms long in the input
+    lines = pipeline.decide(starts, ends, {}, ["Hello there.", "Next line", "x"], OPTIONS)
+    assert lines[0].end_s == pytest.approx(1.5 - pipeline.MIN_GAP_S)    # up to the next line
+    assert lines[2].end_s - lines[2].start_s == pytest.approx(pipeline.MIN_DURATION_S)
+    assert lines[1].start_s == 1.5 and lines[1].end_s == 3.0            # untouched
+
+
 def test_decide_never_leaves_a_zero_or_negative_duration():
     starts = np.array([1.0, 2.0, 3.0])
     heard = {0: _Heard(2.9, 2.95, 0.9), 1: _Heard(2.9, 2.9, 0.9), 2: _Heard(0.0, 0.01, 0.9)}
