@@ -22,6 +22,7 @@ import numpy as np
 
 from . import activity, align, timemap
 from .errors import AlignmentError, MediaError, ModelError
+from .media import SAMPLE_RATE
 from .subtitles import Cue, SubtitleDocument, read_srt, render_srt, spoken_text, write_srt
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ PathLike = str | os.PathLike
 
 EDGE_S = 1.0                  # a global offset this close to +-max_offset is at the search's edge
 MIN_SPEECH_S = 0.2            # media with less detected speech than this is refused
+MIN_WINDOW_S = 0.1            # windows with less audio than this are not aligned
 WINDOW_S = 30.0               # Whisper's input window
 PAD_S = 2.0                   # audio kept before a window's first line and after its last
 LANGUAGE_WINDOWS = 3          # windows used to detect the spoken language
@@ -48,7 +50,6 @@ END_AGREEMENT_S = 0.5         # heard ends are rougher than starts (pauses, brea
 JITTER_SIGMA_S = 0.18         # lines scattering this much around their heard starts are re-timed
 GROSS_MISS_S = 0.6            # otherwise only lines off by more than this
 MIN_DRIFT_SPAN_S = 20.0       # subtitles spanning less than this: only the common framerate ratios
-MIN_RATIO_SPAN_S = 4.0        # anchors spanning less than this only fix the offset
 VOICED_ENOUGH = 0.25          # a line heard over this share of speech frames is fully credible
 VOICELESS_FACTOR = 0.2        # the confidence left to a line placed where no speech is detected
 SCAN_BELOW = 0.5              # verification below this searches the lines' text in the audio ...
@@ -58,9 +59,6 @@ SCAN_BLOCK_S = 15.0
 FINALISTS = 3                 # candidates checked on a second, distant window
 SHORT_SPAN_S = 120.0          # subtitles spanning less than this prefer no drift in verification
 UNIT_SCALE_MARGIN = 0.05      # verification prefers no drift unless another scale scores this much better
-SNAP_DRIFT_S = 0.25           # a fitted scale snaps to a framerate ratio that differs by less than
-MIN_SNAP_FRACTION = 0.0005    # this drift over the anchors' span, clipped to these fractions
-MAX_SNAP_FRACTION = 0.01
 
 _NON_SPEECH_RE = re.compile(r"\[[^\]]*\]|\([^)]*\)|[♪♫#*]")
 _SPEAKER_RE = re.compile(r"^[\s-]*[A-Z][A-Z0-9 .'-]{1,30}:\s*", re.MULTILINE)
@@ -184,7 +182,7 @@ def sync(media: PathLike, subs: PathLike | SubtitleDocument, options: SyncOption
     total)`` is called as work advances.  Raises :class:`SubsyncError` subclasses with
     one-line messages on bad input.
     """
-    from .media import SAMPLE_RATE, load_audio
+    from .media import load_audio
 
     options = replace(options or SyncOptions(), **overrides)
     report = progress or (lambda stage, done, total: None)
@@ -211,8 +209,7 @@ def sync(media: PathLike, subs: PathLike | SubtitleDocument, options: SyncOption
 
         report("loading model", 0, 1)
         model = WhisperModel(options.model, options.device, options.threads, options.int8)
-    duration_s = audio.size / SAMPLE_RATE
-    aligner = _Aligner(model, audio, speech, texts, starts, ends, duration_s, options, report)
+    aligner = _Aligner(model, audio, speech, texts, starts, ends, options, report)
     global_map = aligner.verify(candidates)
     heard = aligner.align(global_map)
     time_map = _refine(global_map, starts, heard, options)
@@ -248,10 +245,11 @@ class _Aligner:
     """Runs the model over windows of lines and reports where each line is heard."""
 
     def __init__(self, model: WhisperModel, audio: np.ndarray, speech: np.ndarray,
-                 texts: Sequence[str], starts: np.ndarray, ends: np.ndarray, duration_s: float,
+                 texts: Sequence[str], starts: np.ndarray, ends: np.ndarray,
                  options: SyncOptions, report: Progress) -> None:
         self.model, self.audio, self.speech, self.texts = model, audio, speech, texts
-        self.starts, self.ends, self.duration_s = starts, ends, duration_s
+        self.starts, self.ends = starts, ends
+        self.duration_s = audio.size / SAMPLE_RATE
         self.options, self.report = options, report
         if not model.multilingual and options.language not in (None, "en"):
             raise ModelError(f"model {model.spec} is English-only; --language {options.language} needs a "
@@ -279,7 +277,7 @@ class _Aligner:
         for done, candidate in enumerate(candidates):
             self.report("verifying offset and drift", done, len(candidates))
             windows = self._windows(candidate)
-            scores.append(self._probe(windows, _fullest(windows)))
+            scores.append(self._probe(_fullest(self._windows(candidate))))
         # Tie-break towards no drift: a short window hears every ratio about equally well.
         scores = [score - self._drift_penalty(c) for score, c in zip(scores, candidates)]
         if max(scores) < SCAN_BELOW and self.duration_s <= MAX_SCAN_S:
@@ -288,8 +286,7 @@ class _Aligner:
             found = self._scan(candidates[0])
             candidates = [*candidates, *found]
             for candidate in found:
-                windows = self._windows(candidate)
-                scores.append(self._probe(windows, _fullest(windows))
+                scores.append(self._probe(_fullest(self._windows(candidate)))
                               - self._drift_penalty(candidate))
         order = np.argsort(scores)[::-1]
         if scores[order[0]] < self.options.min_confidence:
@@ -299,7 +296,7 @@ class _Aligner:
         for k in finalists:
             windows = self._windows(candidates[k])
             second = _far_window(windows, _fullest(windows))
-            totals.append(scores[k] + (self._probe(windows, second) if second else scores[k]))
+            totals.append(scores[k] + (self._probe(second) if second else scores[k]))
         self.report("verifying offset and drift", len(candidates), len(candidates))
         return candidates[finalists[int(np.argmax(totals))]]
 
@@ -336,10 +333,10 @@ class _Aligner:
         sub = self.starts[list(best[1])]
         media = np.array([h.start_s for h in best[1].values()])
         weights = np.array([h.confidence for h in best[1].values()])
-        return [timemap.TimeMap(float(scale), _weighted_median(media - scale * sub, weights))
+        return [timemap.TimeMap(float(scale), timemap.offset_at(float(scale), sub, media, weights))
                 for scale in timemap.COMMON_SCALES]
 
-    def _probe(self, windows: Sequence[_Window], window: _Window | None) -> float:
+    def _probe(self, window: _Window | None) -> float:
         if window is None:
             return 0.0
         heard = self._align_window(window)
@@ -358,16 +355,16 @@ class _Aligner:
         return heard
 
     def _window_audio(self, window: _Window) -> np.ndarray:
-        first = int(round(window.start_s * 16000))
-        return self.audio[first : first + int(round((window.end_s - window.start_s) * 16000))]
+        first = int(round(window.start_s * SAMPLE_RATE))
+        return self.audio[first : first + int(round((window.end_s - window.start_s) * SAMPLE_RATE))]
 
     def _detect_language(self, windows: Sequence[_Window]) -> str:
         if not windows:
             return "en"
         # The windows with the most speech say the most about the language.
         def voiced(window: _Window) -> float:
-            frames = self.speech[int(window.start_s * 100) : int(window.end_s * 100)]
-            return float((frames >= 0.5).sum())
+            frames = self.speech[int(window.start_s * activity.FRAMES_PER_S) : int(window.end_s * activity.FRAMES_PER_S)]
+            return float((frames >= align.SPEECH_THRESHOLD).sum())
         chosen = sorted(windows, key=voiced, reverse=True)[:LANGUAGE_WINDOWS]
         encoded = self.model.encode(self.model.log_mel([self._window_audio(w) for w in chosen]))
         probs = self.model.detect_language(encoded)
@@ -377,7 +374,7 @@ class _Aligner:
         from .model import FRAME_S
 
         samples = self._window_audio(window)
-        if samples.size < 1600:
+        if samples.size < MIN_WINDOW_S * SAMPLE_RATE:
             return {}
         words_per_line = [self.texts[i].split() for i in window.lines]
         before, after = window.before.split(), window.after.split()
@@ -387,13 +384,13 @@ class _Aligner:
         flat = [t for ts in tokens for t in ts]
         if len(flat) > 440:      # the decoder's context is 448 tokens
             return {}
-        n_frames = min(1500, int(np.ceil(samples.size / 16000 / FRAME_S)))
+        n_frames = min(1500, int(np.ceil(samples.size / SAMPLE_RATE / FRAME_S)))
         encoded = self.model.encode(self.model.log_mel([samples]))
         forced = self.model.force_align(encoded, flat, self.language, n_frames)
         spans = align.word_spans(forced.attention, counts, FRAME_S)
         spans = align.WordSpans(spans.start_s + self.model.onset_bias_s, spans.end_s + self.model.onset_bias_s)
         first_frame = int(round(window.start_s * activity.FRAMES_PER_S))
-        speech = self.speech[first_frame : first_frame + int(np.ceil(samples.size / 160))]
+        speech = self.speech[first_frame : first_frame + int(np.ceil(samples.size / SAMPLE_RATE * activity.FRAMES_PER_S))]
         spans = align.snap_to_speech(spans, speech, activity.FRAME_S)
         token_start = np.concatenate([[0], np.cumsum(counts)]).astype(int)
         heard = {}
@@ -461,6 +458,7 @@ def plan_windows(mapped_starts: np.ndarray, mapped_ends: np.ndarray, texts: Sequ
     windows: list[_Window] = []
     k = 0
     while k < len(order):
+        first = k
         group = [order[k]]
         start = max(0.0, mapped_starts[order[k]] - PAD_S)
         k += 1
@@ -468,18 +466,19 @@ def plan_windows(mapped_starts: np.ndarray, mapped_ends: np.ndarray, texts: Sequ
             group.append(order[k])
             k += 1
         end = min(duration_s, start + WINDOW_S, max(mapped_ends[i] for i in group) + PAD_S)
-        before = _context(order, group[0], -1, start, end, mapped_starts, mapped_ends, texts)
-        after = _context(order, group[-1], +1, start, end, mapped_starts, mapped_ends, texts)
+        previous = order[first - 1] if first > 0 else None
+        following = order[k] if k < len(order) else None
+        before = _context(previous, -1, start, end, mapped_starts, mapped_ends, texts)
+        after = _context(following, +1, start, end, mapped_starts, mapped_ends, texts)
         windows.append(_Window(start, end, tuple(int(i) for i in group), before, after))
     return windows
 
 
-def _context(order, edge_line, direction, start, end, starts, ends, texts) -> str:
-    """Words of the neighbouring line that its mapped time puts inside [start, end]."""
-    position = order.index(edge_line) + direction
-    if not 0 <= position < len(order):
+def _context(line, direction, start, end, starts, ends, texts) -> str:
+    """Words of the neighbouring ``line`` (None: none) that its mapped time puts inside
+    [start, end]: its last words before a window (direction -1), its first after (+1)."""
+    if line is None:
         return ""
-    line = order[position]
     length = ends[line] - starts[line]
     if length <= 0:
         return ""
@@ -500,57 +499,7 @@ def _refine(prior: timemap.TimeMap, starts: np.ndarray, heard: dict[int, _Heard]
     sub = starts[confident]
     media = np.array([heard[i].start_s for i in confident])
     weights = np.array([heard[i].confidence for i in confident])
-    if len(confident) >= 3 and np.ptp(sub) >= timemap.MIN_SPAN_FOR_SCALE_S:
-        fitted = timemap.fit_anchors(sub, media, weights, prior=prior, max_residual_s=0.5)
-        return _snap_scale(fitted, sub, media, weights)
-    if len(confident) >= 3 and np.ptp(sub) >= MIN_RATIO_SPAN_S:
-        return _best_ratio(prior, sub, media, weights)
-    return timemap.TimeMap(prior.scale, _weighted_median(media - prior.scale * sub, weights))
-
-
-def _spread(time_map: timemap.TimeMap, sub: np.ndarray, media: np.ndarray, weights: np.ndarray) -> float:
-    """Weighted median distance of anchors from the map (capped at 0.5 s per anchor)."""
-    return _weighted_median(np.minimum(np.abs(media - time_map(sub)), 0.5), weights)
-
-
-def _best_ratio(prior: timemap.TimeMap, sub: np.ndarray, media: np.ndarray,
-                weights: np.ndarray) -> timemap.TimeMap:
-    """Anchors spanning too little time for a fitted slope: choose among the standard
-    ratios (the prior's scale unless another explains the anchors clearly better)."""
-    def at(scale: float) -> timemap.TimeMap:
-        return timemap.TimeMap(scale, _weighted_median(media - scale * sub, weights))
-
-    best = at(prior.scale)
-    for scale in timemap.FRAMERATE_RATIOS:
-        candidate = at(float(scale))
-        if _spread(candidate, sub, media, weights) < 0.7 * _spread(best, sub, media, weights) - 0.01:
-            best = candidate
-    return best
-
-
-def _snap_scale(fitted: timemap.TimeMap, sub: np.ndarray, media: np.ndarray,
-                weights: np.ndarray) -> timemap.TimeMap:
-    """Prefer an exact framerate ratio (or no drift) next to a fitted scale.
-
-    A fit through lines that span little time has a noisy slope.  Among the standard
-    ratios within the slope's noise (SNAP_DRIFT_S over the anchors' span), the one that
-    explains the anchors best replaces the fit if it explains them about as well.
-    """
-    span = max(float(np.ptp(sub)), 1e-9)
-    tolerance = float(np.clip(SNAP_DRIFT_S / span, MIN_SNAP_FRACTION, MAX_SNAP_FRACTION))
-    ratios = [float(r) for r in (1.0, *timemap.FRAMERATE_RATIOS) if abs(r / fitted.scale - 1) <= tolerance]
-    if not ratios:
-        return fitted
-    standards = [timemap.TimeMap(r, _weighted_median(media - r * sub, weights)) for r in ratios]
-    spreads = [_spread(m, sub, media, weights) for m in standards]
-    best = standards[int(np.argmin(spreads))]
-    return best if min(spreads) <= _spread(fitted, sub, media, weights) * 1.25 + 0.01 else fitted
-
-
-def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
-    order = np.argsort(values)
-    cumulative = np.cumsum(weights[order])
-    return float(values[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
+    return timemap.fit_subtitle_anchors(sub, media, weights, prior)
 
 
 def decide(mapped_starts: np.ndarray, mapped_ends: np.ndarray, heard: dict[int, _Heard],

@@ -132,18 +132,26 @@ def global_search(speech: np.ndarray, starts_s, ends_s, max_offset_s: float = 60
     starts_s, ends_s: (n_cues,) subtitle cue times.  |offset| <= max_offset_s.
     Returns the identity with score 0 when there is nothing to correlate.
     """
+    return _search(speech, starts_s, ends_s, max_offset_s, scales)[0]
+
+
+def _search(speech: np.ndarray, starts_s, ends_s, max_offset_s: float,
+            scales) -> tuple[GlobalMatch, dict[float, tuple[np.ndarray, np.ndarray]]]:
+    """The global match and each scale's (offsets in frames, scores), computed once."""
     speech = np.asarray(speech, dtype=np.float64).reshape(-1)              # (n_frames,)
     starts, ends = _valid_cues(starts_s, ends_s)                            # (n_cues,) each
     scales = tuple(float(scale) for scale in scales)
     if starts.size == 0 or speech.size == 0 or np.ptp(speech) == 0 or not scales:
-        return GlobalMatch(TimeMap.identity(), 0.0, 0.0)
+        return GlobalMatch(TimeMap.identity(), 0.0, 0.0), {}
     centred = speech - speech.mean()                                        # (n_frames,)
     longest = _raster_length(starts, ends, max(scales) * (1 + 2 * MAX_REFINE_FRACTION))
     reference = _Reference(centred, 0, longest, float(np.sqrt(np.mean(centred**2))))
-    peaks = {scale: _search_scale(reference, starts, ends, scale, max_offset_s) for scale in scales}
+    scores = {scale: _scale_scores(reference, starts, ends, scale, max_offset_s) for scale in scales}
+    peaks = {scale: _peak(*scores[scale]) for scale in scales}
     scale = max(peaks, key=lambda candidate: _preference(candidate) * peaks[candidate].score)
     scale, peak = _refine_scale(reference, starts, ends, scale, peaks[scale], max_offset_s)
-    return GlobalMatch(TimeMap(float(scale), float(peak.offset_s)), float(peak.score), float(peak.runner_up))
+    match = GlobalMatch(TimeMap(float(scale), float(peak.offset_s)), float(peak.score), float(peak.runner_up))
+    return match, scores
 
 
 COMMON_SCALES = (1.0, 25 / (24000 / 1001), (24000 / 1001) / 25)   # no change, PAL speed-up both ways
@@ -159,22 +167,17 @@ def candidate_maps(speech: np.ndarray, starts_s, ends_s, max_offset_s: float = 6
     best by score (unit scale slightly preferred), plus the two best of each of the
     common scales (no change, 25 <-> 23.976).  The refined global best comes first.
     """
-    speech = np.asarray(speech, dtype=np.float64).reshape(-1)
-    starts, ends = _valid_cues(starts_s, ends_s)
-    best = global_search(speech, starts, ends, max_offset_s, scales).time_map
-    if starts.size == 0 or speech.size == 0 or np.ptp(speech) == 0:
-        return [best]
-    centred = speech - speech.mean()
-    longest = _raster_length(starts, ends, max(scales))
-    reference = _Reference(centred, 0, longest, float(np.sqrt(np.mean(centred**2))))
+    match, scores = _search(speech, starts_s, ends_s, max_offset_s, scales)
+    if not scores:
+        return [match.time_map]
     ranked, common = [], []
-    for scale in (float(s) for s in scales):
-        for rank, (offset_s, score) in enumerate(_top_peaks(reference, starts, ends, scale, max_offset_s)):
+    for scale, (offsets, lag_scores) in scores.items():
+        for rank, (offset_s, score) in enumerate(_top_peaks(offsets, lag_scores)):
             ranked.append((score * _preference(scale), TimeMap(scale, offset_s)))
             if rank < 2 and any(abs(scale - c) < 1e-9 for c in COMMON_SCALES):
                 common.append(TimeMap(scale, offset_s))
     ranked.sort(key=lambda item: -item[0])
-    chosen = [best]
+    chosen = [match.time_map]
     for candidate in [m for _, m in ranked[:limit]] + common:
         if all(abs(candidate.scale - c.scale) > 1e-9 or abs(candidate.offset_s - c.offset_s) > 0.5
                for c in chosen):
@@ -182,14 +185,9 @@ def candidate_maps(speech: np.ndarray, starts_s, ends_s, max_offset_s: float = 6
     return chosen
 
 
-def _top_peaks(reference: _Reference, starts: np.ndarray, ends: np.ndarray, scale: float,
-               max_offset_s: float) -> list[tuple[float, float]]:
+def _top_peaks(offsets: np.ndarray, scores: np.ndarray) -> list[tuple[float, float]]:
     """Up to PEAKS_PER_SCALE (offset_s, score) local maxima, at least a second apart."""
-    limit = int(np.floor(max_offset_s * FRAMES_PER_S))
-    offsets = np.arange(-limit, limit + 1)
-    base = _raster_base(starts, scale)
-    raster = _centred_raster(starts, ends, scale, base, _raster_length(starts, ends, scale))
-    scores = reference.lag_scores(raster, offsets + base).copy()
+    scores = scores.copy()
     peaks = []
     exclusion = int(RUNNER_UP_EXCLUSION_S * FRAMES_PER_S)
     for _ in range(PEAKS_PER_SCALE):
@@ -234,15 +232,21 @@ def _centred_raster(starts: np.ndarray, ends: np.ndarray, scale: float, base: in
 def _search_scale(reference: _Reference, starts: np.ndarray, ends: np.ndarray, scale: float,
                   max_offset_s: float, centre_s: float | None = None) -> _Peak:
     """Best offset for one scale within +-max_offset_s (within VERIFY_RADIUS_S of centre_s if given)."""
-    limit = int(np.floor(max_offset_s * FRAMES_PER_S))
-    offsets = np.arange(-limit, limit + 1)                                 # (n_offsets,) frames
-    base = _raster_base(starts, scale)
-    raster = _centred_raster(starts, ends, scale, base, _raster_length(starts, ends, scale))
-    scores = reference.lag_scores(raster, offsets + base)                  # (n_offsets,)
+    offsets, scores = _scale_scores(reference, starts, ends, scale, max_offset_s)
     allowed = None
     if centre_s is not None:
         allowed = np.abs(offsets * FRAME_S - centre_s) <= VERIFY_RADIUS_S
     return _peak(offsets, scores, allowed)
+
+
+def _scale_scores(reference: _Reference, starts: np.ndarray, ends: np.ndarray, scale: float,
+                  max_offset_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets in frames, correlation scores), each (n_offsets,), of one scale over +-max_offset_s."""
+    limit = int(np.floor(max_offset_s * FRAMES_PER_S))
+    offsets = np.arange(-limit, limit + 1)
+    base = _raster_base(starts, scale)
+    raster = _centred_raster(starts, ends, scale, base, _raster_length(starts, ends, scale))
+    return offsets, reference.lag_scores(raster, offsets + base)
 
 
 def _peak(offsets: np.ndarray, scores: np.ndarray, allowed: np.ndarray | None = None) -> _Peak:
@@ -463,3 +467,70 @@ def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
     order = np.argsort(values)
     cumulative = np.cumsum(weights[order])
     return float(values[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
+
+
+# ---------------------------------------------------------------- anchors from heard lines
+
+MIN_RATIO_SPAN_S = 4.0        # anchors spanning less than this only fix the offset
+SNAP_DRIFT_S = 0.25           # a fitted scale snaps to a framerate ratio that differs by less than
+MIN_SNAP_FRACTION = 0.0005    # this drift over the anchors' span, clipped to these fractions
+MAX_SNAP_FRACTION = 0.01
+ANCHOR_RESIDUAL_S = 0.5       # anchors farther than this from a map count as outliers
+
+
+def fit_subtitle_anchors(sub_s: np.ndarray, media_s: np.ndarray, weights: np.ndarray,
+                         prior: TimeMap) -> TimeMap:
+    """The map through (subtitle start, heard start) anchors of aligned lines; (n,) arrays.
+
+    Enough anchors over a long enough span: a robust fit (fit_anchors), snapped to a
+    standard framerate ratio within the slope's noise.  A short span: the standard ratio
+    that explains the anchors clearly best (else the prior's).  Fewer than 3: the offset.
+    """
+    sub = np.asarray(sub_s, dtype=np.float64)
+    media = np.asarray(media_s, dtype=np.float64)
+    weights = np.asarray(weights, dtype=np.float64)
+    if sub.size >= MIN_ANCHORS_FOR_SCALE and np.ptp(sub) >= MIN_SPAN_FOR_SCALE_S:
+        fitted = fit_anchors(sub, media, weights, prior=prior, max_residual_s=ANCHOR_RESIDUAL_S)
+        return _snap_to_ratio(fitted, sub, media, weights)
+    if sub.size >= MIN_ANCHORS_FOR_SCALE and np.ptp(sub) >= MIN_RATIO_SPAN_S:
+        return _best_ratio(prior, sub, media, weights)
+    return TimeMap(prior.scale, offset_at(prior.scale, sub, media, weights))
+
+
+def offset_at(scale: float, sub_s: np.ndarray, media_s: np.ndarray, weights: np.ndarray) -> float:
+    """The weighted-median offset of anchors at a given scale."""
+    return _weighted_median(media_s - scale * sub_s, weights)
+
+
+def _spread(time_map: TimeMap, sub: np.ndarray, media: np.ndarray, weights: np.ndarray) -> float:
+    """Weighted median distance of anchors from the map (capped per anchor)."""
+    return _weighted_median(np.minimum(np.abs(media - time_map(sub)), ANCHOR_RESIDUAL_S), weights)
+
+
+def _best_ratio(prior: TimeMap, sub: np.ndarray, media: np.ndarray, weights: np.ndarray) -> TimeMap:
+    """Anchors spanning too little time for a fitted slope: choose among the standard
+    ratios (the prior's scale unless another explains the anchors clearly better)."""
+    best = TimeMap(prior.scale, offset_at(prior.scale, sub, media, weights))
+    for scale in FRAMERATE_RATIOS:
+        candidate = TimeMap(float(scale), offset_at(float(scale), sub, media, weights))
+        if _spread(candidate, sub, media, weights) < 0.7 * _spread(best, sub, media, weights) - 0.01:
+            best = candidate
+    return best
+
+
+def _snap_to_ratio(fitted: TimeMap, sub: np.ndarray, media: np.ndarray, weights: np.ndarray) -> TimeMap:
+    """Prefer an exact framerate ratio (or no drift) next to a fitted scale.
+
+    A fit through lines that span little time has a noisy slope.  Among the standard
+    ratios within the slope's noise (SNAP_DRIFT_S over the anchors' span), the one that
+    explains the anchors best replaces the fit if it explains them about as well.
+    """
+    span = max(float(np.ptp(sub)), 1e-9)
+    tolerance = float(np.clip(SNAP_DRIFT_S / span, MIN_SNAP_FRACTION, MAX_SNAP_FRACTION))
+    ratios = [float(r) for r in (1.0, *FRAMERATE_RATIOS) if abs(r / fitted.scale - 1) <= tolerance]
+    if not ratios:
+        return fitted
+    standards = [TimeMap(r, offset_at(r, sub, media, weights)) for r in ratios]
+    spreads = [_spread(m, sub, media, weights) for m in standards]
+    best = standards[int(np.argmin(spreads))]
+    return best if min(spreads) <= _spread(fitted, sub, media, weights) * 1.25 + 0.01 else fitted
