@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
-__all__ = ["sync", "SyncOptions", "SyncResult", "SubsyncError", "__version__"]
+__all__ = ["sync", "SyncOptions", "SyncResult", "LineResult", "SubsyncError", "__version__"]
 
 if TYPE_CHECKING:
     from .errors import SubsyncError

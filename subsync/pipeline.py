@@ -15,14 +15,14 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import activity, align, timemap
 from .errors import AlignmentError, MediaError, ModelError
-from .media import SAMPLE_RATE
+from .media import SAMPLE_RATE, load_audio
 from .subtitles import Cue, SubtitleDocument, read_srt, render_srt, spoken_text, write_srt
 
 if TYPE_CHECKING:
@@ -182,7 +182,6 @@ def sync(media: PathLike, subs: PathLike | SubtitleDocument, options: SyncOption
     total)`` is called as work advances.  Raises :class:`SubsyncError` subclasses with
     one-line messages on bad input.
     """
-    from .media import load_audio
 
     options = replace(options or SyncOptions(), **overrides)
     report = progress or (lambda stage, done, total: None)

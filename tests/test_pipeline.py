@@ -8,7 +8,6 @@ import pytest
 from subsync import pipeline
 from subsync.pipeline import SyncOptions, _Heard
 from subsync.subtitles import parse_srt_bytes, read_srt, render_srt
-from subsync.timemap import TimeMap
 
 from conftest import SPEECH
 
@@ -44,7 +43,6 @@ def heard_at(starts, shift, confidence=0.9):
 
 def test_decide_keeps_agreeing_lines_and_retimes_clear_misses():
     starts = np.arange(20) * 3.0
-    ends = starts + 2.0
     rng = np.random.default_rng(0)
     shift = rng.normal(0, 0.35, starts.size)               # sloppy per-line timing
     heard = heard_at(starts + shift, -shift)               # heard at the true times
