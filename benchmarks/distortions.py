@@ -1,107 +1,94 @@
-"""Accuracy on ../shared/bench: reference subtitles distorted in seeded ways, synced back.
+"""Seeded distortions of a case's timing: what a subtitle made for another release looks like.
 
-    python benchmarks/distortions.py [--bench ../shared/bench] [--seed 0] [--model base]
-
-For every case with a cue-level reference (10 s or longer), two distortions:
-  od   offset (0.5-20 s late) and a framerate ratio (25/23.976 or its inverse);
-       scored: share of cue starts within 125 ms of the reference.
-  jit  the same plus per-line jitter (sigma 300 ms, each cue shifted as a whole);
-       scored: share within 250 ms.
-The references are machine alignments (see the bench README), so they mark speech onsets.
-With --ffsubsync PATH, ffsubsync syncs the same distorted files in the same run (a cue it
-drops counts as a miss).
+Subtitle time = (true time, with per-line jitter) * scale + offset.  A cut changes the
+media instead (see cases.splice): the subtitle keeps the original edit's times.  Cues
+that a negative offset would put before 0 s are not in the subtitle file (as with a
+release that lacks the media's intro).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import subprocess
-import tempfile
-import time
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 
-from subsync.errors import SubsyncError
-from subsync.model import WhisperModel
-from subsync.pipeline import sync
-from subsync.subtitles import parse_srt_bytes, read_srt, render_srt
+OFFSET_S = (5.0, 300.0)                                  # magnitude range
+RATIOS = {"25/23.976": 25 / 23.976, "23.976/25": 23.976 / 25, "24/25": 24 / 25}
+JITTER_S = 0.3                                           # sigma, on starts and ends
+CUT_S = (30.0, 120.0)
+MIN_CUE_S = 0.1
+MAX_DROPPED = 0.1     # a negative offset that would drop more of a clip's cues is flipped
 
-RATIOS = (25 / 23.976, 23.976 / 25)
-TOLERANCE_S = {"od": 0.125, "jit": 0.250}
-
-
-def distort(doc, rng, jitter_s):
-    ratio = RATIOS[rng.integers(len(RATIOS))]
-    offset = rng.uniform(0.5, 20.0)
-    starts = np.array([c.start_s for c in doc.cues])
-    ends = np.array([c.end_s for c in doc.cues])
-    shift = rng.normal(0, jitter_s, starts.size) if jitter_s else 0.0
-    new_starts = (starts + shift) * ratio + offset
-    new_ends = np.maximum((ends + shift) * ratio + offset, new_starts + 0.1)
-    return parse_srt_bytes(render_srt(doc, list(zip(new_starts, new_ends)))), starts
+# name -> the parts it combines
+KINDS = {
+    "offset": ("offset",),
+    "drift": ("drift",),
+    "offset+drift": ("offset", "drift"),
+    "offset+drift+jitter": ("offset", "drift", "jitter"),
+    "cut": ("cut",),
+    "offset+drift+cut": ("offset", "drift", "cut"),
+}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--bench", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "bench")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--model", default="base")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--ffsubsync", help="path of an ffsubsync executable to compare with")
-    args = parser.parse_args()
-    model = WhisperModel(args.model, device="auto", threads=args.threads)
-    rng = np.random.default_rng(args.seed)
-    manifest = json.loads((args.bench / "manifest.json").read_text())
-    errors = {"od": [], "jit": []}
-    peer = {"od": [], "jit": []}
-    for case in manifest:
-        if "cue" not in case["levels"] or case["duration_s"] < 10:
-            continue
-        if not model.multilingual and case["language"] != "en":
-            continue
-        folder = args.bench / case["id"]
-        reference = read_srt(folder / "reference.srt")
-        for mode in ("od", "jit"):
-            distorted, true_starts = distort(reference, rng, 0.3 if mode == "jit" else 0.0)
-            started = time.perf_counter()
-            result = sync(folder / case["media"], distorted, model=model, language=case["language"])
-            error = np.abs(np.array([line.start_s for line in result.lines]) - true_starts)
-            errors[mode].extend(error)
-            line = (f"{case['id']:28s} {mode:3s} cues={error.size:3d} "
-                    f"within={np.mean(error <= TOLERANCE_S[mode]):.2f} median={np.median(error):.3f}s "
-                    f"{result.counts()} {time.perf_counter() - started:.1f}s")
-            if args.ffsubsync:
-                peer_error = ffsubsync_errors(args.ffsubsync, folder / case["media"], distorted, true_starts)
-                peer[mode].extend(peer_error)
-                line += f" | ffsubsync within={np.mean(peer_error <= TOLERANCE_S[mode]):.2f}"
-            print(line, flush=True)
-    for mode in errors:
-        for name, values in (("subsync", errors[mode]), ("ffsubsync", peer[mode])):
-            if values:
-                values = np.array(values)
-                print(f"TOTAL {mode} {name}: {np.mean(values <= TOLERANCE_S[mode]):.3f} of {values.size} "
-                      f"cue starts within {TOLERANCE_S[mode] * 1000:.0f} ms")
+@dataclass(frozen=True)
+class Distortion:
+    kind: str
+    offset_s: float = 0.0
+    ratio: str = "1"                  # key of RATIOS, or "1"
+    jitter_s: float = 0.0
+    cut_at_s: float | None = None     # media time of the cut (None: no cut)
+    cut_s: float = 0.0                # > 0: a stretch inserted into the media; < 0: removed
+    seed: int = 0
+
+    @property
+    def scale(self) -> float:
+        return RATIOS.get(self.ratio, 1.0)
+
+    def describe(self) -> str:
+        parts = []
+        if self.offset_s:
+            parts.append(f"offset {self.offset_s:+.1f} s")
+        if self.ratio != "1":
+            parts.append(f"ratio {self.ratio}")
+        if self.jitter_s:
+            parts.append(f"jitter {self.jitter_s * 1000:.0f} ms")
+        if self.cut_at_s is not None:
+            parts.append(f"{'inserted' if self.cut_s > 0 else 'removed'} {abs(self.cut_s):.0f} s at {self.cut_at_s:.0f} s")
+        return ", ".join(parts) or "none"
 
 
-def ffsubsync_errors(executable: str, media: Path, distorted, true_starts: np.ndarray) -> np.ndarray:
-    """|start - reference| per cue after ffsubsync; cues it drops or fails on count as infinitely off."""
-    with tempfile.TemporaryDirectory() as tmp:
-        source, output = Path(tmp) / "in.srt", Path(tmp) / "out.srt"
-        source.write_bytes(render_srt(distorted, [(c.start_s, c.end_s) for c in distorted.cues]))
-        subprocess.run([executable, str(media), "-i", str(source), "-o", str(output)],
-                       capture_output=True, timeout=600)
-        try:
-            synced = read_srt(output)
-        except SubsyncError:               # no output, or an empty one: every cue is lost
-            return np.full(true_starts.size, np.inf)
-    by_text = {}
-    for cue in synced.cues:
-        by_text.setdefault(cue.text, []).append(cue.start_s)
-    starts = [by_text[c.text].pop(0) if by_text.get(c.text) else np.inf for c in distorted.cues]
-    return np.abs(np.array(starts) - true_starts)
+def draw(kind: str, seed: int, starts_s: np.ndarray, gaps: tuple = ()) -> Distortion:
+    """A distortion of ``kind`` drawn from ``seed``; ``starts_s`` are the true cue starts
+    and ``gaps`` the pauses a cut may fall in (cuts happen between scenes)."""
+    rng = np.random.default_rng(seed)
+    parts = KINDS[kind]
+    offset = ratio = None
+    jitter = JITTER_S if "jitter" in parts else 0.0
+    cut_at, cut = None, 0.0
+    if "drift" in parts:
+        ratio = list(RATIOS)[rng.integers(len(RATIOS))]
+    if "offset" in parts:
+        offset = float(rng.uniform(*OFFSET_S) * rng.choice([-1, 1]))
+        scaled = starts_s * RATIOS.get(ratio or "1", 1.0)
+        if np.mean(scaled + offset < 0) > MAX_DROPPED:
+            offset = -offset
+    if "cut" in parts:
+        middle = [g for g in gaps if 0.3 * starts_s.max() < g[0] < 0.7 * starts_s.max()]
+        gap = middle[rng.integers(len(middle))] if middle else (starts_s.max() / 2, starts_s.max() / 2)
+        cut_at = float((gap[0] + gap[1]) / 2)
+        cut = float(rng.uniform(*CUT_S) * rng.choice([-1, 1]))
+    return Distortion(kind, offset or 0.0, ratio or "1", jitter, cut_at, cut, seed)
 
 
-if __name__ == "__main__":
-    main()
+def subtitle_times(distortion: Distortion, starts_s: np.ndarray, ends_s: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(starts, ends, kept) of the distorted subtitle from the original edit's true times;
+    ``kept`` marks the cues that stay in the file."""
+    rng = np.random.default_rng(distortion.seed + 1)
+    starts, ends = starts_s.astype(float).copy(), ends_s.astype(float).copy()
+    if distortion.jitter_s:
+        starts += rng.normal(0, distortion.jitter_s, starts.size)
+        ends += rng.normal(0, distortion.jitter_s, ends.size)
+    starts = starts * distortion.scale + distortion.offset_s
+    ends = np.maximum(ends * distortion.scale + distortion.offset_s, starts + MIN_CUE_S)
+    return starts, ends, starts >= 0

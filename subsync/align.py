@@ -44,8 +44,25 @@ def median_filter(x: np.ndarray, width: int) -> np.ndarray:
     pad = width // 2
     mode = "reflect" if x.shape[-1] > pad else "edge"
     padded = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(pad, pad)], mode=mode)
+    if width == 7:
+        return _median_of_7(padded)
     windows = np.lib.stride_tricks.sliding_window_view(padded, width, axis=-1)  # (..., n, width)
     return np.sort(windows, axis=-1)[..., pad]      # the middle of an odd window; 4x np.median's speed
+
+
+# Comparators of an optimal sorting network for 7 inputs; the fourth output is the median.
+_SORT_7 = ((0, 6), (2, 3), (4, 5), (0, 2), (1, 4), (3, 6), (0, 1), (2, 5), (3, 4), (1, 2),
+           (4, 6), (2, 3), (4, 5), (1, 2), (3, 4), (5, 6))
+
+
+def _median_of_7(padded: np.ndarray) -> np.ndarray:
+    """Sliding median of width 7 along the last axis of an already padded array: a
+    sorting network over seven shifted views, element-wise (twice np.sort's speed)."""
+    n = padded.shape[-1] - 6
+    lanes = [padded[..., k : k + n] for k in range(7)]
+    for a, b in _SORT_7:
+        lanes[a], lanes[b] = np.minimum(lanes[a], lanes[b]), np.maximum(lanes[a], lanes[b])
+    return lanes[3]
 
 
 def attention_matrix(attention: np.ndarray) -> np.ndarray:
@@ -54,7 +71,7 @@ def attention_matrix(attention: np.ndarray) -> np.ndarray:
     Each head is standardised over the rows (tokens), median-filtered along time and the
     heads are averaged, as whisper.timing does.
     """
-    attention = np.asarray(attention, dtype=np.float64)
+    attention = np.asarray(attention, dtype=np.float32)
     mean = attention.mean(axis=1, keepdims=True)
     std = attention.std(axis=1, keepdims=True)
     standard = (attention - mean) / np.maximum(std, 1e-9)

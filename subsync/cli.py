@@ -81,6 +81,8 @@ def fix(
                     help="int8 encoder (default: on for the CPU, off on a GPU).")] = None,
     report: Annotated[Optional[Path], typer.Option(help="Also write a JSON report of every line.")] = None,
     in_place: Annotated[bool, typer.Option("--in-place", help="Overwrite SUBS (keeps SUBS.bak).")] = False,
+    fast: Annotated[bool, typer.Option("--fast", help="Fix offset and drift only: fit the time map on a "
+                                       "sample of the lines and move every line by it.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary.")] = False,
 ) -> None:
     """Re-time SUBS to the speech in MEDIA and write SUBS.synced.srt."""
@@ -97,7 +99,8 @@ def fix(
     if not in_place and _same_file(target, subs):
         _fail(f"{target} is the input subtitle file; use --in-place to overwrite it", 2)
     options = SyncOptions(model=model, language=None if language == "auto" else language.lower(),
-                          device=device, audio_track=audio_track, max_offset_s=max_offset, int8=int8)
+                          device=device, audio_track=audio_track, max_offset_s=max_offset, int8=int8,
+                          fast=fast)
     progress = _Progress(quiet)
     try:
         result = sync(media, subs, options, progress=progress)
@@ -137,8 +140,11 @@ def default_output(subs: Path) -> Path:
 def summary(result) -> str:
     counts = result.counts()
     drift = (result.time_map.scale - 1.0) * 100
-    return (f"offset {result.time_map.offset_s:+.3f} s, drift {drift:+.3f} % "
-            f"(scale {result.time_map.scale:.5f}), {counts['retimed']} lines re-timed, "
+    found = f"offset {result.time_map.offset_s:+.3f} s, drift {drift:+.3f} % (scale {result.time_map.scale:.5f})"
+    if not counts["retimed"] and not counts["kept"]:
+        how = f"language {result.language}" if result.language else "from speech activity alone"
+        return f"{found}, every line moved by the time map ({how})"
+    return (f"{found}, {counts['retimed']} lines re-timed, "
             f"{counts['kept']} kept, {counts['mapped'] + counts['unaligned']} left on the global map, "
             f"mean confidence {result.mean_confidence:.2f}, language {result.language}")
 

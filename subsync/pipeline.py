@@ -26,13 +26,14 @@ from .media import SAMPLE_RATE, load_audio
 from .subtitles import Cue, SubtitleDocument, read_srt, render_srt, spoken_text, write_srt
 
 if TYPE_CHECKING:
-    from .model import WhisperModel
+    from .model import ForcedAlignment, WhisperModel
 
 PathLike = str | os.PathLike
 
 EDGE_S = 1.0                  # a global offset this close to +-max_offset is at the search's edge
 MIN_SPEECH_S = 0.2            # media with less detected speech than this is refused
 MIN_WINDOW_S = 0.1            # windows with less audio than this are not aligned
+MAX_TEXT_TOKENS = 440         # the decoder's context is 448 tokens, prompt included
 WINDOW_S = 30.0               # Whisper's input window
 PAD_S = 2.0                   # audio kept before a window's first line and after its last
 LANGUAGE_WINDOWS = 3          # windows used to detect the spoken language
@@ -56,6 +57,11 @@ SCAN_BELOW = 0.5              # verification below this searches the lines' text
 MAX_SCAN_S = 1200.0           # ... in media up to this long
 SCAN_STEP_S = 10.0
 SCAN_BLOCK_S = 15.0
+FAST_WINDOWS = 12             # --fast fits the map on this many windows spread over the file
+DECISIVE_MARGIN = 1.3         # an activity match this far ahead of the next is decisive ...
+MIN_DECISIVE_SPAN_S = 300.0   # ... over subtitles spanning at least this long
+MAP_AGREEMENT_S = 0.15        # a decisive activity map that the heard lines confirm this closely stays
+ACCEPT_SCORE = 0.5            # a decisive match whose probes score this is taken as it is
 FINALISTS = 3                 # candidates checked on a second, distant window
 SHORT_SPAN_S = 120.0          # subtitles spanning less than this prefer no drift in verification
 UNIT_SCALE_MARGIN = 0.05      # verification prefers no drift unless another scale scores this much better
@@ -78,6 +84,8 @@ class SyncOptions:
     min_confidence: float = 0.35        # lines below this keep the global map's time
     threads: int | None = None          # CPU threads for torch (None: torch's default)
     int8: bool | None = None            # int8 encoder; None: on the CPU (twice as fast, same accuracy)
+    fast: bool = False                  # fit the time map on a sample of the lines and move every
+                                        # line by it (no per-line re-timing)
 
 
 @dataclass(frozen=True)
@@ -186,6 +194,8 @@ def sync(media: PathLike, subs: PathLike | SubtitleDocument, options: SyncOption
     options = replace(options or SyncOptions(), **overrides)
     report = progress or (lambda stage, done, total: None)
     document = subs if isinstance(subs, SubtitleDocument) else read_srt(subs)
+    # The model loads while ffmpeg decodes (--fast may not need it).
+    loading = _load_in_background(options) if model is None and not options.fast else None
     report("decoding audio", 0, 1)
     audio = load_audio(media, options.audio_track)                       # (n_samples,)
     speech = activity.speech_activity(audio)                             # (n_frames,) 10 ms
@@ -202,23 +212,46 @@ def sync(media: PathLike, subs: PathLike | SubtitleDocument, options: SyncOption
     # Over a short span the cue pattern cannot tell framerates apart: only the common ones.
     span_s = float(search_ends.max() - search_starts.min()) if search_starts.size else 0.0
     scales = timemap.FRAMERATE_RATIOS if span_s >= MIN_DRIFT_SPAN_S else timemap.COMMON_SCALES
-    candidates = timemap.candidate_maps(speech, search_starts, search_ends, options.max_offset_s, scales)
+    found = timemap.candidate_maps(speech, search_starts, search_ends, options.max_offset_s, scales)
+    candidates = found.maps
+    # Over a long span, a match far ahead of any other is the answer (films, episodes).
+    decisive = found.margin >= DECISIVE_MARGIN and span_s >= MIN_DECISIVE_SPAN_S
+    if options.fast and decisive:
+        global_map = candidates[0]
+        lines = decide(global_map(starts), global_map(ends), {}, texts, options, retime=False)
+        _check_found(global_map, lines, options, media, subs)
+        return SyncResult(document, tuple(lines), global_map, global_map, options.language or "", "")
     if model is None:
-        from .model import WhisperModel
-
         report("loading model", 0, 1)
-        model = WhisperModel(options.model, options.device, options.threads, options.int8)
+        model = loading.result() if loading else _load_in_background(options).result()
     aligner = _Aligner(model, audio, speech, texts, starts, ends, options, report)
-    global_map = aligner.verify(candidates)
-    heard = aligner.align(global_map)
+    global_map = aligner.verify(candidates, decisive)
+    sample = FAST_WINDOWS if options.fast else None
+    heard = aligner.align(global_map, sample)
     time_map = _refine(global_map, starts, heard, options)
     shift = np.abs(time_map(starts) - global_map(starts))
     if heard and shift.max() > REALIGN_SHIFT_S:
-        heard = aligner.align(time_map)
+        heard = aligner.align(time_map, sample)
         time_map = _refine(time_map, starts, heard, options)
-    lines = decide(time_map(starts), time_map(ends), heard, texts, options)
+    elif decisive and shift.max() < MAP_AGREEMENT_S:
+        # Both agree: the activity map rests on every line's whole interval, the anchors
+        # on heard starts, which carry the aligner's onset error.
+        time_map = global_map
+    lines = decide(time_map(starts), time_map(ends), heard, texts, options, retime=not options.fast)
     _check_found(global_map, lines, options, media, subs)
     return SyncResult(document, tuple(lines), time_map, global_map, aligner.language or "", model.spec)
+
+
+def _load_in_background(options: SyncOptions):
+    """A future of the options' model, loading in a worker thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .model import WhisperModel
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="subsync-model")
+    future = pool.submit(WhisperModel, options.model, options.device, options.threads, options.int8)
+    pool.shutdown(wait=False)
+    return future
 
 
 def _check_found(global_map: timemap.TimeMap, lines: Sequence[LineResult], options: SyncOptions,
@@ -260,10 +293,11 @@ class _Aligner:
     def _windows(self, time_map: timemap.TimeMap) -> list[_Window]:
         return plan_windows(time_map(self.starts), time_map(self.ends), self.texts, self.duration_s)
 
-    def verify(self, candidates: Sequence[timemap.TimeMap]) -> timemap.TimeMap:
+    def verify(self, candidates: Sequence[timemap.TimeMap], decisive: bool = False) -> timemap.TimeMap:
         """The candidate map under which the lines' text is best heard where it places them.
 
-        Each candidate is scored by the confidence of the lines in its fullest window
+        A ``decisive`` first candidate (speech activity put it far ahead) is taken when
+        its lines are clearly heard in its fullest window and in one far from it.  Each candidate is scored by the confidence of the lines in its fullest window
         (the two best again on a second window, far from the first, to tell scales
         apart).  If no candidate is heard at all (text not in the audio), the
         speech-activity best (the first) stays.
@@ -272,6 +306,12 @@ class _Aligner:
             self.language = self._detect_language(self._windows(candidates[0]))
         if len(candidates) == 1:
             return candidates[0]
+        if decisive:
+            windows = self._windows(candidates[0])
+            first = _fullest(windows)
+            second = _far_window(windows, first)
+            if self._probe(first) >= ACCEPT_SCORE and (second is None or self._probe(second) >= ACCEPT_SCORE):
+                return candidates[0]
         scores = []
         for done, candidate in enumerate(candidates):
             self.report("verifying offset and drift", done, len(candidates))
@@ -344,8 +384,12 @@ class _Aligner:
         weights = [len(self.texts[i]) for i in heard]
         return float(np.average([h.confidence for h in heard.values()], weights=weights))
 
-    def align(self, time_map: timemap.TimeMap) -> dict[int, _Heard]:
+    def align(self, time_map: timemap.TimeMap, sample: int | None = None) -> dict[int, _Heard]:
+        """Where the lines of every window (or of ``sample`` windows spread over the
+        file) are heard, under ``time_map``."""
         windows = self._windows(time_map)
+        if sample is not None and len(windows) > sample:
+            windows = [windows[int(k)] for k in np.unique(np.linspace(0, len(windows) - 1, sample).round())]
         heard: dict[int, _Heard] = {}
         for done, window in enumerate(windows):
             self.report("aligning lines", done, len(windows))
@@ -370,42 +414,64 @@ class _Aligner:
         return max(probs, key=probs.get)
 
     def _align_window(self, window: _Window) -> dict[int, _Heard]:
-        from .model import FRAME_S
-
         samples = self._window_audio(window)
         if samples.size < MIN_WINDOW_S * SAMPLE_RATE:
             return {}
         words_per_line = [self.texts[i].split() for i in window.lines]
         before, after = window.before.split(), window.after.split()
         all_words = [*before, *[w for words in words_per_line for w in words], *after]
-        tokens = self.model.tokenize_words(all_words)
-        counts = [len(t) for t in tokens]
-        flat = [t for ts in tokens for t in ts]
-        if len(flat) > 440:      # the decoder's context is 448 tokens
-            return {}
-        n_frames = min(1500, int(np.ceil(samples.size / SAMPLE_RATE / FRAME_S)))
-        encoded = self.model.encode(self.model.log_mel([samples]))
-        forced = self.model.force_align(encoded, flat, self.language, n_frames)
-        spans = align.word_spans(forced.attention, counts, FRAME_S)
-        spans = align.WordSpans(spans.start_s + self.model.onset_bias_s, spans.end_s + self.model.onset_bias_s)
         first_frame = int(round(window.start_s * activity.FRAMES_PER_S))
-        speech = self.speech[first_frame : first_frame + int(np.ceil(samples.size / SAMPLE_RATE * activity.FRAMES_PER_S))]
-        spans = align.snap_to_speech(spans, speech, activity.FRAME_S)
-        token_start = np.concatenate([[0], np.cumsum(counts)]).astype(int)
+        speech = self.speech[first_frame : first_frame + activity.n_frames_for(samples.size)]
+        words = heard_words(self.model, samples, all_words, self.language, speech)
+        if words is None:
+            return {}
         heard = {}
         word = len(before)
-        for index, words in zip(window.lines, words_per_line):
-            first_word, last_word = word, word + len(words) - 1
-            word += len(words)
-            start_s, end_s = float(spans.start_s[first_word]), float(spans.end_s[last_word])
-            rows = slice(token_start[first_word], token_start[last_word + 1])
-            likelihood = float(np.exp(forced.token_logprobs[rows].mean()))
-            focus = align.span_mass(forced.attention, rows, start_s - self.model.onset_bias_s,
-                                    end_s - self.model.onset_bias_s, FRAME_S)
+        for index, line_words in zip(window.lines, words_per_line):
+            first_word, last_word = word, word + len(line_words) - 1
+            word += len(line_words)
+            start_s, end_s = float(words.spans.start_s[first_word]), float(words.spans.end_s[last_word])
+            rows = slice(words.token_start[first_word], words.token_start[last_word + 1])
+            likelihood = float(np.exp(words.forced.token_logprobs[rows].mean()))
+            focus = align.span_mass(words.forced.attention, rows, start_s - self.model.onset_bias_s,
+                                    end_s - self.model.onset_bias_s, words.frame_s)
             voiced = _voiced_share(speech, start_s, end_s)
             heard[index] = _Heard(window.start_s + start_s, window.start_s + end_s,
                                   line_confidence(likelihood, focus, voiced))
         return heard
+
+
+@dataclass(frozen=True)
+class HeardWords:
+    """Where each word of a text is heard in up to 30 s of audio."""
+
+    spans: align.WordSpans          # seconds from the audio's start, onset-corrected, snapped to speech
+    forced: "ForcedAlignment"       # the decoder's attention and token log-probabilities
+    token_start: np.ndarray         # (n_words + 1,) each word's first token row, and the end
+    frame_s: float                  # encoder frame length
+
+
+def heard_words(model: WhisperModel, samples: np.ndarray, words: Sequence[str], language: str | None,
+                speech: np.ndarray | None = None) -> HeardWords | None:
+    """Teacher-force ``words`` over ``samples`` (16 kHz, at most 30 s) and read each word's
+    start and end from the alignment heads (DTW, attention-rise onsets), corrected by the
+    model's onset bias and snapped to ``speech`` (10 ms activity of the same audio;
+    computed when None).  None when the text is longer than the decoder's context."""
+    from .model import FRAME_S
+
+    tokens = model.tokenize_words(list(words))
+    counts = [len(t) for t in tokens]
+    flat = [t for ts in tokens for t in ts]
+    if not flat or len(flat) > MAX_TEXT_TOKENS:
+        return None
+    n_frames = min(1500, int(np.ceil(samples.size / SAMPLE_RATE / FRAME_S)))
+    forced = model.force_align(model.encode(model.log_mel([samples])), flat, language, n_frames)
+    spans = align.word_spans(forced.attention, counts, FRAME_S)
+    spans = align.WordSpans(spans.start_s + model.onset_bias_s, spans.end_s + model.onset_bias_s)
+    if speech is None:
+        speech = activity.speech_activity(samples)
+    spans = align.snap_to_speech(spans, speech, activity.FRAME_S)
+    return HeardWords(spans, forced, np.concatenate([[0], np.cumsum(counts)]).astype(int), FRAME_S)
 
 
 def _far_window(windows: Sequence[_Window], first: _Window | None) -> _Window | None:
@@ -502,10 +568,11 @@ def _refine(prior: timemap.TimeMap, starts: np.ndarray, heard: dict[int, _Heard]
 
 
 def decide(mapped_starts: np.ndarray, mapped_ends: np.ndarray, heard: dict[int, _Heard],
-           texts: Sequence[str], options: SyncOptions) -> list[LineResult]:
-    """Final times: keep agreeing human timing, re-time clear misses, map the uncertain."""
+           texts: Sequence[str], options: SyncOptions, retime: bool = True) -> list[LineResult]:
+    """Final times: keep agreeing human timing, re-time clear misses, map the uncertain
+    (every line, when not ``retime``)."""
     n = mapped_starts.size
-    confident = {i: h for i, h in heard.items() if h.confidence >= options.min_confidence}
+    confident = {i: h for i, h in heard.items() if retime and h.confidence >= options.min_confidence}
     tolerance = keep_tolerance(np.array([h.start_s - mapped_starts[i] for i, h in confident.items()]),
                                options.keep_tolerance_s)
     agree = {i for i, h in confident.items() if abs(h.start_s - mapped_starts[i]) <= tolerance}

@@ -158,8 +158,14 @@ COMMON_SCALES = (1.0, 25 / (24000 / 1001), (24000 / 1001) / 25)   # no change, P
 PEAKS_PER_SCALE = 3
 
 
+@dataclass(frozen=True)
+class Candidates:
+    maps: list[TimeMap]     # best first
+    margin: float           # best peak score over the next clearly different one (inf: no other)
+
+
 def candidate_maps(speech: np.ndarray, starts_s, ends_s, max_offset_s: float = 600.0,
-                   scales=FRAMERATE_RATIOS, limit: int = 8) -> list[TimeMap]:
+                   scales=FRAMERATE_RATIOS, limit: int = 8) -> Candidates:
     """The most likely maps, best first, for a model to verify.
 
     Short files correlate with a wrong ratio or offset by chance almost as well as
@@ -169,7 +175,7 @@ def candidate_maps(speech: np.ndarray, starts_s, ends_s, max_offset_s: float = 6
     """
     match, scores = _search(speech, starts_s, ends_s, max_offset_s, scales)
     if not scores:
-        return [match.time_map]
+        return Candidates([match.time_map], 0.0)
     ranked, common = [], []
     for scale, (offsets, lag_scores) in scores.items():
         for rank, (offset_s, score) in enumerate(_top_peaks(offsets, lag_scores)):
@@ -182,7 +188,8 @@ def candidate_maps(speech: np.ndarray, starts_s, ends_s, max_offset_s: float = 6
         if all(abs(candidate.scale - c.scale) > 1e-9 or abs(candidate.offset_s - c.offset_s) > 0.5
                for c in chosen):
             chosen.append(candidate)
-    return chosen
+    margin = ranked[0][0] / ranked[1][0] if len(ranked) > 1 and ranked[1][0] > 0 else float("inf")
+    return Candidates(chosen, float(margin))
 
 
 def _top_peaks(offsets: np.ndarray, scores: np.ndarray) -> list[tuple[float, float]]:

