@@ -147,8 +147,10 @@ def write(out: Path, records: list[dict], words: list[dict], machine: str, argv:
           "## Targets", "", *targets(records, word_means), ""]
     if clips:
         reliable = [r for r in clips if r["reliable"]]
+        durations = [r["media_s"] for r in reliable]
         md += ["## Bench recordings, references that mark speech onsets", "",
-               f"{len({r['case'] for r in reliable})} recordings (en, fr, de; 15 s to 3 min), one seeded distortion each.", "",
+               f"{len({r['case'] for r in reliable})} recordings ({', '.join(sorted({r['language'] for r in reliable}))}; "
+               f"{min(durations):.0f} s to {max(durations):.0f} s), one seeded distortion of each kind per recording.", "",
                *_table(reliable, lambda r: r["distortion"], True), ""]
         unreliable = sorted({r["case"] for r in clips if not r["reliable"]})
         if unreliable:

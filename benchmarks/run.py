@@ -238,7 +238,8 @@ def machine_description() -> str:
 
     from subsync.media import ffmpeg_binary
 
-    ffmpeg = subprocess.run([ffmpeg_binary(), "-version"], capture_output=True, text=True).stdout.split("\n")[0]
+    ffmpeg = " ".join(subprocess.run([ffmpeg_binary(), "-version"], capture_output=True,
+                                     text=True).stdout.split()[:3]).replace(" version", "")
     return (f"{cpu}, {os.cpu_count()} cores, {memory:.0f} GiB; {platform.system()} {platform.release()}; "
             f"Python {platform.python_version()}, torch {torch.__version__}; {ffmpeg}; "
             f"run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
