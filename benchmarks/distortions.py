@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-OFFSET_S = (5.0, 300.0)                                  # magnitude range
+OFFSET_S = (5.0, 300.0)                                  # magnitude range (clips: up to half their length)
 RATIOS = {"25/23.976": 25 / 23.976, "23.976/25": 23.976 / 25, "24/25": 24 / 25}
 JITTER_S = 0.3                                           # sigma, on starts and ends
 CUT_S = (30.0, 120.0)
@@ -57,9 +57,10 @@ class Distortion:
         return ", ".join(parts) or "none"
 
 
-def draw(kind: str, seed: int, starts_s: np.ndarray, gaps: tuple = ()) -> Distortion:
-    """A distortion of ``kind`` drawn from ``seed``; ``starts_s`` are the true cue starts
-    and ``gaps`` the pauses a cut may fall in (cuts happen between scenes)."""
+def draw(kind: str, seed: int, starts_s: np.ndarray, gaps: tuple = (), media_s: float = np.inf) -> Distortion:
+    """A distortion of ``kind`` drawn from ``seed``; ``starts_s`` are the true cue starts,
+    ``gaps`` the pauses a cut may fall in (cuts happen between scenes).  Offsets stay
+    within half of ``media_s``: a subtitle wholly outside its media is no sync problem."""
     rng = np.random.default_rng(seed)
     parts = KINDS[kind]
     offset = ratio = None
@@ -68,7 +69,8 @@ def draw(kind: str, seed: int, starts_s: np.ndarray, gaps: tuple = ()) -> Distor
     if "drift" in parts:
         ratio = list(RATIOS)[rng.integers(len(RATIOS))]
     if "offset" in parts:
-        offset = float(rng.uniform(*OFFSET_S) * rng.choice([-1, 1]))
+        largest = min(OFFSET_S[1], max(OFFSET_S[0], media_s / 2))
+        offset = float(rng.uniform(OFFSET_S[0], largest) * rng.choice([-1, 1]))
         scaled = starts_s * RATIOS.get(ratio or "1", 1.0)
         if np.mean(scaled + offset < 0) > MAX_DROPPED:
             offset = -offset

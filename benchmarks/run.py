@@ -101,7 +101,8 @@ def clip_jobs(args, work: Path):
         if args.smoke and case.id not in SMOKE_CLIPS:
             continue
         for k, kind in enumerate(("offset+drift",) if args.smoke else CLIP_KINDS):
-            distortion = distortions.draw(kind, seed_for(args.seed, case.id, k), case.starts_s)
+            distortion = distortions.draw(kind, seed_for(args.seed, case.id, k), case.starts_s,
+                                          media_s=case.duration_s)
             yield make_job(case, distortion, case.media, case.starts_s, case.ends_s, work)
 
 

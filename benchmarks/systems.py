@@ -4,11 +4,8 @@ are measured."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 import venv
 from dataclasses import dataclass
@@ -41,27 +38,34 @@ class System:
         return measured(argv)
 
 
+# Runs one command and reports its rusage.  A child forked from the benchmark itself
+# would count the benchmark's memory as its own peak (Linux keeps the pre-exec RSS in
+# ru_maxrss), so commands are started from this small helper process.
+_HELPER = """
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(child.pid, 0)
+print(usage.ru_maxrss, file=sys.stdout)
+sys.exit(os.waitstatus_to_exitcode(status) & 0xFF)
+"""
+
+
 def measured(argv: list[str]) -> Run:
     """Run ``argv``; wall time, and peak RSS from wait4 (the largest of the process and
     the descendants it reaped, e.g. ffmpeg)."""
     started = time.perf_counter()
-    with tempfile.TemporaryFile() as stderr:
-        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=stderr)
-        timer = threading.Timer(TIMEOUT_S, process.kill)
-        timer.start()
-        try:
-            _, status, usage = os.wait4(process.pid, 0)
-        finally:
-            timer.cancel()
-        process.returncode = os.waitstatus_to_exitcode(status)
-        wall = time.perf_counter() - started
-        stderr.seek(0)
-        text = stderr.read().decode(errors="replace")
+    try:
+        done = subprocess.run([sys.executable, "-c", _HELPER, *argv], capture_output=True, timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return Run(time.perf_counter() - started, 0.0, f"timed out after {TIMEOUT_S} s")
+    wall = time.perf_counter() - started
+    lines = done.stdout.decode().split()
+    rss_mb = int(lines[-1]) / 1024 if lines and lines[-1].isdigit() else 0.0
     error = None
-    if process.returncode != 0:
-        lines = [line for line in text.splitlines() if line.strip()]
-        error = (lines[-1].strip() if lines else f"exit {process.returncode}")[:200]
-    return Run(wall, usage.ru_maxrss / 1024, error)
+    if done.returncode != 0:
+        messages = [line for line in done.stderr.decode(errors="replace").splitlines() if line.strip()]
+        error = (messages[-1].strip() if messages else f"exit {done.returncode}")[:200]
+    return Run(wall, rss_mb, error)
 
 
 def subsync_systems() -> list[System]:
@@ -80,7 +84,9 @@ def ffsubsync_system(cache: Path) -> System:
     executable = home / "bin" / "ffsubsync"
     if not executable.exists():
         venv.create(home, with_pip=True, clear=True)
-        subprocess.run([str(home / "bin" / "pip"), "install", "-q", f"ffsubsync=={FFSUBSYNC_VERSION}"],
-                       check=True)
+        done = subprocess.run([str(home / "bin" / "pip"), "install", "-q", f"ffsubsync=={FFSUBSYNC_VERSION}"],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"pip could not install ffsubsync=={FFSUBSYNC_VERSION}: {done.stderr.strip()[-300:]}")
     return System(f"ffsubsync {FFSUBSYNC_VERSION}",
                   (str(executable), "{media}", "-i", "{subs}", "-o", "{out}", "--max-offset-seconds", "600"))

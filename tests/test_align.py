@@ -119,3 +119,13 @@ def test_span_mass_is_high_on_target_and_low_elsewhere():
     on = align.span_mass(attention, slice(0, 2), 50 * FRAME_S, 70 * FRAME_S, FRAME_S)
     off = align.span_mass(attention, slice(0, 2), 0.0, 20 * FRAME_S, FRAME_S)
     assert on > 0.8 > 0.2 > off
+
+
+@pytest.mark.parametrize("shape", [(3, 40, 200), (5,), (2, 6)])
+def test_median_filter_of_width_7_is_the_exact_sliding_median(shape):
+    x = np.random.default_rng(0).normal(size=shape)
+    pad = 3
+    mode = "reflect" if shape[-1] > pad else "edge"
+    padded = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(pad, pad)], mode=mode)
+    expected = np.median(np.lib.stride_tricks.sliding_window_view(padded, 7, axis=-1), axis=-1)
+    assert np.array_equal(align.median_filter(x, 7), expected)

@@ -153,3 +153,22 @@ def test_offset_beyond_the_search_is_refused_then_found_with_wider_search(tmp_pa
     assert proc.returncode == 0, proc.stderr
     first = (tmp_path / "far.synced.srt").read_text().splitlines()[1]
     assert first.startswith("00:00:00,"), first                   # "And so" is spoken at ~0.3 s
+
+
+def test_fast_mode_from_the_command_line(tmp_path, long_speech):
+    from conftest import distorted_srt
+
+    media, cues = long_speech
+    subs = tmp_path / "long.srt"
+    subs.write_bytes(distorted_srt(cues, 1.0, 12.5))
+    proc = run("fix", media, subs, "--fast", "--model", "no-such-model")
+    assert proc.returncode == 0, proc.stderr
+    assert "every line moved by the time map (from speech activity alone)" in proc.stderr
+    first = (tmp_path / "long.synced.srt").read_text().split("\n")[1]
+    assert first.startswith(_stamp(cues[0][0])[:10]), (first, cues[0][0])
+
+
+def _stamp(t_s: float) -> str:
+    from subsync.subtitles import format_timestamp
+
+    return format_timestamp(t_s)

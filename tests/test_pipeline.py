@@ -9,7 +9,7 @@ from subsync import pipeline
 from subsync.pipeline import SyncOptions, _Heard
 from subsync.subtitles import parse_srt_bytes, read_srt, render_srt
 
-from conftest import SPEECH
+from conftest import SPEECH, distorted_srt
 
 OPTIONS = SyncOptions()
 
@@ -127,3 +127,45 @@ def test_confidence_tells_spoken_text_from_other_text(base_model):
     assert good.language == "en"
     assert good.lines[0].confidence > 0.6 > OPTIONS.min_confidence > bad.lines[0].confidence
     assert good.lines[0].heard_start_s == pytest.approx(0.3, abs=0.25)   # "And so" starts near 0.3 s
+
+
+def _start_errors(result, cues) -> np.ndarray:
+    return np.abs(np.array([line.start_s for line in result.lines]) - np.array([c[0] for c in cues]))
+
+
+def test_fast_mode_on_a_decisive_match_needs_no_model(long_speech):
+    """Minutes of dialogue pin the map down from speech activity alone: --fast then
+    moves every line by it without loading a model (a missing one would raise)."""
+    media, cues = long_speech
+    subs = parse_srt_bytes(distorted_srt(cues, 25 / 23.976, 42.0))
+    result = pipeline.sync(media, subs, fast=True, model="no-such-model")
+    errors = _start_errors(result, cues)
+    assert np.mean(errors <= 0.125) >= 0.95, np.sort(errors)[-5:]
+    assert result.time_map.scale == pytest.approx(23.976 / 25, rel=1e-4)
+    assert {line.action for line in result.lines} <= {"mapped", "unaligned"}
+    assert result.model == ""
+
+
+@pytest.mark.model
+def test_default_mode_on_minutes_of_dialogue(base_model, long_speech):
+    media, cues = long_speech
+    subs = parse_srt_bytes(distorted_srt(cues, 23.976 / 25, -3.5))
+    result = pipeline.sync(media, subs, model=base_model)
+    errors = _start_errors(result, cues)
+    assert np.mean(errors <= 0.125) >= 0.95, np.sort(errors)[-5:]
+    assert result.counts()["kept"] + result.counts()["retimed"] >= 0.8 * len(cues)
+
+
+@pytest.mark.model
+def test_heard_words_are_ordered_and_inside_the_audio(base_model):
+    from subsync.media import load_audio
+
+    audio = load_audio(SPEECH / "whisper_jfk" / "media.flac")
+    words = (SPEECH / "whisper_jfk" / "text.txt").read_text().split()
+    heard = pipeline.heard_words(base_model, audio, words, "en")
+    assert heard.spans.start_s.size == len(words)
+    assert np.all(np.diff(heard.spans.start_s) >= 0)
+    assert np.all(heard.spans.end_s >= heard.spans.start_s)
+    assert 0.0 <= heard.spans.start_s[0] and heard.spans.end_s[-1] <= audio.size / 16000 + 0.1
+    assert heard.spans.start_s[0] == pytest.approx(0.3, abs=0.25)        # "And" from ~0.3 s
+    assert pipeline.heard_words(base_model, audio, words * 40, "en") is None   # beyond 448 tokens

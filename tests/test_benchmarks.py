@@ -1,0 +1,84 @@
+"""The benchmark's own arithmetic (benchmarks/): distortions, cuts and cue matching."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+import cases  # noqa: E402
+import distortions  # noqa: E402
+import run as bench_run  # noqa: E402
+
+STARTS = np.arange(10.0, 600.0, 7.0)
+ENDS = STARTS + 2.5
+
+
+@pytest.mark.parametrize("kind", list(distortions.KINDS))
+@pytest.mark.parametrize("seed", range(5))
+def test_drawn_distortions_stay_in_their_ranges(kind, seed):
+    gaps = tuple((e, s) for e, s in zip(ENDS[:-1], STARTS[1:]))
+    d = distortions.draw(kind, seed, STARTS, gaps)
+    parts = distortions.KINDS[kind]
+    assert (5.0 <= abs(d.offset_s) <= 300.0) == ("offset" in parts)
+    assert (d.ratio in distortions.RATIOS) == ("drift" in parts)
+    assert (d.jitter_s == 0.3) == ("jitter" in parts)
+    if "cut" in parts:
+        assert 30.0 <= abs(d.cut_s) <= 120.0
+        assert any(a < d.cut_at_s < b for a, b in gaps)          # cuts fall in pauses
+    else:
+        assert d.cut_at_s is None
+    assert distortions.draw(kind, seed, STARTS, gaps) == d      # seeded
+
+
+def test_subtitle_times_apply_ratio_then_offset_and_drop_negative_cues():
+    d = distortions.Distortion("offset+drift", offset_s=-30.0, ratio="24/25")
+    starts, ends, kept = distortions.subtitle_times(d, STARTS, ENDS)
+    np.testing.assert_allclose(starts, STARTS * 24 / 25 - 30.0)
+    np.testing.assert_allclose(ends, ENDS * 24 / 25 - 30.0)
+    assert np.array_equal(kept, starts >= 0) and not kept.all()
+
+
+def test_jitter_moves_starts_and_ends_independently_with_sigma():
+    d = distortions.Distortion("offset+drift+jitter", jitter_s=0.3, seed=3)
+    many = np.arange(0.0, 20000.0, 5.0)
+    starts, ends, _ = distortions.subtitle_times(d, many, many + 2.0)
+    shift_start, shift_end = starts - many, ends - many - 2.0
+    assert np.std(shift_start) == pytest.approx(0.3, rel=0.05)
+    assert abs(np.corrcoef(shift_start, shift_end)[0, 1]) < 0.05
+    assert np.all(ends >= starts + distortions.MIN_CUE_S)
+
+
+def _film() -> cases.Film:
+    audio = np.zeros(100 * cases.SAMPLE_RATE, np.float32)
+    cues = ((10.0, 12.0, "a"), (40.0, 42.0, "b"), (55.0, 57.0, "c"), (80.0, 82.0, "d"))
+    return cases.Film(audio, cues, ())
+
+
+def test_splice_insert_shifts_later_cues():
+    insert = np.ones(30 * cases.SAMPLE_RATE, np.float32)
+    audio, starts, ends = cases.splice(_film(), 50.0, 30.0, insert)
+    assert audio.size == 130 * cases.SAMPLE_RATE
+    np.testing.assert_allclose(starts, [10.0, 40.0, 85.0, 110.0])
+    np.testing.assert_allclose(ends - starts, 2.0)
+
+
+def test_splice_removal_drops_the_cues_inside_and_shifts_the_rest():
+    audio, starts, ends = cases.splice(_film(), 30.0, 30.0, None)
+    assert audio.size == 70 * cases.SAMPLE_RATE
+    assert starts[0] == 10.0 and np.isnan(starts[1]) and np.isnan(starts[2]) and starts[3] == 50.0
+
+
+def test_matched_times_follow_text_and_mark_dropped_cues():
+    class Cue:
+        def __init__(self, start, end, text):
+            self.start_s, self.end_s, self.text = start, end, text
+
+    out = [Cue(1.0, 2.0, "hello"), Cue(5.0, 6.0, "again  there"), Cue(7.0, 8.0, "hello")]
+    starts, ends = bench_run.matched_times(["hello", "lost", "again\nthere", "hello"], out)
+    assert starts.tolist() == [1.0, np.inf, 5.0, 7.0]
+    assert ends.tolist() == [2.0, np.inf, 6.0, 8.0]
