@@ -60,6 +60,7 @@ class BundledModel:
     tokenizer: _WheelFile
     license: str
     onset_bias_s: float  # its attention-DTW word starts land this early (measured; see models/README.md)
+    line_onset_bias_s: float  # the same for a line's first word, against cue-level references
 
 
 BUNDLED_MODELS: dict[str, BundledModel] = {
@@ -90,6 +91,7 @@ BUNDLED_MODELS: dict[str, BundledModel] = {
         ),
         license="MIT (OpenAI Whisper weights, Systran CTranslate2 conversion)",
         onset_bias_s=0.05,
+        line_onset_bias_s=0.0,
     ),
     "tiny.en": BundledModel(
         name="tiny.en",
@@ -113,6 +115,7 @@ BUNDLED_MODELS: dict[str, BundledModel] = {
         ),
         license="MIT (OpenAI Whisper weights, Systran CTranslate2 conversion)",
         onset_bias_s=-0.10,
+        line_onset_bias_s=-0.14,
     ),
 }
 
@@ -317,6 +320,7 @@ class WhisperModel:
         self.alignment_heads = self._alignment_heads()
         bundled = BUNDLED_MODELS.get(spec)
         self.onset_bias_s = bundled.onset_bias_s if bundled else 0.0
+        self.line_onset_bias_s = bundled.line_onset_bias_s if bundled else 0.0
 
     def _token_id(self, token: str) -> int:
         if token not in self._vocab:

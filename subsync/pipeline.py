@@ -58,10 +58,12 @@ MAX_SCAN_S = 1200.0           # ... in media up to this long
 SCAN_STEP_S = 10.0
 SCAN_BLOCK_S = 15.0
 FAST_WINDOWS = 12             # --fast fits the map on this many windows spread over the file
-DECISIVE_MARGIN = 1.3         # an activity match this far ahead of the next is decisive ...
+DECISIVE_MARGIN = 1.3         # an activity match this far ahead of the next is decisive (--fast
+                              # then needs no model) ...
+CLEAR_MARGIN = 1.08           # ... this far, clear (the model checks it on two windows only) ...
 MIN_DECISIVE_SPAN_S = 300.0   # ... over subtitles spanning at least this long
-MAP_AGREEMENT_S = 0.15        # a decisive activity map that the heard lines confirm this closely stays
-ACCEPT_SCORE = 0.5            # a decisive match whose probes score this is taken as it is
+MAP_AGREEMENT_S = 0.15        # an activity map that the heard lines confirm this closely stays
+ACCEPT_SCORE = 0.5            # a clear match whose probes score this is taken as it is
 FINALISTS = 3                 # candidates checked on a second, distant window
 SHORT_SPAN_S = 120.0          # subtitles spanning less than this prefer no drift in verification
 UNIT_SCALE_MARGIN = 0.05      # verification prefers no drift unless another scale scores this much better
@@ -80,7 +82,8 @@ class SyncOptions:
     device: str = "auto"                # auto, cpu, cuda, cuda:N
     audio_track: int | None = None      # 0-based index among the media's audio streams
     max_offset_s: float = 600.0         # search offsets within +- this
-    keep_tolerance_s: float = 0.2       # a line within this of where it is heard keeps its timing
+    keep_tolerance_s: float = 0.15      # in a sloppily timed file, a line within this of where it is
+                                        # heard keeps its timing
     min_confidence: float = 0.35        # lines below this keep the global map's time
     threads: int | None = None          # CPU threads for torch (None: torch's default)
     int8: bool | None = None            # int8 encoder; None: on the CPU (twice as fast, same accuracy)
@@ -214,8 +217,11 @@ def sync(media: PathLike, subs: PathLike | SubtitleDocument, options: SyncOption
     scales = timemap.FRAMERATE_RATIOS if span_s >= MIN_DRIFT_SPAN_S else timemap.COMMON_SCALES
     found = timemap.candidate_maps(speech, search_starts, search_ends, options.max_offset_s, scales)
     candidates = found.maps
-    # Over a long span, a match far ahead of any other is the answer (films, episodes).
-    decisive = found.margin >= DECISIVE_MARGIN and span_s >= MIN_DECISIVE_SPAN_S
+    # Over a long span, a match far ahead of any other is the answer (films, episodes);
+    # one clearly ahead needs only a light check by the model.
+    long_span = span_s >= MIN_DECISIVE_SPAN_S
+    decisive = long_span and found.margin >= DECISIVE_MARGIN
+    clear = long_span and found.margin >= CLEAR_MARGIN
     if options.fast and decisive:
         global_map = candidates[0]
         lines = decide(global_map(starts), global_map(ends), {}, texts, options, retime=False)
@@ -225,7 +231,7 @@ def sync(media: PathLike, subs: PathLike | SubtitleDocument, options: SyncOption
         report("loading model", 0, 1)
         model = loading.result() if loading else _load_in_background(options).result()
     aligner = _Aligner(model, audio, speech, texts, starts, ends, options, report)
-    global_map = aligner.verify(candidates, decisive)
+    global_map = aligner.verify(candidates, clear)
     sample = FAST_WINDOWS if options.fast else None
     heard = aligner.align(global_map, sample)
     time_map = _refine(global_map, starts, heard, options)
@@ -233,9 +239,9 @@ def sync(media: PathLike, subs: PathLike | SubtitleDocument, options: SyncOption
     if heard and shift.max() > REALIGN_SHIFT_S:
         heard = aligner.align(time_map, sample)
         time_map = _refine(time_map, starts, heard, options)
-    elif decisive and shift.max() < MAP_AGREEMENT_S:
-        # Both agree: the activity map rests on every line's whole interval, the anchors
-        # on heard starts, which carry the aligner's onset error.
+    elif heard and shift.max() < MAP_AGREEMENT_S:
+        # They agree: the speech-activity map rests on every line's whole interval as the
+        # subtitler timed it; the anchors on heard starts, with the aligner's onset error.
         time_map = global_map
     lines = decide(time_map(starts), time_map(ends), heard, texts, options, retime=not options.fast)
     _check_found(global_map, lines, options, media, subs)
@@ -293,10 +299,10 @@ class _Aligner:
     def _windows(self, time_map: timemap.TimeMap) -> list[_Window]:
         return plan_windows(time_map(self.starts), time_map(self.ends), self.texts, self.duration_s)
 
-    def verify(self, candidates: Sequence[timemap.TimeMap], decisive: bool = False) -> timemap.TimeMap:
+    def verify(self, candidates: Sequence[timemap.TimeMap], clear: bool = False) -> timemap.TimeMap:
         """The candidate map under which the lines' text is best heard where it places them.
 
-        A ``decisive`` first candidate (speech activity put it far ahead) is taken when
+        A ``clear`` first candidate (speech activity put it well ahead) is taken when
         its lines are clearly heard in its fullest window and in one far from it.  Each candidate is scored by the confidence of the lines in its fullest window
         (the two best again on a second window, far from the first, to tell scales
         apart).  If no candidate is heard at all (text not in the audio), the
@@ -306,7 +312,7 @@ class _Aligner:
             self.language = self._detect_language(self._windows(candidates[0]))
         if len(candidates) == 1:
             return candidates[0]
-        if decisive:
+        if clear:
             windows = self._windows(candidates[0])
             first = _fullest(windows)
             second = _far_window(windows, first)
@@ -422,7 +428,8 @@ class _Aligner:
         all_words = [*before, *[w for words in words_per_line for w in words], *after]
         first_frame = int(round(window.start_s * activity.FRAMES_PER_S))
         speech = self.speech[first_frame : first_frame + activity.n_frames_for(samples.size)]
-        words = heard_words(self.model, samples, all_words, self.language, speech)
+        firsts = np.cumsum([len(before), *[len(w) for w in words_per_line[:-1]]]).astype(int)
+        words = heard_words(self.model, samples, all_words, self.language, speech, line_starts=firsts)
         if words is None:
             return {}
         heard = {}
@@ -433,7 +440,7 @@ class _Aligner:
             start_s, end_s = float(words.spans.start_s[first_word]), float(words.spans.end_s[last_word])
             rows = slice(words.token_start[first_word], words.token_start[last_word + 1])
             likelihood = float(np.exp(words.forced.token_logprobs[rows].mean()))
-            focus = align.span_mass(words.forced.attention, rows, start_s - self.model.onset_bias_s,
+            focus = align.span_mass(words.forced.attention, rows, start_s - words.start_bias_s[first_word],
                                     end_s - self.model.onset_bias_s, words.frame_s)
             voiced = _voiced_share(speech, start_s, end_s)
             heard[index] = _Heard(window.start_s + start_s, window.start_s + end_s,
@@ -449,13 +456,15 @@ class HeardWords:
     forced: "ForcedAlignment"       # the decoder's attention and token log-probabilities
     token_start: np.ndarray         # (n_words + 1,) each word's first token row, and the end
     frame_s: float                  # encoder frame length
+    start_bias_s: np.ndarray        # (n_words,) the onset correction added to each start
 
 
 def heard_words(model: WhisperModel, samples: np.ndarray, words: Sequence[str], language: str | None,
-                speech: np.ndarray | None = None) -> HeardWords | None:
+                speech: np.ndarray | None = None, line_starts: Sequence[int] = ()) -> HeardWords | None:
     """Teacher-force ``words`` over ``samples`` (16 kHz, at most 30 s) and read each word's
     start and end from the alignment heads (DTW, attention-rise onsets), corrected by the
-    model's onset bias and snapped to ``speech`` (10 ms activity of the same audio;
+    model's onset bias (its line-onset bias for the words at ``line_starts``, the first
+    words of subtitle lines) and snapped to ``speech`` (10 ms activity of the same audio;
     computed when None).  None when the text is longer than the decoder's context."""
     from .model import FRAME_S
 
@@ -467,11 +476,13 @@ def heard_words(model: WhisperModel, samples: np.ndarray, words: Sequence[str], 
     n_frames = min(1500, int(np.ceil(samples.size / SAMPLE_RATE / FRAME_S)))
     forced = model.force_align(model.encode(model.log_mel([samples])), flat, language, n_frames)
     spans = align.word_spans(forced.attention, counts, FRAME_S)
-    spans = align.WordSpans(spans.start_s + model.onset_bias_s, spans.end_s + model.onset_bias_s)
+    start_bias = np.full(len(counts), model.onset_bias_s)
+    start_bias[np.asarray(line_starts, dtype=int)] = model.line_onset_bias_s
+    spans = align.WordSpans(spans.start_s + start_bias, spans.end_s + model.onset_bias_s)
     if speech is None:
         speech = activity.speech_activity(samples)
     spans = align.snap_to_speech(spans, speech, activity.FRAME_S)
-    return HeardWords(spans, forced, np.concatenate([[0], np.cumsum(counts)]).astype(int), FRAME_S)
+    return HeardWords(spans, forced, np.concatenate([[0], np.cumsum(counts)]).astype(int), FRAME_S, start_bias)
 
 
 def _far_window(windows: Sequence[_Window], first: _Window | None) -> _Window | None:

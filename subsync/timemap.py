@@ -188,8 +188,20 @@ def candidate_maps(speech: np.ndarray, starts_s, ends_s, max_offset_s: float = 6
         if all(abs(candidate.scale - c.scale) > 1e-9 or abs(candidate.offset_s - c.offset_s) > 0.5
                for c in chosen):
             chosen.append(candidate)
-    margin = ranked[0][0] / ranked[1][0] if len(ranked) > 1 and ranked[1][0] > 0 else float("inf")
-    return Candidates(chosen, float(margin))
+    return Candidates(chosen, _margin(ranked, starts_s))
+
+
+def _margin(ranked: list[tuple[float, TimeMap]], starts_s) -> float:
+    """Best score over the best of the maps that place some cue more than
+    RUNNER_UP_EXCLUSION_S elsewhere (a neighbouring ratio that differs by a fraction of a
+    second over the file is the same answer, not a rival)."""
+    if not ranked or ranked[0][0] <= 0:
+        return 0.0
+    ends = np.array([np.min(starts_s), np.max(starts_s)], dtype=float)
+    best = ranked[0][1]
+    rivals = [score for score, m in ranked[1:]
+              if np.max(np.abs(m(ends) - best(ends))) > RUNNER_UP_EXCLUSION_S]
+    return float(ranked[0][0] / rivals[0]) if rivals and rivals[0] > 0 else float("inf")
 
 
 def _top_peaks(offsets: np.ndarray, scores: np.ndarray) -> list[tuple[float, float]]:

