@@ -13,15 +13,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
-__all__ = ["sync", "SyncOptions", "SyncResult", "LineResult", "SubsyncError", "__version__"]
+__all__ = ["sync", "sync_to_reference", "SyncOptions", "SyncResult", "LineResult", "SubsyncError", "__version__"]
 
 if TYPE_CHECKING:
     from .errors import SubsyncError
-    from .pipeline import LineResult, SyncOptions, SyncResult, sync
+    from .pipeline import LineResult, SyncOptions, SyncResult, sync, sync_to_reference
 
 
 def __getattr__(name: str):
-    if name in ("sync", "SyncOptions", "SyncResult", "LineResult"):
+    if name in ("sync", "sync_to_reference", "SyncOptions", "SyncResult", "LineResult"):
         from . import pipeline as _sync
 
         return getattr(_sync, name)

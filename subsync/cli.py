@@ -68,27 +68,38 @@ def _fail(message: str, code: int = 1) -> None:
 
 @app.command()
 def fix(
-    media: Annotated[Path, typer.Argument(help="Video or audio file (anything ffmpeg reads).")],
-    subs: Annotated[Path, typer.Argument(help="The SRT file to re-time.")],
+    media: Annotated[Optional[Path], typer.Argument(help="Video or audio file (anything ffmpeg reads); "
+                     "left out with --reference.", show_default=False, metavar="MEDIA")] = None,
+    subs: Annotated[Optional[Path], typer.Argument(help="The SRT file to re-time.", show_default=False,
+                                                  metavar="SUBS")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o",
-                      help="Where to write the result [default: SUBS.synced.srt].")] = None,
+                      help="Where to write the result (default: SUBS.synced.srt).")] = None,
     model: Annotated[str, typer.Option(help="base, tiny.en, a hub id, or a transformers/CTranslate2 directory.")] = "base",
     language: Annotated[str, typer.Option(help="Spoken language (en, fr, ...) or auto.")] = "auto",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     audio_track: Annotated[Optional[int], typer.Option(help="Audio stream to use, counting from 0.")] = None,
     max_offset: Annotated[float, typer.Option(help="Largest offset searched, in seconds.")] = 600.0,
     int8: Annotated[Optional[bool], typer.Option("--int8/--no-int8",
-                    help="int8 encoder (default: on for the CPU, off on a GPU).")] = None,
+                    help="int8 linear layers (default: on for the CPU, off on a GPU).")] = None,
     report: Annotated[Optional[Path], typer.Option(help="Also write a JSON report of every line.")] = None,
     in_place: Annotated[bool, typer.Option("--in-place", help="Overwrite SUBS (keeps SUBS.bak).")] = False,
+    reference: Annotated[Optional[Path], typer.Option(help="A correctly timed SRT of the same release (any "
+                         "language): sync to its timing instead of the audio.")] = None,
     fast: Annotated[bool, typer.Option("--fast", help="Fix offset and drift only: fit the time map on a "
                                        "sample of the lines and move every line by it.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary.")] = False,
 ) -> None:
-    """Re-time SUBS to the speech in MEDIA and write SUBS.synced.srt."""
+    """Re-time SUBS to the speech in MEDIA (or to --reference) and write SUBS.synced.srt."""
     from .errors import SubsyncError
-    from .pipeline import SyncOptions, sync
+    from .pipeline import SyncOptions, sync, sync_to_reference
 
+    if reference is not None and subs is None:
+        media, subs = None, media               # `fix --reference REF SUBS`: SUBS came first
+    if subs is None:
+        _fail("missing argument SUBS (see subsync fix --help)" if media is not None
+              else "missing arguments MEDIA and SUBS (see subsync fix --help)", 2)
+    if reference is not None and media is not None:
+        _fail("--reference replaces MEDIA: give SUBS only", 2)
     if in_place and output is not None:
         _fail("--in-place and --output exclude each other", 2)
     if max_offset <= 0:
@@ -103,7 +114,10 @@ def fix(
                           fast=fast)
     progress = _Progress(quiet)
     try:
-        result = sync(media, subs, options, progress=progress)
+        if reference is not None:
+            result = sync_to_reference(reference, subs, options)
+        else:
+            result = sync(media, subs, options, progress=progress)
         progress.finish()
         if in_place:
             shutil.copy2(subs, str(subs) + ".bak")
@@ -122,7 +136,7 @@ def fix(
         progress.finish()
         _fail("interrupted; nothing was written", 130)
     if not quiet:
-        typer.echo(f"{target}: {summary(result)}", err=True)
+        typer.echo(f"{target}: {summary(result, reference is not None)}", err=True)
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -137,12 +151,13 @@ def default_output(subs: Path) -> Path:
     return subs.with_name(subs.stem + ".synced" + (subs.suffix or ".srt"))
 
 
-def summary(result) -> str:
+def summary(result, from_reference: bool = False) -> str:
     counts = result.counts()
     drift = (result.time_map.scale - 1.0) * 100
     found = f"offset {result.time_map.offset_s:+.3f} s, drift {drift:+.3f} % (scale {result.time_map.scale:.5f})"
     if not counts["retimed"] and not counts["kept"]:
-        how = f"language {result.language}" if result.language else "from speech activity alone"
+        how = ("from the reference subtitles" if from_reference
+               else f"language {result.language}" if result.language else "from speech activity alone")
         return f"{found}, every line moved by the time map ({how})"
     return (f"{found}, {counts['retimed']} lines re-timed, "
             f"{counts['kept']} kept, {counts['mapped'] + counts['unaligned']} left on the global map, "

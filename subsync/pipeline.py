@@ -206,16 +206,9 @@ def sync(media: PathLike, subs: PathLike | SubtitleDocument, options: SyncOption
         raise MediaError(f"{os.fspath(media)}: no speech detected in the audio"
                          + (f" track {options.audio_track}" if options.audio_track is not None else "")
                          + "; nothing to sync to")
-    texts = [alignment_text(cue.text) for cue in document.cues]
-    starts = np.array([cue.start_s for cue in document.cues])
-    ends = np.array([cue.end_s for cue in document.cues])
-    spoken = np.array([bool(text) for text in texts])
-    search_starts, search_ends = (starts[spoken], ends[spoken]) if spoken.any() else (starts, ends)
+    texts, starts, ends = _lines(document)
     report("searching offset and drift", 0, 1)
-    # Over a short span the cue pattern cannot tell framerates apart: only the common ones.
-    span_s = float(search_ends.max() - search_starts.min()) if search_starts.size else 0.0
-    scales = timemap.FRAMERATE_RATIOS if span_s >= MIN_DRIFT_SPAN_S else timemap.COMMON_SCALES
-    found = timemap.candidate_maps(speech, search_starts, search_ends, options.max_offset_s, scales)
+    found, span_s = _search(speech, texts, starts, ends, options)
     candidates = found.maps
     # Over a long span, a match far ahead of any other is the answer (films, episodes);
     # one clearly ahead needs only a light check by the model.
@@ -258,6 +251,47 @@ def _load_in_background(options: SyncOptions):
     future = pool.submit(WhisperModel, options.model, options.device, options.threads, options.int8)
     pool.shutdown(wait=False)
     return future
+
+
+def sync_to_reference(reference: PathLike | SubtitleDocument, subs: PathLike | SubtitleDocument,
+                      options: SyncOptions | None = None, **overrides) -> SyncResult:
+    """Re-time ``subs`` to the timing of ``reference``, a correctly timed subtitle file of
+    the same release (any language), without audio or model: the reference's cues stand
+    in for the speech activity, and every line moves by the offset and drift found."""
+    options = replace(options or SyncOptions(), **overrides)
+    document = subs if isinstance(subs, SubtitleDocument) else read_srt(subs)
+    good = reference if isinstance(reference, SubtitleDocument) else read_srt(reference)
+    ref_texts, ref_starts, ref_ends = _lines(good)
+    spoken = np.array([bool(text) for text in ref_texts])
+    if spoken.any():
+        ref_starts, ref_ends = ref_starts[spoken], ref_ends[spoken]
+    n_frames = int(np.ceil((ref_ends.max() + 1.0) * activity.FRAMES_PER_S))
+    speech = activity.cue_activity(ref_starts, ref_ends, n_frames)           # (n_frames,) 10 ms
+    texts, starts, ends = _lines(document)
+    found, _ = _search(speech, texts, starts, ends, options)
+    time_map = found.maps[0]
+    lines = decide(time_map(starts), time_map(ends), {}, texts, options, retime=False)
+    return SyncResult(document, tuple(lines), time_map, time_map, "", "")
+
+
+def _lines(document: SubtitleDocument) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Each cue's spoken text, start and end: (n,) lists and arrays."""
+    texts = [alignment_text(cue.text) for cue in document.cues]
+    starts = np.array([cue.start_s for cue in document.cues])
+    ends = np.array([cue.end_s for cue in document.cues])
+    return texts, starts, ends
+
+
+def _search(speech: np.ndarray, texts: Sequence[str], starts: np.ndarray, ends: np.ndarray,
+            options: SyncOptions) -> tuple[timemap.Candidates, float]:
+    """Candidate maps from the spoken cues' pattern against ``speech``, and the span of
+    those cues (subtitle seconds)."""
+    spoken = np.array([bool(text) for text in texts])
+    search_starts, search_ends = (starts[spoken], ends[spoken]) if spoken.any() else (starts, ends)
+    # Over a short span the cue pattern cannot tell framerates apart: only the common ones.
+    span_s = float(search_ends.max() - search_starts.min()) if search_starts.size else 0.0
+    scales = timemap.FRAMERATE_RATIOS if span_s >= MIN_DRIFT_SPAN_S else timemap.COMMON_SCALES
+    return timemap.candidate_maps(speech, search_starts, search_ends, options.max_offset_s, scales), span_s
 
 
 def _check_found(global_map: timemap.TimeMap, lines: Sequence[LineResult], options: SyncOptions,

@@ -172,3 +172,28 @@ def _stamp(t_s: float) -> str:
     from subsync.subtitles import format_timestamp
 
     return format_timestamp(t_s)
+
+
+def test_reference_mode_needs_no_media(tmp_path):
+    ref = tmp_path / "good.fr.srt"
+    subs = tmp_path / "bad.srt"
+    cues = [(3.0 + 7.0 * i, 5.0 + 7.0 * i + (i % 3)) for i in range(60)]
+    ref.write_text("\n".join(f"{i}\n{_stamp(a)} --> {_stamp(b)}\nBonjour {i}\n" for i, (a, b) in enumerate(cues, 1)))
+    subs.write_text("\n".join(f"{i}\n{_stamp(a + 12.5)} --> {_stamp(b + 12.5)}\nHello {i}\n"
+                              for i, (a, b) in enumerate(cues, 1)))
+    proc = run("fix", "--reference", ref, subs)
+    assert proc.returncode == 0, proc.stderr
+    assert "offset -12.500 s" in proc.stderr and "from the reference subtitles" in proc.stderr
+    out = (tmp_path / "bad.synced.srt").read_text()
+    assert out.split("\n")[1] == f"{_stamp(3.0)} --> {_stamp(5.0)}"
+    assert "Hello 60" in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (("fix", "--reference", "good.srt"), "missing argument"),
+    (("fix", "media.mkv", "subs.srt", "--reference", "good.srt"), "--reference replaces MEDIA"),
+])
+def test_reference_mode_usage_errors(args, message):
+    proc = run(*args)
+    assert proc.returncode == 2
+    assert message in one_line_error(proc)
