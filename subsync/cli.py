@@ -85,6 +85,8 @@ def fix(
     in_place: Annotated[bool, typer.Option("--in-place", help="Overwrite SUBS (keeps SUBS.bak).")] = False,
     reference: Annotated[Optional[Path], typer.Option(help="A correctly timed SRT of the same release (any "
                          "language): sync to its timing instead of the audio.")] = None,
+    reference_stream: Annotated[Optional[int], typer.Option(help="Sync to the Nth subtitle stream of MEDIA "
+                                "(from 0; text subtitles) instead of its audio.")] = None,
     fast: Annotated[bool, typer.Option("--fast", help="Fix offset and drift only: fit the time map on a "
                                        "sample of the lines and move every line by it.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary.")] = False,
@@ -100,6 +102,10 @@ def fix(
               else "missing arguments MEDIA and SUBS (see subsync fix --help)", 2)
     if reference is not None and media is not None:
         _fail("--reference replaces MEDIA: give SUBS only", 2)
+    if reference is not None and reference_stream is not None:
+        _fail("--reference and --reference-stream exclude each other", 2)
+    if reference_stream is not None and reference_stream < 0:
+        _fail("--reference-stream counts from 0", 2)
     if in_place and output is not None:
         _fail("--in-place and --output exclude each other", 2)
     if max_offset <= 0:
@@ -114,7 +120,14 @@ def fix(
                           fast=fast)
     progress = _Progress(quiet)
     try:
-        if reference is not None:
+        if reference_stream is not None:
+            from .media import extract_subtitles
+            from .subtitles import parse_srt_bytes
+
+            embedded = parse_srt_bytes(extract_subtitles(media, reference_stream),
+                                       f"{media} subtitle stream {reference_stream}")
+            result = sync_to_reference(embedded, subs, options)
+        elif reference is not None:
             result = sync_to_reference(reference, subs, options)
         else:
             result = sync(media, subs, options, progress=progress)
@@ -136,7 +149,7 @@ def fix(
         progress.finish()
         _fail("interrupted; nothing was written", 130)
     if not quiet:
-        typer.echo(f"{target}: {summary(result, reference is not None)}", err=True)
+        typer.echo(f"{target}: {summary(result, reference is not None or reference_stream is not None)}", err=True)
 
 
 def _same_file(a: Path, b: Path) -> bool:

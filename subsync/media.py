@@ -29,6 +29,7 @@ MIN_AUDIO_S = 0.1                        # less decoded audio than this is an er
 MIN_AUDIO_SAMPLES = round(MIN_AUDIO_S * SAMPLE_RATE)
 READ_CHUNK_BYTES = 1 << 20               # ~33 s of audio per pipe read
 PROBE_TIMEOUT_S = 120.0
+EXTRACT_TIMEOUT_S = 600.0                # reading a subtitle stream demuxes the whole file
 TRUNCATION_MIN_S = 2.0                   # audio this much shorter than the container declares ...
 TRUNCATION_FRACTION = 0.05               # ... and by this share of it means a truncated file
 FFMPEG_ENV_VAR = "SUBSYNC_FFMPEG"
@@ -123,6 +124,25 @@ def _language(tag: str | None) -> str | None:
     if tag is None or tag.strip().lower() in _UNDEFINED_LANGUAGES:
         return None
     return tag.strip()
+
+
+def extract_subtitles(path: str | os.PathLike, stream: int) -> bytes:
+    """Subtitle stream ``stream`` of ``path`` (counting its subtitle streams from 0),
+    converted to SRT by ffmpeg; MediaError when there is none or it is not text."""
+    media = _existing_file(path)
+    if stream < 0:
+        raise MediaError(f"subtitle stream must be 0 or more, not {stream}")
+    command = [ffmpeg_binary(), "-nostdin", "-hide_banner", "-loglevel", "error", "-i", str(media),
+               "-map", f"0:s:{stream}", "-f", "srt", "pipe:"]
+    try:
+        done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, timeout=EXTRACT_TIMEOUT_S)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise MediaError(f"could not run ffmpeg on {media}: {_one_line(str(exc))}") from None
+    if done.returncode != 0 or not done.stdout.strip():
+        lines = done.stderr.decode("utf-8", errors="replace").splitlines()
+        reason = _last_message(lines, media) if lines else "it has no text cues"
+        raise MediaError(f"could not read subtitle stream {stream} of {path}: {reason}")
+    return done.stdout
 
 
 # ---------------------------------------------------------------- decoding

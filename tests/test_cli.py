@@ -197,3 +197,27 @@ def test_reference_mode_usage_errors(args, message):
     proc = run(*args)
     assert proc.returncode == 2
     assert message in one_line_error(proc)
+
+
+def test_reference_stream_inside_the_media(tmp_path):
+    """A Matroska file with a text subtitle stream: SUBS syncs to that stream's timing."""
+    from subsync.media import ffmpeg_binary
+
+    cues = [(3.0 + 7.0 * i, 5.0 + 7.0 * i + (i % 3)) for i in range(40)]
+    embedded = tmp_path / "embedded.srt"
+    embedded.write_text("\n".join(f"{i}\n{_stamp(a)} --> {_stamp(b)}\nHallo {i}\n" for i, (a, b) in enumerate(cues, 1)))
+    movie = tmp_path / "movie.mkv"
+    subprocess.run([ffmpeg_binary(), "-loglevel", "error", "-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono",
+                    "-i", str(embedded), "-t", "290", "-c:a", "flac", "-c:s", "srt",
+                    "-map", "0:a", "-map", "1:s", str(movie)], check=True)
+    subs = tmp_path / "bad.srt"
+    subs.write_text("\n".join(f"{i}\n{_stamp(a * 25 / 23.976 + 9)} --> {_stamp(b * 25 / 23.976 + 9)}\nHello {i}\n"
+                              for i, (a, b) in enumerate(cues, 1)))
+    proc = run("fix", movie, subs, "--reference-stream", "0")
+    assert proc.returncode == 0, proc.stderr
+    assert "from the reference subtitles" in proc.stderr
+    start = (tmp_path / "bad.synced.srt").read_text().split("\n")[1][:12]
+    assert abs(int(start[6:8]) + int(start[9:12]) / 1000 - 3.0) <= 0.02, start
+    missing = run("fix", movie, subs, "--reference-stream", "1")
+    assert "could not read subtitle stream 1 of" in one_line_error(missing)
+    assert missing.returncode == 1
