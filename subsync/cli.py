@@ -89,6 +89,8 @@ def fix(
                                 "(from 0; text subtitles) instead of its audio.")] = None,
     fast: Annotated[bool, typer.Option("--fast", help="Fix offset and drift only: fit the time map on a "
                                        "sample of the lines and move every line by it.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the lines whose times would change; "
+                                          "write nothing.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary.")] = False,
 ) -> None:
     """Re-time SUBS to the speech in MEDIA (or to --reference) and write SUBS.synced.srt."""
@@ -106,6 +108,7 @@ def fix(
         _fail("--reference and --reference-stream exclude each other", 2)
     if reference_stream is not None and reference_stream < 0:
         _fail("--reference-stream counts from 0", 2)
+    from_reference = reference is not None or reference_stream is not None
     if in_place and output is not None:
         _fail("--in-place and --output exclude each other", 2)
     if max_offset <= 0:
@@ -132,6 +135,12 @@ def fix(
         else:
             result = sync(media, subs, options, progress=progress)
         progress.finish()
+        if dry_run:
+            for line in changes(result):
+                typer.echo(line)
+            if not quiet:
+                typer.echo(f"dry run, nothing written; {summary(result, from_reference)}", err=True)
+            return
         if in_place:
             shutil.copy2(subs, str(subs) + ".bak")
         result.save(target)
@@ -149,7 +158,7 @@ def fix(
         progress.finish()
         _fail("interrupted; nothing was written", 130)
     if not quiet:
-        typer.echo(f"{target}: {summary(result, reference is not None or reference_stream is not None)}", err=True)
+        typer.echo(f"{target}: {summary(result, from_reference)}", err=True)
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -162,6 +171,20 @@ def _same_file(a: Path, b: Path) -> bool:
 def default_output(subs: Path) -> Path:
     """``movie.en.srt`` -> ``movie.en.synced.srt``."""
     return subs.with_name(subs.stem + ".synced" + (subs.suffix or ".srt"))
+
+
+def changes(result) -> list[str]:
+    """One line per cue whose times change: number, old and new times, what was done."""
+    from .subtitles import format_timestamp
+
+    lines = []
+    for cue, line in zip(result.document.cues, result.lines):
+        if round(cue.start_s, 3) == round(line.start_s, 3) and round(cue.end_s, 3) == round(line.end_s, 3):
+            continue
+        lines.append(f"{line.index + 1:5d}  {format_timestamp(cue.start_s)} --> {format_timestamp(cue.end_s)}  =>  "
+                     f"{format_timestamp(line.start_s)} --> {format_timestamp(line.end_s)}  "
+                     f"{line.start_s - cue.start_s:+8.3f} s  {line.action}")
+    return lines
 
 
 def summary(result, from_reference: bool = False) -> str:

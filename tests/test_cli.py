@@ -221,3 +221,22 @@ def test_reference_stream_inside_the_media(tmp_path):
     missing = run("fix", movie, subs, "--reference-stream", "1")
     assert "could not read subtitle stream 1 of" in one_line_error(missing)
     assert missing.returncode == 1
+
+
+def test_dry_run_prints_the_changes_and_writes_nothing(tmp_path):
+    ref = tmp_path / "good.srt"
+    subs = tmp_path / "bad.srt"
+    cues = [(3.0 + 7.0 * i, 5.0 + 7.0 * i + (i % 3)) for i in range(30)]
+    ref.write_text("\n".join(f"{i}\n{_stamp(a)} --> {_stamp(b)}\nBonjour {i}\n" for i, (a, b) in enumerate(cues, 1)))
+    subs.write_text("\n".join(f"{i}\n{_stamp(a + 4.0)} --> {_stamp(b + 4.0)}\nHello {i}\n"
+                              for i, (a, b) in enumerate(cues, 1)))
+    before = subs.read_bytes()
+    proc = run("fix", "--reference", ref, subs, "--dry-run", "--report", tmp_path / "r.json")
+    assert proc.returncode == 0, proc.stderr
+    printed = proc.stdout.splitlines()
+    assert len(printed) == 30
+    assert printed[0].split() == ["1", _stamp(7.0), "-->", _stamp(9.0), "=>", _stamp(3.0), "-->", _stamp(5.0),
+                                  "-4.000", "s", "mapped"]
+    assert "dry run, nothing written" in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.srt", "good.srt"]
+    assert subs.read_bytes() == before
