@@ -77,7 +77,8 @@ def fix(
     model: Annotated[str, typer.Option(help="base, tiny.en, a hub id, or a transformers/CTranslate2 directory.")] = "base",
     language: Annotated[str, typer.Option(help="Spoken language (en, fr, ...) or auto.")] = "auto",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
-    audio_track: Annotated[Optional[int], typer.Option(help="Audio stream to use, counting from 0.")] = None,
+    audio_track: Annotated[Optional[str], typer.Option(help="Audio stream to use: its number, counting from 0, "
+                           "or its language tag (eng, de, fre...).")] = None,
     max_offset: Annotated[float, typer.Option(help="Largest offset searched, in seconds.")] = 600.0,
     int8: Annotated[Optional[bool], typer.Option("--int8/--no-int8",
                     help="int8 linear layers (default: on for the CPU, off on a GPU).")] = None,
@@ -113,7 +114,7 @@ def fix(
         _fail("--in-place and --output exclude each other", 2)
     if max_offset <= 0:
         _fail("--max-offset must be positive", 2)
-    if audio_track is not None and audio_track < 0:
+    if audio_track is not None and audio_track.strip().startswith("-"):
         _fail("--audio-track counts from 0", 2)
     target = subs if in_place else (output or default_output(subs))
     if not in_place and _same_file(target, subs):

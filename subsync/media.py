@@ -120,6 +120,37 @@ def _parse_audio_tracks(stderr_lines: list[str]) -> list[AudioTrack]:
     return tracks
 
 
+# ISO 639-1 codes and the ISO 639-2 tags (bibliographic and terminological) containers use
+# for them, for the languages films are most often dubbed in.  Any other tag matches as written.
+_LANGUAGE_TAGS = {
+    "en": ("eng",), "fr": ("fre", "fra"), "de": ("ger", "deu"), "es": ("spa",), "it": ("ita",),
+    "pt": ("por",), "nl": ("dut", "nld"), "ru": ("rus",), "ja": ("jpn",), "zh": ("chi", "zho"),
+    "ko": ("kor",), "ar": ("ara",), "hi": ("hin",), "pl": ("pol",), "tr": ("tur",), "sv": ("swe",),
+    "da": ("dan",), "no": ("nor", "nob", "nno"), "fi": ("fin",), "cs": ("cze", "ces"), "el": ("gre", "ell"),
+    "he": ("heb",), "hu": ("hun",), "ro": ("rum", "ron"), "uk": ("ukr",),
+}
+
+
+def pick_audio_track(path: str | os.PathLike, wanted: int | str | None) -> int | None:
+    """The index (among audio streams) of ``wanted``: an index (int or digits) as it is, or
+    a language tag (``eng``, ``en``, ``ger``, ``de``...) matched against the container's
+    tags, the first matching track; MediaError when no track has it."""
+    if wanted is None or isinstance(wanted, int):
+        return wanted
+    text = wanted.strip().lower()
+    if text.isdigit():
+        return int(text)
+    accepted = {text, *_LANGUAGE_TAGS.get(text, ())}
+    accepted |= {short for short, tags in _LANGUAGE_TAGS.items() if text in tags}
+    accepted |= {tag for short in list(accepted) for tag in _LANGUAGE_TAGS.get(short, ())}
+    tracks = audio_tracks(path)
+    for track in tracks:
+        if track.language and track.language.lower() in accepted:
+            return track.index
+    listed = ", ".join(f"{t.index} {t.language or 'untagged'}" for t in tracks) or "none"
+    raise MediaError(f"no audio track of {path} is tagged {wanted!r} (audio tracks: {listed})")
+
+
 def _language(tag: str | None) -> str | None:
     if tag is None or tag.strip().lower() in _UNDEFINED_LANGUAGES:
         return None

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import activity, align, timemap
 from .errors import AlignmentError, MediaError, ModelError
-from .media import SAMPLE_RATE, load_audio
+from .media import SAMPLE_RATE, load_audio, pick_audio_track
 from .subtitles import Cue, SubtitleDocument, read_srt, render_srt, spoken_text, write_srt
 
 if TYPE_CHECKING:
@@ -80,7 +80,8 @@ class SyncOptions:
     model: str = "base"                 # bundled name, hub id, transformers or CTranslate2 directory
     language: str | None = None         # spoken language (ISO 639-1); None detects it
     device: str = "auto"                # auto, cpu, cuda, cuda:N
-    audio_track: int | None = None      # 0-based index among the media's audio streams
+    audio_track: int | str | None = None  # index among the media's audio streams (from 0), or a
+                                          # language tag ("eng", "de"); None: the first
     max_offset_s: float = 600.0         # search offsets within +- this
     keep_tolerance_s: float = 0.15      # in a sloppily timed file, a line within this of where it is
                                         # heard keeps its timing
@@ -200,11 +201,12 @@ def sync(media: PathLike, subs: PathLike | SubtitleDocument, options: SyncOption
     # The model loads while ffmpeg decodes (--fast may not need it).
     loading = _load_in_background(options) if model is None and not options.fast else None
     report("decoding audio", 0, 1)
-    audio = load_audio(media, options.audio_track)                       # (n_samples,)
+    track = pick_audio_track(media, options.audio_track)
+    audio = load_audio(media, track)                                     # (n_samples,)
     speech = activity.speech_activity(audio)                             # (n_frames,) 10 ms
     if np.count_nonzero(speech >= align.SPEECH_THRESHOLD) * activity.FRAME_S < MIN_SPEECH_S:
         raise MediaError(f"{os.fspath(media)}: no speech detected in the audio"
-                         + (f" track {options.audio_track}" if options.audio_track is not None else "")
+                         + (f" track {track}" if track is not None else "")
                          + "; nothing to sync to")
     texts, starts, ends = _lines(document)
     report("searching offset and drift", 0, 1)

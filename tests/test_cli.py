@@ -44,7 +44,8 @@ def test_help_is_instant_and_lists_the_options():
     assert time.monotonic() - started < 20
 
 
-@pytest.mark.parametrize("args", [("fix",), ("fix", "a.mp4"), ("fix", "a", "b", "--audio-track", "x"),
+@pytest.mark.parametrize("args", [("fix",), ("fix", "a.mp4"), ("fix", "a", "b", "--max-offset", "x"),
+                                  ("fix", "a", "b", "--audio-track=-1"),
                                   ("bogus",), ("fix", "--no-such-option", "a", "b")])
 def test_usage_errors_are_one_line(args):
     proc = run(*args)
@@ -240,3 +241,20 @@ def test_dry_run_prints_the_changes_and_writes_nothing(tmp_path):
     assert "dry run, nothing written" in proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.srt", "good.srt"]
     assert subs.read_bytes() == before
+
+
+@pytest.mark.model
+def test_audio_track_by_language_tag(tmp_path, jfk_srt):
+    """The speech is on the second audio track, tagged English; the first is silent German."""
+    from subsync.media import ffmpeg_binary
+
+    movie = tmp_path / "dubbed.mkv"
+    subprocess.run([ffmpeg_binary(), "-loglevel", "error", "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono",
+                    "-i", str(JFK), "-t", "11", "-map", "0:a", "-map", "1:a", "-c:a", "flac",
+                    "-metadata:s:a:0", "language=ger", "-metadata:s:a:1", "language=eng", str(movie)], check=True)
+    proc = run("fix", movie, jfk_srt, "--audio-track", "en", "-o", tmp_path / "out.srt")
+    assert proc.returncode == 0, proc.stderr
+    assert "1 lines re-timed" in proc.stderr or "1 kept" in proc.stderr, proc.stderr
+    missing = run("fix", movie, jfk_srt, "--audio-track", "fr", "-o", tmp_path / "never.srt")
+    assert "is tagged 'fr' (audio tracks: 0 ger, 1 eng)" in one_line_error(missing)
+    assert not (tmp_path / "never.srt").exists()

@@ -11,7 +11,7 @@ import pytest
 
 from subsync import media
 from subsync.errors import MediaError
-from subsync.media import SAMPLE_RATE, AudioTrack, audio_tracks, ffmpeg_binary, load_audio
+from subsync.media import SAMPLE_RATE, AudioTrack, audio_tracks, ffmpeg_binary, load_audio, pick_audio_track
 
 TONE_S = 2.0
 TONE_HZ = 440
@@ -99,6 +99,18 @@ def test_track_selection(files):
     assert abs(first.size / SAMPLE_RATE - 1.5) < 0.05
     assert abs(second.size / SAMPLE_RATE - 2.5) < 0.05
     assert np.array_equal(first, default)
+
+
+@pytest.mark.parametrize("wanted, index", [
+    ("eng", 0), ("en", 0), ("fr", 1), ("fra", 1), ("FRE", 1), ("1", 1), (1, 1), (None, None),
+])
+def test_audio_track_by_number_or_language_tag(files, wanted, index):
+    assert pick_audio_track(files["two_tracks.mkv"], wanted) == index
+
+
+def test_audio_track_language_that_is_not_there(files):
+    with pytest.raises(MediaError, match=r"no audio track of .* is tagged 'de' \(audio tracks: 0 eng, 1 fre\)"):
+        pick_audio_track(files["two_tracks.mkv"], "de")
 
 
 def test_audio_tracks_lists_streams(files):
