@@ -34,10 +34,6 @@ def _ms(value: float) -> str:
     return "lost" if not np.isfinite(value) else f"{value * 1000:.0f} ms"
 
 
-def _share(values: np.ndarray, limit: float) -> str:
-    return f"{np.mean(values <= limit):.1%}" if values.size else "-"
-
-
 def summary(records: list[dict]) -> dict:
     starts = np.concatenate([errors(r) for r in records]) if records else np.array([])
     ends = np.concatenate([errors(r, "end_error_s") for r in records]) if records else np.array([])

@@ -161,14 +161,14 @@ def run_one(system: systems_mod.System, job: Job, work: Path) -> dict:
     out = work / f"{job.subs.stem}.{system.name.split()[0]}{'-fast' if 'fast' in system.name else ''}.out.srt"
     out.unlink(missing_ok=True)
     run = system.run(job.media, job.subs, out)
-    subs_texts = [c.text for c in read_srt(job.subs).cues]
+    given = read_srt(job.subs).cues
+    subs_texts = [c.text for c in given]
     starts = ends = np.full(len(subs_texts), np.inf)
     if run.error is None:
         try:
             starts, ends = matched_times(subs_texts, read_srt(out).cues)
         except SubsyncError as exc:
             run = systems_mod.Run(run.wall_s, run.peak_rss_mb, f"unreadable output: {exc}")
-    before = [(c.start_s, c.end_s) for c in read_srt(job.subs).cues]
     scored = ~np.isnan(job.true_starts)
     return {
         "case": job.case.id, "kind": job.case.kind, "reliable": job.case.reliable,
@@ -178,7 +178,7 @@ def run_one(system: systems_mod.System, job: Job, work: Path) -> dict:
         "wall_s": round(run.wall_s, 2), "peak_rss_mb": round(run.peak_rss_mb, 1), "error": run.error,
         "start_error_s": _errors(starts, job.true_starts, scored),
         "end_error_s": _errors(ends, job.true_ends, scored),
-        "input_start_error_s": _errors(np.array([b[0] for b in before]), job.true_starts, scored),
+        "input_start_error_s": _errors(np.array([c.start_s for c in given]), job.true_starts, scored),
     }
 
 

@@ -263,10 +263,7 @@ def sync_to_reference(reference: PathLike | SubtitleDocument, subs: PathLike | S
     options = replace(options or SyncOptions(), **overrides)
     document = subs if isinstance(subs, SubtitleDocument) else read_srt(subs)
     good = reference if isinstance(reference, SubtitleDocument) else read_srt(reference)
-    ref_texts, ref_starts, ref_ends = _lines(good)
-    spoken = np.array([bool(text) for text in ref_texts])
-    if spoken.any():
-        ref_starts, ref_ends = ref_starts[spoken], ref_ends[spoken]
+    ref_starts, ref_ends = _spoken_cues(*_lines(good))
     n_frames = int(np.ceil((ref_ends.max() + 1.0) * activity.FRAMES_PER_S))
     speech = activity.cue_activity(ref_starts, ref_ends, n_frames)           # (n_frames,) 10 ms
     texts, starts, ends = _lines(document)
@@ -284,12 +281,17 @@ def _lines(document: SubtitleDocument) -> tuple[list[str], np.ndarray, np.ndarra
     return texts, starts, ends
 
 
+def _spoken_cues(texts: Sequence[str], starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Starts and ends of the cues with words to hear (all cues when none has)."""
+    spoken = np.array([bool(text) for text in texts], dtype=bool)
+    return (starts[spoken], ends[spoken]) if spoken.any() else (starts, ends)
+
+
 def _search(speech: np.ndarray, texts: Sequence[str], starts: np.ndarray, ends: np.ndarray,
             options: SyncOptions) -> tuple[timemap.Candidates, float]:
     """Candidate maps from the spoken cues' pattern against ``speech``, and the span of
     those cues (subtitle seconds)."""
-    spoken = np.array([bool(text) for text in texts])
-    search_starts, search_ends = (starts[spoken], ends[spoken]) if spoken.any() else (starts, ends)
+    search_starts, search_ends = _spoken_cues(texts, starts, ends)
     # Over a short span the cue pattern cannot tell framerates apart: only the common ones.
     span_s = float(search_ends.max() - search_starts.min()) if search_starts.size else 0.0
     scales = timemap.FRAMERATE_RATIOS if span_s >= MIN_DRIFT_SPAN_S else timemap.COMMON_SCALES
@@ -339,26 +341,34 @@ class _Aligner:
         """The candidate map under which the lines' text is best heard where it places them.
 
         A ``clear`` first candidate (speech activity put it well ahead) is taken when
-        its lines are clearly heard in its fullest window and in one far from it.  Each candidate is scored by the confidence of the lines in its fullest window
-        (the two best again on a second window, far from the first, to tell scales
-        apart).  If no candidate is heard at all (text not in the audio), the
-        speech-activity best (the first) stays.
+        its lines are clearly heard in its fullest window and in one far from it.  Each
+        candidate is scored by the confidence of the lines in its fullest window (the
+        two best again on a second window, far from the first, to tell scales apart).
+        If no candidate is heard at all (text not in the audio), the speech-activity
+        best (the first) stays.  A window is read by the model once, however often it
+        comes up.
         """
         if self.language is None:
             self.language = self._detect_language(self._windows(candidates[0]))
         if len(candidates) == 1:
             return candidates[0]
+        probed: dict[_Window | None, float] = {}
+
+        def probe(window: _Window | None) -> float:
+            if window not in probed:
+                probed[window] = self._probe(window)
+            return probed[window]
+
         if clear:
             windows = self._windows(candidates[0])
             first = _fullest(windows)
             second = _far_window(windows, first)
-            if self._probe(first) >= ACCEPT_SCORE and (second is None or self._probe(second) >= ACCEPT_SCORE):
+            if probe(first) >= ACCEPT_SCORE and (second is None or probe(second) >= ACCEPT_SCORE):
                 return candidates[0]
         scores = []
         for done, candidate in enumerate(candidates):
             self.report("verifying offset and drift", done, len(candidates))
-            windows = self._windows(candidate)
-            scores.append(self._probe(_fullest(self._windows(candidate))))
+            scores.append(probe(_fullest(self._windows(candidate))))
         # Tie-break towards no drift: a short window hears every ratio about equally well.
         scores = [score - self._drift_penalty(c) for score, c in zip(scores, candidates)]
         if max(scores) < SCAN_BELOW and self.duration_s <= MAX_SCAN_S:
@@ -367,8 +377,7 @@ class _Aligner:
             found = self._scan(candidates[0])
             candidates = [*candidates, *found]
             for candidate in found:
-                scores.append(self._probe(_fullest(self._windows(candidate)))
-                              - self._drift_penalty(candidate))
+                scores.append(probe(_fullest(self._windows(candidate))) - self._drift_penalty(candidate))
         order = np.argsort(scores)[::-1]
         if scores[order[0]] < self.options.min_confidence:
             return candidates[0]
@@ -377,7 +386,7 @@ class _Aligner:
         for k in finalists:
             windows = self._windows(candidates[k])
             second = _far_window(windows, _fullest(windows))
-            totals.append(scores[k] + (self._probe(second) if second else scores[k]))
+            totals.append(scores[k] + (probe(second) if second else scores[k]))
         self.report("verifying offset and drift", len(candidates), len(candidates))
         return candidates[finalists[int(np.argmax(totals))]]
 

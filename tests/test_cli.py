@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SPEECH
+from conftest import SPEECH, distorted_srt
 
 JFK = SPEECH / "whisper_jfk" / "media.flac"
 JFK_TEXT = (SPEECH / "whisper_jfk" / "text.txt").read_text().strip()
@@ -157,8 +157,6 @@ def test_offset_beyond_the_search_is_refused_then_found_with_wider_search(tmp_pa
 
 
 def test_fast_mode_from_the_command_line(tmp_path, long_speech):
-    from conftest import distorted_srt
-
     media, cues = long_speech
     subs = tmp_path / "long.srt"
     subs.write_bytes(distorted_srt(cues, 1.0, 12.5))
@@ -175,13 +173,17 @@ def _stamp(t_s: float) -> str:
     return format_timestamp(t_s)
 
 
+def _numbered(cues, word: str) -> list[tuple[float, float, str]]:
+    """Regularly spaced cues with numbered text: "WORD 1", "WORD 2"..."""
+    return [(a, b, f"{word} {i}") for i, (a, b) in enumerate(cues, 1)]
+
+
 def test_reference_mode_needs_no_media(tmp_path):
     ref = tmp_path / "good.fr.srt"
     subs = tmp_path / "bad.srt"
     cues = [(3.0 + 7.0 * i, 5.0 + 7.0 * i + (i % 3)) for i in range(60)]
-    ref.write_text("\n".join(f"{i}\n{_stamp(a)} --> {_stamp(b)}\nBonjour {i}\n" for i, (a, b) in enumerate(cues, 1)))
-    subs.write_text("\n".join(f"{i}\n{_stamp(a + 12.5)} --> {_stamp(b + 12.5)}\nHello {i}\n"
-                              for i, (a, b) in enumerate(cues, 1)))
+    ref.write_bytes(distorted_srt(_numbered(cues, "Bonjour"), 1.0, 0.0))
+    subs.write_bytes(distorted_srt(_numbered(cues, "Hello"), 1.0, 12.5))
     proc = run("fix", "--reference", ref, subs)
     assert proc.returncode == 0, proc.stderr
     assert "offset -12.500 s" in proc.stderr and "from the reference subtitles" in proc.stderr
@@ -206,14 +208,13 @@ def test_reference_stream_inside_the_media(tmp_path):
 
     cues = [(3.0 + 7.0 * i, 5.0 + 7.0 * i + (i % 3)) for i in range(40)]
     embedded = tmp_path / "embedded.srt"
-    embedded.write_text("\n".join(f"{i}\n{_stamp(a)} --> {_stamp(b)}\nHallo {i}\n" for i, (a, b) in enumerate(cues, 1)))
+    embedded.write_bytes(distorted_srt(_numbered(cues, "Hallo"), 1.0, 0.0))
     movie = tmp_path / "movie.mkv"
     subprocess.run([ffmpeg_binary(), "-loglevel", "error", "-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono",
                     "-i", str(embedded), "-t", "290", "-c:a", "flac", "-c:s", "srt",
                     "-map", "0:a", "-map", "1:s", str(movie)], check=True)
     subs = tmp_path / "bad.srt"
-    subs.write_text("\n".join(f"{i}\n{_stamp(a * 25 / 23.976 + 9)} --> {_stamp(b * 25 / 23.976 + 9)}\nHello {i}\n"
-                              for i, (a, b) in enumerate(cues, 1)))
+    subs.write_bytes(distorted_srt(_numbered(cues, "Hello"), 25 / 23.976, 9.0))
     proc = run("fix", movie, subs, "--reference-stream", "0")
     assert proc.returncode == 0, proc.stderr
     assert "from the reference subtitles" in proc.stderr
@@ -228,9 +229,8 @@ def test_dry_run_prints_the_changes_and_writes_nothing(tmp_path):
     ref = tmp_path / "good.srt"
     subs = tmp_path / "bad.srt"
     cues = [(3.0 + 7.0 * i, 5.0 + 7.0 * i + (i % 3)) for i in range(30)]
-    ref.write_text("\n".join(f"{i}\n{_stamp(a)} --> {_stamp(b)}\nBonjour {i}\n" for i, (a, b) in enumerate(cues, 1)))
-    subs.write_text("\n".join(f"{i}\n{_stamp(a + 4.0)} --> {_stamp(b + 4.0)}\nHello {i}\n"
-                              for i, (a, b) in enumerate(cues, 1)))
+    ref.write_bytes(distorted_srt(_numbered(cues, "Bonjour"), 1.0, 0.0))
+    subs.write_bytes(distorted_srt(_numbered(cues, "Hello"), 1.0, 4.0))
     before = subs.read_bytes()
     proc = run("fix", "--reference", ref, subs, "--dry-run", "--report", tmp_path / "r.json")
     assert proc.returncode == 0, proc.stderr

@@ -184,22 +184,15 @@ def _film_cues(seconds: float, seed: int = 0) -> list[tuple[float, float]]:
     return cues
 
 
-def _srt(cues, texts) -> bytes:
-    from subsync.subtitles import format_timestamp
-
-    return "\n".join(f"{i}\n{format_timestamp(a)} --> {format_timestamp(b)}\n{text}\n"
-                     for i, ((a, b), text) in enumerate(zip(cues, texts), 1)).encode()
-
-
 @pytest.mark.parametrize("scale, offset_s", [(25 / 23.976, 42.0), (1.0, -17.3), (24 / 25, 130.0)])
 def test_reference_subtitles_give_offset_and_drift_without_audio(scale, offset_s):
     """A correctly timed subtitle in another language (its own line breaks, a few lines
     more or less) times a film's worth of lines, every one moved by the map."""
     cues = _film_cues(3600.0)
-    reference = parse_srt_bytes(_srt(cues[1:], [f"Ligne {i}\n<i>deux</i>" for i in range(1, len(cues))]))
-    shifted = [(a * scale + offset_s, b * scale + offset_s) for a, b in cues]
-    keep = [i for i, (a, _) in enumerate(shifted) if a >= 0]
-    subs = parse_srt_bytes(_srt([shifted[i] for i in keep], [f"Line {i}" for i in keep]))
+    reference = parse_srt_bytes(distorted_srt([(a, b, f"Ligne {i}\n<i>deux</i>") for i, (a, b) in enumerate(cues)][1:],
+                                              1.0, 0.0))
+    keep = [i for i, (a, _) in enumerate(cues) if a * scale + offset_s >= 0]
+    subs = parse_srt_bytes(distorted_srt([(*cues[i], f"Line {i}") for i in keep], scale, offset_s))
     result = pipeline.sync_to_reference(reference, subs)
     errors = np.abs(np.array([line.start_s for line in result.lines]) - np.array([cues[i][0] for i in keep]))
     assert errors.max() <= 0.02, errors.max()
