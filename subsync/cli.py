@@ -76,6 +76,8 @@ def fix(
                       help="Where to write the result (default: SUBS.synced.srt).")] = None,
     model: Annotated[str, typer.Option(help="base, tiny.en, a hub id, or a transformers/CTranslate2 directory.")] = "base",
     language: Annotated[str, typer.Option(help="Spoken language (en, fr, ...) or auto.")] = "auto",
+    subs_language: Annotated[Optional[str], typer.Option(help="The subtitles' language, if not the spoken one "
+                             "(a translation): speech activity alone places the lines.")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     audio_track: Annotated[Optional[str], typer.Option(help="Audio stream to use: its number, counting from 0, "
                            "or its language tag (eng, de, fre...).")] = None,
@@ -92,10 +94,14 @@ def fix(
                                        "sample of the lines and move every line by it.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the lines whose times would change; "
                                           "write nothing.")] = False,
+    cuts: Annotated[bool, typer.Option("--cuts/--no-cuts", help="Look for cuts (adverts, another edit) "
+                                       "and give each part its own offset.")] = True,
+    force: Annotated[bool, typer.Option("--force", help="Write the result even when the self-check refuses "
+                                        "it (exit code 3 otherwise).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary.")] = False,
 ) -> None:
     """Re-time SUBS to the speech in MEDIA (or to --reference) and write SUBS.synced.srt."""
-    from .errors import SubsyncError
+    from .errors import RefusedError, SubsyncError
     from .pipeline import SyncOptions, sync, sync_to_reference
 
     if reference is not None and subs is None:
@@ -121,7 +127,8 @@ def fix(
         _fail(f"{target} is the input subtitle file; use --in-place to overwrite it", 2)
     options = SyncOptions(model=model, language=None if language == "auto" else language.lower(),
                           device=device, audio_track=audio_track, max_offset_s=max_offset, int8=int8,
-                          fast=fast)
+                          fast=fast, cuts=cuts, force=force,
+                          subs_language=subs_language.lower() if subs_language else None)
     progress = _Progress(quiet)
     try:
         if reference_stream is not None:
@@ -149,6 +156,10 @@ def fix(
             from .subtitles import atomic_write_bytes
 
             atomic_write_bytes(report, (json.dumps(result.report(), indent=1) + "\n").encode())
+    except RefusedError as exc:
+        progress.finish()
+        _fail(f"refused: {exc}; nothing written"
+              + ("" if exc.result is None else " (--force writes it anyway)"), RefusedError.exit_code)
     except SubsyncError as exc:
         progress.finish()
         _fail(str(exc))
@@ -189,16 +200,30 @@ def changes(result) -> list[str]:
 
 
 def summary(result, from_reference: bool = False) -> str:
+    """One line: the map (offset, drift, cuts), what happened to the lines, and any warning."""
+    from .subtitles import format_timestamp
+
     counts = result.counts()
-    drift = (result.time_map.scale - 1.0) * 100
-    found = f"offset {result.time_map.offset_s:+.3f} s, drift {drift:+.3f} % (scale {result.time_map.scale:.5f})"
-    if not counts["retimed"] and not counts["kept"]:
-        how = ("from the reference subtitles" if from_reference
-               else f"language {result.language}" if result.language else "from speech activity alone")
-        return f"{found}, every line moved by the time map ({how})"
-    return (f"{found}, {counts['retimed']} lines re-timed, "
-            f"{counts['kept']} kept, {counts['mapped'] + counts['unaligned']} left on the global map, "
-            f"mean confidence {result.mean_confidence:.2f}, language {result.language}")
+    time_map = result.time_map
+    drift = (time_map.scale - 1.0) * 100
+    found = f"offset {time_map.offset_s:+.3f} s, drift {drift:+.3f} % (scale {time_map.scale:.5f})"
+    offsets = [time_map.offset_s, *(cut.offset_s for cut in time_map.cuts)]
+    for cut, before, after in zip(time_map.cuts, offsets, offsets[1:]):
+        found += (f", cut at {format_timestamp(cut.at_s)} (media {format_timestamp(time_map(cut.at_s))}): "
+                  f"{after - before:+.3f} s")
+    if not result.text_heard:
+        how = (f"the subtitle text is not heard in the audio (language {result.language or '?'}): "
+               "every line moved by the time map from speech activity alone")
+    elif not counts["retimed"] and not counts["kept"]:
+        how = "every line moved by the time map (" + (
+            "from the reference subtitles" if from_reference
+            else f"language {result.language}" if result.language else "from speech activity alone") + ")"
+    else:
+        how = (f"{counts['retimed']} lines re-timed, "
+               f"{counts['kept']} kept, {counts['mapped'] + counts['unaligned']} left on the global map, "
+               f"mean confidence {result.mean_confidence:.2f}, language {result.language}")
+    warning = f"; WRITTEN DESPITE THE SELF-CHECK (--force): {result.refusal}" if result.refusal else ""
+    return f"{found}, {how}{warning}"
 
 
 def run() -> None:

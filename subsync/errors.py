@@ -4,3 +4,15 @@ class SubtitleError(SubsyncError): ...
 class MediaError(SubsyncError): ...
 class ModelError(SubsyncError): ...
 class AlignmentError(SubsyncError): ...
+
+
+class RefusedError(SubsyncError):
+    """The self-check refused the result (another episode, no speech, a hopeless match).
+
+    ``result`` is the best guess (None when there is none); ``force`` returns it instead."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, result=None) -> None:
+        super().__init__(message)
+        self.result = result

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import activity, align, timemap
-from .errors import AlignmentError, MediaError, ModelError
+from .errors import AlignmentError, ModelError, RefusedError
 from .media import SAMPLE_RATE, load_audio, pick_audio_track
 from .subtitles import Cue, SubtitleDocument, read_srt, render_srt, spoken_text, write_srt
 
@@ -67,8 +67,21 @@ ACCEPT_SCORE = 0.5            # a clear match whose probes score this is taken a
 FINALISTS = 3                 # candidates checked on a second, distant window
 SHORT_SPAN_S = 120.0          # subtitles spanning less than this prefer no drift in verification
 UNIT_SCALE_MARGIN = 0.05      # verification prefers no drift unless another scale scores this much better
+TRUSTED_MARGIN = 1.2          # an activity match this far ahead of any other, over MIN_DECISIVE_SPAN_S,
+                              # stands without the text (translated subtitles); another episode's
+                              # subtitles score 1.0-1.1
+REFERENCE_MARGIN = 1.1        # a reference whose cues match the subtitles' no better, over
+                              # MIN_DECISIVE_SPAN_S, is refused (another episode: 1.00-1.03)
+MIN_HEARD_SHARE = 0.2         # fewer of the spoken lines heard than this, and no trusted activity
+                              # match: the subtitles are refused (another episode, no speech)
 
-_NON_SPEECH_RE = re.compile(r"\[[^\]]*\]|\([^)]*\)|[♪♫#*]")
+_NON_SPEECH_RE = re.compile(r"\[[^\]]*\]|\([^)]*\)|[#*]")
+_LYRICS_RE = re.compile(r"[♪♫]")
+_CREDITS_RE = re.compile(     # "Subtitles by", "English subtitles by", "Synced and corrected by", addresses
+    r"^\W*(?:\w+\s+)?(?:subtitle[sd]?|caption(?:s|ed|ing)?|sync(?:ed|hroni[sz]ed)?|correct(?:ed|ions)|"
+    r"transla(?:ted|tion)|transcri(?:bed|pt)|ripped|encoded|resync(?:ed)?)\s+(?:by|and|&)\b|https?://|\bwww\.|"
+    r"\b[\w-]+\.(?:com|org|net|tv)\b|\bopensubtitles\b|\baddic7ed\b|\bpodnapisi\b|\bsubscene\b",
+    re.IGNORECASE)
 _SPEAKER_RE = re.compile(r"^[\s-]*[A-Z][A-Z0-9 .'-]{1,30}:\s*", re.MULTILINE)
 _TAG_RE = re.compile(r"<[^>]*>|\{\\[^}]*\}")
 
@@ -90,6 +103,11 @@ class SyncOptions:
     int8: bool | None = None            # int8 encoder; None: on the CPU (twice as fast, same accuracy)
     fast: bool = False                  # fit the time map on a sample of the lines and move every
                                         # line by it (no per-line re-timing)
+    subs_language: str | None = None    # the subtitles' language; one other than the spoken
+                                        # language means their text cannot be heard: speech
+                                        # activity alone places them
+    cuts: bool = True                   # look for cuts (a piecewise map)
+    force: bool = False                 # return a result the self-check would refuse
 
 
 @dataclass(frozen=True)
@@ -113,10 +131,15 @@ class SyncResult:
 
     document: SubtitleDocument
     lines: tuple[LineResult, ...]
-    time_map: timemap.TimeMap       # refined map: media_s = scale * subtitle_s + offset_s
+    time_map: timemap.TimeMap       # refined map: media_s = scale * subtitle_s + offset_s (+ cuts)
     global_map: timemap.TimeMap     # the first, speech-activity map
     language: str
     model: str
+    text_heard: bool = True         # False: the text was not heard (another language?); speech
+                                    # activity alone placed the lines
+    margin: float = float("inf")    # the activity match's score over its best rival's
+    refusal: str = ""               # why the self-check would refuse this result ("" : it passes;
+                                    # only returned this way with force)
 
     @property
     def cues(self) -> tuple[Cue, ...]:
@@ -156,8 +179,13 @@ class SyncResult:
             "language": self.language,
             "offset_s": round(self.time_map.offset_s, 4),
             "scale": round(self.time_map.scale, 7),
+            "cuts": [{"subtitle_s": round(cut.at_s, 4), "media_s": round(self.time_map(cut.at_s), 4),
+                      "offset_s": round(cut.offset_s, 4)} for cut in self.time_map.cuts],
             "global_map": {"offset_s": round(self.global_map.offset_s, 4),
                            "scale": round(self.global_map.scale, 7)},
+            "text_heard": self.text_heard,
+            "activity_margin": round(self.margin, 4) if np.isfinite(self.margin) else None,
+            "refusal": self.refusal or None,
             "counts": self.counts(),
             "mean_confidence": round(self.mean_confidence, 4),
             "lines": [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(line).items()}
@@ -205,7 +233,7 @@ def sync(media: PathLike, subs: PathLike | SubtitleDocument, options: SyncOption
     audio = load_audio(media, track)                                     # (n_samples,)
     speech = activity.speech_activity(audio)                             # (n_frames,) 10 ms
     if np.count_nonzero(speech >= align.SPEECH_THRESHOLD) * activity.FRAME_S < MIN_SPEECH_S:
-        raise MediaError(f"{os.fspath(media)}: no speech detected in the audio"
+        raise RefusedError(f"{os.fspath(media)}: no speech detected in the audio"
                          + (f" track {track}" if track is not None else "")
                          + "; nothing to sync to")
     texts, starts, ends = _lines(document)
@@ -217,16 +245,34 @@ def sync(media: PathLike, subs: PathLike | SubtitleDocument, options: SyncOption
     long_span = span_s >= MIN_DECISIVE_SPAN_S
     decisive = long_span and found.margin >= DECISIVE_MARGIN
     clear = long_span and found.margin >= CLEAR_MARGIN
+    trusted = long_span and found.margin >= TRUSTED_MARGIN
+    name = _name(subs)
     if options.fast and decisive:
-        global_map = candidates[0]
-        lines = decide(global_map(starts), global_map(ends), {}, texts, options, retime=False)
-        _check_found(global_map, lines, options, media, subs)
-        return SyncResult(document, tuple(lines), global_map, global_map, options.language or "", "")
+        global_map = _with_cuts(speech, texts, starts, ends, candidates[0], options)
+        lines = decide(*_mapped(global_map, starts, ends), {}, texts, options, retime=False)
+        _check_found(global_map, lines, options, media, name)
+        return SyncResult(document, tuple(lines), global_map, global_map, options.language or "", "",
+                          margin=found.margin)
     if model is None:
         report("loading model", 0, 1)
         model = loading.result() if loading else _load_in_background(options).result()
     aligner = _Aligner(model, audio, speech, texts, starts, ends, options, report)
-    global_map = aligner.verify(candidates, clear)
+    foreign = options.subs_language is not None and options.subs_language != aligner.spoken_language(candidates[0])
+    global_map, heard_score = (candidates[0], 0.0) if foreign else aligner.verify(candidates, clear)
+    if foreign or heard_score < options.min_confidence:
+        # The text is not heard anywhere (another language, another episode): the speech
+        # activity alone places the lines, if it is sure enough.
+        global_map = _with_cuts(speech, texts, starts, ends, candidates[0], options)
+        lines = decide(*_mapped(global_map, starts, ends), {}, texts, options, retime=False)
+        _check_found(global_map, lines, options, media, name)
+        refusal = "" if trusted else (
+            f"{name}: {'its language is not spoken' if foreign else 'no line of it is heard'} in "
+            f"{os.fspath(media)} and the speech pattern matches no offset clearly "
+            f"(activity margin {found.margin:.2f}): another episode, or no dialogue?")
+        result = SyncResult(document, tuple(lines), global_map, global_map, aligner.language or "", model.spec,
+                            text_heard=False, margin=found.margin, refusal=refusal)
+        return _checked(result, options)
+    global_map = _with_cuts(speech, texts, starts, ends, global_map, options)
     sample = FAST_WINDOWS if options.fast else None
     heard = aligner.align(global_map, sample)
     time_map = _refine(global_map, starts, heard, options)
@@ -238,9 +284,49 @@ def sync(media: PathLike, subs: PathLike | SubtitleDocument, options: SyncOption
         # They agree: the speech-activity map rests on every line's whole interval as the
         # subtitler timed it; the anchors on heard starts, with the aligner's onset error.
         time_map = global_map
-    lines = decide(time_map(starts), time_map(ends), heard, texts, options, retime=not options.fast)
-    _check_found(global_map, lines, options, media, subs)
-    return SyncResult(document, tuple(lines), time_map, global_map, aligner.language or "", model.spec)
+    lines = decide(*_mapped(time_map, starts, ends), heard, texts, options, retime=not options.fast)
+    _check_found(global_map, lines, options, media, name)
+    result = SyncResult(document, tuple(lines), time_map, global_map, aligner.language or "", model.spec,
+                        margin=found.margin)
+    return _checked(result, options, heard_share=_heard_share(heard, texts, options), trusted=trusted)
+
+
+def _name(subs) -> str:
+    return os.fspath(subs) if not isinstance(subs, SubtitleDocument) else "the subtitles"
+
+
+def _mapped(time_map: timemap.TimeMap, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cue starts and ends through the map; an end takes its start's piece of a cut map."""
+    return time_map(starts), time_map(ends, starts)
+
+
+def _with_cuts(speech: np.ndarray, texts: Sequence[str], starts: np.ndarray, ends: np.ndarray,
+               time_map: timemap.TimeMap, options: SyncOptions) -> timemap.TimeMap:
+    """``time_map`` with the cuts the spoken cues' pattern shows (if options.cuts)."""
+    if not options.cuts:
+        return time_map
+    return timemap.find_cuts(speech, *_spoken_cues(texts, starts, ends), time_map, options.max_offset_s)
+
+
+def _heard_share(heard: dict[int, _Heard], texts: Sequence[str], options: SyncOptions) -> float:
+    """Share of the aligned lines heard with confidence."""
+    if not heard:
+        return 0.0
+    return float(np.mean([h.confidence >= options.min_confidence for h in heard.values()]))
+
+
+def _checked(result: SyncResult, options: SyncOptions, heard_share: float = 1.0,
+             trusted: bool = False) -> SyncResult:
+    """The self-check: a result that would likely make the file worse raises RefusedError
+    (carrying the result) unless options.force."""
+    refusal = result.refusal
+    if not refusal and heard_share < MIN_HEARD_SHARE and not trusted:
+        refusal = (f"only {100 * heard_share:.0f} % of the lines are heard where the map puts them "
+                   f"(activity margin {result.margin:.2f}): another episode, or another edit?")
+        result = replace(result, refusal=refusal)
+    if refusal and not options.force:
+        raise RefusedError(refusal, result)
+    return result
 
 
 def _load_in_background(options: SyncOptions):
@@ -267,10 +353,15 @@ def sync_to_reference(reference: PathLike | SubtitleDocument, subs: PathLike | S
     n_frames = int(np.ceil((ref_ends.max() + 1.0) * activity.FRAMES_PER_S))
     speech = activity.cue_activity(ref_starts, ref_ends, n_frames)           # (n_frames,) 10 ms
     texts, starts, ends = _lines(document)
-    found, _ = _search(speech, texts, starts, ends, options)
-    time_map = found.maps[0]
-    lines = decide(time_map(starts), time_map(ends), {}, texts, options, retime=False)
-    return SyncResult(document, tuple(lines), time_map, time_map, "", "")
+    found, span_s = _search(speech, texts, starts, ends, options)
+    time_map = _with_cuts(speech, texts, starts, ends, found.maps[0], options)
+    lines = decide(*_mapped(time_map, starts, ends), {}, texts, options, retime=False)
+    # (over a short span, chance matches score as well as the true one: no verdict)
+    refusal = "" if found.margin >= REFERENCE_MARGIN or span_s < MIN_DECISIVE_SPAN_S else (
+        f"{_name(subs)}: its cues match the reference's at no offset clearly (margin {found.margin:.2f}): "
+        "another episode or release?")
+    return _checked(SyncResult(document, tuple(lines), time_map, time_map, "", "", margin=found.margin,
+                               refusal=refusal), options)
 
 
 def _lines(document: SubtitleDocument) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -299,21 +390,25 @@ def _search(speech: np.ndarray, texts: Sequence[str], starts: np.ndarray, ends: 
 
 
 def _check_found(global_map: timemap.TimeMap, lines: Sequence[LineResult], options: SyncOptions,
-                 media: PathLike, subs) -> None:
+                 media: PathLike, name: str) -> None:
     """Refuse a map found at the edge of the offset search when no line was heard there:
     the true offset most likely lies beyond the search, and the result would be noise."""
     heard_any = any(line.action in ("kept", "retimed") for line in lines)
     at_edge = abs(global_map.offset_s) >= options.max_offset_s - EDGE_S
     if at_edge and not heard_any:
-        name = os.fspath(subs) if not isinstance(subs, SubtitleDocument) else "the subtitles"
         raise AlignmentError(
             f"{name}: no line is heard in {os.fspath(media)} within the searched offsets "
             f"(+-{options.max_offset_s:g} s); if the subtitles are further off, raise --max-offset")
 
 
 def alignment_text(cue_text: str) -> str:
-    """The words a cue expects to be spoken: no tags, sound descriptions or speaker labels."""
+    """The words a cue expects to be spoken: no tags, sound descriptions ([MUSIC],
+    (laughs)), lyrics (lines with a note sign), speaker labels (JOHN:) or credits and
+    adverts (Subtitles by..., web addresses); "" for a cue with none."""
     text = _TAG_RE.sub("", cue_text)
+    if _CREDITS_RE.search(text):
+        return ""
+    text = "\n".join(line for line in text.splitlines() if not _LYRICS_RE.search(line))
     return spoken_text(_SPEAKER_RE.sub("", _NON_SPEECH_RE.sub(" ", text)))
 
 
@@ -335,10 +430,17 @@ class _Aligner:
             raise ModelError(f"model {model.spec} does not know language {self.language!r}")
 
     def _windows(self, time_map: timemap.TimeMap) -> list[_Window]:
-        return plan_windows(time_map(self.starts), time_map(self.ends), self.texts, self.duration_s)
+        return plan_windows(*_mapped(time_map, self.starts, self.ends), self.texts, self.duration_s)
 
-    def verify(self, candidates: Sequence[timemap.TimeMap], clear: bool = False) -> timemap.TimeMap:
-        """The candidate map under which the lines' text is best heard where it places them.
+    def spoken_language(self, time_map: timemap.TimeMap) -> str:
+        """The spoken language (detected on the windows ``time_map`` plans, if not given)."""
+        if self.language is None:
+            self.language = self._detect_language(self._windows(time_map))
+        return self.language
+
+    def verify(self, candidates: Sequence[timemap.TimeMap], clear: bool = False) -> tuple[timemap.TimeMap, float]:
+        """The candidate map under which the lines' text is best heard where it places
+        them, and how well it is heard there (the probed lines' mean confidence).
 
         A ``clear`` first candidate (speech activity put it well ahead) is taken when
         its lines are clearly heard in its fullest window and in one far from it.  Each
@@ -348,10 +450,7 @@ class _Aligner:
         best (the first) stays.  A window is read by the model once, however often it
         comes up.
         """
-        if self.language is None:
-            self.language = self._detect_language(self._windows(candidates[0]))
-        if len(candidates) == 1:
-            return candidates[0]
+        self.spoken_language(candidates[0])
         probed: dict[_Window | None, float] = {}
 
         def probe(window: _Window | None) -> float:
@@ -359,12 +458,13 @@ class _Aligner:
                 probed[window] = self._probe(window)
             return probed[window]
 
-        if clear:
+        if clear or len(candidates) == 1:
             windows = self._windows(candidates[0])
             first = _fullest(windows)
             second = _far_window(windows, first)
-            if probe(first) >= ACCEPT_SCORE and (second is None or probe(second) >= ACCEPT_SCORE):
-                return candidates[0]
+            probes = [probe(first), *([probe(second)] if second is not None else [])]
+            if len(candidates) == 1 or min(probes) >= ACCEPT_SCORE:
+                return candidates[0], float(np.mean(probes))
         scores = []
         for done, candidate in enumerate(candidates):
             self.report("verifying offset and drift", done, len(candidates))
@@ -380,7 +480,7 @@ class _Aligner:
                 scores.append(probe(_fullest(self._windows(candidate))) - self._drift_penalty(candidate))
         order = np.argsort(scores)[::-1]
         if scores[order[0]] < self.options.min_confidence:
-            return candidates[0]
+            return candidates[0], float(scores[order[0]])
         finalists = order[:FINALISTS]
         totals = []
         for k in finalists:
@@ -388,7 +488,8 @@ class _Aligner:
             second = _far_window(windows, _fullest(windows))
             totals.append(scores[k] + (probe(second) if second else scores[k]))
         self.report("verifying offset and drift", len(candidates), len(candidates))
-        return candidates[finalists[int(np.argmax(totals))]]
+        best = int(np.argmax(totals))
+        return candidates[finalists[best]], float(totals[best] / 2)
 
     def _drift_penalty(self, candidate: timemap.TimeMap) -> float:
         """Short subtitle spans cannot show drift: there, prefer no drift unless clearly better."""
@@ -613,14 +714,31 @@ def _context(line, direction, start, end, starts, ends, texts) -> str:
 
 def _refine(prior: timemap.TimeMap, starts: np.ndarray, heard: dict[int, _Heard],
             options: SyncOptions) -> timemap.TimeMap:
-    """Fit the map through confident lines' (subtitle start, heard start) pairs."""
+    """Fit the map through confident lines' (subtitle start, heard start) pairs.
+
+    A map with cuts is fitted as one line through the anchors with the cuts' jumps taken
+    out (scale and first offset), then each piece heard in MIN_CONSISTENT_LINES lines or
+    more moves by its anchors' median residual."""
     confident = [i for i, h in heard.items() if h.confidence >= options.min_confidence]
     if not confident:
         return prior
     sub = starts[confident]
     media = np.array([heard[i].start_s for i in confident])
     weights = np.array([heard[i].confidence for i in confident])
-    return timemap.fit_subtitle_anchors(sub, media, weights, prior)
+    jumps = prior.offsets_at(sub) - prior.offset_s                       # (n,) 0 before any cut
+    fitted = timemap.fit_subtitle_anchors(sub, media - jumps, weights, prior.without_cuts())
+    refined = prior.shifted(fitted.scale, fitted.offset_s - prior.offset_s)
+    if not prior.cuts:
+        return refined
+    residual = media - refined(sub)
+    piece = np.searchsorted([cut.at_s for cut in refined.cuts], sub, side="right")   # (n,) 0 = first
+    offsets = [refined.offset_s, *(cut.offset_s for cut in refined.cuts)]
+    for k in range(len(offsets)):
+        members = (piece == k) & (np.abs(residual) <= timemap.ANCHOR_RESIDUAL_S)
+        if members.sum() >= MIN_CONSISTENT_LINES:
+            offsets[k] += timemap.weighted_median(residual[members], weights[members])
+    cuts = tuple(timemap.Cut(cut.at_s, offset) for cut, offset in zip(refined.cuts, offsets[1:]))
+    return timemap.TimeMap(refined.scale, offsets[0], cuts)
 
 
 def decide(mapped_starts: np.ndarray, mapped_ends: np.ndarray, heard: dict[int, _Heard],

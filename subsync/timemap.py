@@ -21,29 +21,63 @@ from .activity import FRAME_S, FRAMES_PER_S, cue_activity
 
 
 @dataclass(frozen=True)
-class TimeMap:
-    scale: float       # media_s = scale * subtitle_s + offset_s
+class Cut:
+    """Where the subtitle's edit and the media's part: from subtitle time ``at_s`` on,
+    media_s = scale * subtitle_s + ``offset_s`` (a new offset, same scale)."""
+
+    at_s: float
     offset_s: float
+
+
+@dataclass(frozen=True)
+class TimeMap:
+    scale: float       # media_s = scale * subtitle_s + offset_s (before the first cut)
+    offset_s: float
+    cuts: tuple[Cut, ...] = ()   # later pieces of the map, in subtitle-time order
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scale", float(self.scale))
         object.__setattr__(self, "offset_s", float(self.offset_s))
-        if not (np.isfinite(self.scale) and self.scale > 0 and np.isfinite(self.offset_s)):
-            raise ValueError(f"invalid time map: scale={self.scale}, offset={self.offset_s}")
+        object.__setattr__(self, "cuts", tuple(sorted(self.cuts, key=lambda cut: cut.at_s)))
+        offsets = [self.offset_s, *(cut.offset_s for cut in self.cuts)]
+        if not (np.isfinite(self.scale) and self.scale > 0 and np.all(np.isfinite(offsets))):
+            raise ValueError(f"invalid time map: scale={self.scale}, offsets={offsets}")
 
     @classmethod
     def identity(cls) -> TimeMap:
         return cls(1.0, 0.0)
 
-    def __call__(self, t_s):
-        """Subtitle time(s) -> media time(s); float for a scalar, ndarray for an array."""
-        mapped = self.scale * np.asarray(t_s, dtype=np.float64) + self.offset_s
+    def __call__(self, t_s, at_s=None):
+        """Subtitle time(s) -> media time(s); float for a scalar, ndarray for an array.
+
+        ``at_s`` (same shape) picks the piece by another time: a cue's end is mapped
+        with the piece of its start, so a cue never straddles a cut."""
+        t = np.asarray(t_s, dtype=np.float64)
+        mapped = self.scale * t + self.offsets_at(t if at_s is None else at_s)
         return float(mapped) if np.ndim(mapped) == 0 else mapped
 
+    def offsets_at(self, t_s) -> np.ndarray:
+        """The offset of the piece each subtitle time falls in."""
+        t = np.asarray(t_s, dtype=np.float64)
+        offsets = np.full(t.shape, self.offset_s)
+        for cut in self.cuts:
+            offsets[t >= cut.at_s] = cut.offset_s
+        return offsets
+
     def inverse(self, t_s):
-        """Media time(s) -> subtitle time(s)."""
+        """Media time(s) -> subtitle time(s) (a map without cuts)."""
+        if self.cuts:
+            raise ValueError("a map with cuts has no single inverse")
         mapped = (np.asarray(t_s, dtype=np.float64) - self.offset_s) / self.scale
         return float(mapped) if np.ndim(mapped) == 0 else mapped
+
+    def without_cuts(self) -> TimeMap:
+        return TimeMap(self.scale, self.offset_s)
+
+    def shifted(self, scale: float, delta_s: float) -> TimeMap:
+        """The same pieces at ``scale``, every offset moved by ``delta_s``."""
+        return TimeMap(scale, self.offset_s + delta_s,
+                       tuple(Cut(c.at_s, c.offset_s + delta_s) for c in self.cuts))
 
 
 # ---------------------------------------------------------------- framerate ratios
@@ -162,6 +196,7 @@ PEAKS_PER_SCALE = 3
 class Candidates:
     maps: list[TimeMap]     # best first
     margin: float           # best peak score over the next clearly different one (inf: no other)
+    score: float = 0.0      # the best map's normalised correlation (1: the cues are the speech)
 
 
 def candidate_maps(speech: np.ndarray, starts_s, ends_s, max_offset_s: float = 600.0,
@@ -175,7 +210,7 @@ def candidate_maps(speech: np.ndarray, starts_s, ends_s, max_offset_s: float = 6
     """
     match, scores = _search(speech, starts_s, ends_s, max_offset_s, scales)
     if not scores:
-        return Candidates([match.time_map], 0.0)
+        return Candidates([match.time_map], 0.0, match.score)
     ranked, common = [], []
     for scale, (offsets, lag_scores) in scores.items():
         for rank, (offset_s, score) in enumerate(_top_peaks(offsets, lag_scores)):
@@ -188,7 +223,7 @@ def candidate_maps(speech: np.ndarray, starts_s, ends_s, max_offset_s: float = 6
         if all(abs(candidate.scale - c.scale) > 1e-9 or abs(candidate.offset_s - c.offset_s) > 0.5
                for c in chosen):
             chosen.append(candidate)
-    return Candidates(chosen, _margin(ranked, starts_s))
+    return Candidates(chosen, _margin(ranked, starts_s), match.score)
 
 
 def _margin(ranked: list[tuple[float, TimeMap]], starts_s) -> float:
@@ -369,6 +404,151 @@ def _chunk_offset(film: _Reference, starts: np.ndarray, ends: np.ndarray, scale:
     return _peak(offsets, reference.lag_scores(raster, offsets + base))
 
 
+# ---------------------------------------------------------------- cuts: a piecewise map
+
+CUT_CHUNK_S = 40.0          # cues are grouped into chunks of about this much subtitle time
+MIN_CUT_CHUNK_CUES = 3      # (chunks with fewer cues join their neighbour)
+CUT_BIN_S = 0.25            # chunk offsets are compared on this grid; a step of one bin is free
+CUT_PENALTY = 1.5           # a cut must raise the chunks' summed correlation by this much
+MIN_CUT_S = 1.5             # pieces whose offsets differ by less than this are one piece
+CUT_REFINE_RADIUS_S = 0.5   # a piece's offset is refined within this of its grid offset
+
+
+def find_cuts(speech: np.ndarray, starts_s, ends_s, base: TimeMap, max_offset_s: float = 600.0,
+              penalty: float = CUT_PENALTY) -> TimeMap:
+    """``base`` with cuts where the subtitle's edit parts from the media's.
+
+    The cues are grouped into chunks of about CUT_CHUNK_S; each chunk is correlated
+    with the speech at every offset within +-max_offset_s of ``base`` (at its scale).
+    The best path of offsets through the chunks (Viterbi) may step one CUT_BIN_S bin
+    per chunk for free and jump anywhere for ``penalty``, in units of a chunk's
+    normalised correlation: a clean file's chunks agree, and no chance peak of a
+    chunk or two pays for leaving and coming back.  Each jump becomes a cut, placed at
+    the cue where the two pieces' offsets explain the speech best.  Returns ``base``
+    itself when no cut pays.
+    """
+    speech = np.asarray(speech, dtype=np.float64).reshape(-1)              # (n_frames,)
+    starts, ends = _valid_cues(starts_s, ends_s)
+    order = np.argsort(starts, kind="stable")
+    starts, ends = starts[order], ends[order]                              # (n_cues,) each
+    chunks = _cut_chunks(starts, ends)
+    if len(chunks) < 2 or speech.size == 0 or np.ptp(speech) == 0:
+        return base
+    centred = speech - speech.mean()
+    film = _Reference(centred, 0, 1, float(np.sqrt(np.mean(centred ** 2))))
+    n_bins = int(np.floor(max_offset_s / CUT_BIN_S))
+    grid_s = base.offset_s + CUT_BIN_S * np.arange(-n_bins, n_bins + 1)     # (n_offsets,)
+    scores = np.stack([_binned_scores(film, starts[c], ends[c], base.scale, grid_s) for c in chunks])
+    path = _best_path(scores, penalty)                                     # (n_chunks,) grid index
+    pieces = _pieces(path, grid_s)
+    if len(pieces) < 2:
+        return base
+    offsets = [_piece_offset(film, starts, ends, chunks, first, stop, base.scale, grid_s[path[first]])
+               for first, stop in pieces]
+    cut_cues = [_cut_cue(centred, starts, ends, base.scale, chunks, pieces[k - 1], pieces[k],
+                         offsets[k - 1], offsets[k]) for k in range(1, len(pieces))]
+    cuts = tuple(Cut(float(starts[cue]), offset) for cue, offset in zip(cut_cues, offsets[1:]))
+    return TimeMap(base.scale, offsets[0], cuts)
+
+
+def _cut_chunks(starts: np.ndarray, ends: np.ndarray) -> list[np.ndarray]:
+    """Index arrays of consecutive cues, about CUT_CHUNK_S of subtitle time each, with at
+    least MIN_CUT_CHUNK_CUES cues (a short tail joins the chunk before it)."""
+    chunks: list[list[int]] = []
+    current: list[int] = []
+    for i in range(starts.size):
+        if current and starts[i] - starts[current[0]] >= CUT_CHUNK_S and len(current) >= MIN_CUT_CHUNK_CUES:
+            chunks.append(current)
+            current = []
+        current.append(i)
+    if current:
+        if chunks and len(current) < MIN_CUT_CHUNK_CUES:
+            chunks[-1].extend(current)
+        else:
+            chunks.append(current)
+    return [np.array(chunk) for chunk in chunks]
+
+
+def _binned_scores(film: _Reference, starts: np.ndarray, ends: np.ndarray, scale: float,
+                   grid_s: np.ndarray) -> np.ndarray:
+    """A chunk's best normalised correlation within each CUT_BIN_S bin of offsets; (n_grid,)."""
+    base = _raster_base(starts, scale)
+    length = _raster_length(starts, ends, scale)
+    raster = _centred_raster(starts, ends, scale, base, length)
+    half = int(round(CUT_BIN_S * FRAMES_PER_S / 2))
+    lowest = int(np.floor(grid_s[0] * FRAMES_PER_S)) - half
+    highest = int(np.ceil(grid_s[-1] * FRAMES_PER_S)) + half
+    first = max(0, base + lowest)
+    stop = min(film.centred.size, base + highest + length)
+    if stop - first <= 0:
+        return np.zeros(grid_s.size)
+    piece = _Reference(film.centred[first:stop], first, length, film.rms)
+    offsets = np.arange(lowest, highest + 1)                               # frames
+    frame_scores = piece.lag_scores(raster, offsets + base)
+    centres = np.round(grid_s * FRAMES_PER_S).astype(int) - lowest         # (n_grid,) into offsets
+    window = np.clip(centres[:, None] + np.arange(-half, half + 1)[None, :], 0, offsets.size - 1)
+    return frame_scores[window].max(axis=1)
+
+
+def _best_path(scores: np.ndarray, penalty: float) -> np.ndarray:
+    """Viterbi over (n_chunks, n_grid) scores: a step of one bin is free, a jump costs ``penalty``."""
+    n_chunks, n_grid = scores.shape
+    total = scores[0].copy()
+    back = np.zeros((n_chunks, n_grid), dtype=np.int64)
+    for c in range(1, n_chunks):
+        padded = np.concatenate([[-np.inf], total, [-np.inf]])
+        neighbours = np.stack([padded[:-2], padded[1:-1], padded[2:]])        # (3, n_grid)
+        step = np.argmax(neighbours, axis=0)
+        stay = neighbours[step, np.arange(n_grid)]
+        jump_from = int(np.argmax(total))
+        jump = total[jump_from] - penalty
+        back[c] = np.where(stay >= jump, np.arange(n_grid) + step - 1, jump_from)
+        total = scores[c] + np.maximum(stay, jump)
+    path = np.empty(n_chunks, dtype=np.int64)
+    path[-1] = int(np.argmax(total))
+    for c in range(n_chunks - 1, 0, -1):
+        path[c - 1] = back[c, path[c]]
+    return path
+
+
+def _pieces(path: np.ndarray, grid_s: np.ndarray) -> list[tuple[int, int]]:
+    """(first chunk, stop chunk) of each run of the path without a jump of MIN_CUT_S."""
+    pieces, first = [], 0
+    for c in range(1, path.size):
+        if abs(grid_s[path[c]] - grid_s[path[c - 1]]) >= MIN_CUT_S:
+            pieces.append((first, c))
+            first = c
+    pieces.append((first, path.size))
+    return pieces
+
+
+def _piece_offset(film: _Reference, starts: np.ndarray, ends: np.ndarray, chunks: list[np.ndarray],
+                  first: int, stop: int, scale: float, near_s: float) -> float:
+    """The offset of a piece's cues, refined near its grid offset."""
+    members = np.concatenate(chunks[first:stop])
+    found = _chunk_offset(film, starts[members], ends[members], scale, near_s, CUT_REFINE_RADIUS_S)
+    return float(found.offset_s) if found is not None else float(near_s)
+
+
+def _cut_cue(centred: np.ndarray, starts: np.ndarray, ends: np.ndarray, scale: float,
+             chunks: list[np.ndarray], before: tuple[int, int], after: tuple[int, int],
+             offset_before_s: float, offset_after_s: float) -> int:
+    """The first cue of the later piece: among the cues of the chunks on either side of the
+    jump, the split that lets the two offsets explain the speech under the cues best."""
+    cues = np.concatenate([chunks[before[1] - 1], chunks[after[0]]])          # candidates, in order
+    cumulative = np.concatenate([[0.0], np.cumsum(centred)])
+
+    def explained(offset_s: float) -> np.ndarray:                           # (n_candidates,)
+        first = np.clip(np.round((scale * starts[cues] + offset_s) * FRAMES_PER_S), 0, centred.size)
+        stop = np.clip(np.round((scale * ends[cues] + offset_s) * FRAMES_PER_S), 0, centred.size)
+        return cumulative[stop.astype(int)] - cumulative[first.astype(int)]
+
+    early, late = explained(offset_before_s), explained(offset_after_s)
+    # split k = 1..n-1: cues[:k] take the earlier offset, cues[k:] the later
+    totals = np.cumsum(early)[:-1] + np.cumsum(late[::-1])[::-1][1:]      # (n_candidates - 1,)
+    return int(cues[1 + int(np.argmax(totals))])
+
+
 # ---------------------------------------------------------------- robust anchor fit
 
 MIN_ANCHORS_FOR_SCALE = 3
@@ -393,13 +573,13 @@ def fit_anchors(sub_s: np.ndarray, media_s: np.ndarray, weights: np.ndarray | No
     if sub.size == 0:
         return prior
     if sub.size < MIN_ANCHORS_FOR_SCALE or np.ptp(sub) < MIN_SPAN_FOR_SCALE_S:
-        return TimeMap(prior.scale, _weighted_median(media - prior.scale * sub, weight))
+        return TimeMap(prior.scale, weighted_median(media - prior.scale * sub, weight))
     lines = _candidate_lines(sub, media, weight, prior)                    # (n_lines, 2)
     scale, offset = lines[np.argmax(_inlier_weight(lines, sub, media, weight, max_residual_s))]
     scale, offset = _irls(sub, media, weight, scale, offset, max_residual_s)
     inliers = np.abs(media - (scale * sub + offset)) <= max_residual_s
     if inliers.sum() < MIN_ANCHORS_FOR_SCALE or np.ptp(sub[inliers]) < MIN_SPAN_FOR_SCALE_S or scale <= 0:
-        return TimeMap(prior.scale, _weighted_median(media - prior.scale * sub, weight))
+        return TimeMap(prior.scale, weighted_median(media - prior.scale * sub, weight))
     return TimeMap(float(scale), float(offset))
 
 
@@ -418,7 +598,7 @@ def _usable_anchors(sub_s, media_s, weights) -> tuple[np.ndarray, np.ndarray, np
 def _candidate_lines(sub: np.ndarray, media: np.ndarray, weight: np.ndarray,
                      prior: TimeMap) -> np.ndarray:
     """(scale, offset) rows: prior scale with median offset, Theil-Sen, and RANSAC pair lines."""
-    lines = [(prior.scale, _weighted_median(media - prior.scale * sub, weight)),
+    lines = [(prior.scale, weighted_median(media - prior.scale * sub, weight)),
              _theil_sen(sub, media, weight)]
     rng = np.random.default_rng(0)
     first = rng.choice(sub.size, RANSAC_TRIALS, p=weight / weight.sum())
@@ -442,9 +622,9 @@ def _theil_sen(sub: np.ndarray, media: np.ndarray, weight: np.ndarray) -> tuple[
     dt = sub[j] - sub[i]
     ok = np.abs(dt) > 1e-9
     if not ok.any():
-        return 1.0, _weighted_median(media - sub, weight)
-    slope = _weighted_median((media[j] - media[i])[ok] / dt[ok], (weight[i] * weight[j])[ok])
-    return slope, _weighted_median(media - slope * sub, weight)
+        return 1.0, weighted_median(media - sub, weight)
+    slope = weighted_median((media[j] - media[i])[ok] / dt[ok], (weight[i] * weight[j])[ok])
+    return slope, weighted_median(media - slope * sub, weight)
 
 
 def _inlier_weight(lines: np.ndarray, sub: np.ndarray, media: np.ndarray, weight: np.ndarray,
@@ -482,7 +662,7 @@ def _weighted_line(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, 
     return float(slope), float(my - slope * mx)
 
 
-def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
     order = np.argsort(values)
     cumulative = np.cumsum(weights[order])
     return float(values[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
@@ -518,12 +698,12 @@ def fit_subtitle_anchors(sub_s: np.ndarray, media_s: np.ndarray, weights: np.nda
 
 def offset_at(scale: float, sub_s: np.ndarray, media_s: np.ndarray, weights: np.ndarray) -> float:
     """The weighted-median offset of anchors at a given scale."""
-    return _weighted_median(media_s - scale * sub_s, weights)
+    return weighted_median(media_s - scale * sub_s, weights)
 
 
 def _spread(time_map: TimeMap, sub: np.ndarray, media: np.ndarray, weights: np.ndarray) -> float:
     """Weighted median distance of anchors from the map (capped per anchor)."""
-    return _weighted_median(np.minimum(np.abs(media - time_map(sub)), ANCHOR_RESIDUAL_S), weights)
+    return weighted_median(np.minimum(np.abs(media - time_map(sub)), ANCHOR_RESIDUAL_S), weights)
 
 
 def _best_ratio(prior: TimeMap, sub: np.ndarray, media: np.ndarray, weights: np.ndarray) -> TimeMap:

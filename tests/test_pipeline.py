@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from subsync import pipeline
+from subsync.errors import RefusedError
 from subsync.pipeline import SyncOptions, _Heard
 from subsync.subtitles import parse_srt_bytes, read_srt, render_srt
 
@@ -16,7 +17,13 @@ OPTIONS = SyncOptions()
 
 def test_alignment_text_drops_what_is_not_spoken():
     assert pipeline.alignment_text("<i>[door slams]</i> JOHN: Get out!") == "Get out!"
-    assert pipeline.alignment_text("♪ la la ♪") == "la la"
+    assert pipeline.alignment_text("♪ la la ♪") == ""
+    assert pipeline.alignment_text("♪ Fly me to the moon\nWhat a song!") == "What a song!"
+    assert pipeline.alignment_text("ANNOUNCER: [static] Flight 9 is boarding") == "Flight 9 is boarding"
+    assert pipeline.alignment_text("Subtitles by ACME Team") == ""
+    assert pipeline.alignment_text("<i>Synced and corrected by bob</i>") == ""
+    assert pipeline.alignment_text("www.opensubtitles.org") == ""
+    assert pipeline.alignment_text("I caught a subtitle by accident.") == "I caught a subtitle by accident."
     assert pipeline.alignment_text("(sighs)") == ""
     assert pipeline.alignment_text("- Who?\n- Me.") == "Who? Me."
 
@@ -125,9 +132,13 @@ def test_confidence_tells_spoken_text_from_other_text(base_model):
     srt = f"1\n00:00:00,300 --> 00:00:10,500\n{spoken}\n".encode()
     other = b"1\n00:00:00,300 --> 00:00:10,500\nThe quarterly report shows rising sales of garden furniture.\n"
     good = pipeline.sync(jfk, parse_srt_bytes(srt), model=base_model)
-    bad = pipeline.sync(jfk, parse_srt_bytes(other), model=base_model, language="en")
+    with pytest.raises(RefusedError) as refused:
+        pipeline.sync(jfk, parse_srt_bytes(other), model=base_model, language="en")
+    bad = refused.value.result
+    assert "no line of it is heard" in str(refused.value) and bad.refusal == str(refused.value)
+    assert not bad.text_heard and not good.refusal
     assert good.language == "en"
-    assert good.lines[0].confidence > 0.6 > OPTIONS.min_confidence > bad.lines[0].confidence
+    assert good.lines[0].confidence > 0.6 > OPTIONS.min_confidence
     assert good.lines[0].heard_start_s == pytest.approx(0.3, abs=0.25)   # "And so" starts near 0.3 s
 
 
