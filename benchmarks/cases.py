@@ -220,6 +220,12 @@ def _scene(pool: list[Utterance], rng: np.random.Generator, length_s: float) -> 
     return speech + bed, cues, gaps
 
 
+def music_only(seconds: float, seed: int) -> np.ndarray:
+    """Synthesised music at interlude level, no speech: (n,) 16 kHz."""
+    rng = np.random.default_rng(seed)
+    return music_bed(int(seconds * SAMPLE_RATE), rng) * DIALOGUE_RMS * _db(rng.uniform(*INTERLUDE_DB))
+
+
 def splice(film: Film, position_s: float, length_s: float, insert: np.ndarray | None
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The film's audio as another edit has it, and its cues' times there: ``insert``

@@ -24,6 +24,9 @@ def worse(record: dict) -> bool:
 
 def brief(record: dict) -> str:
     e = errors(record)
+    if record.get("must_refuse"):
+        verdict = "WRITTEN (wrong)" if record.get("written") else "refused"
+        return f"{verdict} {record['wall_s']:.1f}s {record['peak_rss_mb']:.0f}MB"
     if record["error"]:
         return f"FAILED {record['wall_s']:.1f}s: {record['error']}"
     return (f"within 125 ms {np.mean(e <= 0.125):6.1%}  median {_ms(np.median(e))}  "
@@ -76,6 +79,15 @@ def _table(records: list[dict], group_key, with_cost: bool) -> list[str]:
     return lines
 
 
+def refusal_table(records: list[dict]) -> list[str]:
+    """Subtitles that do not belong to their media: did each system refuse or write?"""
+    lines = ["| case | subtitle | system | result | wall |", "|---|---|---|---|---|"]
+    for r in records:
+        result = "written (wrong)" if r.get("written") else f"refused: {(r['error'] or '').replace('|', '/')[:140]}"
+        lines.append(f"| {r['case']} | {r['distortion']} ({r['detail']}) | {r['system']} | {result} | {r['wall_s']:.1f} s |")
+    return lines
+
+
 def word_table(words: list[dict]) -> tuple[list[str], dict]:
     lines = ["| reference | words | mean start error | mean end error | mean boundary error | starts ≤50 ms | starts ≤100 ms |",
              "|---|---|---|---|---|---|---|"]
@@ -124,6 +136,16 @@ def targets(records: list[dict], word_means: dict) -> list[str]:
         if name in by_system:
             rss = by_system[name]["peak_rss_mb"]
             lines.append(f"| 2-hour film, {name}: peak RSS ≤3 GB | {rss / 1024:.2f} GB | {'yes' if rss <= 3072 else 'no'} |")
+    refusals = [r for r in records if r.get("must_refuse") and r["system"] == "subsync"]
+    if refusals:
+        refused = sum(not r.get("written") for r in refusals)
+        lines.append(f"| subtitles of another episode / media without speech: all refused (exit 3) "
+                     f"| {refused} of {len(refusals)} refused | {'yes' if refused == len(refusals) else 'no'} |")
+    cut_runs = [r for r in records if r["system"] == "subsync" and r["kind"] == "film" and "cut" in r["distortion"]]
+    if cut_runs:
+        s = summary(cut_runs)
+        lines.append(f"| films with a cut: ≥95% of starts ≤125 ms | {s['within'][0.125]:.1%} "
+                     f"| {'yes' if s['within'][0.125] >= 0.95 else 'no'} |")
     if "human" in word_means:
         lines.append(f"| word boundaries (hand-labelled): mean error ≤40 ms | {word_means['human'] * 1000:.0f} ms "
                      f"| {'yes' if word_means['human'] <= 0.04 else 'no'} |")
@@ -131,8 +153,10 @@ def targets(records: list[dict], word_means: dict) -> list[str]:
 
 
 def write(out: Path, records: list[dict], words: list[dict], machine: str, argv: list[str]) -> None:
-    clips = [r for r in records if r["kind"] == "clip"]
-    films = [r for r in records if r["kind"] == "film"]
+    clips = [r for r in records if r["kind"] == "clip" and not r.get("scenario")]
+    films = [r for r in records if r["kind"] == "film" and not r.get("scenario")]
+    hard = [r for r in records if r.get("scenario") and not r.get("must_refuse")]
+    refusals = [r for r in records if r.get("must_refuse")]
     word_lines, word_means = word_table(words)
     md = ["# Benchmark results", "",
           f"`python benchmarks/run.py {' '.join(argv)}`".replace(" `", "`"), "",
@@ -158,6 +182,19 @@ def write(out: Path, records: list[dict], words: list[dict], machine: str, argv:
                "Utterances from the bench recordings on room-tone, noise and music beds with music interludes "
                "(benchmarks/cases.py); ground truth exact.", "",
                *_table(films, lambda r: f"{r['case']} {r['distortion']} ({r['detail']})", True), ""]
+    if hard:
+        md += ["## Hard cases", "",
+               "Each with a seeded offset and drift. *translated*: every line's text replaced by a line in another "
+               "language (same timings); *sdh*: speaker labels, sound descriptions, dialogue dashes, music cues in "
+               "long pauses and a credits line (only the spoken lines are scored); *reference*: synced to a correctly "
+               "timed subtitle with other text (`subsync fix --reference`, `ffsubsync REF -i SUBS`).", "",
+               *_table(hard, lambda r: f"{r['case']} {r['distortion']} ({r['detail']})", True), ""]
+    if refusals:
+        md += ["## Subtitles that must be refused", "",
+               "Another episode's subtitle (each reliable clip with the next clip's subtitle; a 20-minute film with "
+               "the subtitle of another made from the other half of the utterances) and media without speech "
+               "(3 minutes of synthesised music; a bench recording of laughter). Writing any output is wrong.", "",
+               *refusal_table(refusals), ""]
     md += ["## Word boundaries", "", "In-process, base model, words of each bench clip up to 30 s with "
            "word-level references (start and end of every word).", "", *word_lines, ""]
     failures = [r for r in records if r["error"]]

@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cases as cases_mod  # noqa: E402
 import distortions  # noqa: E402
 import report  # noqa: E402
+import scenarios  # noqa: E402
 import systems as systems_mod  # noqa: E402
 
 from subsync.errors import SubsyncError  # noqa: E402
@@ -50,6 +51,9 @@ class Job:
     subs: Path                      # the distorted subtitle
     true_starts: np.ndarray         # per cue of ``subs``: true media times (nan: not in the media)
     true_ends: np.ndarray
+    scenario: str = ""              # a hard case (scenarios.py): translated, sdh, reference, ...
+    reference: Path | None = None   # reference mode: sync ``subs`` to this subtitle instead
+    must_refuse: bool = False       # the subtitle does not belong to the media
 
 
 def main() -> None:
@@ -62,6 +66,8 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="one clip and a 3-minute film (CI)")
     parser.add_argument("--systems", default="subsync,subsync-fast,ffsubsync,input",
                         help="comma-separated: subsync, subsync-fast, ffsubsync, input")
+    parser.add_argument("--only", default="", help="comma-separated words: run only the jobs whose case, "
+                        "distortion or hard case contains one (e.g. translated,cut)")
     args = parser.parse_args()
     if not (args.bench / "manifest.json").exists():
         parser.error(f"no bench at {args.bench} (--bench)")
@@ -70,16 +76,21 @@ def main() -> None:
     work = args.cache / "runs"
     work.mkdir(parents=True, exist_ok=True)
 
-    jobs = list(clip_jobs(args, work)) + list(film_jobs(args, work))
+    jobs = list(clip_jobs(args, work)) + list(film_jobs(args, work)) + list(refusal_jobs(args, work))
+    if args.only:
+        words = [w.strip() for w in args.only.split(",") if w.strip()]
+        jobs = [j for j in jobs if any(w in f"{j.case.id} {j.scenario or j.distortion.kind}" for w in words)]
     records = []
     with open(args.out / "runs.jsonl", "w") as log:
         for n, job in enumerate(jobs, 1):
             for system in chosen:
                 record = run_one(system, job, work)
+                if record is None:
+                    continue
                 records.append(record)
                 log.write(json.dumps(record) + "\n")
                 log.flush()
-                print(f"[{n}/{len(jobs)}] {job.case.id:26s} {job.distortion.kind:20s} {system.name:18s} "
+                print(f"[{n}/{len(jobs)}] {job.case.id:26s} {job.scenario or job.distortion.kind:20s} {system.name:18s} "
                       f"{report.brief(record)}", flush=True)
     words = word_boundaries(args.bench)
     report.write(args.out, records, words, machine_description(), sys.argv[1:])
@@ -119,6 +130,8 @@ def film_jobs(args, work: Path):
         media = cached_media(args.cache, f"{name}-s{args.seed}", film.audio)
         case = cases_mod.Case(name, "film", media, "mixed", film.audio.size / cases_mod.SAMPLE_RATE,
                               starts, ends, texts)
+        if name == "film_20min" or (name == "film_2h" and not args.quick):
+            yield from hard_case_jobs(args, work, case, film, pool, name == "film_2h")
         for k, kind in enumerate(kinds):
             distortion = distortions.draw(kind, seed_for(args.seed, name, k), starts, film.gaps)
             if distortion.cut_at_s is None:
@@ -133,6 +146,75 @@ def film_jobs(args, work: Path):
                                     true_starts, true_ends, texts)
             # The subtitle keeps the original edit's times: distort those.
             yield make_job(edited, distortion, edit, starts, ends, work)
+
+
+def hard_case_jobs(args, work: Path, case: cases_mod.Case, film: cases_mod.Film, pool, reference_only: bool):
+    """Translated text, SDH decorations and reference mode on a film, each with a seeded
+    offset and drift."""
+    draw = lambda k: distortions.draw("offset+drift", seed_for(args.seed, case.id, 10 + k), case.starts_s)  # noqa: E731
+    truth = [(s, e, t, s, e) for s, e, t in zip(case.starts_s, case.ends_s, case.texts)]
+    foreign = scenarios.translated(case.texts, pool, seed_for(args.seed, case.id, 20))
+    if not reference_only:
+        translated = [(s, e, t, s, e) for s, e, t in zip(case.starts_s, case.ends_s, foreign)]
+        yield job_from_cues(case, draw(0), case.media, translated, work, "translated")
+        decorated = scenarios.sdh(case.starts_s, case.ends_s, case.texts, film.gaps, seed_for(args.seed, case.id, 21))
+        yield job_from_cues(case, draw(1), case.media, decorated, work, "sdh")
+    reference = work / f"{case.id}.reference.good.srt"
+    cases_mod.write_srt(list(zip(case.starts_s, case.ends_s, foreign)), reference)
+    yield job_from_cues(case, draw(2), case.media, truth, work, "reference", reference=reference)
+
+
+def refusal_jobs(args, work: Path):
+    """Subtitles that do not belong to the media: another episode (a film made of the
+    other half of the utterances; each clip with the next clip's subtitle) and media
+    without speech (synthesised music; the bench's no-speech recordings)."""
+    if args.smoke:
+        return
+    clips = [c for c in cases_mod.clip_cases(args.bench) if c.reliable]
+    for k, (clip, other) in enumerate(zip(clips, clips[1:] + clips[:1])):
+        distortion = distortions.draw("offset", seed_for(args.seed, clip.id, 30), other.starts_s,
+                                      media_s=clip.duration_s)
+        cues = [(s, e, t, np.nan, np.nan) for s, e, t in zip(other.starts_s, other.ends_s, other.texts)]
+        yield job_from_cues(clip, distortion, clip.media, cues, work, "another episode", must_refuse=True)
+    pool = cases_mod.utterances(args.bench)
+    episode_a = cases_mod.build_film(pool[0::2], 1200.0, seed_for(args.seed, "episode_a", 0))
+    episode_b = cases_mod.build_film(pool[1::2], 1200.0, seed_for(args.seed, "episode_b", 0))
+    media_b = cached_media(args.cache, f"episode_b-s{args.seed}", episode_b.audio)
+    case_b = cases_mod.Case("episode_b", "film", media_b, "mixed", episode_b.audio.size / cases_mod.SAMPLE_RATE,
+                            np.array([c[0] for c in episode_b.cues]), np.array([c[1] for c in episode_b.cues]),
+                            tuple(c[2] for c in episode_b.cues))
+    cues_a = [(s, e, t, np.nan, np.nan) for s, e, t in episode_a.cues]
+    starts_a = np.array([c[0] for c in cues_a])
+    yield job_from_cues(case_b, distortions.draw("offset+drift", seed_for(args.seed, "episode_a", 1), starts_a),
+                        media_b, cues_a, work, "another episode", must_refuse=True)
+    music = cases_mod.music_only(180.0, seed_for(args.seed, "music", 0))
+    media_m = cached_media(args.cache, f"music-s{args.seed}", music)
+    case_m = cases_mod.Case("music_3min", "film", media_m, "none", 180.0, np.array([]), np.array([]), ())
+    first = [c for c in cues_a if c[0] < 170.0]
+    yield job_from_cues(case_m, distortions.Distortion("none"), media_m, first, work, "no speech", must_refuse=True)
+    laugh = args.bench / "wts_laugh1_nospeech"
+    entry = next((e for e in cases_mod.bench_manifest(args.bench) if e["id"] == laugh.name), None)
+    if entry is not None and clips:
+        case_l = cases_mod.Case(laugh.name, "clip", laugh / entry["media"], "none", entry["duration_s"],
+                                np.array([]), np.array([]), ())
+        cues = [(s, e, t, np.nan, np.nan) for s, e, t in zip(clips[0].starts_s, clips[0].ends_s, clips[0].texts)
+                if s < entry["duration_s"]] or [(0.2, 2.0, clips[0].texts[0], np.nan, np.nan)]
+        yield job_from_cues(case_l, distortions.Distortion("none"), case_l.media, cues, work, "no speech",
+                            must_refuse=True)
+
+
+def job_from_cues(case: cases_mod.Case, distortion: distortions.Distortion, media: Path, cues: list,
+                  work: Path, scenario: str, reference: Path | None = None, must_refuse: bool = False) -> Job:
+    """A job from (subtitle-edit start, end, text, true start, true end) cues; the
+    distortion applies to the subtitle-edit times."""
+    sub_true_s = np.array([c[0] for c in cues], dtype=float)
+    sub_true_e = np.array([c[1] for c in cues], dtype=float)
+    sub_starts, sub_ends, kept = distortions.subtitle_times(distortion, sub_true_s, sub_true_e)
+    path = work / f"{case.id}.{scenario.replace(' ', '-')}.s{distortion.seed}.srt"
+    cases_mod.write_srt([(s, e, c[2]) for s, e, c, k in zip(sub_starts, sub_ends, cues, kept) if k], path)
+    truth_s = np.array([c[3] for c in cues], dtype=float)[kept]
+    truth_e = np.array([c[4] for c in cues], dtype=float)[kept]
+    return Job(case, distortion, media, path, truth_s, truth_e, scenario, reference, must_refuse)
 
 
 def make_job(case: cases_mod.Case, distortion: distortions.Distortion, media: Path,
@@ -157,10 +239,16 @@ def cached_media(cache: Path, name: str, audio: np.ndarray) -> Path:
     return path
 
 
-def run_one(system: systems_mod.System, job: Job, work: Path) -> dict:
+def run_one(system: systems_mod.System, job: Job, work: Path) -> dict | None:
+    """One system on one job; None when the system has no mode for it (--fast with a
+    reference is the same run as without; the untouched input cannot be refused)."""
+    if job.reference is not None and system.command is not None and system.reference_command is None:
+        return None
+    if job.must_refuse and system.command is None:
+        return None
     out = work / f"{job.subs.stem}.{system.name.split()[0]}{'-fast' if 'fast' in system.name else ''}.out.srt"
     out.unlink(missing_ok=True)
-    run = system.run(job.media, job.subs, out)
+    run = system.run(job.media, job.subs, out, reference=job.reference)
     given = read_srt(job.subs).cues
     subs_texts = [c.text for c in given]
     starts = ends = np.full(len(subs_texts), np.inf)
@@ -173,7 +261,9 @@ def run_one(system: systems_mod.System, job: Job, work: Path) -> dict:
     return {
         "case": job.case.id, "kind": job.case.kind, "reliable": job.case.reliable,
         "language": job.case.language, "media_s": round(job.case.duration_s, 2),
-        "distortion": job.distortion.kind, "detail": job.distortion.describe(),
+        "distortion": job.scenario or job.distortion.kind, "detail": job.distortion.describe(),
+        "scenario": job.scenario, "must_refuse": job.must_refuse,
+        "written": out.exists() and run.error is None,
         "distortion_params": asdict(job.distortion), "system": system.name,
         "wall_s": round(run.wall_s, 2), "peak_rss_mb": round(run.peak_rss_mb, 1), "error": run.error,
         "start_error_s": _errors(starts, job.true_starts, scored),

@@ -27,12 +27,15 @@ class System:
     name: str
     command: tuple[str, ...] | None      # None: the distorted input itself is the output
     language_flag: bool = False          # gets --language
+    reference_command: tuple[str, ...] | None = None   # syncing to a {reference} subtitle
 
-    def run(self, media: Path, subs: Path, out: Path, language: str | None = None) -> Run:
+    def run(self, media: Path, subs: Path, out: Path, language: str | None = None,
+            reference: Path | None = None) -> Run:
         if self.command is None:
             out.write_bytes(subs.read_bytes())
             return Run(0.0, 0.0, None)
-        argv = [part.format(media=media, subs=subs, out=out) for part in self.command]
+        command = self.command if reference is None else self.reference_command
+        argv = [part.format(media=media, subs=subs, out=out, reference=reference) for part in command]
         if self.language_flag and language:
             argv += ["--language", language]
         return measured(argv)
@@ -70,7 +73,9 @@ def measured(argv: list[str]) -> Run:
 
 def subsync_systems() -> list[System]:
     fix = (sys.executable, "-m", "subsync", "fix", "{media}", "{subs}", "-o", "{out}", "--quiet")
-    return [System("subsync", fix), System("subsync --fast", (*fix, "--fast"))]
+    to_reference = (sys.executable, "-m", "subsync", "fix", "--reference", "{reference}", "{subs}", "-o", "{out}",
+                    "--quiet")
+    return [System("subsync", fix, reference_command=to_reference), System("subsync --fast", (*fix, "--fast"))]
 
 
 def input_system() -> System:
@@ -89,4 +94,6 @@ def ffsubsync_system(cache: Path) -> System:
         if done.returncode != 0:
             raise RuntimeError(f"pip could not install ffsubsync=={FFSUBSYNC_VERSION}: {done.stderr.strip()[-300:]}")
     return System(f"ffsubsync {FFSUBSYNC_VERSION}",
-                  (str(executable), "{media}", "-i", "{subs}", "-o", "{out}", "--max-offset-seconds", "600"))
+                  (str(executable), "{media}", "-i", "{subs}", "-o", "{out}", "--max-offset-seconds", "600"),
+                  reference_command=(str(executable), "{reference}", "-i", "{subs}", "-o", "{out}",
+                                     "--max-offset-seconds", "600"))

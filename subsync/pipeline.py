@@ -257,12 +257,15 @@ def sync(media: PathLike, subs: PathLike | SubtitleDocument, options: SyncOption
         report("loading model", 0, 1)
         model = loading.result() if loading else _load_in_background(options).result()
     aligner = _Aligner(model, audio, speech, texts, starts, ends, options, report)
+    cut = _with_cuts(speech, texts, starts, ends, candidates[0], options)
+    if cut.cuts:                         # verify the best map with its cuts (its far window may
+        candidates = [cut, *candidates]  # lie beyond one); the plain map still competes
     foreign = options.subs_language is not None and options.subs_language != aligner.spoken_language(candidates[0])
-    global_map, heard_score = (candidates[0], 0.0) if foreign else aligner.verify(candidates, clear)
+    global_map, heard_score = (candidates[0], 0.0) if foreign else aligner.verify(candidates, clear, scan=not trusted)
     if foreign or heard_score < options.min_confidence:
         # The text is not heard anywhere (another language, another episode): the speech
         # activity alone places the lines, if it is sure enough.
-        global_map = _with_cuts(speech, texts, starts, ends, candidates[0], options)
+        global_map = cut
         lines = decide(*_mapped(global_map, starts, ends), {}, texts, options, retime=False)
         _check_found(global_map, lines, options, media, name)
         refusal = "" if trusted else (
@@ -272,7 +275,8 @@ def sync(media: PathLike, subs: PathLike | SubtitleDocument, options: SyncOption
         result = SyncResult(document, tuple(lines), global_map, global_map, aligner.language or "", model.spec,
                             text_heard=False, margin=found.margin, refusal=refusal)
         return _checked(result, options)
-    global_map = _with_cuts(speech, texts, starts, ends, global_map, options)
+    if not global_map.cuts:
+        global_map = _with_cuts(speech, texts, starts, ends, global_map, options)
     sample = FAST_WINDOWS if options.fast else None
     heard = aligner.align(global_map, sample)
     time_map = _refine(global_map, starts, heard, options)
@@ -438,14 +442,16 @@ class _Aligner:
             self.language = self._detect_language(self._windows(time_map))
         return self.language
 
-    def verify(self, candidates: Sequence[timemap.TimeMap], clear: bool = False) -> tuple[timemap.TimeMap, float]:
+    def verify(self, candidates: Sequence[timemap.TimeMap], clear: bool = False,
+               scan: bool = True) -> tuple[timemap.TimeMap, float]:
         """The candidate map under which the lines' text is best heard where it places
         them, and how well it is heard there (the probed lines' mean confidence).
 
         A ``clear`` first candidate (speech activity put it well ahead) is taken when
         its lines are clearly heard in its fullest window and in one far from it.  Each
         candidate is scored by the confidence of the lines in its fullest window (the
-        two best again on a second window, far from the first, to tell scales apart).
+        best few again on a second window, far from the first, to tell scales apart); the
+        chosen map's text counts as heard as well as in its best probed window.
         If no candidate is heard at all (text not in the audio), the speech-activity
         best (the first) stays.  A window is read by the model once, however often it
         comes up.
@@ -464,14 +470,14 @@ class _Aligner:
             second = _far_window(windows, first)
             probes = [probe(first), *([probe(second)] if second is not None else [])]
             if len(candidates) == 1 or min(probes) >= ACCEPT_SCORE:
-                return candidates[0], float(np.mean(probes))
+                return candidates[0], max(probes)
         scores = []
         for done, candidate in enumerate(candidates):
             self.report("verifying offset and drift", done, len(candidates))
             scores.append(probe(_fullest(self._windows(candidate))))
         # Tie-break towards no drift: a short window hears every ratio about equally well.
         scores = [score - self._drift_penalty(c) for score, c in zip(scores, candidates)]
-        if max(scores) < SCAN_BELOW and self.duration_s <= MAX_SCAN_S:
+        if scan and max(scores) < SCAN_BELOW and self.duration_s <= MAX_SCAN_S:
             # Speech activity gave no convincing candidate (speech everywhere, music...):
             # look for a block of lines' text across the whole audio.
             found = self._scan(candidates[0])
@@ -482,14 +488,16 @@ class _Aligner:
         if scores[order[0]] < self.options.min_confidence:
             return candidates[0], float(scores[order[0]])
         finalists = order[:FINALISTS]
-        totals = []
+        totals, heard = [], []
         for k in finalists:
             windows = self._windows(candidates[k])
-            second = _far_window(windows, _fullest(windows))
-            totals.append(scores[k] + (probe(second) if second else scores[k]))
+            far = _far_window(windows, _fullest(windows))
+            second = probe(far) if far is not None else scores[k]
+            totals.append(scores[k] + second)
+            heard.append(max(scores[k], second))
         self.report("verifying offset and drift", len(candidates), len(candidates))
         best = int(np.argmax(totals))
-        return candidates[finalists[best]], float(totals[best] / 2)
+        return candidates[finalists[best]], float(heard[best])
 
     def _drift_penalty(self, candidate: timemap.TimeMap) -> float:
         """Short subtitle spans cannot show drift: there, prefer no drift unless clearly better."""

@@ -95,9 +95,26 @@ def test_media_without_speech_is_one_line_error(tmp_path, jfk_srt):
         f.setsampwidth(2)
         f.setframerate(16000)
         f.writeframes(b"\x00\x00" * 16000 * 5)
-    line = one_line_error(run("fix", quiet, jfk_srt))
-    assert "no speech" in line
+    proc = run("fix", quiet, jfk_srt)
+    line = one_line_error(proc)
+    assert "no speech" in line and proc.returncode == 3
     assert not (tmp_path / "jfk.synced.srt").exists()
+
+
+@pytest.mark.model
+def test_another_episodes_subtitle_is_refused_with_exit_code_3_unless_forced(tmp_path):
+    other = tmp_path / "other.srt"
+    other.write_text("1\n00:00:01,000 --> 00:00:04,000\nThe quarterly report shows rising sales.\n\n"
+                     "2\n00:00:05,000 --> 00:00:09,000\nGarden furniture did best of all.\n")
+    before = other.read_bytes()
+    proc = run("fix", JFK, other, "--language", "en")
+    line = one_line_error(proc)
+    assert proc.returncode == 3 and "refused" in line and "no line of it is heard" in line and "--force" in line
+    assert not (tmp_path / "other.synced.srt").exists() and other.read_bytes() == before
+    forced = run("fix", JFK, other, "--language", "en", "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert "WRITTEN DESPITE THE SELF-CHECK" in forced.stderr
+    assert (tmp_path / "other.synced.srt").exists()
 
 
 def test_conflicting_options(tmp_path, jfk_srt):

@@ -159,15 +159,91 @@ def test_fast_mode_on_a_decisive_match_needs_no_model(long_speech):
     assert result.model == ""
 
 
+SPEAKERS = ("ANNA: ", "- ", "[sighs] ", "", "DR. KLEIN: ", "")
+
+
 @pytest.mark.model
-def test_default_mode_on_minutes_of_dialogue(base_model, long_speech):
+def test_default_mode_on_minutes_of_hearing_impaired_dialogue(base_model, long_speech):
+    """SDH subtitles: speaker labels, dashes and sound descriptions stay out of the text the
+    decoder reads; music, lyrics and credits cues are moved by the map, never re-timed."""
     media, cues = long_speech
-    subs = parse_srt_bytes(distorted_srt(cues, 23.976 / 25, -3.5))
+    spoken = [(s, e, SPEAKERS[i % len(SPEAKERS)] + text) for i, (s, e, text) in enumerate(cues)]
+    gaps = [(a[1], b[0]) for a, b in zip(cues, cues[1:]) if b[0] - a[1] >= 3.0][:3]
+    extra = [(a + 0.3, b - 0.3, tag) for (a, b), tag in zip(gaps, ("[MUSIC]", "♪ Over the hills ♪", "Subtitles by ACME"))]
+    both = sorted(spoken + extra)
+    subs = parse_srt_bytes(distorted_srt(both, 23.976 / 25, -3.5))
     result = pipeline.sync(media, subs, model=base_model)
-    errors = _start_errors(result, cues)
-    assert np.mean(errors <= 0.125) >= 0.95, np.sort(errors)[-5:]
+    is_extra = np.array([c in extra for c in both])
+    errors = _start_errors(result, both)
+    assert np.mean(errors[~is_extra] <= 0.125) >= 0.95, np.sort(errors[~is_extra])[-5:]
+    for line in np.array(result.lines, dtype=object)[is_extra]:
+        assert line.action == "unaligned"
+        assert (line.start_s, line.end_s) == (line.mapped_start_s, line.mapped_end_s)
     # Most lines are heard with confidence (one-word lines such as the sonnet number are not).
     assert result.counts()["kept"] + result.counts()["retimed"] >= 0.6 * len(cues)
+    assert result.text_heard and not result.time_map.cuts
+
+
+GERMAN = ("Der Zug nach Hamburg fährt heute später ab.", "Wir treffen uns morgen früh am Marktplatz.",
+          "Das Wetter bleibt die ganze Woche über kalt.", "Sie hat das Buch schon zweimal gelesen.",
+          "Kannst du mir bitte das Salz reichen?", "Im Garten blühen jetzt die ersten Rosen.")
+
+
+@pytest.mark.model
+def test_translated_subtitles_fall_back_to_speech_activity(base_model, long_speech):
+    """Text in another language than the one spoken is not heard: the speech activity
+    alone places the lines (offset and drift), and the result says so."""
+    media, cues = long_speech
+    foreign = [(s, e, GERMAN[i % len(GERMAN)]) for i, (s, e, _) in enumerate(cues)]
+    subs = parse_srt_bytes(distorted_srt(foreign, 25 / 23.976, 31.0))
+    result = pipeline.sync(media, subs, model=base_model)
+    assert not result.text_heard and not result.refusal
+    assert np.mean(_start_errors(result, cues) <= 0.125) >= 0.95
+    assert {line.action for line in result.lines} == {"mapped"}
+    from subsync.cli import summary
+
+    assert "text is not heard" in summary(result)
+    told = pipeline.sync(media, subs, model=base_model, subs_language="de")   # said, not detected
+    assert not told.text_heard and told.times_s == result.times_s
+
+
+def _with_inserted(media, at_s: float, length_s: float, path):
+    """``media`` (WAV) with ``length_s`` of room noise inserted at ``at_s``."""
+    import wave
+
+    from subsync.media import load_audio
+
+    audio = load_audio(media)
+    noise = np.random.default_rng(5).normal(0, 0.002, int(length_s * 16000)).astype(np.float32)
+    audio = np.concatenate([audio[: int(at_s * 16000)], noise, audio[int(at_s * 16000):]])
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(16000)
+        f.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
+    return path
+
+
+@pytest.mark.model
+def test_a_cut_gets_a_piece_of_its_own(base_model, long_speech, tmp_path):
+    """The media has 50 s more (adverts) than the subtitle's edit, a quarter of the way in:
+    one cut, at the first line after the insert, and every line where it is spoken."""
+    media, cues = long_speech
+    k = next(i for i, c in enumerate(cues) if c[0] >= 110.0)
+    at_s = (cues[k - 1][1] + cues[k][0]) / 2
+    edited = _with_inserted(media, at_s, 50.0, tmp_path / "edited.wav")
+    truth = [(s + 50.0 * (s >= at_s), e + 50.0 * (s >= at_s), t) for s, e, t in cues]
+    subs = parse_srt_bytes(distorted_srt(cues, 24 / 25, 12.0))              # the uncut edit's times
+    for fast in (True, False):
+        result = pipeline.sync(edited, subs, model=base_model, fast=fast)
+        assert len(result.time_map.cuts) == 1
+        assert result.time_map.cuts[0].at_s == pytest.approx(cues[k][0] * 24 / 25 + 12.0, abs=0.01)
+        errors = _start_errors(result, truth)
+        assert np.mean(errors <= 0.125) >= 0.95, (fast, np.sort(errors)[-5:])
+    from subsync.cli import summary
+
+    assert result.time_map.cuts[0].offset_s - result.time_map.offset_s == pytest.approx(50.0, abs=0.05)
+    assert "cut at 00:02:01" in summary(result) and result.text_heard
 
 
 @pytest.mark.model

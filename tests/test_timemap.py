@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from subsync.activity import FRAMES_PER_S, cue_activity
-from subsync.timemap import FRAMERATE_RATIOS, GlobalMatch, TimeMap, fit_anchors, global_search
+from subsync.timemap import FRAMERATE_RATIOS, Cut, GlobalMatch, TimeMap, find_cuts, fit_anchors, global_search
 
 from conftest import SPEECH
 
@@ -221,3 +221,53 @@ def test_real_recording_shift_and_framerate():
     assert match.time_map.scale == pytest.approx(NTSC_FILM / 25, abs=1e-3)
     assert _max_error(match, sub_starts, media_starts) <= 0.1
     assert match.score > 1.4 * match.runner_up
+
+
+# ---------------------------------------------------------------- cuts
+
+
+def test_a_map_with_cuts_maps_each_piece_and_ends_with_their_starts():
+    time_map = TimeMap(1.04, 2.0, (Cut(100.0, 62.0), Cut(50.0, -8.0)))      # given out of order
+    assert [cut.at_s for cut in time_map.cuts] == [50.0, 100.0]
+    assert time_map(10.0) == pytest.approx(12.4)
+    assert time_map(60.0) == pytest.approx(1.04 * 60 - 8)
+    assert time_map(np.array([49.9, 100.0])) == pytest.approx([1.04 * 49.9 + 2, 1.04 * 100 + 62])
+    # a cue from 49 s to 51 s ends in its start's piece
+    assert time_map(np.array([51.0]), np.array([49.0])) == pytest.approx([1.04 * 51 + 2])
+    moved = time_map.shifted(1.0, 0.5)
+    assert moved(60.0) == pytest.approx(60 - 7.5) and moved(10.0) == pytest.approx(12.5)
+    assert time_map.without_cuts() == TimeMap(1.04, 2.0)
+    with pytest.raises(ValueError):
+        time_map.inverse(10.0)
+
+
+@pytest.mark.parametrize("stretch_s", [75.0, -48.0])
+def test_find_cuts_gives_each_side_of_an_edit_its_offset(stretch_s):
+    """Media with a stretch inserted (adverts) or removed at 700 s of the subtitle's edit:
+    one cut, at the first cue after the edit, with the right offsets on both sides."""
+    truth = TimeMap(25 / 23.976, -12.0)
+    sub_starts, sub_ends = _dialogue(1500.0, seed=4)
+    media_starts = truth(sub_starts) + np.where(sub_starts >= 700.0, stretch_s, 0.0)
+    media_ends = truth(sub_ends) + np.where(sub_starts >= 700.0, stretch_s, 0.0)
+    present = ~((sub_starts >= 700.0) & (sub_starts < 700.0 - stretch_s))   # removed lines are gone
+    speech = _speech_for(media_starts[present], media_ends[present], 1700.0, seed=4)
+    found = find_cuts(speech, sub_starts, sub_ends, TimeMap(truth.scale, truth.offset_s))
+    assert len(found.cuts) == 1
+    after = sub_starts[sub_starts >= 700.0 - min(stretch_s, 0.0)]
+    assert sub_starts[sub_starts < 700.0].max() < found.cuts[0].at_s <= after.min()
+    errors = np.abs(found(sub_starts) - media_starts)[present]
+    assert np.max(errors) <= TOLERANCE_S, np.sort(errors)[-3:]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_find_cuts_leaves_a_clean_file_whole(seed):
+    """No cut in a file without one, even with 300 ms of jitter on every cue."""
+    truth = TimeMap(1.0, 30.0)
+    media_starts, media_ends = _dialogue(2400.0, seed)
+    speech = _speech_for(media_starts, media_ends, 2400.0, seed)
+    rng = np.random.default_rng(seed)
+    jitter = rng.normal(0, 0.3, (2, media_starts.size))
+    subs_starts, subs_ends = truth.inverse(media_starts) + jitter[0], truth.inverse(media_ends) + jitter[1]
+    keep = subs_ends > subs_starts + 0.1
+    base = TimeMap(1.0, 30.0)
+    assert find_cuts(speech, subs_starts[keep], subs_ends[keep], base) is base
