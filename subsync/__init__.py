@@ -13,10 +13,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
-__all__ = ["sync", "sync_to_reference", "SyncOptions", "SyncResult", "LineResult", "SubsyncError", "__version__"]
+__all__ = ["sync", "sync_to_reference", "SyncOptions", "SyncResult", "LineResult", "SubsyncError", "RefusedError",
+           "__version__"]
 
 if TYPE_CHECKING:
-    from .errors import SubsyncError
+    from .errors import RefusedError, SubsyncError
     from .pipeline import LineResult, SyncOptions, SyncResult, sync, sync_to_reference
 
 
@@ -25,8 +26,8 @@ def __getattr__(name: str):
         from . import pipeline as _sync
 
         return getattr(_sync, name)
-    if name == "SubsyncError":
-        from .errors import SubsyncError
+    if name in ("SubsyncError", "RefusedError"):
+        from . import errors
 
-        return SubsyncError
+        return getattr(errors, name)
     raise AttributeError(f"module 'subsync' has no attribute {name!r}")
