@@ -66,70 +66,130 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-@app.command()
-def fix(
-    media: Annotated[Optional[Path], typer.Argument(help="Video or audio file (anything ffmpeg reads); "
-                     "left out with --reference.", show_default=False, metavar="MEDIA")] = None,
-    subs: Annotated[Optional[Path], typer.Argument(help="The SRT file to re-time.", show_default=False,
-                                                  metavar="SUBS")] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o",
-                      help="Where to write the result (default: SUBS.synced.srt).")] = None,
-    model: Annotated[str, typer.Option(help="base, tiny.en, a hub id, or a transformers/CTranslate2 directory.")] = "base",
-    language: Annotated[str, typer.Option(help="Spoken language (en, fr, ...) or auto.")] = "auto",
-    subs_language: Annotated[Optional[str], typer.Option(help="The subtitles' language, if not the spoken one "
-                             "(a translation): speech activity alone places the lines.")] = None,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
-    audio_track: Annotated[Optional[str], typer.Option(help="Audio stream to use: its number, counting from 0, "
-                           "or its language tag (eng, de, fre...).")] = None,
-    max_offset: Annotated[float, typer.Option(help="Largest offset searched, in seconds.")] = 600.0,
-    int8: Annotated[Optional[bool], typer.Option("--int8/--no-int8",
-                    help="int8 linear layers (default: on for the CPU, off on a GPU).")] = None,
-    report: Annotated[Optional[Path], typer.Option(help="Also write a JSON report of every line.")] = None,
-    in_place: Annotated[bool, typer.Option("--in-place", help="Overwrite SUBS (keeps SUBS.bak).")] = False,
-    reference: Annotated[Optional[Path], typer.Option(help="A correctly timed SRT of the same release (any "
-                         "language): sync to its timing instead of the audio.")] = None,
-    reference_stream: Annotated[Optional[int], typer.Option(help="Sync to the Nth subtitle stream of MEDIA "
-                                "(from 0; text subtitles) instead of its audio.")] = None,
-    fast: Annotated[bool, typer.Option("--fast", help="Fix offset and drift only: fit the time map on a "
-                                       "sample of the lines and move every line by it.")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the lines whose times would change; "
-                                          "write nothing.")] = False,
-    cuts: Annotated[bool, typer.Option("--cuts/--no-cuts", help="Look for cuts (adverts, another edit) "
-                                       "and give each part its own offset.")] = True,
-    force: Annotated[bool, typer.Option("--force", help="Write the result even when the self-check refuses "
-                                        "it (exit code 3 otherwise).")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary.")] = False,
-) -> None:
-    """Re-time SUBS to the speech in MEDIA (or to --reference) and write SUBS.synced.srt."""
-    from .errors import RefusedError, SubsyncError
-    from .pipeline import SyncOptions, sync, sync_to_reference
+# Options shared by fix and batch.
+ModelOpt = Annotated[str, typer.Option(help="base, tiny.en, a hub id, or a transformers/CTranslate2 directory.")]
+LanguageOpt = Annotated[str, typer.Option(help="Spoken language (en, fr, ...) or auto.")]
+SubsLanguageOpt = Annotated[Optional[str], typer.Option(help="The subtitles' language, if not the spoken one "
+                            "(a translation): speech activity alone places the lines.")]
+DeviceOpt = Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")]
+AudioTrackOpt = Annotated[Optional[str], typer.Option(help="Audio stream to use: its number, counting from 0, "
+                          "or its language tag (eng, de, fre...).")]
+MaxOffsetOpt = Annotated[float, typer.Option(help="Largest offset searched, in seconds.")]
+Int8Opt = Annotated[Optional[bool], typer.Option("--int8/--no-int8",
+                    help="int8 linear layers (default: on for the CPU, off on a GPU).")]
+FastOpt = Annotated[bool, typer.Option("--fast", help="Fix offset and drift only: fit the time map on a "
+                                       "sample of the lines and move every line by it.")]
+CutsOpt = Annotated[bool, typer.Option("--cuts/--no-cuts", help="Look for cuts (adverts, another edit) "
+                                       "and give each part its own offset.")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Write the result even when the self-check refuses "
+                                        "it (exit code 3 otherwise).")]
+FormatOpt = Annotated[Optional[str], typer.Option("--format", help="Output format: srt, vtt or ass "
+                                                  "(default: the input's).")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary.")]
 
-    if reference is not None and subs is None:
-        media, subs = None, media               # `fix --reference REF SUBS`: SUBS came first
-    if subs is None:
-        _fail("missing argument SUBS (see subsync fix --help)" if media is not None
-              else "missing arguments MEDIA and SUBS (see subsync fix --help)", 2)
-    if reference is not None and media is not None:
-        _fail("--reference replaces MEDIA: give SUBS only", 2)
-    if reference is not None and reference_stream is not None:
-        _fail("--reference and --reference-stream exclude each other", 2)
-    if reference_stream is not None and reference_stream < 0:
-        _fail("--reference-stream counts from 0", 2)
-    from_reference = reference is not None or reference_stream is not None
-    if in_place and output is not None:
-        _fail("--in-place and --output exclude each other", 2)
+
+def _sync_options(model, language, subs_language, device, audio_track, max_offset, int8, fast, cuts, force):
+    from .pipeline import SyncOptions
+
     if max_offset <= 0:
         _fail("--max-offset must be positive", 2)
     if audio_track is not None and audio_track.strip().startswith("-"):
         _fail("--audio-track counts from 0", 2)
-    target = subs if in_place else (output or default_output(subs))
-    if not in_place and _same_file(target, subs):
-        _fail(f"{target} is the input subtitle file; use --in-place to overwrite it", 2)
-    options = SyncOptions(model=model, language=None if language == "auto" else language.lower(),
-                          device=device, audio_track=audio_track, max_offset_s=max_offset, int8=int8,
-                          fast=fast, cuts=cuts, force=force,
-                          subs_language=subs_language.lower() if subs_language else None)
+    return SyncOptions(model=model, language=None if language == "auto" else language.lower(),
+                       device=device, audio_track=audio_track, max_offset_s=max_offset, int8=int8,
+                       fast=fast, cuts=cuts, force=force,
+                       subs_language=subs_language.lower() if subs_language else None)
+
+
+def _format(value: str | None) -> str | None:
+    from .formats import FORMATS
+
+    if value is None:
+        return None
+    kind = {"webvtt": "vtt", "ssa": "ass"}.get(value.lower(), value.lower())
+    if kind not in FORMATS:
+        _fail(f"--format must be one of {', '.join(FORMATS)}", 2)
+    return kind
+
+
+@app.command()
+def fix(
+    files: Annotated[Optional[list[Path]], typer.Argument(
+        help="MEDIA SUBS: a video or audio file (anything ffmpeg reads) and the subtitle (SRT, WebVTT or "
+             "ASS/SSA) to re-time; several MEDIA SUBS pairs in a row; SUBS alone with --reference.",
+        show_default=False, metavar="MEDIA SUBS")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o",
+                      help="Where to write the result (default: SUBS.synced.srt; one pair only).")] = None,
+    model: ModelOpt = "base",
+    language: LanguageOpt = "auto",
+    subs_language: SubsLanguageOpt = None,
+    device: DeviceOpt = "auto",
+    audio_track: AudioTrackOpt = None,
+    max_offset: MaxOffsetOpt = 600.0,
+    int8: Int8Opt = None,
+    report: Annotated[Optional[Path], typer.Option(help="Also write a JSON report of every line.")] = None,
+    plot: Annotated[Optional[Path], typer.Option(help="Also draw each line's correction against media time "
+                    "(PNG; needs matplotlib).")] = None,
+    in_place: Annotated[bool, typer.Option("--in-place", help="Overwrite SUBS (keeps SUBS.bak).")] = False,
+    reference: Annotated[Optional[Path], typer.Option(help="A correctly timed subtitle of the same release (any "
+                         "language): sync to its timing instead of the audio.")] = None,
+    reference_stream: Annotated[Optional[int], typer.Option(help="Sync to the Nth subtitle stream of MEDIA "
+                                "(from 0; text subtitles) instead of its audio.")] = None,
+    fast: FastOpt = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the lines whose times would change; "
+                                          "write nothing.")] = False,
+    cuts: CutsOpt = True,
+    force: ForceOpt = False,
+    format: FormatOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Re-time SUBS to the speech in MEDIA (or to --reference) and write SUBS.synced.srt."""
+    files = list(files or [])
+    if reference is not None:
+        if len(files) != 1:
+            _fail("missing argument SUBS (see subsync fix --help)" if not files
+                  else "--reference replaces MEDIA: give SUBS only", 2)
+        pairs = [(None, files[0])]
+    elif len(files) < 2 or len(files) % 2:
+        _fail("missing argument SUBS (see subsync fix --help)" if files
+              else "missing arguments MEDIA and SUBS (see subsync fix --help)", 2)
+    else:
+        pairs = list(zip(files[0::2], files[1::2]))
+    if reference is not None and reference_stream is not None:
+        _fail("--reference and --reference-stream exclude each other", 2)
+    if reference_stream is not None and reference_stream < 0:
+        _fail("--reference-stream counts from 0", 2)
+    if in_place and output is not None:
+        _fail("--in-place and --output exclude each other", 2)
+    if len(pairs) > 1 and (output is not None or report is not None or plot is not None):
+        _fail("--output, --report and --plot take one MEDIA SUBS pair (use subsync batch for more)", 2)
+    kind = _format(format)
+    options = _sync_options(model, language, subs_language, device, audio_track, max_offset, int8, fast, cuts,
+                            force)
+    for media, subs in pairs:
+        target = subs if in_place else (output or default_output(subs, kind))
+        if not in_place and _same_file(target, subs):
+            _fail(f"{target} is the input subtitle file; use --in-place to overwrite it", 2)
+    from .pipeline import Synchronizer
+
+    synchronizer = Synchronizer(options)
+    codes = [_fix_one(synchronizer, media, subs, subs if in_place else (output or default_output(subs, kind)),
+                      kind=kind, report=report, plot=plot, in_place=in_place, reference=reference,
+                      reference_stream=reference_stream, dry_run=dry_run, quiet=quiet)
+             for media, subs in pairs]
+    code = 1 if 1 in codes else max(codes)
+    if code:
+        raise typer.Exit(code)
+
+
+def _fix_one(synchronizer, media: Path | None, subs: Path, target: Path, *, kind, report, plot, in_place,
+             reference, reference_stream, dry_run, quiet) -> int:
+    """One pair, start to end: 0 when written (or printed), else the error's exit code
+    (its one line already on stderr)."""
+    from .errors import RefusedError, SubsyncError
+
     progress = _Progress(quiet)
+    from_reference = reference is not None or reference_stream is not None
     try:
         if reference_stream is not None:
             from .media import extract_subtitles
@@ -137,40 +197,183 @@ def fix(
 
             embedded = parse_srt_bytes(extract_subtitles(media, reference_stream),
                                        f"{media} subtitle stream {reference_stream}")
-            result = sync_to_reference(embedded, subs, options)
+            result = synchronizer.sync_to_reference(embedded, subs)
         elif reference is not None:
-            result = sync_to_reference(reference, subs, options)
+            result = synchronizer.sync_to_reference(reference, subs)
         else:
-            result = sync(media, subs, options, progress=progress)
+            result = synchronizer.sync(media, subs, progress=progress)
         progress.finish()
         if dry_run:
             for line in changes(result):
                 typer.echo(line)
             if not quiet:
                 typer.echo(f"dry run, nothing written; {summary(result, from_reference)}", err=True)
-            return
+            return 0
         if in_place:
             shutil.copy2(subs, str(subs) + ".bak")
-        result.save(target)
+        result.save(target, kind)
         if report is not None:
             from .subtitles import atomic_write_bytes
 
             atomic_write_bytes(report, (json.dumps(result.report(), indent=1) + "\n").encode())
+        if plot is not None:
+            from .plot import plot as draw
+
+            draw(result, plot)
     except RefusedError as exc:
         progress.finish()
-        _fail(f"refused: {exc}; nothing written"
-              + ("" if exc.result is None else " (--force writes it anyway)"), RefusedError.exit_code)
+        return _error(f"refused: {exc}; nothing written"
+                      + ("" if exc.result is None else " (--force writes it anyway)"), RefusedError.exit_code)
     except SubsyncError as exc:
         progress.finish()
-        _fail(str(exc))
+        return _error(str(exc))
     except OSError as exc:
         progress.finish()
-        _fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
+        return _error(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
     except KeyboardInterrupt:
         progress.finish()
         _fail("interrupted; nothing was written", 130)
     if not quiet:
         typer.echo(f"{target}: {summary(result, from_reference)}", err=True)
+    return 0
+
+
+def _error(message: str, code: int = 1) -> int:
+    typer.echo(f"subsync: error: {message}", err=True)
+    return code
+
+
+@app.command()
+def batch(
+    folders: Annotated[list[Path], typer.Argument(help="Folders of media and subtitles, paired by name "
+                       "(Show.S01E02.mkv with Show.S01E02.srt, .en.srt, .eng.forced.srt, ...).",
+                       show_default=False, metavar="DIR...")],
+    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Also look in sub-folders.")] = False,
+    out_dir: Annotated[Optional[Path], typer.Option(help="Write the results here (mirroring sub-folders) "
+                       "instead of next to the inputs.")] = None,
+    suffix: Annotated[str, typer.Option(help="Added to each output's name before its extension.")] = ".synced",
+    skip_existing: Annotated[bool, typer.Option("--skip-existing", help="Skip pairs whose output exists.")] = False,
+    report: Annotated[Optional[Path], typer.Option(help="JSON-lines report, one line per pair (default: "
+                      "subsync-batch.jsonl in --out-dir or the first DIR).")] = None,
+    model: ModelOpt = "base",
+    language: LanguageOpt = "auto",
+    subs_language: SubsLanguageOpt = None,
+    device: DeviceOpt = "auto",
+    audio_track: AudioTrackOpt = None,
+    max_offset: MaxOffsetOpt = 600.0,
+    int8: Int8Opt = None,
+    fast: FastOpt = False,
+    cuts: CutsOpt = True,
+    force: ForceOpt = False,
+    format: FormatOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Sync every media/subtitle pair in DIR... with one model; a summary table at the end."""
+    from . import batch as batch_mod
+    from .pipeline import Synchronizer
+
+    for folder in folders:
+        if not folder.is_dir():
+            _fail(f"{folder}: not a folder", 2)
+    if not suffix or "/" in suffix or os.sep in suffix:
+        _fail("--suffix must be a non-empty file-name part such as .synced", 2)
+    kind = _format(format)
+    options = _sync_options(model, language, subs_language, device, audio_track, max_offset, int8, fast, cuts,
+                            force)
+    found = batch_mod.find_pairs(folders, recursive, suffix)
+    if not found.pairs:
+        _fail(f"no media file with a subtitle of the same name in {', '.join(map(str, folders))}"
+              + ("" if recursive else " (--recursive looks in sub-folders)"))
+    report_path = report or (out_dir or folders[0]) / "subsync-batch.jsonl"
+    synchronizer = Synchronizer(options)
+    bar = _BatchProgress(len(found.pairs), quiet)
+    outcomes = []
+    try:
+        for outcome in batch_mod.run(found.pairs, lambda pair, report: synchronizer.sync(pair.media, pair.subs,
+                                                                                         progress=report),
+                                     suffix=suffix, out_dir=out_dir, kind=kind, skip_existing=skip_existing,
+                                     progress=bar):
+            outcomes.append(outcome)
+            bar.done(outcome)
+    except KeyboardInterrupt:
+        bar.finish()
+        _write_jsonl(report_path, outcomes)
+        _fail(f"interrupted after {len(outcomes)} of {len(found.pairs)} pairs; no file is half-written; "
+              f"report: {report_path}", 130)
+    bar.finish()
+    _write_jsonl(report_path, outcomes)
+    if not quiet:
+        for line in batch_table(outcomes, found):
+            typer.echo(line)
+        typer.echo(f"report: {report_path}")
+    statuses = {o.status for o in outcomes}
+    if "failed" in statuses:
+        raise typer.Exit(1)
+    if "refused" in statuses:
+        raise typer.Exit(3)
+
+
+def _write_jsonl(path: Path, outcomes) -> None:
+    from .subtitles import atomic_write_bytes
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, "".join(json.dumps(o.record()) + "\n" for o in outcomes).encode())
+
+
+def batch_table(outcomes, found) -> list[str]:
+    """The end-of-batch summary: one row per pair, then the totals."""
+    rows = [("status", "subtitle", "offset", "drift", "cuts", "re-timed", "time")]
+    for o in outcomes:
+        r = o.report
+        rows.append((o.status, str(o.pair.subs),
+                     f"{r['offset_s']:+.3f} s" if "offset_s" in r else "",
+                     f"{(r['scale'] - 1) * 100:+.3f} %" if "scale" in r else "",
+                     str(len(r.get("cuts", []))) if r else "",
+                     str(r["counts"]["retimed"]) if r else "", f"{o.seconds:.1f} s"))
+    widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    for o in outcomes:
+        if o.message and o.status in ("refused", "failed"):
+            lines.append(f"{o.status}: {o.pair.subs}: {o.message}")
+    counts = {status: sum(o.status == status for o in outcomes) for status in ("synced", "skipped", "refused", "failed")}
+    lines.append(", ".join(f"{n} {status}" for status, n in counts.items())
+                 + (f"; {len(found.unpaired_subs)} subtitle(s) without media" if found.unpaired_subs else "")
+                 + (f"; {len(found.media_without_subs)} media without subtitles" if found.media_without_subs else ""))
+    return lines
+
+
+class _BatchProgress:
+    """Overall and per-file progress on stderr (one rewritten line on a terminal)."""
+
+    def __init__(self, total: int, quiet: bool) -> None:
+        self.total, self.quiet = total, quiet
+        self.tty = sys.stderr.isatty()
+        self.current = None
+        self.finished = 0
+
+    def __call__(self, k: int, pair, stage: str, done: int, total: int) -> None:
+        if self.quiet:
+            return
+        head = f"[{k + 1}/{self.total} {100 * self.finished // self.total:3d}%] {pair.media.name}"
+        if self.tty:
+            percent = f" {100 * done // total:3d}%" if total > 1 else ""
+            sys.stderr.write(f"\r\033[K{head}: {stage}{percent}")
+            sys.stderr.flush()
+        elif self.current != k:
+            sys.stderr.write(f"{head}...\n")
+        self.current = k
+
+    def done(self, outcome) -> None:
+        self.finished += 1
+        if self.quiet:
+            return
+        if self.tty:
+            sys.stderr.write("\r\033[K")
+        sys.stderr.write(f"[{self.finished}/{self.total}] {outcome.status}: {outcome.output if outcome.status == 'synced' else outcome.pair.subs}\n")
+
+    def finish(self) -> None:
+        if not self.quiet and self.tty:
+            sys.stderr.write("\r\033[K")
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -180,9 +383,11 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def default_output(subs: Path) -> Path:
-    """``movie.en.srt`` -> ``movie.en.synced.srt``."""
-    return subs.with_name(subs.stem + ".synced" + (subs.suffix or ".srt"))
+def default_output(subs: Path, kind: str | None = None) -> Path:
+    """``movie.en.srt`` -> ``movie.en.synced.srt`` (``.vtt``/``.ass`` with ``kind``)."""
+    from .formats import SUFFIXES
+
+    return subs.with_name(subs.stem + ".synced" + (SUFFIXES[kind] if kind else (subs.suffix or ".srt")))
 
 
 def changes(result) -> list[str]:

@@ -23,7 +23,7 @@ import numpy as np
 from . import activity, align, timemap
 from .errors import AlignmentError, ModelError, RefusedError
 from .media import SAMPLE_RATE, load_audio, pick_audio_track
-from .subtitles import Cue, SubtitleDocument, read_srt, render_srt, spoken_text, write_srt
+from .subtitles import Cue, SubtitleDocument, read_subtitles, render_subtitles, spoken_text, write_subtitles
 
 if TYPE_CHECKING:
     from .model import ForcedAlignment, WhisperModel
@@ -84,6 +84,7 @@ _CREDITS_RE = re.compile(     # "Subtitles by", "English subtitles by", "Synced 
     re.IGNORECASE)
 _SPEAKER_RE = re.compile(r"^[\s-]*[A-Z][A-Z0-9 .'-]{1,30}:\s*", re.MULTILINE)
 _TAG_RE = re.compile(r"<[^>]*>|\{\\[^}]*\}")
+_ASS_BREAK_RE = re.compile(r"\\[Nn]")
 
 
 @dataclass(frozen=True)
@@ -164,13 +165,14 @@ class SyncResult:
         aligned = [line.confidence for line in self.lines if line.action != "unaligned"]
         return float(np.mean(aligned)) if aligned else 0.0
 
-    def to_bytes(self) -> bytes:
-        """The synced file: the input's bytes, encoding and line endings, new timestamps."""
-        return render_srt(self.document, self.times_s)
+    def to_bytes(self, kind: str | None = None) -> bytes:
+        """The synced file: the input's bytes, encoding and line endings with new timestamps;
+        or converted to ``kind`` ("srt", "vtt", "ass") when that is another format."""
+        return render_subtitles(self.document, self.times_s, kind)
 
-    def save(self, path: PathLike) -> None:
-        """Write the synced file atomically to ``path``."""
-        write_srt(self.document, self.times_s, path)
+    def save(self, path: PathLike, kind: str | None = None) -> None:
+        """Write the synced file (see to_bytes) atomically to ``path``."""
+        write_subtitles(self.document, self.times_s, path, kind)
 
     def report(self) -> dict:
         """A JSON-ready account: map, counts, per-line times and confidence."""
@@ -188,9 +190,19 @@ class SyncResult:
             "refusal": self.refusal or None,
             "counts": self.counts(),
             "mean_confidence": round(self.mean_confidence, 4),
-            "lines": [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(line).items()}
-                      for line in self.lines],
+            "lines": [{"original_start_s": round(cue.start_s, 4), "original_end_s": round(cue.end_s, 4),
+                       **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(line).items()}}
+                      for cue, line in zip(self.document.cues, self.lines)],
         }
+
+    def apply(self, other: PathLike | SubtitleDocument) -> SyncResult:
+        """The found time map (offset, drift and cuts) applied to ``other``, a subtitle
+        timed like the synced one (another language of the same release): every line of
+        it moves by the map (per-line re-timing belongs to the synced file's own lines)."""
+        document = other if isinstance(other, SubtitleDocument) else read_subtitles(other)
+        texts, starts, ends = _lines(document)
+        lines = decide(*_mapped(self.time_map, starts, ends), {}, texts, SyncOptions(), retime=False)
+        return replace(self, document=document, lines=tuple(lines), text_heard=False, refusal="")
 
 
 @dataclass(frozen=True)
@@ -212,22 +224,67 @@ class _Heard:
 Progress = Callable[[str, int, int], None]   # (stage, done, total)
 
 
+class Synchronizer:
+    """Syncs many files with one model, loaded once (in the background, when first needed).
+
+        >>> synchronizer = Synchronizer(language="en")                  # doctest: +SKIP
+        >>> for video, subs in pairs:                                   # doctest: +SKIP
+        ...     synchronizer.sync(video, subs).save(subs.with_suffix(".synced.srt"))
+    """
+
+    def __init__(self, options: SyncOptions | None = None, **overrides) -> None:
+        self.options = replace(options or SyncOptions(), **overrides)
+        self._model = _ModelLoader(self.options)
+
+    def sync(self, media: PathLike, subs: PathLike | SubtitleDocument, *,
+             progress: Progress | None = None, **overrides) -> SyncResult:
+        """:func:`sync` with this synchronizer's model and options (``overrides`` of
+        fields that do not change the model, e.g. ``language`` or ``fast``)."""
+        return sync(media, subs, self.options, model=self._model, progress=progress, **overrides)
+
+    def sync_to_reference(self, reference: PathLike | SubtitleDocument,
+                          subs: PathLike | SubtitleDocument, **overrides) -> SyncResult:
+        return sync_to_reference(reference, subs, self.options, **overrides)
+
+
+class _ModelLoader:
+    """The options' model, loaded once in a worker thread from the first ``start()``."""
+
+    def __init__(self, options: SyncOptions) -> None:
+        self.options = options
+        self._future = None
+
+    def start(self) -> _ModelLoader:
+        if self._future is None:
+            self._future = _load_in_background(self.options)
+        return self
+
+    def result(self) -> WhisperModel:
+        return self.start()._future.result()
+
+
 def sync(media: PathLike, subs: PathLike | SubtitleDocument, options: SyncOptions | None = None,
-         *, model: WhisperModel | None = None, progress: Progress | None = None,
+         *, model: WhisperModel | _ModelLoader | None = None, progress: Progress | None = None,
          **overrides) -> SyncResult:
-    """Re-time the subtitles ``subs`` to the speech in ``media``.
+    """Re-time the subtitles ``subs`` (SRT, WebVTT or ASS) to the speech in ``media``.
 
     ``options`` (or keyword overrides of its fields, e.g. ``language="en"``) steer the
-    sync; pass a loaded ``model`` to reuse it across files.  ``progress(stage, done,
-    total)`` is called as work advances.  Raises :class:`SubsyncError` subclasses with
-    one-line messages on bad input.
+    sync; pass a loaded ``model`` to reuse it across files (or use :class:`Synchronizer`).
+    ``progress(stage, done, total)`` is called as work advances.  Raises
+    :class:`SubsyncError` subclasses with one-line messages on bad input, and
+    :class:`RefusedError` when the self-check refuses the result (unless ``force``).
     """
 
     options = replace(options or SyncOptions(), **overrides)
     report = progress or (lambda stage, done, total: None)
-    document = subs if isinstance(subs, SubtitleDocument) else read_srt(subs)
+    document = subs if isinstance(subs, SubtitleDocument) else read_subtitles(subs)
     # The model loads while ffmpeg decodes (--fast may not need it).
-    loading = _load_in_background(options) if model is None and not options.fast else None
+    loading = model if isinstance(model, _ModelLoader) else (
+        _ModelLoader(options) if model is None else None)
+    if loading is not None:
+        model = None
+        if not options.fast:
+            loading.start()
     report("decoding audio", 0, 1)
     track = pick_audio_track(media, options.audio_track)
     audio = load_audio(media, track)                                     # (n_samples,)
@@ -255,7 +312,7 @@ def sync(media: PathLike, subs: PathLike | SubtitleDocument, options: SyncOption
                           margin=found.margin)
     if model is None:
         report("loading model", 0, 1)
-        model = loading.result() if loading else _load_in_background(options).result()
+        model = loading.result()
     aligner = _Aligner(model, audio, speech, texts, starts, ends, options, report)
     cut = _with_cuts(speech, texts, starts, ends, candidates[0], options)
     if cut.cuts:                         # verify the best map with its cuts (its far window may
@@ -351,8 +408,8 @@ def sync_to_reference(reference: PathLike | SubtitleDocument, subs: PathLike | S
     the same release (any language), without audio or model: the reference's cues stand
     in for the speech activity, and every line moves by the offset and drift found."""
     options = replace(options or SyncOptions(), **overrides)
-    document = subs if isinstance(subs, SubtitleDocument) else read_srt(subs)
-    good = reference if isinstance(reference, SubtitleDocument) else read_srt(reference)
+    document = subs if isinstance(subs, SubtitleDocument) else read_subtitles(subs)
+    good = reference if isinstance(reference, SubtitleDocument) else read_subtitles(reference)
     ref_starts, ref_ends = _spoken_cues(*_lines(good))
     n_frames = int(np.ceil((ref_ends.max() + 1.0) * activity.FRAMES_PER_S))
     speech = activity.cue_activity(ref_starts, ref_ends, n_frames)           # (n_frames,) 10 ms
@@ -409,7 +466,7 @@ def alignment_text(cue_text: str) -> str:
     """The words a cue expects to be spoken: no tags, sound descriptions ([MUSIC],
     (laughs)), lyrics (lines with a note sign), speaker labels (JOHN:) or credits and
     adverts (Subtitles by..., web addresses); "" for a cue with none."""
-    text = _TAG_RE.sub("", cue_text)
+    text = _TAG_RE.sub("", _ASS_BREAK_RE.sub("\n", cue_text))
     if _CREDITS_RE.search(text):
         return ""
     text = "\n".join(line for line in text.splitlines() if not _LYRICS_RE.search(line))

@@ -28,7 +28,11 @@ __all__ = [
     "Cue",
     "SubtitleDocument",
     "read_srt",
+    "read_subtitles",
     "parse_srt_bytes",
+    "parse_subtitle_bytes",
+    "render_subtitles",
+    "write_subtitles",
     "render_srt",
     "write_srt",
     "atomic_write_bytes",
@@ -65,6 +69,7 @@ class SubtitleDocument:
     _bom: bytes = field(default=b"", repr=False)
     # Per cue: (start_begin, start_end, end_begin, end_end) offsets in _text.
     _spans: tuple[tuple[int, int, int, int], ...] = field(default=(), repr=False)
+    format: str = "srt"             # "srt", "vtt" (WebVTT) or "ass" (ASS/SSA); see formats.py
 
 
 # --------------------------------------------------------------------------
@@ -274,9 +279,10 @@ def _looks_like_timing(content: str) -> bool:
 class _Parser:
     """A strict, line-based SRT scanner that records timestamp spans."""
 
-    def __init__(self, lines: list[_Line], name: str) -> None:
+    def __init__(self, lines: list[_Line], name: str, supported: str = "SRT is") -> None:
         self.lines = lines
         self.name = name
+        self.supported = supported
 
     def error(self, line_index: int, message: str) -> SubtitleError:
         return SubtitleError(f"{self.name}: line {line_index + 1}: {message}")
@@ -352,7 +358,7 @@ class _Parser:
         text = "\n".join(line.content for line in self.lines)
         kind = _describe_foreign(text)
         if kind is not None:
-            return SubtitleError(f"{self.name}: looks like {kind}; only SRT is supported")
+            return SubtitleError(f"{self.name}: looks like {kind}; only {self.supported} supported")
         content = self.lines[i].content
         if _NUMBER_RE.match(content) and i + 1 < len(self.lines):
             nxt = self.lines[i + 1].content
@@ -390,13 +396,14 @@ def _looks_binary(text: str) -> bool:
     return controls > max(2, len(sample) // 50)
 
 
-def parse_srt_bytes(data: bytes, name: str = "<bytes>") -> SubtitleDocument:
-    """Parse the bytes of an SRT file; raises SubtitleError naming ``name``."""
+def parse_srt_bytes(data: bytes, name: str = "<bytes>", supported: str = "SRT is") -> SubtitleDocument:
+    """Parse the bytes of an SRT file; raises SubtitleError naming ``name`` (and, for a
+    file of another kind, saying that only ``supported`` formats are)."""
     label = _one_line(name)
     decoded = _decode(data)
     if not decoded.text.strip():
         raise SubtitleError(f"{label}: contains no subtitle cues")
-    parsed = _Parser(_split_lines(decoded.text), label).parse()
+    parsed = _Parser(_split_lines(decoded.text), label, supported).parse()
     return SubtitleDocument(
         cues=tuple(cue for cue, _ in parsed),
         encoding=decoded.encoding,
@@ -410,6 +417,10 @@ def parse_srt_bytes(data: bytes, name: str = "<bytes>") -> SubtitleDocument:
 
 def read_srt(path: PathLike) -> SubtitleDocument:
     """Read and parse an SRT file; every failure is a one-line SubtitleError."""
+    return _read(path, parse_srt_bytes)
+
+
+def _read(path: PathLike, parse) -> SubtitleDocument:
     name = _one_line(os.fspath(path))
     try:
         data = Path(path).read_bytes()
@@ -421,7 +432,7 @@ def read_srt(path: PathLike) -> SubtitleDocument:
         raise SubtitleError(f"{name}: cannot read subtitle file: permission denied") from None
     except OSError as exc:
         raise SubtitleError(f"{name}: cannot read subtitle file: {_one_line(exc.strerror or exc)}") from None
-    return parse_srt_bytes(data, name)
+    return parse(data, name)
 
 
 # --------------------------------------------------------------------------
@@ -429,22 +440,59 @@ def read_srt(path: PathLike) -> SubtitleDocument:
 # --------------------------------------------------------------------------
 
 
+def parse_subtitle_bytes(data: bytes, name: str = "<bytes>") -> SubtitleDocument:
+    """Parse SRT, WebVTT or ASS/SSA bytes (told apart by their content)."""
+    from .formats import parse_any
+
+    return parse_any(data, name, parse_srt_bytes)
+
+
+def read_subtitles(path: PathLike) -> SubtitleDocument:
+    """Read and parse an SRT, WebVTT or ASS/SSA file; failures are one-line SubtitleErrors."""
+    return _read(path, parse_subtitle_bytes)
+
+
+def render_subtitles(doc: SubtitleDocument, times_s: Sequence[tuple[float, float]],
+                     kind: str | None = None) -> bytes:
+    """The document with new times: its own bytes with only the timestamps changed, or,
+    when ``kind`` names another format, converted to it (formats.convert)."""
+    if kind is not None and kind != doc.format:
+        from .formats import convert
+
+        return convert(doc, times_s, kind)
+    return render_srt(doc, times_s)
+
+
+def write_subtitles(doc: SubtitleDocument, times_s: Sequence[tuple[float, float]], path: PathLike,
+                    kind: str | None = None) -> None:
+    """render_subtitles, written atomically to ``path``."""
+    _write(render_subtitles(doc, times_s, kind), path)
+
+
 def render_srt(doc: SubtitleDocument, times_s: Sequence[tuple[float, float]]) -> bytes:
     """The document's original bytes with each cue's timestamps set to ``times_s``.
 
-    A timestamp whose millisecond value is unchanged keeps its original
-    spelling; a changed one is written in canonical ``HH:MM:SS,mmm`` form.
+    A timestamp whose value is unchanged (at the format's resolution) keeps its
+    original spelling; a changed one is written in the format's canonical form
+    (SRT ``HH:MM:SS,mmm``).
     """
     if len(times_s) != len(doc.cues):
         raise ValueError(f"expected {len(doc.cues)} (start, end) pairs, got {len(times_s)}")
+    if doc.format == "srt":
+        stamp = _stamp_text
+    else:
+        from .formats import stamp as format_stamp
+
+        def stamp(original: str, old_s: float, new_s: float) -> str:
+            return format_stamp(doc.format, original, old_s, new_s)
     pieces: list[str] = []
     pos = 0
     for cue, span, (start_s, end_s) in zip(doc.cues, doc._spans, times_s):
         a0, a1, b0, b1 = span
         pieces.append(doc._text[pos:a0])
-        pieces.append(_stamp_text(doc._text[a0:a1], cue.start_s, start_s))
+        pieces.append(stamp(doc._text[a0:a1], cue.start_s, start_s))
         pieces.append(doc._text[a1:b0])
-        pieces.append(_stamp_text(doc._text[b0:b1], cue.end_s, end_s))
+        pieces.append(stamp(doc._text[b0:b1], cue.end_s, end_s))
         pos = b1
     pieces.append(doc._text[pos:])
     return doc._bom + "".join(pieces).encode(doc._codec)
@@ -457,7 +505,10 @@ def _stamp_text(original: str, old_s: float, new_s: float) -> str:
 
 def write_srt(doc: SubtitleDocument, times_s: Sequence[tuple[float, float]], path: PathLike) -> None:
     """Render ``doc`` with ``times_s`` and write it atomically to ``path``."""
-    data = render_srt(doc, times_s)
+    _write(render_srt(doc, times_s), path)
+
+
+def _write(data: bytes, path: PathLike) -> None:
     try:
         atomic_write_bytes(path, data)
     except OSError as exc:

@@ -278,3 +278,59 @@ def test_audio_track_by_language_tag(tmp_path, jfk_srt):
     missing = run("fix", movie, jfk_srt, "--audio-track", "fr", "-o", tmp_path / "never.srt")
     assert "is tagged 'fr' (audio tracks: 0 ger, 1 eng)" in one_line_error(missing)
     assert not (tmp_path / "never.srt").exists()
+
+
+@pytest.mark.model
+def test_several_pairs_one_model_other_formats_and_a_plot(tmp_path, jfk_srt):
+    """fix takes several MEDIA SUBS pairs; --format converts; --plot draws a PNG; a WebVTT
+    input comes back as WebVTT with only its times changed."""
+    vtt = tmp_path / "jfk.en.vtt"
+    vtt.write_bytes(b"WEBVTT\n\nNOTE kept\n\n00:02.800 --> 00:13.000 line:90%\n<i>" + JFK_TEXT.encode() + b"</i>\n")
+    proc = run("fix", JFK, jfk_srt, JFK, vtt, "--language", "en")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "jfk.synced.srt").exists()
+    out = (tmp_path / "jfk.en.synced.vtt").read_bytes()
+    assert out.startswith(b"WEBVTT\n\nNOTE kept\n\n00:00.") and b" line:90%\n<i>" in out
+    converted = tmp_path / "jfk.synced.ass"
+    plot = tmp_path / "jfk.png"
+    proc = run("fix", JFK, jfk_srt, "--language", "en", "--format", "ass", "--plot", plot)
+    assert proc.returncode == 0, proc.stderr
+    assert converted.read_text().startswith("[Script Info]") and "Dialogue: 0,0:00:00." in converted.read_text()
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "--format" in one_line_error(run("fix", JFK, jfk_srt, "--format", "docx"))
+    assert "one MEDIA SUBS pair" in one_line_error(run("fix", JFK, jfk_srt, JFK, vtt, "-o", tmp_path / "x.srt"))
+
+
+@pytest.mark.model
+def test_batch_folder_goes_on_past_broken_pairs(tmp_path):
+    import json
+    import shutil
+    import wave
+
+    shutil.copy(JFK, tmp_path / "Show.S01E01.flac")
+    (tmp_path / "Show.S01E01.en.srt").write_bytes(
+        ("1\n00:00:02,800 --> 00:00:13,000\n" + JFK_TEXT + "\n").encode())
+    shutil.copy(JFK, tmp_path / "Show.S01E02.flac")
+    (tmp_path / "Show.S01E02.srt").write_text("this is not a subtitle file\n")
+    with wave.open(str(tmp_path / "Show.S01E03.wav"), "wb") as f:             # no speech: refused
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(16000)
+        f.writeframes(b"\x00\x00" * 16000 * 5)
+    (tmp_path / "Show.S01E03.srt").write_text("1\n00:00:01,000 --> 00:00:02,000\nHello\n")
+    (tmp_path / "Extras.srt").write_text("1\n00:00:01,000 --> 00:00:02,000\nHello\n")
+    out = tmp_path / "out"
+    proc = run("batch", tmp_path, "--language", "en", "--out-dir", out)
+    assert proc.returncode == 1, proc.stderr                                  # one pair failed
+    assert "Traceback" not in proc.stderr
+    assert (out / "Show.S01E01.en.synced.srt").exists()
+    assert not (out / "Show.S01E02.synced.srt").exists() and not (out / "Show.S01E03.synced.srt").exists()
+    records = [json.loads(line) for line in (out / "subsync-batch.jsonl").read_text().splitlines()]
+    assert [r["status"] for r in records] == ["synced", "failed", "refused"]
+    assert records[0]["offset_s"] == pytest.approx(-2.5, abs=0.3) and "not an SRT" in records[1]["message"]
+    assert "1 synced, 0 skipped, 1 refused, 1 failed; 1 subtitle(s) without media" in proc.stdout
+    again = run("batch", tmp_path, "--language", "en", "--out-dir", out, "--skip-existing", "--quiet")
+    assert [json.loads(line)["status"] for line in (out / "subsync-batch.jsonl").read_text().splitlines()] == [
+        "skipped", "failed", "refused"]
+    assert again.returncode == 1
+    assert "not a folder" in one_line_error(run("batch", tmp_path / "nope"))

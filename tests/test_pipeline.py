@@ -20,6 +20,7 @@ def test_alignment_text_drops_what_is_not_spoken():
     assert pipeline.alignment_text("♪ la la ♪") == ""
     assert pipeline.alignment_text("♪ Fly me to the moon\nWhat a song!") == "What a song!"
     assert pipeline.alignment_text("ANNOUNCER: [static] Flight 9 is boarding") == "Flight 9 is boarding"
+    assert pipeline.alignment_text("{\\i1}♪ la la{\\i0}\\NJOHN: Hello there") == "Hello there"   # ASS
     assert pipeline.alignment_text("Subtitles by ACME Team") == ""
     assert pipeline.alignment_text("<i>Synced and corrected by bob</i>") == ""
     assert pipeline.alignment_text("www.opensubtitles.org") == ""
@@ -151,12 +152,19 @@ def test_fast_mode_on_a_decisive_match_needs_no_model(long_speech):
     moves every line by it without loading a model (a missing one would raise)."""
     media, cues = long_speech
     subs = parse_srt_bytes(distorted_srt(cues, 25 / 23.976, 42.0))
-    result = pipeline.sync(media, subs, fast=True, model="no-such-model")
+    synchronizer = pipeline.Synchronizer(fast=True, model="no-such-model")   # loads only when needed
+    result = synchronizer.sync(media, subs)
     errors = _start_errors(result, cues)
     assert np.mean(errors <= 0.125) >= 0.95, np.sort(errors)[-5:]
     assert result.time_map.scale == pytest.approx(23.976 / 25, rel=1e-4)
     assert {line.action for line in result.lines} <= {"mapped", "unaligned"}
     assert result.model == ""
+    # The same map carries a second-language track timed like the first to the media.
+    french = parse_srt_bytes(distorted_srt([(s, e, f"Ligne {i}") for i, (s, e, _) in enumerate(cues)],
+                                           25 / 23.976, 42.0))
+    carried = result.apply(french)
+    assert carried.times_s == result.times_s and carried.document is french
+    assert carried.to_bytes().decode().startswith("1\n") and "Ligne 0" in carried.to_bytes().decode()
 
 
 SPEAKERS = ("ANNA: ", "- ", "[sighs] ", "", "DR. KLEIN: ", "")

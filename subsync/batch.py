@@ -1,0 +1,151 @@
+"""Folders of episodes: pair media with subtitles by name, and sync the pairs one by one
+with one model, going on past a broken pair.  Library code: it reports through
+callbacks and return values, never prints."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import RefusedError, SubsyncError
+from .formats import EXTENSIONS, SUFFIXES
+
+MEDIA_EXTENSIONS = frozenset({".mkv", ".mp4", ".m4v", ".avi", ".mov", ".webm", ".wmv", ".ts", ".m2ts", ".mts",
+                              ".mpg", ".mpeg", ".flv", ".ogv", ".mka", ".mp3", ".m4a", ".aac", ".flac", ".wav",
+                              ".ogg", ".opus", ".wma"})
+_TAG_RE = re.compile(r"^[A-Za-z0-9_-]{1,12}$")     # en, eng, pt-BR, forced, sdh, hi, cc, default...
+MAX_TAGS = 3                                        # Show.S01E02.pt-BR.forced.sdh.srt at most
+
+
+@dataclass(frozen=True)
+class Pair:
+    media: Path
+    subs: Path
+    root: Path                  # the folder given, for --out-dir's mirrored layout
+
+
+@dataclass(frozen=True)
+class Found:
+    pairs: tuple[Pair, ...]
+    unpaired_subs: tuple[Path, ...]         # subtitles no media name matches
+    media_without_subs: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one pair."""
+
+    pair: Pair
+    output: Path
+    status: str                 # "synced", "skipped" (output exists), "refused" or "failed"
+    message: str = ""           # the summary, or why it was refused or failed
+    seconds: float = 0.0
+    report: dict = field(default_factory=dict)   # SyncResult.report() without the lines
+    result: object = field(default=None, repr=False, compare=False)   # the SyncResult, if synced
+
+    def record(self) -> dict:
+        """A JSON-ready line for the batch report."""
+        return {"media": os.fspath(self.pair.media), "subs": os.fspath(self.pair.subs),
+                "output": os.fspath(self.output), "status": self.status, "message": self.message,
+                "seconds": round(self.seconds, 2), **self.report}
+
+
+def subtitle_matches(media_stem: str, subs_name: str) -> bool:
+    """Is ``subs_name`` (a file name) a subtitle of the media named ``media_stem``?
+    ``Show.S01E02`` takes ``Show.S01E02.srt``, ``.en.srt``, ``.eng.forced.srt``..."""
+    stem, ext = os.path.splitext(subs_name)
+    if ext.lower() not in EXTENSIONS:
+        return False
+    if stem == media_stem:
+        return True
+    if not stem.startswith(media_stem + "."):
+        return False
+    tags = stem[len(media_stem) + 1:].split(".")
+    return len(tags) <= MAX_TAGS and all(_TAG_RE.match(tag) for tag in tags)
+
+
+def find_pairs(folders: Sequence[Path], recursive: bool = False, suffix: str = ".synced") -> Found:
+    """Media and subtitle files of ``folders`` paired by name; a subtitle goes to the media
+    with the longest matching name.  Files named with ``suffix`` (earlier outputs) are
+    not subtitles to sync."""
+    pairs, unpaired, lonely = [], [], []
+    for root in folders:
+        for directory, files in _walk(Path(root), recursive):
+            media = sorted(f for f in files if Path(f).suffix.lower() in MEDIA_EXTENSIONS)
+            subtitles = sorted(f for f in files if Path(f).suffix.lower() in EXTENSIONS
+                               and f"{suffix}." not in f and not Path(f).stem.endswith(suffix))
+            taken = set()
+            for subs in subtitles:
+                owners = [m for m in media if subtitle_matches(Path(m).stem, subs)]
+                if not owners:
+                    unpaired.append(directory / subs)
+                    continue
+                owner = max(owners, key=len)
+                taken.add(owner)
+                pairs.append(Pair(directory / owner, directory / subs, Path(root)))
+            lonely += [directory / m for m in media if m not in taken]
+    return Found(tuple(pairs), tuple(unpaired), tuple(lonely))
+
+
+def _walk(root: Path, recursive: bool) -> Iterator[tuple[Path, list[str]]]:
+    if not recursive:
+        yield root, sorted(p.name for p in root.iterdir() if p.is_file())
+        return
+    for directory, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        yield Path(directory), sorted(files)
+
+
+def output_for(pair: Pair, suffix: str = ".synced", out_dir: Path | None = None, kind: str | None = None) -> Path:
+    """``Show.S01E02.en.srt`` -> ``Show.S01E02.en.synced.srt`` next to it, or under
+    ``out_dir`` in the same sub-folder as below its root; the extension is ``kind``'s."""
+    extension = SUFFIXES[kind] if kind else pair.subs.suffix
+    name = pair.subs.stem + suffix + extension
+    if out_dir is None:
+        return pair.subs.with_name(name)
+    try:
+        relative = pair.subs.parent.relative_to(pair.root)
+    except ValueError:
+        relative = Path()
+    return Path(out_dir) / relative / name
+
+
+Sync = Callable[[Pair, Callable[[str, int, int], None]], "object"]   # returns a SyncResult
+
+
+def run(pairs: Iterable[Pair], sync: Sync, *, suffix: str = ".synced", out_dir: Path | None = None,
+        kind: str | None = None, skip_existing: bool = False,
+        progress: Callable[[int, Pair, str, int, int], None] | None = None) -> Iterator[Outcome]:
+    """Sync each pair (``sync(pair, progress)`` returns a SyncResult) and write its output
+    atomically; yields an Outcome per pair.  A pair that fails or is refused does not stop
+    the others.  ``progress(k, pair, stage, done, total)`` reports the k-th pair's stages."""
+    for k, pair in enumerate(pairs):
+        output = output_for(pair, suffix, out_dir, kind)
+        if skip_existing and output.exists():
+            yield Outcome(pair, output, "skipped", "output exists")
+            continue
+        started = time.monotonic()
+
+        def report(stage: str, done: int, total: int, k=k, pair=pair) -> None:
+            if progress is not None:
+                progress(k, pair, stage, done, total)
+        try:
+            result = sync(pair, report)
+            output.parent.mkdir(parents=True, exist_ok=True)
+            result.save(output, kind)
+        except RefusedError as exc:
+            yield Outcome(pair, output, "refused", str(exc), time.monotonic() - started)
+            continue
+        except SubsyncError as exc:
+            yield Outcome(pair, output, "failed", str(exc), time.monotonic() - started)
+            continue
+        except OSError as exc:
+            message = f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": ")
+            yield Outcome(pair, output, "failed", message, time.monotonic() - started)
+            continue
+        summary = {key: value for key, value in result.report().items() if key != "lines"}
+        yield Outcome(pair, output, "synced", "", time.monotonic() - started, summary, result)
