@@ -17,6 +17,7 @@ from .formats import EXTENSIONS, SUFFIXES
 MEDIA_EXTENSIONS = frozenset({".mkv", ".mp4", ".m4v", ".avi", ".mov", ".webm", ".wmv", ".ts", ".m2ts", ".mts",
                               ".mpg", ".mpeg", ".flv", ".ogv", ".mka", ".mp3", ".m4a", ".aac", ".flac", ".wav",
                               ".ogg", ".opus", ".wma"})
+AUDIO_ONLY = frozenset({".mka", ".mp3", ".m4a", ".aac", ".flac", ".wav", ".ogg", ".opus", ".wma"})
 _TAG_RE = re.compile(r"^[A-Za-z0-9_-]{1,12}$")     # en, eng, pt-BR, forced, sdh, hi, cc, default...
 MAX_TAGS = 3                                        # Show.S01E02.pt-BR.forced.sdh.srt at most
 
@@ -84,7 +85,8 @@ def find_pairs(folders: Sequence[Path], recursive: bool = False, suffix: str = "
                 if not owners:
                     unpaired.append(directory / subs)
                     continue
-                owner = max(owners, key=len)
+                # the longest name; among equals, a video before an audio-only file
+                owner = max(owners, key=lambda m: (len(m), Path(m).suffix.lower() not in AUDIO_ONLY))
                 taken.add(owner)
                 pairs.append(Pair(directory / owner, directory / subs, Path(root)))
             lonely += [directory / m for m in media if m not in taken]
@@ -112,6 +114,20 @@ def output_for(pair: Pair, suffix: str = ".synced", out_dir: Path | None = None,
     except ValueError:
         relative = Path()
     return Path(out_dir) / relative / name
+
+
+def collisions(pairs: Sequence[Pair], suffix: str = ".synced", out_dir: Path | None = None,
+               kind: str | None = None) -> list[tuple[Pair, Pair]]:
+    """Pairs whose outputs would be the same file (A.srt and A.ass with --format vtt,
+    same-named subtitles of two folders under one --out-dir)."""
+    seen: dict[Path, Pair] = {}
+    clashes = []
+    for pair in pairs:
+        output = output_for(pair, suffix, out_dir, kind).resolve()
+        if output in seen:
+            clashes.append((seen[output], pair))
+        seen.setdefault(output, pair)
+    return clashes
 
 
 Sync = Callable[[Pair, Callable[[str, int, int], None]], "object"]   # returns a SyncResult

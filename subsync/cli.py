@@ -164,6 +164,17 @@ def fix(
     if len(pairs) > 1 and (output is not None or report is not None or plot is not None):
         _fail("--output, --report and --plot take one MEDIA SUBS pair (use subsync batch for more)", 2)
     kind = _format(format)
+    if kind is None and output is not None:            # -o movie.vtt: the output's suffix says
+        from .formats import EXTENSIONS
+
+        kind = EXTENSIONS.get(output.suffix.lower())
+    if in_place and kind is not None:
+        from .formats import EXTENSIONS
+
+        if EXTENSIONS.get(pairs[0][1].suffix.lower(), "srt") != kind or len({p[1].suffix.lower() for p in pairs}) > 1:
+            _fail("--in-place keeps each file's format; --format converts into a new file", 2)
+    if plot is not None:
+        _check_plot_suffix(plot)
     options = _sync_options(model, language, subs_language, device, audio_track, max_offset, int8, fast, cuts,
                             force)
     for media, subs in pairs:
@@ -238,6 +249,12 @@ def _fix_one(synchronizer, media: Path | None, subs: Path, target: Path, *, kind
     return 0
 
 
+def _check_plot_suffix(path: Path) -> None:
+    """--plot's suffix must be an image format matplotlib writes (checked before the work)."""
+    if path.suffix.lower() not in (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".webp", ".eps", ".ps", ".tif", ".tiff"):
+        _fail(f"--plot {path}: use .png, .svg or .pdf", 2)
+
+
 def _error(message: str, code: int = 1) -> int:
     typer.echo(f"subsync: error: {message}", err=True)
     return code
@@ -280,10 +297,18 @@ def batch(
     kind = _format(format)
     options = _sync_options(model, language, subs_language, device, audio_track, max_offset, int8, fast, cuts,
                             force)
-    found = batch_mod.find_pairs(folders, recursive, suffix)
+    try:
+        found = batch_mod.find_pairs(folders, recursive, suffix)
+    except OSError as exc:
+        _fail(f"{exc.filename or folders[0]}: cannot list: {exc.strerror or exc}")
     if not found.pairs:
         _fail(f"no media file with a subtitle of the same name in {', '.join(map(str, folders))}"
               + ("" if recursive else " (--recursive looks in sub-folders)"))
+    clashes = batch_mod.collisions(found.pairs, suffix, out_dir, kind)
+    if clashes:
+        first, second = clashes[0]
+        _fail(f"{first.subs} and {second.subs} would both be written to "
+              f"{batch_mod.output_for(first, suffix, out_dir, kind)}; use --out-dir per folder or another --format", 2)
     report_path = report or (out_dir or folders[0]) / "subsync-batch.jsonl"
     synchronizer = Synchronizer(options)
     bar = _BatchProgress(len(found.pairs), quiet)
@@ -316,8 +341,11 @@ def batch(
 def _write_jsonl(path: Path, outcomes) -> None:
     from .subtitles import atomic_write_bytes
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, "".join(json.dumps(o.record()) + "\n" for o in outcomes).encode())
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, "".join(json.dumps(o.record()) + "\n" for o in outcomes).encode())
+    except OSError as exc:
+        _fail(f"{path}: cannot write the batch report: {exc.strerror or exc}")
 
 
 def batch_table(outcomes, found) -> list[str]:

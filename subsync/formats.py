@@ -7,6 +7,7 @@ Times: WebVTT ``[HH:]MM:SS.mmm``; ASS ``H:MM:SS.cc`` (centiseconds).  Only ASS
 
 from __future__ import annotations
 
+import html
 import math
 import re
 from collections.abc import Sequence
@@ -29,7 +30,7 @@ def sniff(text: str) -> str:
     head = text.lstrip("\ufeff \t\r\n")[:4096]
     if head.startswith("WEBVTT"):
         return "vtt"
-    if re.search(r"^\s*\[(Script Info|V4\+? Styles|Events)\]", head, re.M | re.I):
+    if re.match(r"\[(Script Info|V4\+? Styles|Events)\]", head, re.I):
         return "ass"
     return "srt"
 
@@ -65,8 +66,13 @@ def parse_vtt(text: str, name: str) -> tuple[list[Cue], list[tuple[int, int, int
                 blocks.append([])
         else:
             blocks[-1].append(line)
+    if blocks[0] and blocks[0][0].content.lstrip("\ufeff").startswith("WEBVTT"):
+        # The header block ends at the first blank line; a sloppy file starts its first
+        # cue right under the header.
+        first = next((k for k, line in enumerate(blocks[0]) if "-->" in line.content), None)
+        blocks[0] = [] if first is None else blocks[0][max(1, first - 1) if first > 1 else first:]
     cues, spans = [], []
-    for block in blocks[1:] if blocks and blocks[0] and blocks[0][0].content.lstrip("\ufeff").startswith("WEBVTT") else blocks:
+    for block in blocks:
         if not block or block[0].content.split(" ", 1)[0] in ("NOTE", "STYLE", "REGION", "WEBVTT"):
             continue
         timing = next((k for k, line in enumerate(block[:2]) if "-->" in line.content), None)
@@ -185,7 +191,7 @@ def stamp(kind: str, original: str, old_s: float, new_s: float) -> str:
 
 
 _ASS_TAG_RE = re.compile(r"\{[^{}]*\}")
-_HTML_TAG_RE = re.compile(r"<(/?)([a-zA-Z]+)[^<>]*>")
+_HTML_TAG_RE = re.compile(r"<(/?)([a-zA-Z]+)[^<>]*>")     # <i>, </i>, <i.loud>, <font color=...>, <v Bob>
 _VTT_TIME_TAG_RE = re.compile(r"<[0-9:.]+>")
 
 
@@ -221,7 +227,7 @@ def convert(document: SubtitleDocument, times_s: Sequence[tuple[float, float]], 
 def _plain(text: str, kind: str) -> str:
     """A cue's text as SRT-style markup (newlines, <i>/<b>/<u>)."""
     if kind == "vtt":                # voice, class, language and timestamp tags go
-        return _VTT_TIME_TAG_RE.sub("", _vtt_text(text))
+        return html.unescape(_VTT_TIME_TAG_RE.sub("", _vtt_text(text)))
     if kind != "ass":
         return text
     text = text.replace("\\N", "\n").replace("\\n", "\n").replace("\\h", " ")
@@ -235,8 +241,13 @@ def _plain(text: str, kind: str) -> str:
 
 
 def _vtt_text(text: str) -> str:
-    """SRT markup as WebVTT allows it: <i>, <b>, <u> kept, other tags (font) dropped."""
-    return _HTML_TAG_RE.sub(lambda m: m.group(0) if m.group(2).lower() in ("i", "b", "u") else "", text)
+    """SRT markup as WebVTT allows it: <i>, <b>, <u> kept (without classes), other tags
+    (font, voice, class) dropped, no blank line inside the cue."""
+    def tag(match: re.Match) -> str:
+        name = match.group(2).lower()
+        return f"<{match.group(1)}{name}>" if name in ("i", "b", "u") else ""
+    text = _HTML_TAG_RE.sub(tag, text)
+    return "\n".join(line for line in text.splitlines() if line.strip())
 
 
 def _ass_text(text: str) -> str:

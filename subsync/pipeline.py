@@ -85,6 +85,7 @@ _CREDITS_RE = re.compile(     # "Subtitles by", "English subtitles by", "Synced 
 _SPEAKER_RE = re.compile(r"^[\s-]*[A-Z][A-Z0-9 .'-]{1,30}:\s*", re.MULTILINE)
 _TAG_RE = re.compile(r"<[^>]*>|\{\\[^}]*\}")
 _ASS_BREAK_RE = re.compile(r"\\[Nn]")
+_ASS_DRAWING_RE = re.compile(r"\{[^}]*\\p[1-9][^}]*\}[^{]*(?:\{[^}]*\\p0[^}]*\}|$)")   # {\p1}m 0 0 l ...{\p0}
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,8 @@ class SyncResult:
     text_heard: bool = True         # False: the text was not heard (another language?); speech
                                     # activity alone placed the lines
     margin: float = float("inf")    # the activity match's score over its best rival's
+    text_score: float | None = None  # how well the text is heard under the chosen map (the
+                                     # best probed window's confidence; None: not probed)
     refusal: str = ""               # why the self-check would refuse this result ("" : it passes;
                                     # only returned this way with force)
 
@@ -186,6 +189,7 @@ class SyncResult:
             "global_map": {"offset_s": round(self.global_map.offset_s, 4),
                            "scale": round(self.global_map.scale, 7)},
             "text_heard": self.text_heard,
+            "text_score": None if self.text_score is None else round(self.text_score, 4),
             "activity_margin": round(self.margin, 4) if np.isfinite(self.margin) else None,
             "refusal": self.refusal or None,
             "counts": self.counts(),
@@ -317,7 +321,7 @@ def sync(media: PathLike, subs: PathLike | SubtitleDocument, options: SyncOption
     cut = _with_cuts(speech, texts, starts, ends, candidates[0], options)
     if cut.cuts:                         # verify the best map with its cuts (its far window may
         candidates = [cut, *candidates]  # lie beyond one); the plain map still competes
-    foreign = options.subs_language is not None and options.subs_language != aligner.spoken_language(candidates[0])
+    foreign = options.subs_language is not None and options.subs_language != aligner.spoken_language()
     global_map, heard_score = (candidates[0], 0.0) if foreign else aligner.verify(candidates, clear, scan=not trusted)
     if foreign or heard_score < options.min_confidence:
         # The text is not heard anywhere (another language, another episode): the speech
@@ -330,10 +334,11 @@ def sync(media: PathLike, subs: PathLike | SubtitleDocument, options: SyncOption
             f"{os.fspath(media)} and the speech pattern matches no offset clearly "
             f"(activity margin {found.margin:.2f}): another episode, or no dialogue?")
         result = SyncResult(document, tuple(lines), global_map, global_map, aligner.language or "", model.spec,
-                            text_heard=False, margin=found.margin, refusal=refusal)
+                            text_heard=False, margin=found.margin, refusal=refusal,
+                            text_score=None if foreign else heard_score)
         return _checked(result, options)
-    if not global_map.cuts:
-        global_map = _with_cuts(speech, texts, starts, ends, global_map, options)
+    if global_map != found.maps[0] and not global_map.cuts:   # (the best one's cuts were weighed above:
+        global_map = _with_cuts(speech, texts, starts, ends, global_map, options)   # chosen plain, it stays so)
     sample = FAST_WINDOWS if options.fast else None
     heard = aligner.align(global_map, sample)
     time_map = _refine(global_map, starts, heard, options)
@@ -348,7 +353,7 @@ def sync(media: PathLike, subs: PathLike | SubtitleDocument, options: SyncOption
     lines = decide(*_mapped(time_map, starts, ends), heard, texts, options, retime=not options.fast)
     _check_found(global_map, lines, options, media, name)
     result = SyncResult(document, tuple(lines), time_map, global_map, aligner.language or "", model.spec,
-                        margin=found.margin)
+                        margin=found.margin, text_score=heard_score)
     return _checked(result, options, heard_share=_heard_share(heard, texts, options), trusted=trusted)
 
 
@@ -466,7 +471,7 @@ def alignment_text(cue_text: str) -> str:
     """The words a cue expects to be spoken: no tags, sound descriptions ([MUSIC],
     (laughs)), lyrics (lines with a note sign), speaker labels (JOHN:) or credits and
     adverts (Subtitles by..., web addresses); "" for a cue with none."""
-    text = _TAG_RE.sub("", _ASS_BREAK_RE.sub("\n", cue_text))
+    text = _TAG_RE.sub("", _ASS_BREAK_RE.sub("\n", _ASS_DRAWING_RE.sub("", cue_text)))
     if _CREDITS_RE.search(text):
         return ""
     text = "\n".join(line for line in text.splitlines() if not _LYRICS_RE.search(line))
@@ -493,10 +498,10 @@ class _Aligner:
     def _windows(self, time_map: timemap.TimeMap) -> list[_Window]:
         return plan_windows(*_mapped(time_map, self.starts, self.ends), self.texts, self.duration_s)
 
-    def spoken_language(self, time_map: timemap.TimeMap) -> str:
-        """The spoken language (detected on the windows ``time_map`` plans, if not given)."""
+    def spoken_language(self) -> str:
+        """The spoken language (given, or detected from the audio)."""
         if self.language is None:
-            self.language = self._detect_language(self._windows(time_map))
+            self.language = self._detect_language()
         return self.language
 
     def verify(self, candidates: Sequence[timemap.TimeMap], clear: bool = False,
@@ -513,7 +518,7 @@ class _Aligner:
         best (the first) stays.  A window is read by the model once, however often it
         comes up.
         """
-        self.spoken_language(candidates[0])
+        self.spoken_language()
         probed: dict[_Window | None, float] = {}
 
         def probe(window: _Window | None) -> float:
@@ -618,16 +623,25 @@ class _Aligner:
         first = int(round(window.start_s * SAMPLE_RATE))
         return self.audio[first : first + int(round((window.end_s - window.start_s) * SAMPLE_RATE))]
 
-    def _detect_language(self, windows: Sequence[_Window]) -> str:
-        if not windows:
-            return "en"
-        # The windows with the most speech say the most about the language.
-        def voiced(window: _Window) -> float:
-            frames = self.speech[int(window.start_s * activity.FRAMES_PER_S) : int(window.end_s * activity.FRAMES_PER_S)]
-            return float((frames >= align.SPEECH_THRESHOLD).sum())
-        chosen = sorted(windows, key=voiced, reverse=True)[:LANGUAGE_WINDOWS]
-        encoded = self.model.encode(self.model.log_mel([self._window_audio(w) for w in chosen]))
-        probs = self.model.detect_language(encoded)
+    def _detect_language(self) -> str:
+        """The language of the LANGUAGE_WINDOWS full 30 s windows of the audio with the most
+        speech (not of where the subtitles' lines happen to be placed: a few seconds of
+        speech are easily taken for another language)."""
+        voiced = np.concatenate([[0], np.cumsum(self.speech >= align.SPEECH_THRESHOLD)])
+        window = int(WINDOW_S * activity.FRAMES_PER_S)
+        step = int(SCAN_STEP_S * activity.FRAMES_PER_S)
+        firsts = np.arange(0, max(1, voiced.size - window), step)
+        counts = voiced[np.minimum(firsts + window, voiced.size - 1)] - voiced[firsts]
+        chosen: list[int] = []
+        for first in firsts[np.argsort(-counts, kind="stable")]:
+            if len(chosen) == LANGUAGE_WINDOWS:
+                break
+            if all(abs(int(first) - other) >= window for other in chosen):   # no overlap
+                chosen.append(int(first))
+        pieces = [self._window_audio(_Window(first * activity.FRAME_S,
+                                             min(first * activity.FRAME_S + WINDOW_S, self.duration_s), (), "", ""))
+                  for first in chosen]
+        probs = self.model.detect_language(self.model.encode(self.model.log_mel(pieces)))
         return max(probs, key=probs.get)
 
     def _align_window(self, window: _Window) -> dict[int, _Heard]:

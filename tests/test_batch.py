@@ -81,3 +81,12 @@ def test_run_goes_on_past_broken_and_refused_pairs_and_skips_finished_ones(tmp_p
     assert (0, "aligning lines") in seen
     record = outcomes[0].record()
     assert record["status"] == "synced" and record["offset_s"] == 1.0 and "lines" not in record
+
+
+def test_a_video_wins_over_an_audio_track_of_the_same_name_and_clashing_outputs_are_found(tmp_path):
+    _touch(tmp_path, "Movie.mka", "Movie.mkv", "Movie.srt", "Movie.ass")
+    found = batch.find_pairs([tmp_path])
+    assert {p.media.name for p in found.pairs} == {"Movie.mkv"}
+    assert [p.name for p in found.media_without_subs] == ["Movie.mka"]
+    assert batch.collisions(found.pairs) == []
+    assert len(batch.collisions(found.pairs, kind="vtt")) == 1          # both would be Movie.synced.vtt

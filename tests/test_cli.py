@@ -299,6 +299,10 @@ def test_several_pairs_one_model_other_formats_and_a_plot(tmp_path, jfk_srt):
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "--format" in one_line_error(run("fix", JFK, jfk_srt, "--format", "docx"))
     assert "one MEDIA SUBS pair" in one_line_error(run("fix", JFK, jfk_srt, JFK, vtt, "-o", tmp_path / "x.srt"))
+    assert "--in-place" in one_line_error(run("fix", JFK, jfk_srt, "--in-place", "--format", "vtt"))
+    assert "--plot" in one_line_error(run("fix", JFK, jfk_srt, "--plot", tmp_path / "plot.txt"))
+    proc = run("fix", JFK, jfk_srt, "--language", "en", "-o", tmp_path / "named.vtt")    # the suffix says vtt
+    assert proc.returncode == 0 and (tmp_path / "named.vtt").read_bytes().startswith(b"WEBVTT")
 
 
 @pytest.mark.model

@@ -84,3 +84,12 @@ def test_broken_webvtt_and_ass_are_one_line_errors(data, message):
     with pytest.raises(SubtitleError, match=message) as error:
         parse_subtitle_bytes(data, "bad.sub")
     assert "\n" not in str(error.value) and "bad.sub" in str(error.value)
+
+
+def test_sloppy_webvtt_and_srt_that_mentions_a_section():
+    doc = parse_subtitle_bytes(b"WEBVTT\n00:00:01.000 --> 00:00:02.000\nno blank line after the header\n", "x")
+    assert doc.format == "vtt" and doc.cues[0].text == "no blank line after the header"
+    srt = parse_subtitle_bytes(b"1\n00:00:01,000 --> 00:00:02,000\n[Events]\n", "y")
+    assert srt.format == "srt" and srt.cues[0].text == "[Events]"
+    entities = parse_subtitle_bytes(b"WEBVTT\n\n00:01.000 --> 00:02.000\nTom &amp; <i.loud>Jerry</i>\n", "z")
+    assert b"Tom & <i>Jerry</i>" in render_subtitles(entities, [(1.0, 2.0)], "srt")

@@ -21,6 +21,7 @@ def test_alignment_text_drops_what_is_not_spoken():
     assert pipeline.alignment_text("♪ Fly me to the moon\nWhat a song!") == "What a song!"
     assert pipeline.alignment_text("ANNOUNCER: [static] Flight 9 is boarding") == "Flight 9 is boarding"
     assert pipeline.alignment_text("{\\i1}♪ la la{\\i0}\\NJOHN: Hello there") == "Hello there"   # ASS
+    assert pipeline.alignment_text("{\\an7}{\\p1}m 0 0 l 100 0 100 100{\\p0}") == ""              # a drawing
     assert pipeline.alignment_text("Subtitles by ACME Team") == ""
     assert pipeline.alignment_text("<i>Synced and corrected by bob</i>") == ""
     assert pipeline.alignment_text("www.opensubtitles.org") == ""
