@@ -323,6 +323,12 @@ def sync(media: PathLike, subs: PathLike | SubtitleDocument, options: SyncOption
         candidates = [cut, *candidates]  # lie beyond one); the plain map still competes
     foreign = options.subs_language is not None and options.subs_language != aligner.spoken_language()
     global_map, heard_score = (candidates[0], 0.0) if foreign else aligner.verify(candidates, clear, scan=not trusted)
+    if not foreign and heard_score < options.min_confidence:
+        # The probed windows may all lie where the map is wrong (a part the media lacks):
+        # before deciding that the text is not heard, listen to a sample across the file.
+        sampled = aligner.align(global_map, FAST_WINDOWS)
+        if _heard_share(sampled, texts, options) >= MIN_HEARD_SHARE:
+            heard_score = max(h.confidence for h in sampled.values())
     if foreign or heard_score < options.min_confidence:
         # The text is not heard anywhere (another language, another episode): the speech
         # activity alone places the lines, if it is sure enough.

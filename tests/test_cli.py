@@ -338,3 +338,31 @@ def test_batch_folder_goes_on_past_broken_pairs(tmp_path):
         "skipped", "failed", "refused"]
     assert again.returncode == 1
     assert "not a folder" in one_line_error(run("batch", tmp_path / "nope"))
+
+
+@pytest.mark.model
+def test_batch_interrupted_leaves_no_half_written_file(tmp_path):
+    """Ctrl-C (SIGINT) during a batch: exit 130, the report of the pairs done, and every
+    subtitle present is whole (outputs are renamed into place; no temporary file stays)."""
+    import shutil
+    import signal
+
+    for k in range(4):
+        shutil.copy(JFK, tmp_path / f"Ep{k}.flac")
+        (tmp_path / f"Ep{k}.srt").write_text("1\n00:00:02,800 --> 00:00:13,000\n" + JFK_TEXT + "\n")
+    proc = subprocess.Popen([*SUBSYNC, "batch", str(tmp_path), "--language", "en"], stderr=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    for line in proc.stderr:                     # the first pair is written: interrupt the second
+        if line.startswith("[1/4] synced"):
+            break
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    _, rest = proc.communicate(timeout=120)
+    assert proc.returncode == 130, rest
+    assert "interrupted" in rest and "Traceback" not in rest
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    synced = sorted(p.name for p in tmp_path.glob("*.synced.srt"))
+    assert synced and len(synced) < 4
+    for name in synced:
+        assert (tmp_path / name).read_text().startswith("1\n00:00:00,")
+    assert (tmp_path / "subsync-batch.jsonl").read_text().count("\n") == len(synced)
