@@ -206,11 +206,11 @@ def refusal_jobs(args, work: Path):
 def job_from_cues(case: cases_mod.Case, distortion: distortions.Distortion, media: Path, cues: list,
                   work: Path, scenario: str, reference: Path | None = None, must_refuse: bool = False) -> Job:
     """A job from (subtitle-edit start, end, text, true start, true end) cues; the
-    distortion applies to the subtitle-edit times."""
+    distortion applies to the subtitle-edit times.  ``scenario``: a hard case's name, or ""."""
     sub_true_s = np.array([c[0] for c in cues], dtype=float)
     sub_true_e = np.array([c[1] for c in cues], dtype=float)
     sub_starts, sub_ends, kept = distortions.subtitle_times(distortion, sub_true_s, sub_true_e)
-    path = work / f"{case.id}.{scenario.replace(' ', '-')}.s{distortion.seed}.srt"
+    path = work / f"{case.id}.{(scenario or distortion.kind).replace(' ', '-')}.s{distortion.seed}.srt"
     cases_mod.write_srt([(s, e, c[2]) for s, e, c, k in zip(sub_starts, sub_ends, cues, kept) if k], path)
     truth_s = np.array([c[3] for c in cues], dtype=float)[kept]
     truth_e = np.array([c[4] for c in cues], dtype=float)[kept]
@@ -221,10 +221,8 @@ def make_job(case: cases_mod.Case, distortion: distortions.Distortion, media: Pa
              sub_true_starts: np.ndarray, sub_true_ends: np.ndarray, work: Path) -> Job:
     """The distorted subtitle of ``case``: made from the times the subtitle's own edit has
     (``sub_true_*``), scored against the cues' times in ``media`` (``case.starts_s``)."""
-    sub_starts, sub_ends, kept = distortions.subtitle_times(distortion, sub_true_starts, sub_true_ends)
-    path = work / f"{case.id}.{distortion.kind}.s{distortion.seed}.srt"
-    cases_mod.write_srt([(s, e, t) for s, e, t, k in zip(sub_starts, sub_ends, case.texts, kept) if k], path)
-    return Job(case, distortion, media, path, case.starts_s[kept], case.ends_s[kept])
+    cues = list(zip(sub_true_starts, sub_true_ends, case.texts, case.starts_s, case.ends_s))
+    return job_from_cues(case, distortion, media, cues, work, "")
 
 
 def seed_for(seed: int, name: str, k: int) -> int:

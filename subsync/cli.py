@@ -177,17 +177,16 @@ def fix(
         _check_plot_suffix(plot)
     options = _sync_options(model, language, subs_language, device, audio_track, max_offset, int8, fast, cuts,
                             force)
-    for media, subs in pairs:
-        target = subs if in_place else (output or default_output(subs, kind))
+    targets = [subs if in_place else (output or default_output(subs, kind)) for _, subs in pairs]
+    for (_, subs), target in zip(pairs, targets):
         if not in_place and _same_file(target, subs):
             _fail(f"{target} is the input subtitle file; use --in-place to overwrite it", 2)
     from .pipeline import Synchronizer
 
     synchronizer = Synchronizer(options)
-    codes = [_fix_one(synchronizer, media, subs, subs if in_place else (output or default_output(subs, kind)),
-                      kind=kind, report=report, plot=plot, in_place=in_place, reference=reference,
-                      reference_stream=reference_stream, dry_run=dry_run, quiet=quiet)
-             for media, subs in pairs]
+    codes = [_fix_one(synchronizer, media, subs, target, kind=kind, report=report, plot=plot, in_place=in_place,
+                      reference=reference, reference_stream=reference_stream, dry_run=dry_run, quiet=quiet)
+             for (media, subs), target in zip(pairs, targets)]
     code = 1 if 1 in codes else max(codes)
     if code:
         raise typer.Exit(code)

@@ -13,8 +13,7 @@ import re
 from collections.abc import Sequence
 
 from .errors import SubtitleError
-from .subtitles import (Cue, SubtitleDocument, _decode, _dominant_newline, _one_line, _split_lines,
-                        _to_ms, format_timestamp)
+from .subtitles import Cue, SubtitleDocument, _split_lines, _to_ms, format_timestamp
 
 FORMATS = ("srt", "vtt", "ass")
 SUFFIXES = {"srt": ".srt", "vtt": ".vtt", "ass": ".ass"}
@@ -161,21 +160,7 @@ def parse_ass(text: str, name: str) -> tuple[list[Cue], list[tuple[int, int, int
     return cues, spans
 
 
-# ---------------------------------------------------------------- reading and writing any format
-
-
-def parse_any(data: bytes, name: str, parse_srt) -> SubtitleDocument:
-    """A SubtitleDocument of SRT, WebVTT or ASS/SSA bytes (``parse_srt`` reads SRT)."""
-    label = _one_line(name)
-    decoded = _decode(data)
-    kind = sniff(decoded.text)
-    if kind == "srt":
-        return parse_srt(data, name, "SRT, WebVTT and ASS/SSA are")
-    cues, spans = (parse_vtt if kind == "vtt" else parse_ass)(decoded.text, label)
-    if not cues:
-        raise SubtitleError(f"{label}: contains no subtitle cues")
-    return SubtitleDocument(tuple(cues), decoded.encoding, _dominant_newline(decoded.text), decoded.text,
-                            decoded.codec, decoded.bom, tuple(spans), kind)
+# ---------------------------------------------------------------- writing any format
 
 
 def stamp(kind: str, original: str, old_s: float, new_s: float) -> str:

@@ -260,7 +260,14 @@ class _ModelLoader:
 
     def start(self) -> _ModelLoader:
         if self._future is None:
-            self._future = _load_in_background(self.options)
+            from concurrent.futures import ThreadPoolExecutor
+
+            from .model import WhisperModel
+
+            options = self.options
+            pool = ThreadPoolExecutor(1, thread_name_prefix="subsync-model")
+            self._future = pool.submit(WhisperModel, options.model, options.device, options.threads, options.int8)
+            pool.shutdown(wait=False)
         return self
 
     def result(self) -> WhisperModel:
@@ -327,7 +334,7 @@ def sync(media: PathLike, subs: PathLike | SubtitleDocument, options: SyncOption
         # The probed windows may all lie where the map is wrong (a part the media lacks):
         # before deciding that the text is not heard, listen to a sample across the file.
         sampled = aligner.align(global_map, FAST_WINDOWS)
-        if _heard_share(sampled, texts, options) >= MIN_HEARD_SHARE:
+        if _heard_share(sampled, options) >= MIN_HEARD_SHARE:
             heard_score = max(h.confidence for h in sampled.values())
     if foreign or heard_score < options.min_confidence:
         # The text is not heard anywhere (another language, another episode): the speech
@@ -360,7 +367,7 @@ def sync(media: PathLike, subs: PathLike | SubtitleDocument, options: SyncOption
     _check_found(global_map, lines, options, media, name)
     result = SyncResult(document, tuple(lines), time_map, global_map, aligner.language or "", model.spec,
                         margin=found.margin, text_score=heard_score)
-    return _checked(result, options, heard_share=_heard_share(heard, texts, options), trusted=trusted)
+    return _checked(result, options, heard_share=_heard_share(heard, options), trusted=trusted)
 
 
 def _name(subs) -> str:
@@ -380,7 +387,7 @@ def _with_cuts(speech: np.ndarray, texts: Sequence[str], starts: np.ndarray, end
     return timemap.find_cuts(speech, *_spoken_cues(texts, starts, ends), time_map, options.max_offset_s)
 
 
-def _heard_share(heard: dict[int, _Heard], texts: Sequence[str], options: SyncOptions) -> float:
+def _heard_share(heard: dict[int, _Heard], options: SyncOptions) -> float:
     """Share of the aligned lines heard with confidence."""
     if not heard:
         return 0.0
@@ -399,18 +406,6 @@ def _checked(result: SyncResult, options: SyncOptions, heard_share: float = 1.0,
     if refusal and not options.force:
         raise RefusedError(refusal, result)
     return result
-
-
-def _load_in_background(options: SyncOptions):
-    """A future of the options' model, loading in a worker thread."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from .model import WhisperModel
-
-    pool = ThreadPoolExecutor(1, thread_name_prefix="subsync-model")
-    future = pool.submit(WhisperModel, options.model, options.device, options.threads, options.int8)
-    pool.shutdown(wait=False)
-    return future
 
 
 def sync_to_reference(reference: PathLike | SubtitleDocument, subs: PathLike | SubtitleDocument,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 
 import numpy as np
@@ -43,8 +44,6 @@ def plot(result, path: str | os.PathLike) -> None:
            title=f"offset {result.time_map.offset_s:+.3f} s, scale {result.time_map.scale:.5f}{cuts}")
     ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
-    import io
-
     buffer = io.BytesIO()
     fig.savefig(buffer, format=os.path.splitext(os.fspath(path))[1].lstrip(".").lower() or "png", dpi=100)
     plt.close(fig)

@@ -396,22 +396,34 @@ def _looks_binary(text: str) -> bool:
     return controls > max(2, len(sample) // 50)
 
 
-def parse_srt_bytes(data: bytes, name: str = "<bytes>", supported: str = "SRT is") -> SubtitleDocument:
-    """Parse the bytes of an SRT file; raises SubtitleError naming ``name`` (and, for a
-    file of another kind, saying that only ``supported`` formats are)."""
-    label = _one_line(name)
-    decoded = _decode(data)
+def parse_srt_bytes(data: bytes, name: str = "<bytes>") -> SubtitleDocument:
+    """Parse the bytes of an SRT file; raises SubtitleError naming ``name``."""
+    return _document(_decode(data), _one_line(name), "srt", "SRT is")
+
+
+def _document(decoded: _Decoded, label: str, kind: str, supported: str) -> SubtitleDocument:
+    """The SubtitleDocument of decoded text in format ``kind`` (a file of an unknown kind
+    is reported as not one of the ``supported`` formats)."""
     if not decoded.text.strip():
         raise SubtitleError(f"{label}: contains no subtitle cues")
-    parsed = _Parser(_split_lines(decoded.text), label, supported).parse()
+    if kind == "srt":
+        parsed = _Parser(_split_lines(decoded.text), label, supported).parse()
+        cues, spans = [cue for cue, _ in parsed], [span for _, span in parsed]
+    else:
+        from .formats import parse_ass, parse_vtt
+
+        cues, spans = (parse_vtt if kind == "vtt" else parse_ass)(decoded.text, label)
+        if not cues:
+            raise SubtitleError(f"{label}: contains no subtitle cues")
     return SubtitleDocument(
-        cues=tuple(cue for cue, _ in parsed),
+        cues=tuple(cues),
         encoding=decoded.encoding,
         newline=_dominant_newline(decoded.text),
         _text=decoded.text,
         _codec=decoded.codec,
         _bom=decoded.bom,
-        _spans=tuple(span for _, span in parsed),
+        _spans=tuple(spans),
+        format=kind,
     )
 
 
@@ -442,9 +454,10 @@ def _read(path: PathLike, parse) -> SubtitleDocument:
 
 def parse_subtitle_bytes(data: bytes, name: str = "<bytes>") -> SubtitleDocument:
     """Parse SRT, WebVTT or ASS/SSA bytes (told apart by their content)."""
-    from .formats import parse_any
+    from .formats import sniff
 
-    return parse_any(data, name, parse_srt_bytes)
+    decoded = _decode(data)
+    return _document(decoded, _one_line(name), sniff(decoded.text), "SRT, WebVTT and ASS/SSA are")
 
 
 def read_subtitles(path: PathLike) -> SubtitleDocument:
