@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from subsync.media import SAMPLE_RATE, ffmpeg_binary, load_audio
+from subsync.core.activity import SAMPLE_RATE_HZ
+from subsync.media import ffmpeg_binary, load_audio
 from subsync.subtitles import format_timestamp, read_srt
 
 MIN_CLIP_S = 10.0            # shorter recordings cannot be synced alone (one or two cues)
@@ -89,11 +90,11 @@ def utterances(bench: Path) -> list[Utterance]:
         folder = bench / entry["id"]
         audio = load_audio(folder / entry["media"])
         cues = [(c.start_s, c.end_s, c.text) for c in read_srt(folder / "reference.srt").cues
-                if c.end_s <= audio.size / SAMPLE_RATE]
+                if c.end_s <= audio.size / SAMPLE_RATE_HZ]
         for group in _split_at_pauses(cues):
             first = max(0.0, group[0][0] - CUT_MARGIN_S)
-            last = min(audio.size / SAMPLE_RATE, group[-1][1] + CUT_MARGIN_S)
-            piece = audio[int(first * SAMPLE_RATE) : int(last * SAMPLE_RATE)]
+            last = min(audio.size / SAMPLE_RATE_HZ, group[-1][1] + CUT_MARGIN_S)
+            piece = audio[int(first * SAMPLE_RATE_HZ) : int(last * SAMPLE_RATE_HZ)]
             found.append(Utterance(_level(piece), tuple((s - first, e - first, t) for s, e, t in group),
                                    entry["language"]))
     return found
@@ -126,7 +127,7 @@ def _db(level_db: float) -> float:
 def noise_bed(n: int, rng: np.random.Generator, colour: float) -> np.ndarray:
     """Coloured noise (1/f**colour power: 1 pink, 2 brown) at unit RMS."""
     spectrum = np.fft.rfft(rng.standard_normal(n))
-    freqs = np.fft.rfftfreq(n, 1.0 / SAMPLE_RATE)
+    freqs = np.fft.rfftfreq(n, 1.0 / SAMPLE_RATE_HZ)
     spectrum *= 1.0 / np.maximum(freqs, 20.0) ** (colour / 2.0)
     noise = np.fft.irfft(spectrum, n)
     return (noise / (noise.std() + 1e-12)).astype(np.float32)
@@ -135,7 +136,7 @@ def noise_bed(n: int, rng: np.random.Generator, colour: float) -> np.ndarray:
 def music_bed(n: int, rng: np.random.Generator) -> np.ndarray:
     """Synthesised music at unit RMS: a four-chord progression on a pad with harmonics,
     a bass line, and (most of the time) drums - kick, snare and hi-hat."""
-    t = np.arange(n) / SAMPLE_RATE
+    t = np.arange(n) / SAMPLE_RATE_HZ
     bpm = rng.uniform(70, 140)
     beat_s = 60.0 / bpm
     bar_s = 4 * beat_s
@@ -146,12 +147,12 @@ def music_bed(n: int, rng: np.random.Generator) -> np.ndarray:
     for voice in range(3):
         semis = np.array([chord[voice] for chord in progression])[chord_index]
         freq = root * 2 * 2 ** (semis / 12)
-        phase = 2 * np.pi * np.cumsum(freq) / SAMPLE_RATE
+        phase = 2 * np.pi * np.cumsum(freq) / SAMPLE_RATE_HZ
         for harmonic, gain in ((1, 1.0), (2, 0.5), (3, 0.3), (4, 0.15)):
             out += gain * np.sin(harmonic * phase) * 0.3
     bass = root / 2 * 2 ** (np.array([c[0] for c in progression])[chord_index] / 12)
     beat_phase = (t % beat_s) / beat_s
-    out += 0.8 * np.sin(2 * np.pi * np.cumsum(bass) / SAMPLE_RATE) * np.exp(-3 * beat_phase)
+    out += 0.8 * np.sin(2 * np.pi * np.cumsum(bass) / SAMPLE_RATE_HZ) * np.exp(-3 * beat_phase)
     if rng.random() < 0.75:
         in_beat = t % beat_s
         kick_on = ((t // beat_s).astype(int) % 2 == 0)
@@ -182,7 +183,7 @@ def build_film(pool: list[Utterance], seconds: float, seed: int) -> Film:
     while t < seconds:
         if pieces and rng.random() < 1.0 / INTERLUDE_EVERY:
             length = rng.uniform(*INTERLUDE_S)
-            n = int(length * SAMPLE_RATE)
+            n = int(length * SAMPLE_RATE_HZ)
             pieces.append(music_bed(n, rng) * DIALOGUE_RMS * _db(rng.uniform(*INTERLUDE_DB)))
             gaps.append((t, t + length))
             t += length
@@ -191,7 +192,7 @@ def build_film(pool: list[Utterance], seconds: float, seed: int) -> Film:
         pieces.append(scene)
         cues += [(t + s, t + e, text) for s, e, text in scene_cues]
         gaps += [(t + s, t + e) for s, e in scene_gaps]
-        t += scene.size / SAMPLE_RATE
+        t += scene.size / SAMPLE_RATE_HZ
     return Film(np.concatenate(pieces), tuple(cues), tuple(gaps))
 
 
@@ -200,15 +201,15 @@ def _scene(pool: list[Utterance], rng: np.random.Generator, length_s: float) -> 
     t = 0.0
     while t < length_s:
         pause = float(np.exp(rng.uniform(np.log(PAUSE_S[0]), np.log(PAUSE_S[1]))))
-        parts.append(np.zeros(int(pause * SAMPLE_RATE), np.float32))
+        parts.append(np.zeros(int(pause * SAMPLE_RATE_HZ), np.float32))
         gaps.append((t, t + pause))
         t += pause
         utterance = pool[rng.integers(len(pool))]
         parts.append(utterance.audio)
         cues += [(t + s, t + e, text) for s, e, text in utterance.cues]
-        t += utterance.audio.size / SAMPLE_RATE
+        t += utterance.audio.size / SAMPLE_RATE_HZ
     tail = float(rng.uniform(*PAUSE_S))
-    parts.append(np.zeros(int(tail * SAMPLE_RATE), np.float32))
+    parts.append(np.zeros(int(tail * SAMPLE_RATE_HZ), np.float32))
     gaps.append((t, t + tail))
     speech = np.concatenate(parts)
     kind = ("room", "noise", "music")[rng.integers(3)]
@@ -223,7 +224,7 @@ def _scene(pool: list[Utterance], rng: np.random.Generator, length_s: float) -> 
 def music_only(seconds: float, seed: int) -> np.ndarray:
     """Synthesised music at interlude level, no speech: (n,) 16 kHz."""
     rng = np.random.default_rng(seed)
-    return music_bed(int(seconds * SAMPLE_RATE), rng) * DIALOGUE_RMS * _db(rng.uniform(*INTERLUDE_DB))
+    return music_bed(int(seconds * SAMPLE_RATE_HZ), rng) * DIALOGUE_RMS * _db(rng.uniform(*INTERLUDE_DB))
 
 
 def splice(film: Film, position_s: float, length_s: float, insert: np.ndarray | None
@@ -231,15 +232,15 @@ def splice(film: Film, position_s: float, length_s: float, insert: np.ndarray | 
     """The film's audio as another edit has it, and its cues' times there: ``insert``
     (audio) put at ``position_s``, or, when None, ``length_s`` removed from there.
     Returns (audio, starts, ends); cues in a removed stretch get nan."""
-    at = int(position_s * SAMPLE_RATE)
+    at = int(position_s * SAMPLE_RATE_HZ)
     starts = np.array([c[0] for c in film.cues])
     ends = np.array([c[1] for c in film.cues])
     after = starts >= position_s
     if insert is not None:
         audio = np.concatenate([film.audio[:at], insert, film.audio[at:]])
-        shift = insert.size / SAMPLE_RATE
+        shift = insert.size / SAMPLE_RATE_HZ
         return audio, np.where(after, starts + shift, starts), np.where(after, ends + shift, ends)
-    audio = np.concatenate([film.audio[:at], film.audio[at + int(length_s * SAMPLE_RATE):]])
+    audio = np.concatenate([film.audio[:at], film.audio[at + int(length_s * SAMPLE_RATE_HZ):]])
     removed = (ends > position_s) & (starts < position_s + length_s)
     starts = np.where(after, starts - length_s, starts)
     ends = np.where(after, ends - length_s, ends)
@@ -251,11 +252,11 @@ def write_media(audio: np.ndarray, path: Path, seed: int) -> None:
     A faint seeded dither keeps digital silence out, as real recordings have none."""
     dither = np.random.default_rng(seed).normal(0, 1e-4, audio.size).astype(np.float32)
     pcm = (np.clip(audio + dither, -1, 1) * 32767).astype("<i2").tobytes()
-    duration = audio.size / SAMPLE_RATE
+    duration = audio.size / SAMPLE_RATE_HZ
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".part.mkv")
     subprocess.run([ffmpeg_binary(), "-y", "-loglevel", "error",
-                    "-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", "1", "-i", "-",
+                    "-f", "s16le", "-ar", str(SAMPLE_RATE_HZ), "-ac", "1", "-i", "-",
                     "-f", "lavfi", "-i", f"color=c=black:s=160x90:r=1:d={duration:.3f}",
                     "-map", "1:v", "-map", "0:a", "-c:v", "libx264", "-preset", "ultrafast",
                     "-c:a", "aac", "-b:a", "128k", "-ar", str(OUTPUT_RATE), "-ac", "2",

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from subsync import align
+from subsync.core import attention
+from subsync.core.activity import SAMPLE_RATE_HZ
 from subsync.media import load_audio
-from subsync.model import FRAME_S, N_SAMPLES, WhisperModel
+from subsync.whisper.model import MAX_FRAMES, N_SAMPLES, TOKEN_FRAME_S, WhisperModel
 
 
 def median_time(run, repeats: int = 5) -> float:
@@ -46,7 +47,7 @@ def main() -> None:
     tokens = [t for word in model.tokenize_words(["word"] * 60) for t in word]
     language = "en"
     print(f"{args.model}: encoder {median_time(lambda: model.encode(mel)):.3f} s per 30 s window, "
-          f"decoder pass {median_time(lambda: model.force_align(encoded, tokens, language, 1500)):.3f} s")
+          f"decoder pass {median_time(lambda: model.force_align(encoded, tokens, language, MAX_FRAMES)):.3f} s")
     errors = []
     for case in manifest:
         if "word" not in case["levels"] or case["duration_s"] > 30:
@@ -58,9 +59,9 @@ def main() -> None:
         words = [w for w in json.loads((folder / "words.json").read_text())["words"] if w["word"].strip()]
         word_tokens = model.tokenize_words([w["word"] for w in words])
         encoded = model.encode(model.log_mel([audio[:N_SAMPLES]]))
-        n_frames = min(1500, int(np.ceil(audio.size / 16000 / FRAME_S)))
+        n_frames = min(MAX_FRAMES, int(np.ceil(audio.size / SAMPLE_RATE_HZ / TOKEN_FRAME_S)))
         forced = model.force_align(encoded, [t for ts in word_tokens for t in ts], case["language"], n_frames)
-        spans = align.word_spans(forced.attention, [len(t) for t in word_tokens], FRAME_S)
+        spans = attention.word_spans(forced.attention, [len(t) for t in word_tokens], TOKEN_FRAME_S)
         errors.extend(spans.start_s + model.onset_bias_s - np.array([w["start"] for w in words]))
     errors = np.array(errors)
     print(f"{args.model}: {errors.size} word starts, signed median {np.median(errors) * 1000:+.0f} ms, "

@@ -293,8 +293,8 @@ def matched_times(texts: list[str], output_cues) -> tuple[np.ndarray, np.ndarray
 def word_boundaries(bench: Path) -> list[dict]:
     """Word start/end errors on the bench's word-level references (in-process, base model)."""
     from subsync.media import load_audio
-    from subsync.model import WhisperModel
-    from subsync.pipeline import heard_words
+    from subsync.whisper.listener import heard_words
+    from subsync.whisper.model import WhisperModel
 
     model = WhisperModel("base", device="cpu", threads=None)
     found = []

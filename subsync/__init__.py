@@ -14,19 +14,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
-__all__ = ["sync", "sync_to_reference", "Synchronizer", "SyncOptions", "SyncResult", "LineResult", "SubsyncError",
-           "RefusedError", "__version__"]
+__all__ = ["sync", "sync_to_reference", "Synchronizer", "ModelOptions", "SyncOptions", "SyncResult", "LineResult",
+           "SubsyncError", "RefusedError", "__version__"]
+_API = frozenset(__all__[:7])
 
 if TYPE_CHECKING:
+    from .api import LineResult, ModelOptions, SyncOptions, SyncResult, Synchronizer, sync, sync_to_reference
     from .errors import RefusedError, SubsyncError
-    from .pipeline import LineResult, SyncOptions, SyncResult, Synchronizer, sync, sync_to_reference
 
 
 def __getattr__(name: str):
-    if name in ("sync", "sync_to_reference", "Synchronizer", "SyncOptions", "SyncResult", "LineResult"):
-        from . import pipeline as _sync
+    if name in _API:
+        from . import api
 
-        return getattr(_sync, name)
+        return getattr(api, name)
     if name in ("SubsyncError", "RefusedError"):
         from . import errors
 

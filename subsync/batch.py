@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import RefusedError, SubsyncError
-from .formats import EXTENSIONS, SUFFIXES
+from .exits import ERROR, OK, REFUSED, attempt
+from .subtitles import EXTENSIONS, SUFFIXES
 
 MEDIA_EXTENSIONS = frozenset({".mkv", ".mp4", ".m4v", ".avi", ".mov", ".webm", ".wmv", ".ts", ".m2ts", ".mts",
                               ".mpg", ".mpeg", ".flv", ".ogv", ".mka", ".mp3", ".m4a", ".aac", ".flac", ".wav",
@@ -47,6 +47,11 @@ class Outcome:
     seconds: float = 0.0
     report: dict = field(default_factory=dict)   # SyncResult.report() without the lines
     result: object = field(default=None, repr=False, compare=False)   # the SyncResult, if synced
+
+    @property
+    def exit_status(self) -> int:
+        """0 when synced or skipped, else the status of its error (:mod:`subsync.exits`)."""
+        return EXIT_STATUS[self.status]
 
     def record(self) -> dict:
         """A JSON-ready line for the batch report."""
@@ -102,18 +107,25 @@ def _walk(root: Path, recursive: bool) -> Iterator[tuple[Path, list[str]]]:
         yield Path(directory), sorted(files)
 
 
-def output_for(pair: Pair, suffix: str = ".synced", out_dir: Path | None = None, kind: str | None = None) -> Path:
-    """``Show.S01E02.en.srt`` -> ``Show.S01E02.en.synced.srt`` next to it, or under
-    ``out_dir`` in the same sub-folder as below its root; the extension is ``kind``'s."""
-    extension = SUFFIXES[kind] if kind else pair.subs.suffix
-    name = pair.subs.stem + suffix + extension
+def output_path(subs: Path, suffix: str = ".synced", kind: str | None = None, out_dir: Path | None = None,
+                root: Path | None = None) -> Path:
+    """The one naming rule: ``movie.en.srt`` -> ``movie.en.synced.srt`` next to it, or under
+    ``out_dir`` in the same sub-folder as below ``root``; the extension is ``kind``'s
+    (``.vtt``, ``.ass``), else the input's."""
+    name = subs.stem + suffix + (SUFFIXES[kind] if kind else (subs.suffix or ".srt"))
     if out_dir is None:
-        return pair.subs.with_name(name)
+        return subs.with_name(name)
     try:
-        relative = pair.subs.parent.relative_to(pair.root)
+        relative = subs.parent.relative_to(root) if root is not None else Path()
     except ValueError:
         relative = Path()
     return Path(out_dir) / relative / name
+
+
+def output_for(pair: Pair, suffix: str = ".synced", out_dir: Path | None = None, kind: str | None = None) -> Path:
+    """Where ``subsync batch`` writes ``pair``'s result (:func:`output_path`): ``Show.S01E02.en.srt``
+    -> ``Show.S01E02.en.synced.srt`` next to it, or under ``out_dir`` mirroring the sub-folders."""
+    return output_path(pair.subs, suffix, kind, out_dir, pair.root)
 
 
 def collisions(pairs: Sequence[Pair], suffix: str = ".synced", out_dir: Path | None = None,
@@ -132,6 +144,8 @@ def collisions(pairs: Sequence[Pair], suffix: str = ".synced", out_dir: Path | N
 
 Sync = Callable[[Pair, Callable[[str, int, int], None]], "object"]   # returns a SyncResult
 
+EXIT_STATUS = {"synced": OK, "skipped": OK, "refused": REFUSED, "failed": ERROR}     # Outcome.status -> exit status
+
 
 def run(pairs: Iterable[Pair], sync: Sync, *, suffix: str = ".synced", out_dir: Path | None = None,
         kind: str | None = None, skip_existing: bool = False,
@@ -149,19 +163,16 @@ def run(pairs: Iterable[Pair], sync: Sync, *, suffix: str = ".synced", out_dir: 
         def report(stage: str, done: int, total: int, k=k, pair=pair) -> None:
             if progress is not None:
                 progress(k, pair, stage, done, total)
-        try:
+
+        def work():
             result = sync(pair, report)
             output.parent.mkdir(parents=True, exist_ok=True)
             result.save(output, kind)
-        except RefusedError as exc:
-            yield Outcome(pair, output, "refused", str(exc), time.monotonic() - started)
-            continue
-        except SubsyncError as exc:
-            yield Outcome(pair, output, "failed", str(exc), time.monotonic() - started)
-            continue
-        except OSError as exc:
-            message = f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": ")
-            yield Outcome(pair, output, "failed", message, time.monotonic() - started)
+            return result
+        result, failed = attempt(work)
+        if failed is not None:
+            status = "refused" if failed.status == REFUSED else "failed"
+            yield Outcome(pair, output, status, failed.reason, time.monotonic() - started)
             continue
         summary = {key: value for key, value in result.report().items() if key != "lines"}
         yield Outcome(pair, output, "synced", "", time.monotonic() - started, summary, result)

@@ -19,14 +19,14 @@ from typing import IO
 import ffmpeg
 import numpy as np
 
+from .core.activity import SAMPLE_RATE_HZ    # what every consumer gets
 from .errors import MediaError
 
-SAMPLE_RATE = 16000                      # Hz, what every consumer gets
 SAMPLE_DTYPE = np.dtype("<i2")           # what ffmpeg writes (s16le)
 BYTES_PER_SAMPLE = SAMPLE_DTYPE.itemsize
 INT16_FULL_SCALE = 32768.0
 MIN_AUDIO_S = 0.1                        # less decoded audio than this is an error
-MIN_AUDIO_SAMPLES = round(MIN_AUDIO_S * SAMPLE_RATE)
+MIN_AUDIO_SAMPLES = round(MIN_AUDIO_S * SAMPLE_RATE_HZ)
 READ_CHUNK_BYTES = 1 << 20               # ~33 s of audio per pipe read
 PROBE_TIMEOUT_S = 120.0
 EXTRACT_TIMEOUT_S = 600.0                # reading a subtitle stream demuxes the whole file
@@ -176,6 +176,14 @@ def extract_subtitles(path: str | os.PathLike, stream: int) -> bytes:
     return done.stdout
 
 
+def extract_subtitle_document(path: str | os.PathLike, stream: int):
+    """Subtitle stream ``stream`` of ``path`` (:func:`extract_subtitles`) as a
+    ``SubtitleDocument``, e.g. a reference to sync to; MediaError or SubtitleError."""
+    from .subtitles import parse_srt_bytes      # lazily: this module stays ffmpeg-only
+
+    return parse_srt_bytes(extract_subtitles(path, stream), f"{path} subtitle stream {stream}")
+
+
 # ---------------------------------------------------------------- decoding
 
 def load_audio(path: str | os.PathLike, audio_track: int | None = None) -> np.ndarray:
@@ -193,7 +201,7 @@ def load_audio(path: str | os.PathLike, audio_track: int | None = None) -> np.nd
     if n_samples < MIN_AUDIO_SAMPLES:
         raise _decode_failure(path, media, track, stderr_lines, n_samples)
     declared_s = _declared_duration_s(_probe_stderr(media))
-    decoded_s = n_samples / SAMPLE_RATE
+    decoded_s = n_samples / SAMPLE_RATE_HZ
     if declared_s is not None and declared_s - decoded_s > max(TRUNCATION_MIN_S, TRUNCATION_FRACTION * declared_s):
         raise MediaError(f"{path} is truncated or damaged: only {decoded_s:.1f} s of its "
                          f"{declared_s:.1f} s of audio decode")
@@ -224,7 +232,7 @@ def _existing_file(path: str | os.PathLike) -> Path:
 
 def _decode_command(media: Path, track: int) -> list[str]:
     stream = ffmpeg.input(str(media)).output(
-        "pipe:", format="s16le", acodec="pcm_s16le", ac=1, ar=SAMPLE_RATE,
+        "pipe:", format="s16le", acodec="pcm_s16le", ac=1, ar=SAMPLE_RATE_HZ,
         map=f"0:a:{track}", vn=None, sn=None, dn=None,
     )
     stream = stream.global_args("-nostdin", "-hide_banner", "-loglevel", "error")
@@ -290,7 +298,7 @@ def _decode_failure(
     if track >= len(tracks):
         return MediaError(f"{path} has no audio track {track} (it has {len(tracks)})")
     reason = _last_message(stderr_lines, media) if stderr_lines else (
-        f"only {n_samples / SAMPLE_RATE * 1000:.0f} ms of audio decoded"
+        f"only {n_samples / SAMPLE_RATE_HZ * 1000:.0f} ms of audio decoded"
     )
     return MediaError(f"could not decode audio from {path}: {reason}")
 

@@ -22,7 +22,7 @@ def plot(result, path: str | os.PathLike) -> None:
         import matplotlib.pyplot as plt
     except ImportError:
         raise SubsyncError("--plot needs matplotlib: pip install 'subsync[plot]'") from None
-    from .subtitles import atomic_write_bytes
+    from .fileio import atomic_write_bytes
 
     old = np.array([cue.start_s for cue in result.document.cues])
     new = np.array([line.start_s for line in result.lines])

@@ -14,7 +14,7 @@ SPEECH = DATA / "speech"
 @pytest.fixture(scope="session")
 def base_model():
     """The bundled Whisper base model, converted once into SUBSYNC_HOME."""
-    from subsync.model import WhisperModel
+    from subsync.whisper.model import WhisperModel
 
     return WhisperModel("base", device="cpu", threads=min(4, os.cpu_count() or 1))
 
@@ -29,6 +29,7 @@ def long_speech(tmp_path_factory):
 
     import numpy as np
 
+    from subsync.core.activity import SAMPLE_RATE_HZ
     from subsync.media import load_audio
     from subsync.subtitles import read_srt
 
@@ -40,25 +41,25 @@ def long_speech(tmp_path_factory):
         for k, cue in enumerate(cues):
             first = (cues[k - 1].end_s + cue.start_s) / 2 if k else max(0.0, cue.start_s - 0.3)
             last = (cue.end_s + cues[k + 1].start_s) / 2 if k + 1 < len(cues) else cue.end_s + 0.3
-            piece = audio[int(first * 16000) : int(last * 16000)]
+            piece = audio[int(first * SAMPLE_RATE_HZ) : int(last * SAMPLE_RATE_HZ)]
             lines.append((piece, cue.start_s - first, cue.end_s - first, cue.text))
     rng = np.random.default_rng(7)
     pieces, cues, t = [], [], 0.0
     while t < 420.0:
         piece, start, end, text = lines[rng.integers(len(lines))]
         gap = rng.uniform(0.5, 5.0)
-        pieces.append(np.zeros(int(gap * 16000), np.float32))
+        pieces.append(np.zeros(int(gap * SAMPLE_RATE_HZ), np.float32))
         t += gap
         cues.append((t + start, t + end, text))
         pieces.append(piece)
-        t += piece.size / 16000
+        t += piece.size / SAMPLE_RATE_HZ
     signal = np.concatenate(pieces)
     signal += rng.normal(0, 0.002, signal.size).astype(np.float32)
     path = tmp_path_factory.mktemp("long") / "long.wav"
     with wave.open(str(path), "wb") as f:
         f.setnchannels(1)
         f.setsampwidth(2)
-        f.setframerate(16000)
+        f.setframerate(SAMPLE_RATE_HZ)
         f.writeframes((np.clip(signal, -1, 1) * 32767).astype("<i2").tobytes())
     return path, cues
 

@@ -8,8 +8,9 @@ import subprocess
 import numpy as np
 import pytest
 
-from subsync.activity import FRAME_S, FRAMES_PER_S, cue_activity, n_frames_for, speech_activity
-from subsync.media import SAMPLE_RATE, load_audio
+from subsync.core.activity import (ACTIVITY_FRAME_S, ACTIVITY_FRAMES_PER_S, SAMPLE_RATE_HZ, cue_activity, n_frames_for,
+                                   speech_activity)
+from subsync.media import load_audio
 
 TOLERANCE_S = 0.03
 SENTENCES = (
@@ -26,7 +27,7 @@ def _edges(activity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Times (s) where activity rises to >= 0.5 and where it falls below."""
     on = (activity >= 0.5).astype(np.int8)
     change = np.diff(on, prepend=np.int8(0), append=np.int8(0))
-    return np.nonzero(change == 1)[0] * FRAME_S, np.nonzero(change == -1)[0] * FRAME_S
+    return np.nonzero(change == 1)[0] * ACTIVITY_FRAME_S, np.nonzero(change == -1)[0] * ACTIVITY_FRAME_S
 
 
 def _place(segments: list[np.ndarray], gaps_s: list[float], tail_s: float = 1.0
@@ -34,17 +35,17 @@ def _place(segments: list[np.ndarray], gaps_s: list[float], tail_s: float = 1.0
     """Concatenate gap, segment, gap, segment, ...; returns audio (n,) and spans (n_segments, 2) in s."""
     parts, spans, cursor = [], [], 0
     for segment, gap_s in zip(segments, gaps_s):
-        gap = round(gap_s * SAMPLE_RATE)
+        gap = round(gap_s * SAMPLE_RATE_HZ)
         parts += [np.zeros(gap, np.float32), segment.astype(np.float32)]
-        spans.append(((cursor + gap) / SAMPLE_RATE, (cursor + gap + segment.size) / SAMPLE_RATE))
+        spans.append(((cursor + gap) / SAMPLE_RATE_HZ, (cursor + gap + segment.size) / SAMPLE_RATE_HZ))
         cursor += gap + segment.size
-    parts.append(np.zeros(round(tail_s * SAMPLE_RATE), np.float32))
+    parts.append(np.zeros(round(tail_s * SAMPLE_RATE_HZ), np.float32))
     return np.concatenate(parts), np.array(spans)
 
 
 def _tone_burst(seconds: float, f0_hz: float, amplitude: float) -> np.ndarray:
     """A harmonic complex (f0 and its harmonics up to 4 kHz, 1/h amplitudes), peak `amplitude`."""
-    t = np.arange(round(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    t = np.arange(round(seconds * SAMPLE_RATE_HZ)) / SAMPLE_RATE_HZ
     harmonics = np.arange(1, int(4000 // f0_hz) + 1)
     tone = (np.sin(2 * np.pi * f0_hz * np.outer(t, harmonics)) / harmonics).sum(axis=1)
     return (amplitude * tone / np.abs(tone).max()).astype(np.float32)
@@ -98,10 +99,10 @@ def _trimmed(audio: np.ndarray, threshold: float = 1e-3) -> np.ndarray:
 # ---------------------------------------------------------------- speech_activity
 
 def test_output_shape_dtype_and_range():
-    audio = _add_noise(np.zeros(SAMPLE_RATE * 3 + 77, np.float32), 1e-3)
+    audio = _add_noise(np.zeros(SAMPLE_RATE_HZ * 3 + 77, np.float32), 1e-3)
     activity = speech_activity(audio)
     assert activity.dtype == np.float32
-    assert activity.shape == (-(-audio.size // round(SAMPLE_RATE * FRAME_S)),) == (n_frames_for(audio.size),)
+    assert activity.shape == (-(-audio.size // round(SAMPLE_RATE_HZ * ACTIVITY_FRAME_S)),) == (n_frames_for(audio.size),)
     assert np.all((activity >= 0) & (activity <= 1))
 
 
@@ -113,12 +114,12 @@ def test_tiny_inputs(n_samples):
 
 
 def test_digital_silence_is_inactive():
-    assert np.all(speech_activity(np.zeros(SAMPLE_RATE * 5, np.float32)) < 0.5)
+    assert np.all(speech_activity(np.zeros(SAMPLE_RATE_HZ * 5, np.float32)) < 0.5)
 
 
 @pytest.mark.parametrize("rms", [0.001, 0.05, 0.3])
 def test_stationary_white_noise_is_inactive(rms):
-    activity = speech_activity(_add_noise(np.zeros(SAMPLE_RATE * 20, np.float32), rms))
+    activity = speech_activity(_add_noise(np.zeros(SAMPLE_RATE_HZ * 20, np.float32), rms))
     assert np.mean(activity >= 0.5) < 0.02
 
 
@@ -151,7 +152,7 @@ def test_other_sample_rates(sample_rate):
     t = np.arange(sample_rate * 3) / sample_rate
     audio = np.where((t >= 1.0) & (t < 2.0), 0.3 * np.sin(2 * np.pi * 600 * t), 0.0)
     activity = speech_activity(_add_noise(audio.astype(np.float32), 1e-4), sample_rate)
-    assert activity.size == n_frames_for(audio.size, sample_rate) == -(-audio.size * FRAMES_PER_S // sample_rate)
+    assert activity.size == n_frames_for(audio.size, sample_rate) == -(-audio.size * ACTIVITY_FRAMES_PER_S // sample_rate)
     rises, falls = _edges(activity)
     assert rises.size == 1 and abs(rises[0] - 1.0) <= TOLERANCE_S and abs(falls[0] - 2.0) <= TOLERANCE_S
 
@@ -177,7 +178,7 @@ def test_slow_noise_drift_is_followed():
     """Background noise that doubles in level over a minute must not read as speech."""
     seconds = 60
     rng = np.random.default_rng(7)
-    envelope = np.linspace(0.005, 0.04, seconds * SAMPLE_RATE)
+    envelope = np.linspace(0.005, 0.04, seconds * SAMPLE_RATE_HZ)
     activity = speech_activity((envelope * rng.standard_normal(envelope.size)).astype(np.float32))
     assert np.mean(activity >= 0.5) < 0.02
 
@@ -191,8 +192,8 @@ def test_cue_activity_grid():
 
 
 def test_cue_activity_clips_and_overlaps():
-    raster = cue_activity([-5.0, 0.95, 0.2, 0.25], [0.05, 9.0, 0.4, 0.3], FRAMES_PER_S)
-    expected = np.zeros(FRAMES_PER_S, np.float32)
+    raster = cue_activity([-5.0, 0.95, 0.2, 0.25], [0.05, 9.0, 0.4, 0.3], ACTIVITY_FRAMES_PER_S)
+    expected = np.zeros(ACTIVITY_FRAMES_PER_S, np.float32)
     expected[:5] = 1
     expected[20:40] = 1
     expected[95:] = 1

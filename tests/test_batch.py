@@ -90,3 +90,39 @@ def test_a_video_wins_over_an_audio_track_of_the_same_name_and_clashing_outputs_
     assert [p.name for p in found.media_without_subs] == ["Movie.mka"]
     assert batch.collisions(found.pairs) == []
     assert len(batch.collisions(found.pairs, kind="vtt")) == 1          # both would be Movie.synced.vtt
+
+
+def test_one_naming_rule_for_fix_and_batch(tmp_path):
+    """fix's default output (SUBS.synced.EXT) and batch's (--suffix, --out-dir) are one rule."""
+    assert batch.output_path(tmp_path / "movie.en.srt") == tmp_path / "movie.en.synced.srt"
+    assert batch.output_path(tmp_path / "movie.en.srt", kind="ass") == tmp_path / "movie.en.synced.ass"
+    assert batch.output_path(tmp_path / "movie") == tmp_path / "movie.synced.srt"
+    pair = batch.Pair(tmp_path / "S2" / "Ep.mkv", tmp_path / "S2" / "Ep.vtt", tmp_path)
+    assert batch.output_for(pair, ".x", tmp_path / "out") == batch.output_path(pair.subs, ".x", None, tmp_path / "out",
+                                                                               tmp_path)
+
+
+def test_batch_table_and_json_lines_report(tmp_path):
+    import json
+
+    from subsync import render
+
+    a = batch.Pair(tmp_path / "a.mkv", tmp_path / "a.srt", tmp_path)
+    b = batch.Pair(tmp_path / "b.mkv", tmp_path / "b.srt", tmp_path)
+    outcomes = [batch.Outcome(a, tmp_path / "a.synced.srt", "synced", "", 1.25,
+                              {"offset_s": -2.5, "scale": 1.0, "cuts": [], "counts": {"retimed": 3}}),
+                batch.Outcome(b, tmp_path / "b.synced.srt", "failed", "b.srt: not an SRT file", 0.5)]
+    found = batch.Found((a, b), (tmp_path / "Extras.srt",), ())
+    lines = render.batch_table(outcomes, found)
+    assert lines[0].split() == ["status", "subtitle", "offset", "drift", "cuts", "re-timed", "time"]
+    assert lines[1].split() == ["synced", str(a.subs), "-2.500", "s", "+0.000", "%", "0", "3", "1.2", "s"]
+    assert lines[2].split() == ["failed", str(b.subs), "0.5", "s"]
+    assert lines[3:] == [f"failed: {b.subs}: b.srt: not an SRT file",
+                         "1 synced, 0 skipped, 0 refused, 1 failed; 1 subtitle(s) without media"]
+    assert [o.exit_status for o in outcomes] == [0, 1]
+    report = tmp_path / "new" / "folder" / "batch.jsonl"
+    render.write_batch_report(report, outcomes)
+    records = [json.loads(line) for line in report.read_text().splitlines()]
+    assert [(r["status"], r["message"], r["seconds"]) for r in records] == [
+        ("synced", "", 1.25), ("failed", "b.srt: not an SRT file", 0.5)]
+    assert records[0]["offset_s"] == -2.5 and "offset_s" not in records[1]

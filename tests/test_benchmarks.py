@@ -54,22 +54,22 @@ def test_jitter_moves_starts_and_ends_independently_with_sigma():
 
 
 def _film() -> cases.Film:
-    audio = np.zeros(100 * cases.SAMPLE_RATE, np.float32)
+    audio = np.zeros(100 * cases.SAMPLE_RATE_HZ, np.float32)
     cues = ((10.0, 12.0, "a"), (40.0, 42.0, "b"), (55.0, 57.0, "c"), (80.0, 82.0, "d"))
     return cases.Film(audio, cues, ())
 
 
 def test_splice_insert_shifts_later_cues():
-    insert = np.ones(30 * cases.SAMPLE_RATE, np.float32)
+    insert = np.ones(30 * cases.SAMPLE_RATE_HZ, np.float32)
     audio, starts, ends = cases.splice(_film(), 50.0, 30.0, insert)
-    assert audio.size == 130 * cases.SAMPLE_RATE
+    assert audio.size == 130 * cases.SAMPLE_RATE_HZ
     np.testing.assert_allclose(starts, [10.0, 40.0, 85.0, 110.0])
     np.testing.assert_allclose(ends - starts, 2.0)
 
 
 def test_splice_removal_drops_the_cues_inside_and_shifts_the_rest():
     audio, starts, ends = cases.splice(_film(), 30.0, 30.0, None)
-    assert audio.size == 70 * cases.SAMPLE_RATE
+    assert audio.size == 70 * cases.SAMPLE_RATE_HZ
     assert starts[0] == 10.0 and np.isnan(starts[1]) and np.isnan(starts[2]) and starts[3] == 50.0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -59,6 +60,87 @@ def test_version():
     assert proc.returncode == 0 and proc.stdout.startswith("subsync ")
 
 
+def test_fix_and_batch_list_the_same_sync_options():
+    """The sync options are declared once (cli.SyncArgs) and both commands take them."""
+    import dataclasses
+
+    from subsync.cli import SyncArgs
+
+    fix_help, batch_help = run("fix", "--help").stdout, run("batch", "--help").stdout
+    for field in dataclasses.fields(SyncArgs):
+        option = "--" + field.name.replace("_", "-")
+        assert option in fix_help and option in batch_help, option
+    assert "--no-int8" in batch_help and "--no-cuts" in fix_help
+
+
+def test_one_map_from_errors_to_exit_status_and_message():
+    from subsync.errors import MediaError, RefusedError
+    from subsync.exits import attempt, overall
+
+    def raising(exc):
+        def work():
+            raise exc
+        return work
+
+    assert attempt(lambda: 5) == (5, None)
+    _, refused = attempt(raising(RefusedError("x.srt: no line of it is heard", result=object())))
+    assert (refused.status, refused.reason, refused.message) == (
+        3, "x.srt: no line of it is heard",
+        "refused: x.srt: no line of it is heard; nothing written (--force writes it anyway)")
+    assert attempt(raising(RefusedError("no speech")))[1].message == "refused: no speech; nothing written"
+    _, broken = attempt(raising(MediaError("m.mkv: no audio stream")))
+    assert (broken.status, broken.reason, broken.message) == (1, "m.mkv: no audio stream", "m.mkv: no audio stream")
+    _, unwritable = attempt(raising(PermissionError(13, "Permission denied", "out.srt")))
+    assert (unwritable.status, unwritable.message) == (1, "out.srt: Permission denied")
+    with pytest.raises(KeyboardInterrupt):              # Ctrl-C stops the caller
+        attempt(raising(KeyboardInterrupt()))
+    with pytest.raises(ZeroDivisionError):              # a bug is no bad input
+        attempt(lambda: 1 / 0)
+    assert overall([]) == 0 and overall([0, 3, 0]) == 3 and overall([3, 1, 0]) == 1
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("tty", [False, True])
+def test_progress_of_fix_and_batch(monkeypatch, tty):
+    """One progress class: off a terminal each new stage (in a batch, each new file) once; on a
+    terminal one line rewritten; finished batch pairs on their own lines; nothing when quiet."""
+    from subsync.batch import Outcome, Pair
+    from subsync.cli import Progress
+
+    for quiet in (False, True):
+        err = _Terminal() if tty else io.StringIO()
+        monkeypatch.setattr(sys, "stderr", err)
+        fix = Progress(quiet)
+        fix("decoding audio", 0, 1)
+        fix("aligning lines", 1, 4)
+        fix("aligning lines", 2, 4)
+        fix.finish()
+        a, b = Pair(Path("a.mkv"), Path("a.srt"), Path()), Pair(Path("b.mkv"), Path("b.srt"), Path())
+        many = Progress(quiet, pairs=2)
+        many.pair_stage(0, a, "decoding audio", 0, 1)
+        many.pair_stage(0, a, "aligning lines", 1, 2)
+        many.done(Outcome(a, Path("a.synced.srt"), "synced"))
+        many.pair_stage(1, b, "decoding audio", 0, 1)
+        many.done(Outcome(b, Path("b.synced.srt"), "failed", "broken"))
+        many.finish()
+        if quiet:
+            assert err.getvalue() == ""
+        elif tty:
+            assert err.getvalue() == (
+                "\r\033[Kdecoding audio\r\033[Kaligning lines  25%\r\033[Kaligning lines  50%\r\033[K"
+                "\r\033[K[1/2   0%] a.mkv: decoding audio\r\033[K[1/2   0%] a.mkv: aligning lines  50%"
+                "\r\033[K[1/2] synced: a.synced.srt\n\r\033[K[2/2  50%] b.mkv: decoding audio"
+                "\r\033[K[2/2] failed: b.srt\n\r\033[K")
+        else:
+            assert err.getvalue() == ("decoding audio...\naligning lines...\n"
+                                      "[1/2   0%] a.mkv...\n[1/2] synced: a.synced.srt\n"
+                                      "[2/2  50%] b.mkv...\n[2/2] failed: b.srt\n")
+
+
 @pytest.fixture()
 def jfk_srt(tmp_path) -> Path:
     path = tmp_path / "jfk.srt"
@@ -86,16 +168,20 @@ def test_media_without_audio_is_one_line_error(tmp_path, jfk_srt):
     one_line_error(run("fix", fake, jfk_srt))
 
 
-def test_media_without_speech_is_one_line_error(tmp_path, jfk_srt):
+def _room_tone(path: Path) -> Path:
+    """Five seconds of digital silence: media without speech."""
     import wave
 
-    quiet = tmp_path / "room_tone.wav"
-    with wave.open(str(quiet), "wb") as f:
+    with wave.open(str(path), "wb") as f:
         f.setnchannels(1)
         f.setsampwidth(2)
         f.setframerate(16000)
         f.writeframes(b"\x00\x00" * 16000 * 5)
-    proc = run("fix", quiet, jfk_srt)
+    return path
+
+
+def test_media_without_speech_is_one_line_error(tmp_path, jfk_srt):
+    proc = run("fix", _room_tone(tmp_path / "room_tone.wav"), jfk_srt)
     line = one_line_error(proc)
     assert "no speech" in line and proc.returncode == 3
     assert not (tmp_path / "jfk.synced.srt").exists()
@@ -309,18 +395,13 @@ def test_several_pairs_one_model_other_formats_and_a_plot(tmp_path, jfk_srt):
 def test_batch_folder_goes_on_past_broken_pairs(tmp_path):
     import json
     import shutil
-    import wave
 
     shutil.copy(JFK, tmp_path / "Show.S01E01.flac")
     (tmp_path / "Show.S01E01.en.srt").write_bytes(
         ("1\n00:00:02,800 --> 00:00:13,000\n" + JFK_TEXT + "\n").encode())
     shutil.copy(JFK, tmp_path / "Show.S01E02.flac")
     (tmp_path / "Show.S01E02.srt").write_text("this is not a subtitle file\n")
-    with wave.open(str(tmp_path / "Show.S01E03.wav"), "wb") as f:             # no speech: refused
-        f.setnchannels(1)
-        f.setsampwidth(2)
-        f.setframerate(16000)
-        f.writeframes(b"\x00\x00" * 16000 * 5)
+    _room_tone(tmp_path / "Show.S01E03.wav")                                 # no speech: refused
     (tmp_path / "Show.S01E03.srt").write_text("1\n00:00:01,000 --> 00:00:02,000\nHello\n")
     (tmp_path / "Extras.srt").write_text("1\n00:00:01,000 --> 00:00:02,000\nHello\n")
     out = tmp_path / "out"

@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from subsync.errors import SubtitleError
-from subsync.formats import format_ass, format_vtt, sniff
-from subsync.subtitles import parse_srt_bytes, parse_subtitle_bytes, render_subtitles
+from subsync.subtitles import format_ass, format_vtt, parse_srt_bytes, parse_subtitle_bytes, render_subtitles, sniff
 
 VTT = ("WEBVTT - a title\r\nKind: captions\r\n\r\nNOTE written by hand\r\n\r\nSTYLE\r\n::cue { color: yellow }\r\n\r\n"
        "intro\r\n00:01.000 --> 00:03.500 align:start line:0\r\n<v Bob>Hello <i>there</i>\r\n\r\n"

@@ -1,4 +1,4 @@
-"""subsync.media against real files made by ffmpeg/sox in a temporary folder."""
+"""subsync.media against real files made by ffmpeg (and the wave module) in a temporary folder."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pytest
 
 from subsync import media
 from subsync.errors import MediaError
-from subsync.media import SAMPLE_RATE, AudioTrack, audio_tracks, ffmpeg_binary, load_audio, pick_audio_track
+from subsync.core.activity import SAMPLE_RATE_HZ
+from subsync.media import AudioTrack, audio_tracks, ffmpeg_binary, load_audio, pick_audio_track
 
 TONE_S = 2.0
 TONE_HZ = 440
@@ -53,13 +54,18 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return made
 
 
-def _make_tone_wav(path: Path) -> None:
-    if shutil.which("sox"):
-        subprocess.run(["sox", "-n", "-r", "44100", "-c", "2", str(path),
-                        "synth", str(TONE_S), "sine", str(TONE_HZ), "vol", "0.5"], check=True)
-    else:
-        _ffmpeg("-f", "lavfi", "-i", f"sine=frequency={TONE_HZ}:duration={TONE_S}",
-                "-ar", "44100", "-ac", "2", str(path))
+def _make_tone_wav(path: Path, rate_hz: int = 44100, amplitude: float = 0.5) -> None:
+    """A stereo 16-bit WAV of a TONE_HZ sine at ``amplitude``, written with the standard
+    library (no tool the machine may lack: ffmpeg's own sine source is fixed at 1/8)."""
+    import wave
+
+    t = np.arange(int(TONE_S * rate_hz)) / rate_hz
+    tone = np.round(amplitude * 32767 * np.sin(2 * np.pi * TONE_HZ * t)).astype("<i2")
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(2)
+        f.setsampwidth(2)
+        f.setframerate(rate_hz)
+        f.writeframes(np.repeat(tone, 2).tobytes())
 
 
 def _assert_one_line_error(excinfo: pytest.ExceptionInfo, *fragments: str) -> None:
@@ -74,17 +80,17 @@ def _assert_one_line_error(excinfo: pytest.ExceptionInfo, *fragments: str) -> No
 def test_wav_is_decoded_to_16k_mono_float(files):
     audio = load_audio(files["tone.wav"])
     assert audio.dtype == np.float32 and audio.ndim == 1
-    assert abs(audio.size - TONE_S * SAMPLE_RATE) <= 2
+    assert abs(audio.size - TONE_S * SAMPLE_RATE_HZ) <= 2
     assert 0.3 < np.abs(audio).max() <= 1.0
     spectrum = np.abs(np.fft.rfft(audio))
-    peak_hz = np.argmax(spectrum) * SAMPLE_RATE / audio.size
+    peak_hz = np.argmax(spectrum) * SAMPLE_RATE_HZ / audio.size
     assert abs(peak_hz - TONE_HZ) < 2
 
 
 @pytest.mark.parametrize("name", ["movie.mp4", "movie.mkv"])
 def test_video_container_audio(files, name):
     audio = load_audio(files[name])
-    assert abs(audio.size / SAMPLE_RATE - 1.5) < 0.1
+    assert abs(audio.size / SAMPLE_RATE_HZ - 1.5) < 0.1
     assert np.abs(audio).max() > 0.1
 
 
@@ -96,8 +102,8 @@ def test_track_selection(files):
     first = load_audio(files["two_tracks.mkv"], audio_track=0)
     second = load_audio(files["two_tracks.mkv"], audio_track=1)
     default = load_audio(files["two_tracks.mkv"])
-    assert abs(first.size / SAMPLE_RATE - 1.5) < 0.05
-    assert abs(second.size / SAMPLE_RATE - 2.5) < 0.05
+    assert abs(first.size / SAMPLE_RATE_HZ - 1.5) < 0.05
+    assert abs(second.size / SAMPLE_RATE_HZ - 2.5) < 0.05
     assert np.array_equal(first, default)
 
 
@@ -217,7 +223,7 @@ def test_decodes_with_imageio_binary(files, monkeypatch):
     imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
     monkeypatch.setenv(media.FFMPEG_ENV_VAR, imageio_ffmpeg.get_ffmpeg_exe())
     audio = load_audio(files["two_tracks.mkv"], audio_track=1)
-    assert abs(audio.size / SAMPLE_RATE - 2.5) < 0.05
+    assert abs(audio.size / SAMPLE_RATE_HZ - 2.5) < 0.05
     with pytest.raises(MediaError) as excinfo:
         load_audio(files["two_tracks.mkv"], audio_track=5)
     _assert_one_line_error(excinfo, "has no audio track 5 (it has 2)")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from subsync.errors import ModelError
-from subsync.model import BUNDLED_MODELS, WhisperModel, resolve_model
+from subsync.whisper.model import BUNDLED_MODELS, WhisperModel, resolve_model
 
 
 def tiny_ct2_files() -> Path:

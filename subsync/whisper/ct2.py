@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ModelError
+from ..errors import ModelError
 
 SUPPORTED_BINARY_VERSIONS = (5, 6)
 
@@ -140,8 +140,7 @@ def to_transformers_state_dict(variables: dict[str, np.ndarray]) -> dict[str, np
     _copy_norm(state, variables, "model.encoder.layer_norm", "encoder/layer_norm")
     for i in range(dims.encoder_layers):
         src, dst = f"encoder/layer_{i}", f"model.encoder.layers.{i}"
-        _copy_fused_attention(state, variables, f"{dst}.self_attn", f"{src}/self_attention", cross=False)
-        _copy_norm(state, variables, f"{dst}.self_attn_layer_norm", f"{src}/self_attention/layer_norm")
+        _copy_self_attention(state, variables, dst, src)
         _copy_ffn(state, variables, dst, src)
 
     state["model.decoder.embed_tokens.weight"] = variables["decoder/embeddings/weight"]
@@ -149,12 +148,17 @@ def to_transformers_state_dict(variables: dict[str, np.ndarray]) -> dict[str, np
     _copy_norm(state, variables, "model.decoder.layer_norm", "decoder/layer_norm")
     for i in range(dims.decoder_layers):
         src, dst = f"decoder/layer_{i}", f"model.decoder.layers.{i}"
-        _copy_fused_attention(state, variables, f"{dst}.self_attn", f"{src}/self_attention", cross=False)
-        _copy_norm(state, variables, f"{dst}.self_attn_layer_norm", f"{src}/self_attention/layer_norm")
+        _copy_self_attention(state, variables, dst, src)
         _copy_fused_attention(state, variables, f"{dst}.encoder_attn", f"{src}/attention", cross=True)
         _copy_norm(state, variables, f"{dst}.encoder_attn_layer_norm", f"{src}/attention/layer_norm")
         _copy_ffn(state, variables, dst, src)
     return state
+
+
+def _copy_self_attention(state: dict, variables: dict, dst: str, src: str) -> None:
+    """A layer's self-attention and its layer norm (encoder and decoder alike)."""
+    _copy_fused_attention(state, variables, f"{dst}.self_attn", f"{src}/self_attention", cross=False)
+    _copy_norm(state, variables, f"{dst}.self_attn_layer_norm", f"{src}/self_attention/layer_norm")
 
 
 def _copy_norm(state: dict, variables: dict, dst: str, src: str) -> None:

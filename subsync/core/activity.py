@@ -1,6 +1,6 @@
 """Model-free speech activity on a 10 ms grid (pure numpy).
 
-Frame i covers media time [i * FRAME_S, (i + 1) * FRAME_S).  The detector:
+Frame i covers media time [i * ACTIVITY_FRAME_S, (i + 1) * ACTIVITY_FRAME_S).  The detector:
 
 1. sub-band power (200-8000 Hz in 5 bands) from an STFT of 25 ms windows
    centred on the frames, processed in chunks;
@@ -21,12 +21,14 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-FRAME_S = 0.01                          # grid step shared with timemap and the per-line aligner
-FRAMES_PER_S = round(1 / FRAME_S)
-WINDOW_S = 0.025                        # STFT window length
+SAMPLE_RATE_HZ = 16000                  # the audio every stage works on (media decodes to it; Whisper's rate)
+ACTIVITY_FRAME_S = 0.01                 # grid step shared with timemap and the per-line aligner
+SPEECH_THRESHOLD = 0.5                  # activity >= this is speech (the likelihood's decision point)
+ACTIVITY_FRAMES_PER_S = round(1 / ACTIVITY_FRAME_S)
+STFT_WINDOW_S = 0.025                   # STFT window length
 SUBBAND_EDGES_HZ = (200.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0)   # SNR is measured per sub-band
-CHUNK_S = 60.0                          # STFT this much audio at a time (bounds memory)
-CHUNK_FRAMES = round(CHUNK_S * FRAMES_PER_S)
+STFT_CHUNK_S = 60.0                     # STFT this much audio at a time (bounds memory)
+STFT_CHUNK_FRAMES = round(STFT_CHUNK_S * ACTIVITY_FRAMES_PER_S)
 
 PRE_SMOOTH_S = 0.03                     # level smoothing before taking block minima
 BLOCK_S = 0.25                          # floor/level statistics work on blocks of this length
@@ -48,11 +50,11 @@ HANGOVER_S = 0.01                       # activity is held this long after it dr
 EPS_POWER = 1e-12
 
 
-def speech_activity(audio: np.ndarray, sample_rate: int = 16000) -> np.ndarray:
-    """Speech likelihood per FRAME_S frame; float32 (n_frames,) in [0, 1], >= 0.5 means speech.
+def speech_activity(audio: np.ndarray, sample_rate: int = SAMPLE_RATE_HZ) -> np.ndarray:
+    """Speech likelihood per ACTIVITY_FRAME_S frame; float32 (n_frames,) in [0, 1], >= SPEECH_THRESHOLD means speech.
 
     audio: (n_samples,) float mono in [-1, 1], any sample rate (16 kHz from media.load_audio).
-    n_frames = ceil(n_samples / (FRAME_S * sample_rate)).
+    n_frames = ceil(n_samples / (ACTIVITY_FRAME_S * sample_rate)).
     """
     audio = np.asarray(audio, dtype=np.float32).reshape(-1)    # (n_samples,)
     if audio.size == 0:
@@ -62,9 +64,9 @@ def speech_activity(audio: np.ndarray, sample_rate: int = 16000) -> np.ndarray:
     snr_db = _median_filter(snr_db, _odd_frames(MEDIAN_S))
     likelihood = _logistic((snr_db - LOW_SNR_DB) / SOFTNESS_DB)
     loud = _median_filter(_power_sum_db(level_db), _odd_frames(MEDIAN_S)) > STRONG_MIN_DBFS
-    confirmed = _confirmed_regions(likelihood >= 0.5, (snr_db >= strong_db) & loud)
+    confirmed = _confirmed_regions(likelihood >= SPEECH_THRESHOLD, (snr_db >= strong_db) & loud)
     likelihood = np.where(confirmed, likelihood, REJECTED_WEIGHT * likelihood)
-    return _hangover(likelihood, round(HANGOVER_S * FRAMES_PER_S)).astype(np.float32)
+    return _hangover(likelihood, round(HANGOVER_S * ACTIVITY_FRAMES_PER_S)).astype(np.float32)
 
 
 def cue_activity(starts_s: Sequence[float] | np.ndarray, ends_s: Sequence[float] | np.ndarray,
@@ -76,8 +78,8 @@ def cue_activity(starts_s: Sequence[float] | np.ndarray, ends_s: Sequence[float]
     """
     starts = np.asarray(starts_s, dtype=np.float64).reshape(-1)   # (n_cues,)
     ends = np.asarray(ends_s, dtype=np.float64).reshape(-1)       # (n_cues,)
-    first = np.clip(np.ceil(starts * FRAMES_PER_S - 0.5), 0, n_frames).astype(np.int64)
-    stop = np.clip(np.ceil(ends * FRAMES_PER_S - 0.5), 0, n_frames).astype(np.int64)
+    first = np.clip(np.ceil(starts * ACTIVITY_FRAMES_PER_S - 0.5), 0, n_frames).astype(np.int64)
+    stop = np.clip(np.ceil(ends * ACTIVITY_FRAMES_PER_S - 0.5), 0, n_frames).astype(np.int64)
     keep = stop > first
     edges = np.zeros(n_frames + 1, dtype=np.int32)                # (n_frames + 1,)
     np.add.at(edges, first[keep], 1)
@@ -87,10 +89,10 @@ def cue_activity(starts_s: Sequence[float] | np.ndarray, ends_s: Sequence[float]
 
 # ---------------------------------------------------------------- band energies
 
-def band_levels_db(audio: np.ndarray, sample_rate: int = 16000) -> np.ndarray:
+def band_levels_db(audio: np.ndarray, sample_rate: int = SAMPLE_RATE_HZ) -> np.ndarray:
     """Sub-band power in dB (re full scale) per frame; float32 (n_frames, n_bands)."""
-    hop = FRAME_S * sample_rate                                # samples per frame (may be fractional)
-    window = round(WINDOW_S * sample_rate)
+    hop = ACTIVITY_FRAME_S * sample_rate                                # samples per frame (may be fractional)
+    window = round(STFT_WINDOW_S * sample_rate)
     n_fft = 1 << (window - 1).bit_length()
     bands = _band_matrix(n_fft, sample_rate)                  # (n_fft // 2 + 1, n_bands)
     taper = np.hanning(window).astype(np.float32)
@@ -98,8 +100,8 @@ def band_levels_db(audio: np.ndarray, sample_rate: int = 16000) -> np.ndarray:
     taper *= np.float32(np.sqrt(2.0 / (n_fft * np.sum(taper**2))))
     n_frames = n_frames_for(audio.size, sample_rate)
     levels = np.empty((n_frames, bands.shape[1]), dtype=np.float32)
-    for first in range(0, n_frames, CHUNK_FRAMES):
-        count = min(CHUNK_FRAMES, n_frames - first)
+    for first in range(0, n_frames, STFT_CHUNK_FRAMES):
+        count = min(STFT_CHUNK_FRAMES, n_frames - first)
         frames = _frames(audio, first, count, hop, window)    # (count, window)
         spectrum = np.fft.rfft(frames * taper, n=n_fft, axis=1)
         power = spectrum.real**2 + spectrum.imag**2           # (count, n_fft // 2 + 1)
@@ -178,7 +180,7 @@ def _sliding_block_stat(values: np.ndarray, block_reduce: Callable[..., np.ndarr
     values: (n, n_bands) -> (n, n_bands).  Per-block statistics keep this cheap
     on long films: a 2-hour film has only 28 800 blocks.
     """
-    block = round(BLOCK_S * FRAMES_PER_S)
+    block = round(BLOCK_S * ACTIVITY_FRAMES_PER_S)
     n, n_bands = values.shape
     n_blocks = -(-n // block)
     padded = np.pad(values, ((0, n_blocks * block - n), (0, 0)), mode="edge")
@@ -231,7 +233,7 @@ def _median_filter(values: np.ndarray, width: int) -> np.ndarray:
     half = width // 2
     windows = sliding_window_view(np.pad(values, half, mode="edge"), width)     # (n, width)
     out = np.empty_like(values)
-    step = CHUNK_FRAMES * 10
+    step = STFT_CHUNK_FRAMES * 10
     for first in range(0, values.size, step):
         out[first:first + step] = np.median(windows[first:first + step], axis=1)
     return out
@@ -245,12 +247,12 @@ def _hangover(values: np.ndarray, frames: int) -> np.ndarray:
     return held
 
 
-def n_frames_for(n_samples: int, sample_rate: int = 16000) -> int:
-    """Number of FRAME_S frames that cover n_samples: the last, partial frame counts."""
+def n_frames_for(n_samples: int, sample_rate: int = SAMPLE_RATE_HZ) -> int:
+    """Number of ACTIVITY_FRAME_S frames that cover n_samples: the last, partial frame counts."""
     if sample_rate <= 0:
         raise ValueError(f"sample rate must be positive, not {sample_rate}")
-    return int(np.ceil(n_samples / (FRAME_S * sample_rate) - 1e-9))
+    return int(np.ceil(n_samples / (ACTIVITY_FRAME_S * sample_rate) - 1e-9))
 
 
 def _odd_frames(seconds: float) -> int:
-    return 2 * (round(seconds * FRAMES_PER_S) // 2) + 1
+    return 2 * (round(seconds * ACTIVITY_FRAMES_PER_S) // 2) + 1

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .activity import SPEECH_THRESHOLD
+
 MEDIAN_FILTER_WIDTH = 7      # frames, as in whisper.timing
 MIN_WORD_S = 0.04            # a snapped word keeps at least this duration
 MIN_SILENCE_S = 0.06         # a boundary moves only across a silence at least this long
-SPEECH_THRESHOLD = 0.5       # activity >= this is speech (see activity.speech_activity)
 ONSET_FRACTION = 0.5         # a word starts where its attention is half-way risen
 RISE_FRAMES = 3              # ... and stays risen this many frames
 PEAK_MARGIN_S = 0.1          # attention within this of a line's span counts as on target
@@ -212,3 +213,13 @@ def span_mass(attention: np.ndarray, row_slice: slice, start_s: float, end_s: fl
     last = min(rows.shape[1], int(np.ceil((end_s + PEAK_MARGIN_S) / frame_s)))
     inside = rows[:, first:last].sum(axis=1) / np.maximum(rows.sum(axis=1), 1e-9)
     return float(inside.mean())
+
+
+def text_score(likelihood: float, focus: float) -> float:
+    """0..1: how surely a line's text is spoken where the attention placed it.
+
+    likelihood: the decoder's geometric-mean token probability of the text (really
+    spoken text scores well above 0.1, text that is not is near 0); focus: the share of
+    the line's attention on its aligned span (see :func:`span_mass`)."""
+    likely = float(np.clip(np.log10(max(likelihood, 1e-6)) + 2.0, 0.0, 1.5) / 1.5)
+    return float(np.sqrt(likely * np.clip(focus, 0.0, 1.0)))

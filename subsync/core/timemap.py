@@ -1,10 +1,11 @@
 """The global map from subtitle time to media time (pure numpy).
 
 `global_search` finds scale and offset like ffsubsync: the cues, rasterized on
-the FRAME_S grid after scaling, are cross-correlated (FFT) with the speech
+the ACTIVITY_FRAME_S grid after scaling, are cross-correlated (FFT) with the speech
 activity for every candidate framerate ratio; the best scale is then refined
 continuously from per-chunk offsets.  `fit_anchors` robustly fits the same
-kind of map to (subtitle time, media time) pairs from the per-line aligner.
+kind of map to (subtitle time, media time) pairs from the per-line aligner, and `refine`
+moves a map (cuts included) onto such anchors.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from itertools import permutations
 
 import numpy as np
 
-from .activity import FRAME_S, FRAMES_PER_S, cue_activity
+from .activity import ACTIVITY_FRAME_S, ACTIVITY_FRAMES_PER_S, cue_activity
 
 # ---------------------------------------------------------------- the map
 
@@ -162,7 +163,7 @@ def global_search(speech: np.ndarray, starts_s, ends_s, max_offset_s: float = 60
                   scales=FRAMERATE_RATIOS) -> GlobalMatch:
     """Best map media = scale * subtitle + offset from speech activity and cue times.
 
-    speech: (n_frames,) activity on the FRAME_S grid (see activity.speech_activity).
+    speech: (n_frames,) activity on the ACTIVITY_FRAME_S grid (see activity.speech_activity).
     starts_s, ends_s: (n_cues,) subtitle cue times.  |offset| <= max_offset_s.
     Returns the identity with score 0 when there is nothing to correlate.
     """
@@ -243,12 +244,12 @@ def _top_peaks(offsets: np.ndarray, scores: np.ndarray) -> list[tuple[float, flo
     """Up to PEAKS_PER_SCALE (offset_s, score) local maxima, at least a second apart."""
     scores = scores.copy()
     peaks = []
-    exclusion = int(RUNNER_UP_EXCLUSION_S * FRAMES_PER_S)
+    exclusion = int(RUNNER_UP_EXCLUSION_S * ACTIVITY_FRAMES_PER_S)
     for _ in range(PEAKS_PER_SCALE):
         best = int(np.argmax(scores))
         if not np.isfinite(scores[best]) or scores[best] <= 0:
             break
-        peaks.append((float(offsets[best] * FRAME_S), float(scores[best])))
+        peaks.append((float(offsets[best] * ACTIVITY_FRAME_S), float(scores[best])))
         scores[max(0, best - exclusion): best + exclusion + 1] = -np.inf
     return peaks
 
@@ -267,18 +268,18 @@ def _valid_cues(starts_s, ends_s) -> tuple[np.ndarray, np.ndarray]:
 
 def _raster_length(starts: np.ndarray, ends: np.ndarray, scale: float) -> int:
     """Frames from the raster base to just past the last (scaled) cue end."""
-    return int(np.ceil(scale * ends.max() * FRAMES_PER_S)) - _raster_base(starts, scale) + 1
+    return int(np.ceil(scale * ends.max() * ACTIVITY_FRAMES_PER_S)) - _raster_base(starts, scale) + 1
 
 
 def _raster_base(starts: np.ndarray, scale: float) -> int:
     """Frame index (on the scaled subtitle clock) of raster element 0."""
-    return int(np.floor(scale * starts.min() * FRAMES_PER_S))
+    return int(np.floor(scale * starts.min() * ACTIVITY_FRAMES_PER_S))
 
 
 def _centred_raster(starts: np.ndarray, ends: np.ndarray, scale: float, base: int,
                     length: int) -> np.ndarray:
     """Zero-mean cue raster on the scaled subtitle clock from frame `base`; (length,)."""
-    origin_s = base * FRAME_S
+    origin_s = base * ACTIVITY_FRAME_S
     raster = cue_activity(scale * starts - origin_s, scale * ends - origin_s, length).astype(np.float64)
     return raster - raster.mean()
 
@@ -289,14 +290,14 @@ def _search_scale(reference: _Reference, starts: np.ndarray, ends: np.ndarray, s
     offsets, scores = _scale_scores(reference, starts, ends, scale, max_offset_s)
     allowed = None
     if centre_s is not None:
-        allowed = np.abs(offsets * FRAME_S - centre_s) <= VERIFY_RADIUS_S
+        allowed = np.abs(offsets * ACTIVITY_FRAME_S - centre_s) <= VERIFY_RADIUS_S
     return _peak(offsets, scores, allowed)
 
 
 def _scale_scores(reference: _Reference, starts: np.ndarray, ends: np.ndarray, scale: float,
                   max_offset_s: float) -> tuple[np.ndarray, np.ndarray]:
     """(offsets in frames, correlation scores), each (n_offsets,), of one scale over +-max_offset_s."""
-    limit = int(np.floor(max_offset_s * FRAMES_PER_S))
+    limit = int(np.floor(max_offset_s * ACTIVITY_FRAMES_PER_S))
     offsets = np.arange(-limit, limit + 1)
     base = _raster_base(starts, scale)
     raster = _centred_raster(starts, ends, scale, base, _raster_length(starts, ends, scale))
@@ -315,9 +316,9 @@ def _peak(offsets: np.ndarray, scores: np.ndarray, allowed: np.ndarray | None = 
         curvature = left - 2 * centre + right
         if curvature < 0:
             shift = float(np.clip(0.5 * (left - right) / curvature, -0.5, 0.5))
-    far = np.abs(offsets - offsets[best]) > RUNNER_UP_EXCLUSION_S * FRAMES_PER_S
+    far = np.abs(offsets - offsets[best]) > RUNNER_UP_EXCLUSION_S * ACTIVITY_FRAMES_PER_S
     runner_up = float(scores[far].max()) if far.any() else 0.0
-    return _Peak((offsets[best] + shift) * FRAME_S, float(scores[best]), runner_up)
+    return _Peak((offsets[best] + shift) * ACTIVITY_FRAME_S, float(scores[best]), runner_up)
 
 
 def _fast_length(n: int) -> int:
@@ -393,8 +394,8 @@ def _chunk_offset(film: _Reference, starts: np.ndarray, ends: np.ndarray, scale:
     base = _raster_base(starts, scale)
     length = _raster_length(starts, ends, scale)
     raster = _centred_raster(starts, ends, scale, base, length)
-    centre = int(round(offset_s * FRAMES_PER_S))
-    radius = int(np.ceil(radius_s * FRAMES_PER_S))
+    centre = int(round(offset_s * ACTIVITY_FRAMES_PER_S))
+    radius = int(np.ceil(radius_s * ACTIVITY_FRAMES_PER_S))
     first = max(0, base + centre - radius)
     stop = min(film.centred.size, base + centre + radius + length)
     if stop - first <= 0:
@@ -475,9 +476,9 @@ def _binned_scores(film: _Reference, starts: np.ndarray, ends: np.ndarray, scale
     base = _raster_base(starts, scale)
     length = _raster_length(starts, ends, scale)
     raster = _centred_raster(starts, ends, scale, base, length)
-    half = int(round(CUT_BIN_S * FRAMES_PER_S / 2))
-    lowest = int(np.floor(grid_s[0] * FRAMES_PER_S)) - half
-    highest = int(np.ceil(grid_s[-1] * FRAMES_PER_S)) + half
+    half = int(round(CUT_BIN_S * ACTIVITY_FRAMES_PER_S / 2))
+    lowest = int(np.floor(grid_s[0] * ACTIVITY_FRAMES_PER_S)) - half
+    highest = int(np.ceil(grid_s[-1] * ACTIVITY_FRAMES_PER_S)) + half
     first = max(0, base + lowest)
     stop = min(film.centred.size, base + highest + length)
     if stop - first <= 0:
@@ -485,7 +486,7 @@ def _binned_scores(film: _Reference, starts: np.ndarray, ends: np.ndarray, scale
     piece = _Reference(film.centred[first:stop], first, length, film.rms)
     offsets = np.arange(lowest, highest + 1)                               # frames
     frame_scores = piece.lag_scores(raster, offsets + base)
-    centres = np.round(grid_s * FRAMES_PER_S).astype(int) - lowest         # (n_grid,) into offsets
+    centres = np.round(grid_s * ACTIVITY_FRAMES_PER_S).astype(int) - lowest         # (n_grid,) into offsets
     window = np.clip(centres[:, None] + np.arange(-half, half + 1)[None, :], 0, offsets.size - 1)
     return frame_scores[window].max(axis=1)
 
@@ -539,8 +540,8 @@ def _cut_cue(centred: np.ndarray, starts: np.ndarray, ends: np.ndarray, scale: f
     cumulative = np.concatenate([[0.0], np.cumsum(centred)])
 
     def explained(offset_s: float) -> np.ndarray:                           # (n_candidates,)
-        first = np.clip(np.round((scale * starts[cues] + offset_s) * FRAMES_PER_S), 0, centred.size)
-        stop = np.clip(np.round((scale * ends[cues] + offset_s) * FRAMES_PER_S), 0, centred.size)
+        first = np.clip(np.round((scale * starts[cues] + offset_s) * ACTIVITY_FRAMES_PER_S), 0, centred.size)
+        stop = np.clip(np.round((scale * ends[cues] + offset_s) * ACTIVITY_FRAMES_PER_S), 0, centred.size)
         return cumulative[stop.astype(int)] - cumulative[first.astype(int)]
 
     early, late = explained(offset_before_s), explained(offset_after_s)
@@ -733,3 +734,33 @@ def _snap_to_ratio(fitted: TimeMap, sub: np.ndarray, media: np.ndarray, weights:
     spreads = [_spread(m, sub, media, weights) for m in standards]
     best = standards[int(np.argmin(spreads))]
     return best if min(spreads) <= _spread(fitted, sub, media, weights) * 1.25 + 0.01 else fitted
+
+
+MIN_PIECE_ANCHORS = 5         # a piece of a cut map moves by its own residual when heard this often
+
+
+def refine(prior: TimeMap, sub_s: np.ndarray, media_s: np.ndarray, weights: np.ndarray) -> TimeMap:
+    """``prior`` fitted through anchors (subtitle start, heard media start), (n,) each.
+
+    A map with cuts is fitted as one line through the anchors with the cuts' jumps taken
+    out (scale and first offset), then each piece with MIN_PIECE_ANCHORS anchors or more
+    near the line moves by their weighted median residual."""
+    jumps = prior.offsets_at(sub_s) - prior.offset_s                     # (n,) 0 before any cut
+    fitted = fit_subtitle_anchors(sub_s, media_s - jumps, weights, prior.without_cuts())
+    refined = prior.shifted(fitted.scale, fitted.offset_s - prior.offset_s)
+    if not prior.cuts:
+        return refined
+    residual = media_s - refined(sub_s)
+    piece = np.searchsorted([cut.at_s for cut in refined.cuts], sub_s, side="right")   # (n,) 0 = first
+    offsets = [refined.offset_s, *(cut.offset_s for cut in refined.cuts)]
+    for k in range(len(offsets)):
+        members = (piece == k) & (np.abs(residual) <= ANCHOR_RESIDUAL_S)
+        if members.sum() >= MIN_PIECE_ANCHORS:
+            offsets[k] += weighted_median(residual[members], weights[members])
+    cuts = tuple(Cut(cut.at_s, offset) for cut, offset in zip(refined.cuts, offsets[1:]))
+    return TimeMap(refined.scale, offsets[0], cuts)
+
+
+def mapped(time_map: TimeMap, starts_s: np.ndarray, ends_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cue starts and ends through the map; an end takes its start's piece of a cut map."""
+    return time_map(starts_s), time_map(ends_s, starts_s)

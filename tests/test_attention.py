@@ -5,9 +5,9 @@ import itertools
 import numpy as np
 import pytest
 
-from subsync import align
+from subsync.core import attention as align
 
-FRAME_S = 0.02
+from subsync.whisper.model import TOKEN_FRAME_S as FRAME_S
 
 
 def brute_force_cost(cost):

@@ -24,20 +24,22 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 
 import numpy as np
 
-from .errors import ModelError
+from ..core.activity import SAMPLE_RATE_HZ
+from ..errors import ModelError
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-SAMPLE_RATE = 16000
 N_FFT = 400
 HOP_LENGTH = 160
-CHUNK_S = 30
-N_SAMPLES = CHUNK_S * SAMPLE_RATE  # 480000 samples in a 30 s window
+WINDOW_S = 30.0  # the encoder's input window
+N_SAMPLES = int(WINDOW_S * SAMPLE_RATE_HZ)  # 480000 samples in a 30 s window
 N_MEL_FRAMES = N_SAMPLES // HOP_LENGTH  # 3000 mel frames
 ENCODER_STRIDE = 2  # the second conv halves the frame rate
-FRAMES_PER_S = SAMPLE_RATE / (HOP_LENGTH * ENCODER_STRIDE)  # 50 encoder frames per second
-FRAME_S = 1.0 / FRAMES_PER_S  # 20 ms per encoder frame
+TOKEN_FRAMES_PER_S = SAMPLE_RATE_HZ / (HOP_LENGTH * ENCODER_STRIDE)  # 50 encoder frames per second
+TOKEN_FRAME_S = 1.0 / TOKEN_FRAMES_PER_S  # 20 ms per encoder frame (the attention's time step)
+MAX_FRAMES = N_MEL_FRAMES // ENCODER_STRIDE  # 1500 encoder frames in a window
+MAX_TEXT_TOKENS = 440  # the decoder's context is 448 tokens, prompt included
 
 DEFAULT_MODEL = "base"
 
@@ -370,7 +372,7 @@ class WhisperModel:
     def log_mel(self, chunks: Sequence[np.ndarray]) -> "torch.Tensor":
         """(batch, n_mels, 3000) log-mel features of audio chunks of at most 30 s each."""
         features = self._features(
-            list(chunks), sampling_rate=SAMPLE_RATE, return_tensors="pt", padding="max_length",
+            list(chunks), sampling_rate=SAMPLE_RATE_HZ, return_tensors="pt", padding="max_length",
             device=self.device if self.device.startswith("cuda") else "cpu",
         ).input_features
         return features.to(self.device, self.dtype)

@@ -1,98 +1,20 @@
-"""The sync pipeline: pure decisions without a model, then end to end with the real model."""
+"""The library end to end: subsync.sync with the real model on real speech, --fast
+without a model, reference mode, and the options' lifetimes."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from subsync import pipeline
+import subsync
+from subsync.core.activity import SAMPLE_RATE_HZ
 from subsync.errors import RefusedError
-from subsync.pipeline import SyncOptions, _Heard
 from subsync.subtitles import parse_srt_bytes, read_srt, render_srt
+from subsync.whisper.listener import heard_words
 
 from conftest import SPEECH, distorted_srt
 
-OPTIONS = SyncOptions()
-
-
-def test_alignment_text_drops_what_is_not_spoken():
-    assert pipeline.alignment_text("<i>[door slams]</i> JOHN: Get out!") == "Get out!"
-    assert pipeline.alignment_text("♪ la la ♪") == ""
-    assert pipeline.alignment_text("♪ Fly me to the moon\nWhat a song!") == "What a song!"
-    assert pipeline.alignment_text("ANNOUNCER: [static] Flight 9 is boarding") == "Flight 9 is boarding"
-    assert pipeline.alignment_text("{\\i1}♪ la la{\\i0}\\NJOHN: Hello there") == "Hello there"   # ASS
-    assert pipeline.alignment_text("{\\an7}{\\p1}m 0 0 l 100 0 100 100{\\p0}") == ""              # a drawing
-    assert pipeline.alignment_text("Subtitles by ACME Team") == ""
-    assert pipeline.alignment_text("<i>Synced and corrected by bob</i>") == ""
-    assert pipeline.alignment_text("www.opensubtitles.org") == ""
-    assert pipeline.alignment_text("I caught a subtitle by accident.") == "I caught a subtitle by accident."
-    assert pipeline.alignment_text("(sighs)") == ""
-    assert pipeline.alignment_text("- Who?\n- Me.") == "Who? Me."
-
-
-def test_plan_windows_cover_every_spoken_line_once_within_30_s():
-    starts = np.arange(0, 120, 4.0)
-    ends = starts + 3.0
-    texts = ["word " * 5] * starts.size
-    texts[3] = ""                                    # a wordless cue is not aligned
-    windows = pipeline.plan_windows(starts, ends, texts, duration_s=130.0)
-    aligned = [i for w in windows for i in w.lines]
-    assert sorted(aligned) == [i for i in range(starts.size) if i != 3]
-    for w in windows:
-        assert 0 <= w.start_s < w.end_s <= 130.0
-        assert w.end_s - w.start_s <= pipeline.WINDOW_S + 1e-9
-        assert all(w.start_s <= starts[i] and ends[i] <= w.end_s for i in w.lines)
-    # Neighbours that reach into a window lend it part of their words as context.
-    assert any(w.before for w in windows[1:])
-
-
-def heard_at(starts, shift, confidence=0.9):
-    return {i: _Heard(s + d, s + d + 1.5, confidence) for i, (s, d) in enumerate(zip(starts, shift))}
-
-
-def test_decide_keeps_agreeing_lines_and_retimes_clear_misses():
-    starts = np.arange(20) * 3.0
-    rng = np.random.default_rng(0)
-    shift = rng.normal(0, 0.35, starts.size)               # sloppy per-line timing
-    heard = heard_at(starts + shift, -shift)               # heard at the true times
-    mapped = starts + shift
-    lines = pipeline.decide(mapped, mapped + 2.0, heard, ["some words"] * 20, OPTIONS)
-    for line, true_start, d in zip(lines, starts, shift):
-        if abs(d) > OPTIONS.keep_tolerance_s:
-            assert line.action == "retimed"
-            assert line.start_s == pytest.approx(true_start, abs=0.05)
-        else:
-            assert line.action == "kept"
-            assert line.start_s == mapped[line.index]
-    assert all(a.start_s < b.start_s for a, b in zip(lines, lines[1:]))
-    assert all(line.end_s - line.start_s >= 0.2 for line in lines)
-
-
-def test_decide_leaves_a_tight_file_alone_and_low_confidence_on_the_map():
-    starts = np.arange(20) * 3.0
-    noise = np.random.default_rng(1).normal(0, 0.04, starts.size)
-    noise[5] = 0.4                                         # an aligner slip in a sound file
-    heard = heard_at(starts, noise)
-    heard[7] = _Heard(starts[7] + 2.0, starts[7] + 3.0, 0.1)  # unsure
-    lines = pipeline.decide(starts, starts + 2.0, heard, ["words"] * 20, OPTIONS)
-    assert [line.action for line in lines].count("kept") == 19
-    assert lines[7].action == "mapped" and lines[7].start_s == starts[7]
-
-
-def test_decide_gives_flashing_lines_a_readable_duration():
-    starts = np.array([1.0, 1.5, 5.0])
-    ends = np.array([1.0, 3.0, 5.02])                      # zero and 20 ms long in the input
-    lines = pipeline.decide(starts, ends, {}, ["Hello there.", "Next line", "x"], OPTIONS)
-    assert lines[0].end_s == pytest.approx(1.5 - pipeline.MIN_GAP_S)    # up to the next line
-    assert lines[2].end_s - lines[2].start_s == pytest.approx(pipeline.MIN_DURATION_S)
-    assert lines[1].start_s == 1.5 and lines[1].end_s == 3.0            # untouched
-
-
-def test_decide_never_leaves_a_zero_or_negative_duration():
-    starts = np.array([1.0, 2.0, 3.0])
-    heard = {0: _Heard(2.9, 2.95, 0.9), 1: _Heard(2.9, 2.9, 0.9), 2: _Heard(0.0, 0.01, 0.9)}
-    lines = pipeline.decide(starts, starts + 0.8, heard, ["a b", "c", "d"], OPTIONS)
-    assert all(line.end_s > line.start_s >= 0 for line in lines)
+OPTIONS = subsync.SyncOptions()
 
 
 def distorted(reference, scale, offset_s):
@@ -116,7 +38,7 @@ def distorted(reference, scale, offset_s):
 def test_offset_and_framerate_drift_come_back(base_model, case, media, scale, offset_s,
                                               within_150ms, worst_s, drift_found):
     reference, shifted = distorted(SPEECH / case / "reference.srt", scale, offset_s)
-    result = pipeline.sync(SPEECH / case / media, shifted, model=base_model, language="en")
+    result = subsync.sync(SPEECH / case / media, shifted, model=base_model, language="en")
     errors = np.abs([new.start_s - old.start_s for new, old in zip(result.cues, reference.cues)])
     assert np.mean(errors <= 0.150) >= within_150ms, errors.round(3)
     assert errors.max() <= worst_s, errors.round(3)
@@ -133,9 +55,9 @@ def test_confidence_tells_spoken_text_from_other_text(base_model):
     spoken = (SPEECH / "whisper_jfk" / "text.txt").read_text().strip()
     srt = f"1\n00:00:00,300 --> 00:00:10,500\n{spoken}\n".encode()
     other = b"1\n00:00:00,300 --> 00:00:10,500\nThe quarterly report shows rising sales of garden furniture.\n"
-    good = pipeline.sync(jfk, parse_srt_bytes(srt), model=base_model)
+    good = subsync.sync(jfk, parse_srt_bytes(srt), model=base_model)
     with pytest.raises(RefusedError) as refused:
-        pipeline.sync(jfk, parse_srt_bytes(other), model=base_model, language="en")
+        subsync.sync(jfk, parse_srt_bytes(other), model=base_model, language="en")
     bad = refused.value.result
     assert "no line of it is heard" in str(refused.value) and bad.refusal == str(refused.value)
     assert not bad.text_heard and not good.refusal
@@ -153,7 +75,7 @@ def test_fast_mode_on_a_decisive_match_needs_no_model(long_speech):
     moves every line by it without loading a model (a missing one would raise)."""
     media, cues = long_speech
     subs = parse_srt_bytes(distorted_srt(cues, 25 / 23.976, 42.0))
-    synchronizer = pipeline.Synchronizer(fast=True, model="no-such-model")   # loads only when needed
+    synchronizer = subsync.Synchronizer(fast=True, model="no-such-model")   # loads only when needed
     result = synchronizer.sync(media, subs)
     errors = _start_errors(result, cues)
     assert np.mean(errors <= 0.125) >= 0.95, np.sort(errors)[-5:]
@@ -181,7 +103,7 @@ def test_default_mode_on_minutes_of_hearing_impaired_dialogue(base_model, long_s
     extra = [(a + 0.3, b - 0.3, tag) for (a, b), tag in zip(gaps, ("[MUSIC]", "♪ Over the hills ♪", "Subtitles by ACME"))]
     both = sorted(spoken + extra)
     subs = parse_srt_bytes(distorted_srt(both, 23.976 / 25, -3.5))
-    result = pipeline.sync(media, subs, model=base_model)
+    result = subsync.sync(media, subs, model=base_model)
     is_extra = np.array([c in extra for c in both])
     errors = _start_errors(result, both)
     assert np.mean(errors[~is_extra] <= 0.125) >= 0.95, np.sort(errors[~is_extra])[-5:]
@@ -205,14 +127,14 @@ def test_translated_subtitles_fall_back_to_speech_activity(base_model, long_spee
     media, cues = long_speech
     foreign = [(s, e, GERMAN[i % len(GERMAN)]) for i, (s, e, _) in enumerate(cues)]
     subs = parse_srt_bytes(distorted_srt(foreign, 25 / 23.976, 31.0))
-    result = pipeline.sync(media, subs, model=base_model)
+    result = subsync.sync(media, subs, model=base_model)
     assert not result.text_heard and not result.refusal
     assert np.mean(_start_errors(result, cues) <= 0.125) >= 0.95
     assert {line.action for line in result.lines} == {"mapped"}
-    from subsync.cli import summary
+    from subsync.render import summary
 
     assert "text is not heard" in summary(result)
-    told = pipeline.sync(media, subs, model=base_model, subs_language="de")   # said, not detected
+    told = subsync.sync(media, subs, model=base_model, subs_language="de")   # said, not detected
     assert not told.text_heard and told.times_s == result.times_s
 
 
@@ -223,12 +145,12 @@ def _with_inserted(media, at_s: float, length_s: float, path):
     from subsync.media import load_audio
 
     audio = load_audio(media)
-    noise = np.random.default_rng(5).normal(0, 0.002, int(length_s * 16000)).astype(np.float32)
-    audio = np.concatenate([audio[: int(at_s * 16000)], noise, audio[int(at_s * 16000):]])
+    noise = np.random.default_rng(5).normal(0, 0.002, int(length_s * SAMPLE_RATE_HZ)).astype(np.float32)
+    audio = np.concatenate([audio[: int(at_s * SAMPLE_RATE_HZ)], noise, audio[int(at_s * SAMPLE_RATE_HZ):]])
     with wave.open(str(path), "wb") as f:
         f.setnchannels(1)
         f.setsampwidth(2)
-        f.setframerate(16000)
+        f.setframerate(SAMPLE_RATE_HZ)
         f.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
     return path
 
@@ -244,12 +166,12 @@ def test_a_cut_gets_a_piece_of_its_own(base_model, long_speech, tmp_path):
     truth = [(s + 50.0 * (s >= at_s), e + 50.0 * (s >= at_s), t) for s, e, t in cues]
     subs = parse_srt_bytes(distorted_srt(cues, 24 / 25, 12.0))              # the uncut edit's times
     for fast in (True, False):
-        result = pipeline.sync(edited, subs, model=base_model, fast=fast)
+        result = subsync.sync(edited, subs, model=base_model, fast=fast)
         assert len(result.time_map.cuts) == 1
         assert result.time_map.cuts[0].at_s == pytest.approx(cues[k][0] * 24 / 25 + 12.0, abs=0.01)
         errors = _start_errors(result, truth)
         assert np.mean(errors <= 0.125) >= 0.95, (fast, np.sort(errors)[-5:])
-    from subsync.cli import summary
+    from subsync.render import summary
 
     assert result.time_map.cuts[0].offset_s - result.time_map.offset_s == pytest.approx(50.0, abs=0.05)
     assert "cut at 00:02:01" in summary(result) and result.text_heard
@@ -261,13 +183,13 @@ def test_heard_words_are_ordered_and_inside_the_audio(base_model):
 
     audio = load_audio(SPEECH / "whisper_jfk" / "media.flac")
     words = (SPEECH / "whisper_jfk" / "text.txt").read_text().split()
-    heard = pipeline.heard_words(base_model, audio, words, "en")
+    heard = heard_words(base_model, audio, words, "en")
     assert heard.spans.start_s.size == len(words)
     assert np.all(np.diff(heard.spans.start_s) >= 0)
     assert np.all(heard.spans.end_s >= heard.spans.start_s)
-    assert 0.0 <= heard.spans.start_s[0] and heard.spans.end_s[-1] <= audio.size / 16000 + 0.1
+    assert 0.0 <= heard.spans.start_s[0] and heard.spans.end_s[-1] <= audio.size / SAMPLE_RATE_HZ + 0.1
     assert heard.spans.start_s[0] == pytest.approx(0.3, abs=0.25)        # "And" from ~0.3 s
-    assert pipeline.heard_words(base_model, audio, words * 40, "en") is None   # beyond 448 tokens
+    assert heard_words(base_model, audio, words * 40, "en") is None   # beyond 448 tokens
 
 
 def _film_cues(seconds: float, seed: int = 0) -> list[tuple[float, float]]:
@@ -289,8 +211,63 @@ def test_reference_subtitles_give_offset_and_drift_without_audio(scale, offset_s
                                               1.0, 0.0))
     keep = [i for i, (a, _) in enumerate(cues) if a * scale + offset_s >= 0]
     subs = parse_srt_bytes(distorted_srt([(*cues[i], f"Line {i}") for i in keep], scale, offset_s))
-    result = pipeline.sync_to_reference(reference, subs)
+    result = subsync.sync_to_reference(reference, subs)
     errors = np.abs(np.array([line.start_s for line in result.lines]) - np.array([cues[i][0] for i in keep]))
     assert errors.max() <= 0.02, errors.max()
     assert {line.action for line in result.lines} == {"mapped"}
     assert result.to_bytes().count(b"Line ") == len(keep)
+
+
+def _wav(path, audio) -> None:
+    import wave
+
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(SAMPLE_RATE_HZ)
+        f.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
+
+
+def test_a_synchronizer_takes_any_listener_and_files(tmp_path):
+    """The whole library path (ffmpeg decoding, SRT in and out, the engine, the self-check)
+    with the replay listener standing in for Whisper."""
+    from test_engine import babble, film, script
+
+    from subsync.replay import ReplayListener
+
+    truth = film(60.0, seed=11)
+    _wav(tmp_path / "clip.wav", babble(65.0, [(s, e) for s, e, _ in truth], seed=11))
+    (tmp_path / "clip.srt").write_bytes(distorted_srt(truth, 1.0, -2.5))
+    listener = ReplayListener(script(truth))
+    result = subsync.Synchronizer(listener).sync(tmp_path / "clip.wav", tmp_path / "clip.srt")
+    assert result.model == "replay" and result.text_heard
+    assert np.abs(np.array([c.start_s for c in result.cues]) - [s for s, _, _ in truth]).max() <= 0.05
+    result.save(tmp_path / "out.srt")
+    assert read_srt(tmp_path / "out.srt").cues[3].text == truth[3][2]
+    assert subsync.sync(tmp_path / "clip.wav", tmp_path / "clip.srt", model=listener).times_s == result.times_s
+
+
+def test_model_options_are_given_once_not_per_file(tmp_path):
+    synchronizer = subsync.Synchronizer(model="tiny.en", device="cpu", language="en")
+    assert synchronizer.model_options == subsync.ModelOptions(model="tiny.en", device="cpu")
+    assert synchronizer.options.language == "en"
+    for option in ("model", "device", "int8", "threads"):
+        with pytest.raises(TypeError, match="fixes the model"):
+            synchronizer.sync(tmp_path / "a.wav", tmp_path / "a.srt", **{option: None})
+    with pytest.raises(TypeError):
+        subsync.Synchronizer(_NoListener(), device="cpu")       # a listener is already loaded
+
+
+class _NoListener:
+    """A listener that was never asked for anything (only its shape matters here)."""
+
+    name, window_s = "none", 30.0
+
+    def language_for(self, requested):
+        return requested
+
+    def detect_language(self, pieces):
+        return "en"
+
+    def hear(self, passage):
+        return None

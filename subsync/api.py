@@ -1,0 +1,275 @@
+"""The library's face: sync a subtitle file to media (or to a reference subtitle).
+
+This layer reads files (media through ffmpeg, subtitles through the subtitles package),
+loads the model (in a worker thread, while ffmpeg decodes), hands plain data to the pure
+engine (``subsync.core.engine``) and wraps what comes back as a :class:`SyncResult`.
+
+Options by lifetime: what fixes the model (:class:`ModelOptions`: model, device, threads,
+int8) is given once to a :class:`Synchronizer`; what varies per file
+(:class:`SyncOptions`: language, offsets, cuts, fast, force...) per call.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, fields, replace
+
+import numpy as np
+
+from .core import engine
+from .core.decisions import LineResult
+from .core.hearing import Lines, Progress
+from .core.listener import Listener
+from .core.options import SyncOptions
+from .core.timemap import TimeMap
+from .errors import RefusedError
+from .subtitles import Cue, SubtitleDocument, alignment_text, read_subtitles, render_subtitles, write_subtitles
+
+__all__ = ["ModelOptions", "SyncOptions", "SyncResult", "LineResult", "Synchronizer", "sync", "sync_to_reference"]
+
+PathLike = str | os.PathLike
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """What fixes the model: given once to a Synchronizer."""
+
+    model: str = "base"                 # bundled name, hub id, transformers or CTranslate2 directory
+    device: str = "auto"                # auto, cpu, cuda, cuda:N
+    threads: int | None = None          # CPU threads for torch (None: torch's default)
+    int8: bool | None = None            # int8 linear layers; None: on the CPU (twice as fast, same accuracy)
+
+
+_MODEL_FIELDS = frozenset(f.name for f in fields(ModelOptions))
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """A synced subtitle file: new times for every cue, and how they were found."""
+
+    document: SubtitleDocument
+    lines: tuple[LineResult, ...]
+    time_map: TimeMap               # final map: media_s = scale * subtitle_s + offset_s (+ cuts)
+    global_map: TimeMap             # the first, speech-activity (or verified) map
+    language: str
+    model: str
+    text_heard: bool = True         # False: the text was not heard (another language?); speech
+                                    # activity alone placed the lines
+    margin: float = float("inf")    # the activity match's score over its best rival's
+    text_score: float | None = None  # how well the text is heard under the chosen map (the
+                                     # best probed window's confidence; None: not probed)
+    refusal: str = ""               # why the self-check would refuse this result ("" : it passes;
+                                    # only returned this way with force)
+
+    @property
+    def cues(self) -> tuple[Cue, ...]:
+        """The cues with their new times (text untouched)."""
+        return tuple(replace(cue, start_s=line.start_s, end_s=line.end_s)
+                     for cue, line in zip(self.document.cues, self.lines))
+
+    @property
+    def times_s(self) -> list[tuple[float, float]]:
+        return [(line.start_s, line.end_s) for line in self.lines]
+
+    @property
+    def confidences(self) -> np.ndarray:
+        return np.array([line.confidence for line in self.lines])
+
+    def counts(self) -> dict[str, int]:
+        actions = [line.action for line in self.lines]
+        return {name: actions.count(name) for name in ("kept", "retimed", "mapped", "unaligned")}
+
+    @property
+    def mean_confidence(self) -> float:
+        aligned = [line.confidence for line in self.lines if line.action != "unaligned"]
+        return float(np.mean(aligned)) if aligned else 0.0
+
+    def to_bytes(self, kind: str | None = None) -> bytes:
+        """The synced file: the input's bytes, encoding and line endings with new timestamps;
+        or converted to ``kind`` ("srt", "vtt", "ass") when that is another format."""
+        return render_subtitles(self.document, self.times_s, kind)
+
+    def save(self, path: PathLike, kind: str | None = None) -> None:
+        """Write the synced file (see to_bytes) atomically to ``path``."""
+        write_subtitles(self.document, self.times_s, path, kind)
+
+    def report(self) -> dict:
+        """A JSON-ready account: map, counts, per-line times and confidence."""
+        return {
+            "model": self.model,
+            "language": self.language,
+            "offset_s": round(self.time_map.offset_s, 4),
+            "scale": round(self.time_map.scale, 7),
+            "cuts": [{"subtitle_s": round(cut.at_s, 4), "media_s": round(self.time_map(cut.at_s), 4),
+                      "offset_s": round(cut.offset_s, 4)} for cut in self.time_map.cuts],
+            "global_map": {"offset_s": round(self.global_map.offset_s, 4),
+                           "scale": round(self.global_map.scale, 7)},
+            "text_heard": self.text_heard,
+            "text_score": None if self.text_score is None else round(self.text_score, 4),
+            "activity_margin": round(self.margin, 4) if np.isfinite(self.margin) else None,
+            "refusal": self.refusal or None,
+            "counts": self.counts(),
+            "mean_confidence": round(self.mean_confidence, 4),
+            "lines": [{"original_start_s": round(cue.start_s, 4), "original_end_s": round(cue.end_s, 4),
+                       **{f.name: _rounded(getattr(line, f.name)) for f in fields(line)}}
+                      for cue, line in zip(self.document.cues, self.lines)],
+        }
+
+    def apply(self, other: PathLike | SubtitleDocument) -> SyncResult:
+        """The found time map (offset, drift and cuts) applied to ``other``, a subtitle
+        timed like the synced one (another language of the same release): every line of
+        it moves by the map (per-line re-timing belongs to the synced file's own lines)."""
+        document = _document(other)
+        return replace(self, document=document, lines=engine.map_lines(self.time_map, lines_of(document)),
+                       text_heard=False, refusal="")
+
+
+def _rounded(value):
+    return round(value, 4) if isinstance(value, float) else value
+
+
+def lines_of(document: SubtitleDocument) -> Lines:
+    """The cues as the engine sees them: the words to hear in each ("" for none) and times."""
+    return Lines(tuple(alignment_text(cue.text) for cue in document.cues),
+                 np.array([cue.start_s for cue in document.cues]),
+                 np.array([cue.end_s for cue in document.cues]))
+
+
+class Synchronizer:
+    """Syncs many files with one model, loaded once (in the background, when first needed).
+
+    ``model``: a ModelOptions, a model spec ("base", "tiny.en", a hub id or a directory),
+    or any :class:`~subsync.core.listener.Listener`.  Keyword ``overrides`` may set the
+    ModelOptions fields (``device="cpu"``) and defaults for the SyncOptions fields
+    (``language="en"``), which each ``sync`` call may override again.
+
+        >>> synchronizer = Synchronizer(language="en")                  # doctest: +SKIP
+        >>> for video, subs in pairs:                                   # doctest: +SKIP
+        ...     synchronizer.sync(video, subs).save(subs.with_suffix(".synced.srt"))
+    """
+
+    def __init__(self, model: ModelOptions | str | Listener | None = None, options: SyncOptions | None = None,
+                 **overrides) -> None:
+        model_overrides = {k: overrides.pop(k) for k in list(overrides) if k in _MODEL_FIELDS}
+        self.options = replace(options or SyncOptions(), **overrides)
+        if isinstance(model, Listener):
+            if model_overrides:
+                raise TypeError(f"{', '.join(model_overrides)}: the listener given is already loaded")
+            self.model_options = None
+            self._listener = _Loader(lambda: model)
+        else:
+            if isinstance(model, str):
+                model_overrides.setdefault("model", model)
+            self.model_options = replace(model if isinstance(model, ModelOptions) else ModelOptions(),
+                                         **model_overrides)
+            self._listener = _Loader(self._load)
+
+    def _load(self) -> Listener:
+        from .whisper.listener import load_listener
+
+        options = self.model_options
+        return load_listener(options.model, options.device, options.threads, options.int8)
+
+    def sync(self, media: PathLike, subs: PathLike | SubtitleDocument, options: SyncOptions | None = None, *,
+             progress: Progress | None = None, **overrides) -> SyncResult:
+        """Re-time ``subs`` (SRT, WebVTT or ASS) to the speech in ``media`` with this
+        synchronizer's model; ``options`` or keyword ``overrides`` of SyncOptions fields
+        steer this file (the model's options are fixed: passing one here is an error)."""
+        from .media import load_audio, pick_audio_track
+
+        options = self._options(options, overrides)
+        report = progress or _silent
+        document = _document(subs)
+        if not options.fast:                       # the model loads while ffmpeg decodes
+            self._listener.start()                 # (--fast may not need it)
+        report("decoding audio", 0, 1)
+        track = pick_audio_track(media, options.audio_track)
+        audio = load_audio(media, track)                                     # (n_samples,)
+        labels = engine.Labels(os.fspath(media), _name(subs),
+                               "the audio" + (f" track {track}" if track is not None else ""))
+        placement = engine.sync_audio(audio, lines_of(document), options, self._listener.result, report, labels)
+        return _finish(document, placement, options)
+
+    def sync_to_reference(self, reference: PathLike | SubtitleDocument, subs: PathLike | SubtitleDocument,
+                          options: SyncOptions | None = None, **overrides) -> SyncResult:
+        """:func:`sync_to_reference` with this synchronizer's default options."""
+        return sync_to_reference(reference, subs, self._options(options, overrides))
+
+    def _options(self, options: SyncOptions | None, overrides: dict) -> SyncOptions:
+        fixed = _MODEL_FIELDS.intersection(overrides)
+        if fixed:
+            raise TypeError(f"{', '.join(sorted(fixed))} fixes the model: give it to Synchronizer(), "
+                            "not to each sync")
+        return replace(options or self.options, **overrides)
+
+
+class _Loader:
+    """Runs ``load`` once, in a worker thread, from the first ``start()``."""
+
+    def __init__(self, load: Callable[[], Listener]) -> None:
+        self._load = load
+        self._future: Future | None = None
+
+    def start(self) -> _Loader:
+        if self._future is None:
+            pool = ThreadPoolExecutor(1, thread_name_prefix="subsync-model")
+            self._future = pool.submit(self._load)
+            pool.shutdown(wait=False)
+        return self
+
+    def result(self) -> Listener:
+        return self.start()._future.result()
+
+
+def sync(media: PathLike, subs: PathLike | SubtitleDocument, options: SyncOptions | None = None, *,
+         model: ModelOptions | str | Listener | None = None, progress: Progress | None = None,
+         **overrides) -> SyncResult:
+    """Re-time the subtitles ``subs`` (SRT, WebVTT or ASS) to the speech in ``media``.
+
+    ``options`` (or keyword overrides of its fields, e.g. ``language="en"``) steer the
+    sync; ``model`` (and overrides ``device``, ``threads``, ``int8``) choose the model,
+    a loaded WhisperModel or a Listener may be passed to reuse it (or use
+    :class:`Synchronizer`).  ``progress(stage, done, total)`` is called as work advances.
+    Raises :class:`SubsyncError` subclasses with one-line messages on bad input, and
+    :class:`RefusedError` when the self-check refuses the result (unless ``force``).
+    """
+    model_overrides = {k: overrides.pop(k) for k in list(overrides) if k in _MODEL_FIELDS}
+    if model is not None and not isinstance(model, (ModelOptions, str, Listener)):
+        from .whisper.listener import WhisperListener
+
+        model = WhisperListener(model)             # a loaded WhisperModel
+    return Synchronizer(model, **model_overrides).sync(media, subs, options, progress=progress, **overrides)
+
+
+def sync_to_reference(reference: PathLike | SubtitleDocument, subs: PathLike | SubtitleDocument,
+                      options: SyncOptions | None = None, **overrides) -> SyncResult:
+    """Re-time ``subs`` to the timing of ``reference``, a correctly timed subtitle file of
+    the same release (any language), without audio or model: the reference's cues stand
+    in for the speech activity, and every line moves by the offset and drift found."""
+    options = replace(options or SyncOptions(), **overrides)
+    document = _document(subs)
+    placement = engine.sync_cues(lines_of(_document(reference)), lines_of(document), options,
+                                 engine.Labels(subs=_name(subs)))
+    return _finish(document, placement, options)
+
+
+def _finish(document: SubtitleDocument, placement: engine.Placement, options: SyncOptions) -> SyncResult:
+    """The result; RefusedError (carrying it) when the self-check refuses, unless forced."""
+    result = SyncResult(document=document, **{f.name: getattr(placement, f.name) for f in fields(placement)})
+    if result.refusal and not options.force:
+        raise RefusedError(result.refusal, result)
+    return result
+
+
+def _document(subs: PathLike | SubtitleDocument) -> SubtitleDocument:
+    return subs if isinstance(subs, SubtitleDocument) else read_subtitles(subs)
+
+
+def _name(subs: PathLike | SubtitleDocument) -> str:
+    return os.fspath(subs) if not isinstance(subs, SubtitleDocument) else "the subtitles"
+
+
+def _silent(stage: str, done: int, total: int) -> None:
+    """No progress reporting."""

@@ -1,0 +1,155 @@
+"""Per-line decisions: keep the subtitler's timing, re-time clear misses, map the uncertain.
+
+Input: each cue's start and end through the final time map, and where the listener heard
+the lines (media seconds, with a confidence).  Output: one LineResult per cue.  Pure numpy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .options import SyncOptions
+
+MIN_GAP_S = 0.04              # re-timed lines end at least this long before the next starts
+READING_CHARS_PER_S = 21.0    # readable minimum duration: this many characters per second ...
+MIN_DURATION_S = 0.7          # ... but at least this long (or the line's own duration, if shorter)
+MIN_VISIBLE_S = 0.1           # a line shown for less than this gets the readable minimum
+DEFAULT_LEAD_IN_S = 0.0       # lead-in/linger when the file has too few consistent lines
+DEFAULT_LINGER_S = 0.3
+MIN_CONSISTENT_LINES = 5
+MIN_STRETCH_S = 0.5           # a slip makes a line heard at least this much longer than shown
+END_AGREEMENT_S = 0.5         # heard ends are rougher than starts (pauses, breaths)
+JITTER_SIGMA_S = 0.18         # lines scattering this much around their heard starts are re-timed
+GROSS_MISS_S = 0.6            # otherwise only lines off by more than this
+
+
+@dataclass(frozen=True)
+class Heard:
+    """Where a line is heard, in media seconds, and how surely (0..1)."""
+
+    start_s: float
+    end_s: float
+    confidence: float
+
+
+@dataclass(frozen=True)
+class LineResult:
+    """What happened to one cue; times in media seconds."""
+
+    index: int                  # position in the file (0-based)
+    start_s: float              # new start
+    end_s: float                # new end
+    mapped_start_s: float       # the original start through the final time map
+    mapped_end_s: float
+    heard_start_s: float | None  # where the line is heard (None: not aligned)
+    heard_end_s: float | None
+    confidence: float           # 0..1; 0 for lines that were not aligned
+    action: str                 # "kept", "retimed", "mapped" (low confidence) or "unaligned" (no words)
+
+
+def decide(mapped_starts: np.ndarray, mapped_ends: np.ndarray, heard: dict[int, Heard],
+           texts: Sequence[str], options: SyncOptions, retime: bool = True) -> list[LineResult]:
+    """Final times: keep agreeing human timing, re-time clear misses, map the uncertain
+    (every line, when not ``retime``)."""
+    n = mapped_starts.size
+    confident = {i: h for i, h in heard.items() if retime and h.confidence >= options.min_confidence}
+    tolerance = keep_tolerance(np.array([h.start_s - mapped_starts[i] for i, h in confident.items()]),
+                               options.keep_tolerance_s)
+    agree = {i for i, h in confident.items() if abs(h.start_s - mapped_starts[i]) <= tolerance}
+    lead_in, linger = _conventions(mapped_starts, mapped_ends, confident, agree)
+    starts, ends = mapped_starts.astype(float).copy(), mapped_ends.astype(float).copy()
+    actions = ["unaligned" if not texts[i] else "mapped" for i in range(n)]
+    for i in range(n):
+        if i in agree:
+            actions[i] = "kept"
+        elif i in confident and _absorbed_onset(confident[i], mapped_starts[i], mapped_ends[i], tolerance):
+            actions[i] = "mapped"
+        elif (i in confident and tolerance > options.keep_tolerance_s
+              and not _shifted_whole(confident[i], mapped_starts[i], mapped_ends[i])):
+            # A sound file's line heard far away at one end only: an aligner slip.
+            actions[i] = "mapped"
+        elif i in confident:
+            starts[i] = confident[i].start_s - lead_in
+            ends[i] = confident[i].end_s + linger
+            actions[i] = "retimed"
+    retimed = np.array([a == "retimed" for a in actions])
+    starts, ends = _tidy(starts, ends, mapped_starts, mapped_ends, retimed, texts)
+    return [
+        LineResult(i, float(starts[i]), float(ends[i]), float(mapped_starts[i]), float(mapped_ends[i]),
+                   heard[i].start_s if i in heard else None, heard[i].end_s if i in heard else None,
+                   heard[i].confidence if i in heard else 0.0, actions[i])
+        for i in range(n)
+    ]
+
+
+def _absorbed_onset(heard: Heard, mapped_start_s: float, mapped_end_s: float, tolerance_s: float) -> bool:
+    """Heard early only because its first word swallowed a cough, breath or pause?
+
+    A mistimed line is heard shifted as a whole; a line whose start alone is early,
+    while it is heard ending where the subtitle ends, so that it is heard longer than it
+    is shown by more than the tolerance, was stretched by the aligner.
+    """
+    early = heard.start_s < mapped_start_s - tolerance_s
+    # Heard ends run late after pauses, so a line shifted as a whole can look stretched
+    # by a few hundred ms; a slip stretches it by more.
+    stretched = (heard.end_s - heard.start_s) - (mapped_end_s - mapped_start_s) > max(tolerance_s, MIN_STRETCH_S)
+    ends_agree = abs(heard.end_s - mapped_end_s) <= max(tolerance_s, END_AGREEMENT_S)
+    return early and stretched and ends_agree
+
+
+def _shifted_whole(heard: Heard, mapped_start_s: float, mapped_end_s: float) -> bool:
+    """Is the line heard displaced as a whole (start and end moved the same way)?"""
+    start_shift = heard.start_s - mapped_start_s
+    end_shift = heard.end_s - mapped_end_s
+    return start_shift * end_shift > 0 and abs(end_shift) >= 0.5 * abs(start_shift)
+
+
+def keep_tolerance(deviations_s: np.ndarray, tolerance_s: float) -> float:
+    """How far a line's start may be from where it is heard and still keep its timing.
+
+    deviations_s: (n,) heard start minus mapped start of confident lines.  When they
+    scatter like per-line timing errors (robust sigma >= JITTER_SIGMA_S), lines beyond
+    ``tolerance_s`` are re-timed.  When they are tight, the file's timing is sound and
+    only gross misses (beyond GROSS_MISS_S) are: a few hundred ms there is the
+    subtitler's choice or the aligner's error, not a mistake to fix.
+    """
+    if deviations_s.size < MIN_CONSISTENT_LINES:
+        return max(tolerance_s, GROSS_MISS_S)
+    sigma = 1.4826 * np.median(np.abs(deviations_s - np.median(deviations_s)))
+    return tolerance_s if sigma >= JITTER_SIGMA_S else max(tolerance_s, GROSS_MISS_S)
+
+
+def _conventions(mapped_starts, mapped_ends, confident, agree) -> tuple[float, float]:
+    """The file's own lead-in (start before voice) and linger (end after voice)."""
+    if len(agree) < MIN_CONSISTENT_LINES:
+        return DEFAULT_LEAD_IN_S, DEFAULT_LINGER_S
+    lead = np.median([confident[i].start_s - mapped_starts[i] for i in agree])
+    linger = np.median([mapped_ends[i] - confident[i].end_s for i in agree])
+    return float(max(lead, 0.0)), float(np.clip(linger, 0.0, 1.5))
+
+
+def _tidy(starts, ends, mapped_starts, mapped_ends, retimed, texts) -> tuple[np.ndarray, np.ndarray]:
+    """No negative times, readable minimum durations, and re-timed lines that do not
+    overlap their neighbours (lines that keep their timing keep their overlaps)."""
+    starts = np.maximum(starts, 0.0)
+    for i in np.flatnonzero(retimed):
+        readable = max(MIN_DURATION_S, len(texts[i]) / READING_CHARS_PER_S)
+        ends[i] = max(ends[i], starts[i] + min(readable, max(mapped_ends[i] - mapped_starts[i], 0.2)))
+    # A line shown for (next to) no time at all cannot be read: give it the readable minimum.
+    flashes = ~retimed & (ends - starts < MIN_VISIBLE_S)
+    for i in np.flatnonzero(flashes):
+        ends[i] = starts[i] + max(MIN_DURATION_S, len(texts[i]) / READING_CHARS_PER_S)
+    adjusted = retimed | flashes
+    order = np.argsort(mapped_starts, kind="stable")
+    for a, b in zip(order[:-1], order[1:]):
+        if (adjusted[a] or adjusted[b]) and ends[a] > starts[b] - MIN_GAP_S:
+            if adjusted[b] and starts[b] < starts[a] + 0.2:
+                starts[b] = max(starts[b], ends[a] + MIN_GAP_S)
+                ends[b] = max(ends[b], starts[b] + 0.2)
+            else:
+                ends[a] = max(starts[a] + 0.2, starts[b] - MIN_GAP_S)
+    ends = np.maximum(ends, starts + 0.001)
+    return starts, ends

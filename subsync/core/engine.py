@@ -1,0 +1,252 @@
+"""The engine: audio and lines in, new times out, through the stages of a sync.
+
+1. Speech activity of the audio, and the cues' own on/off pattern against it, give
+   candidate global maps (offset and framerate drift) and how far the best one leads.
+2. Cuts are looked for under the best map; the candidates are verified by hearing their
+   lines (a decisive activity match in --fast mode needs no listener at all).
+3. Lines are heard under the chosen map, confident ones refine it, and each line keeps
+   its human timing, is re-timed, or keeps the map's time (decisions.py).
+4. The self-check: a result that would likely make the file worse carries a refusal.
+
+It knows no files and no model: the caller decodes the audio, cleans the cue texts and
+hands over a function that gives a :class:`~subsync.core.listener.Listener` when one is
+first needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..errors import AlignmentError, RefusedError
+from . import timemap
+from .activity import ACTIVITY_FRAME_S, ACTIVITY_FRAMES_PER_S, SPEECH_THRESHOLD, cue_activity, speech_activity
+from .decisions import Heard, LineResult, decide
+from .hearing import Hearing, Lines, Progress, heard_share
+from .listener import Listener
+from .options import SyncOptions
+
+EDGE_S = 1.0                  # a global offset this close to +-max_offset is at the search's edge
+MIN_SPEECH_S = 0.2            # media with less detected speech than this is refused
+REALIGN_SHIFT_S = 1.0         # re-run the alignment when refining the map moves lines this far
+                              # (windows have windows.PAD_S of slack on each side)
+MIN_DRIFT_SPAN_S = 20.0       # subtitles spanning less than this: only the common framerate ratios
+FAST_WINDOWS = 12             # --fast fits the map on this many windows spread over the file
+DECISIVE_MARGIN = 1.3         # an activity match this far ahead of the next is decisive (--fast
+                              # then needs no model) ...
+CLEAR_MARGIN = 1.08           # ... this far, clear (the model checks it on two windows only) ...
+MIN_DECISIVE_SPAN_S = 300.0   # ... over subtitles spanning at least this long
+MAP_AGREEMENT_S = 0.15        # an activity map that the heard lines confirm this closely stays
+TRUSTED_MARGIN = 1.2          # an activity match this far ahead of any other, over MIN_DECISIVE_SPAN_S,
+                              # stands without the text (translated subtitles); another episode's
+                              # subtitles score 1.0-1.1
+REFERENCE_MARGIN = 1.1        # a reference whose cues match the subtitles' no better, over
+                              # MIN_DECISIVE_SPAN_S, is refused (another episode: 1.00-1.03)
+MIN_HEARD_SHARE = 0.2         # fewer of the spoken lines heard than this, and no trusted activity
+                              # match: the subtitles are refused (another episode, no speech)
+
+
+@dataclass(frozen=True)
+class Labels:
+    """How messages name the inputs."""
+
+    media: str = "the media"
+    subs: str = "the subtitles"
+    audio: str = "the audio"            # "the audio track 2" when one was chosen
+
+
+@dataclass(frozen=True)
+class Placement:
+    """New times for every line, and how they were found."""
+
+    lines: tuple[LineResult, ...]
+    time_map: timemap.TimeMap       # final map: media_s = scale * subtitle_s + offset_s (+ cuts)
+    global_map: timemap.TimeMap     # the speech-activity (or verified) map before refinement
+    language: str = ""
+    model: str = ""                 # the listener's name ("" when none was needed)
+    text_heard: bool = True         # False: speech activity alone placed the lines
+    margin: float = float("inf")    # the activity match's score over its best rival's
+    text_score: float | None = None  # how well the text is heard under the chosen map
+    refusal: str = ""               # why the self-check refuses this result ("": it passes)
+
+
+@dataclass(frozen=True)
+class _Match:
+    """What the speech pattern says: candidate maps, best first, and how decisive."""
+
+    maps: tuple[timemap.TimeMap, ...]
+    margin: float
+    span_s: float                   # the spoken cues' span (subtitle seconds)
+
+    @property
+    def long(self) -> bool:
+        return self.span_s >= MIN_DECISIVE_SPAN_S
+
+    @property
+    def decisive(self) -> bool:     # far ahead of any other: the answer (films, episodes)
+        return self.long and self.margin >= DECISIVE_MARGIN
+
+    @property
+    def clear(self) -> bool:        # clearly ahead: a light check by the listener suffices
+        return self.long and self.margin >= CLEAR_MARGIN
+
+    @property
+    def trusted(self) -> bool:      # stands without the text (translated subtitles)
+        return self.long and self.margin >= TRUSTED_MARGIN
+
+
+def sync_audio(audio: np.ndarray, lines: Lines, options: SyncOptions, listener: Callable[[], Listener],
+               report: Progress, labels: Labels = Labels()) -> Placement:
+    """Place ``lines`` in ``audio`` (float32 mono at SAMPLE_RATE_HZ).  ``listener()`` is
+    called once, when a listener is first needed.  Raises RefusedError for audio without
+    speech and AlignmentError for a map at the edge of the offset search; a result the
+    self-check refuses comes back with ``refusal`` set."""
+    speech = speech_activity(audio)                                      # (n_frames,) 10 ms
+    if np.count_nonzero(speech >= SPEECH_THRESHOLD) * ACTIVITY_FRAME_S < MIN_SPEECH_S:
+        raise RefusedError(f"{labels.media}: no speech detected in {labels.audio}; nothing to sync to")
+    report("searching offset and drift", 0, 1)
+    match = _search(speech, lines, options)
+    if options.fast and match.decisive:
+        global_map = _with_cuts(speech, lines, match.maps[0], options)
+        placed = _mapped_lines(global_map, lines, options, labels)
+        return Placement(placed, global_map, global_map, options.language or "", margin=match.margin)
+    report("loading model", 0, 1)
+    hearing = Hearing(listener(), audio, speech, lines, options, report)
+    cut = _with_cuts(speech, lines, match.maps[0], options)
+    candidates = [cut, *match.maps] if cut.cuts else list(match.maps)   # the plain map still competes
+    foreign = options.subs_language is not None and options.subs_language != hearing.spoken_language()
+    global_map, score = (candidates[0], 0.0) if foreign else hearing.verify(candidates, match.clear,
+                                                                             scan=not match.trusted)
+    if not foreign and score < options.min_confidence:
+        # The probed windows may all lie where the map is wrong (a part the media lacks):
+        # before deciding that the text is not heard, listen to a sample across the file.
+        sampled = hearing.align(global_map, FAST_WINDOWS)
+        if heard_share(sampled, options.min_confidence) >= MIN_HEARD_SHARE:
+            score = max(h.confidence for h in sampled.values())
+    if foreign or score < options.min_confidence:
+        return _unheard(hearing, cut, match, None if foreign else score, labels)
+    if global_map != match.maps[0] and not global_map.cuts:    # (the best one's cuts were weighed
+        global_map = _with_cuts(speech, lines, global_map, options)   # above: chosen plain, it stays so)
+    return _heard(hearing, global_map, match, score, labels)
+
+
+def _heard(hearing: Hearing, global_map: timemap.TimeMap, match: _Match, score: float,
+           labels: Labels) -> Placement:
+    """Lines heard under the chosen map, which they refine; then each line decided."""
+    lines, options = hearing.lines, hearing.options
+    sample = FAST_WINDOWS if options.fast else None
+    heard = hearing.align(global_map, sample)
+    time_map = _refined(global_map, lines, heard, options)
+    shift = np.abs(time_map(lines.starts_s) - global_map(lines.starts_s))
+    if heard and shift.max() > REALIGN_SHIFT_S:
+        heard = hearing.align(time_map, sample)
+        time_map = _refined(time_map, lines, heard, options)
+    elif heard and shift.max() < MAP_AGREEMENT_S:
+        # They agree: the speech-activity map rests on every line's whole interval as the
+        # subtitler timed it; the anchors on heard starts, with the aligner's onset error.
+        time_map = global_map
+    placed = decide(*timemap.mapped(time_map, lines.starts_s, lines.ends_s), heard, lines.texts, options,
+                    retime=not options.fast)
+    _check_found(global_map, placed, options, labels)
+    placement = Placement(tuple(placed), time_map, global_map, hearing.language or "", hearing.listener.name,
+                          margin=match.margin, text_score=score)
+    share = heard_share(heard, options.min_confidence)
+    if share < MIN_HEARD_SHARE and not match.trusted:
+        return replace(placement, refusal=(
+            f"only {100 * share:.0f} % of the lines are heard where the map puts them "
+            f"(activity margin {match.margin:.2f}): another episode, or another edit?"))
+    return placement
+
+
+def _unheard(hearing: Hearing, cut_map: timemap.TimeMap, match: _Match, score: float | None,
+             labels: Labels) -> Placement:
+    """The text is not heard anywhere (another language, another episode): the speech
+    activity alone places the lines, if it is sure enough (else a refusal)."""
+    placed = _mapped_lines(cut_map, hearing.lines, hearing.options, labels)
+    refusal = "" if match.trusted else (
+        f"{labels.subs}: {'its language is not spoken' if score is None else 'no line of it is heard'} in "
+        f"{labels.media} and the speech pattern matches no offset clearly "
+        f"(activity margin {match.margin:.2f}): another episode, or no dialogue?")
+    return Placement(placed, cut_map, cut_map, hearing.language or "", hearing.listener.name, text_heard=False,
+                     margin=match.margin, text_score=score, refusal=refusal)
+
+
+def sync_cues(reference: Lines, lines: Lines, options: SyncOptions, labels: Labels = Labels()) -> Placement:
+    """Place ``lines`` by the timing of ``reference``, correctly timed cues of the same
+    release (any language): the reference's cues stand in for the speech activity, and
+    every line moves by the offset and drift found."""
+    ref_starts, ref_ends = _spoken_cues(reference)
+    n_frames = int(np.ceil((ref_ends.max() + 1.0) * ACTIVITY_FRAMES_PER_S))
+    speech = cue_activity(ref_starts, ref_ends, n_frames)                # (n_frames,) 10 ms
+    match = _search(speech, lines, options)
+    time_map = _with_cuts(speech, lines, match.maps[0], options)
+    placed = decide(*timemap.mapped(time_map, lines.starts_s, lines.ends_s), {}, lines.texts, options,
+                    retime=False)
+    # (over a short span, chance matches score as well as the true one: no verdict)
+    refusal = "" if match.margin >= REFERENCE_MARGIN or not match.long else (
+        f"{labels.subs}: its cues match the reference's at no offset clearly (margin {match.margin:.2f}): "
+        "another episode or release?")
+    return Placement(tuple(placed), time_map, time_map, margin=match.margin, refusal=refusal)
+
+
+def map_lines(time_map: timemap.TimeMap, lines: Lines, options: SyncOptions = SyncOptions()) -> tuple[LineResult, ...]:
+    """Every line moved by ``time_map``, none re-timed on its own."""
+    return tuple(decide(*timemap.mapped(time_map, lines.starts_s, lines.ends_s), {}, lines.texts, options,
+                        retime=False))
+
+
+def _mapped_lines(time_map: timemap.TimeMap, lines: Lines, options: SyncOptions,
+                  labels: Labels) -> tuple[LineResult, ...]:
+    placed = map_lines(time_map, lines, options)
+    _check_found(time_map, placed, options, labels)
+    return placed
+
+
+def _refined(prior: timemap.TimeMap, lines: Lines, heard: dict[int, Heard], options: SyncOptions) -> timemap.TimeMap:
+    """``prior`` fitted through the confident lines' (subtitle start, heard start) pairs."""
+    confident = [i for i, h in heard.items() if h.confidence >= options.min_confidence]
+    if not confident:
+        return prior
+    media = np.array([heard[i].start_s for i in confident])
+    weights = np.array([heard[i].confidence for i in confident])
+    return timemap.refine(prior, lines.starts_s[confident], media, weights)
+
+
+def _with_cuts(speech: np.ndarray, lines: Lines, time_map: timemap.TimeMap,
+               options: SyncOptions) -> timemap.TimeMap:
+    """``time_map`` with the cuts the spoken cues' pattern shows (if options.cuts)."""
+    if not options.cuts:
+        return time_map
+    return timemap.find_cuts(speech, *_spoken_cues(lines), time_map, options.max_offset_s)
+
+
+def _spoken_cues(lines: Lines) -> tuple[np.ndarray, np.ndarray]:
+    """Starts and ends of the cues with words to hear (all cues when none has)."""
+    spoken = np.array([bool(text) for text in lines.texts], dtype=bool)
+    if not spoken.any():
+        return lines.starts_s, lines.ends_s
+    return lines.starts_s[spoken], lines.ends_s[spoken]
+
+
+def _search(speech: np.ndarray, lines: Lines, options: SyncOptions) -> _Match:
+    """Candidate maps from the spoken cues' pattern against ``speech``."""
+    starts, ends = _spoken_cues(lines)
+    # Over a short span the cue pattern cannot tell framerates apart: only the common ones.
+    span_s = float(ends.max() - starts.min()) if starts.size else 0.0
+    scales = timemap.FRAMERATE_RATIOS if span_s >= MIN_DRIFT_SPAN_S else timemap.COMMON_SCALES
+    found = timemap.candidate_maps(speech, starts, ends, options.max_offset_s, scales)
+    return _Match(tuple(found.maps), found.margin, span_s)
+
+
+def _check_found(global_map: timemap.TimeMap, lines: Sequence[LineResult], options: SyncOptions,
+                 labels: Labels) -> None:
+    """Refuse a map found at the edge of the offset search when no line was heard there:
+    the true offset most likely lies beyond the search, and the result would be noise."""
+    heard_any = any(line.action in ("kept", "retimed") for line in lines)
+    at_edge = abs(global_map.offset_s) >= options.max_offset_s - EDGE_S
+    if at_edge and not heard_any:
+        raise AlignmentError(
+            f"{labels.subs}: no line is heard in {labels.media} within the searched offsets "
+            f"(+-{options.max_offset_s:g} s); if the subtitles are further off, raise --max-offset")

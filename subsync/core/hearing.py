@@ -1,0 +1,254 @@
+"""The engine's ears: windows of lines heard through a Listener, as per-line evidence.
+
+:class:`Hearing` plans windows of lines under a time map, asks the listener where their
+words are, and weighs each heard line by the speech activity where it was placed (a
+decoder finds fluent text likely even over silence).  It also verifies candidate maps
+(which one's lines are best heard where it puts them) and scans the audio for the text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import timemap
+from .activity import ACTIVITY_FRAME_S, ACTIVITY_FRAMES_PER_S, SAMPLE_RATE_HZ, SPEECH_THRESHOLD, n_frames_for
+from .attention import text_score
+from .decisions import Heard
+from .listener import Listener, Passage
+from .options import SyncOptions
+from .windows import Window, far_window, fullest, plan_windows, spread_sample
+
+Progress = Callable[[str, int, int], None]   # (stage, done, total)
+
+MIN_WINDOW_S = 0.1            # windows with less audio than this are not aligned
+VOICED_ENOUGH = 0.25          # a line heard over this share of speech frames is fully credible
+VOICELESS_FACTOR = 0.2        # the confidence left to a line placed where no speech is detected
+LANGUAGE_WINDOWS = 3          # windows used to detect the spoken language
+SCAN_BELOW = 0.5              # verification below this searches the lines' text in the audio ...
+MAX_SCAN_S = 1200.0           # ... in media up to this long
+SCAN_STEP_S = 10.0
+SCAN_BLOCK_S = 15.0
+ACCEPT_SCORE = 0.5            # a clear match whose probes score this is taken as it is
+FINALISTS = 3                 # candidates checked on a second, distant window
+SHORT_SPAN_S = 120.0          # subtitles spanning less than this prefer no drift in verification
+UNIT_SCALE_MARGIN = 0.05      # verification prefers no drift unless another scale scores this much better
+
+
+@dataclass(frozen=True)
+class Lines:
+    """The cues as the engine sees them: spoken text ("" for none) and subtitle times."""
+
+    texts: tuple[str, ...]
+    starts_s: np.ndarray            # (n,)
+    ends_s: np.ndarray              # (n,)
+
+
+def voice_factor(voiced: float) -> float:
+    """The share of a heard line's confidence left by the speech where it was placed:
+    1 from VOICED_ENOUGH of speech frames on, VOICELESS_FACTOR with none."""
+    return float(np.clip(voiced / VOICED_ENOUGH, VOICELESS_FACTOR, 1.0))
+
+
+def line_confidence(likelihood: float, focus: float, voiced: float = 1.0) -> float:
+    """0..1 from the decoder's per-token likelihood of the text, the attention's focus
+    and the share of speech frames where the line was placed (see attention.text_score)."""
+    return float(text_score(likelihood, focus) * voice_factor(voiced))
+
+
+def voiced_share(speech: np.ndarray, start_s: float, end_s: float) -> float:
+    """Share of speech-activity frames within [start_s, end_s] (relative to ``speech``)."""
+    first = max(0, int(start_s * ACTIVITY_FRAMES_PER_S))
+    frames = speech[first : max(first + 1, int(np.ceil(end_s * ACTIVITY_FRAMES_PER_S)))]
+    return float(np.mean(frames >= SPEECH_THRESHOLD)) if frames.size else 0.0
+
+
+def heard_share(heard: dict[int, Heard], min_confidence: float) -> float:
+    """Share of the aligned lines heard with confidence."""
+    if not heard:
+        return 0.0
+    return float(np.mean([h.confidence >= min_confidence for h in heard.values()]))
+
+
+class Hearing:
+    """A listener over one file's audio and lines: windows heard, maps verified."""
+
+    def __init__(self, listener: Listener, audio: np.ndarray, speech: np.ndarray, lines: Lines,
+                 options: SyncOptions, report: Progress) -> None:
+        self.listener, self.audio, self.speech, self.lines = listener, audio, speech, lines
+        self.duration_s = audio.size / SAMPLE_RATE_HZ
+        self.options, self.report = options, report
+        self.language = listener.language_for(options.language)
+        self._probed: dict[Window | None, float] = {}
+
+    def windows(self, time_map: timemap.TimeMap) -> list[Window]:
+        starts, ends = timemap.mapped(time_map, self.lines.starts_s, self.lines.ends_s)
+        return plan_windows(starts, ends, self.lines.texts, self.duration_s, self.listener.window_s)
+
+    def spoken_language(self) -> str:
+        """The spoken language (given, or detected from the audio)."""
+        if self.language is None:
+            self.language = self.listener.detect_language(self._voiced_pieces())
+        return self.language
+
+    # ------------------------------------------------------------ verification
+
+    def verify(self, candidates: Sequence[timemap.TimeMap], clear: bool = False,
+               scan: bool = True) -> tuple[timemap.TimeMap, float]:
+        """The candidate map under which the lines' text is best heard where it places
+        them, and how well it is heard there (the probed lines' mean confidence).
+
+        A ``clear`` first candidate (speech activity put it well ahead) is taken when
+        its lines are clearly heard in its fullest window and in one far from it.  Each
+        candidate is scored by the confidence of the lines in its fullest window (the
+        best few again on a second window, far from the first, to tell scales apart); the
+        chosen map's text counts as heard as well as in its best probed window.
+        If no candidate is heard at all (text not in the audio), the speech-activity
+        best (the first) stays.  A window is heard once, however often it comes up.
+        """
+        self.spoken_language()
+        self._probed = {}
+        if clear or len(candidates) == 1:
+            probes = self._probe_far_apart(candidates[0])
+            if len(candidates) == 1 or min(probes) >= ACCEPT_SCORE:
+                return candidates[0], max(probes)
+        candidates = list(candidates)
+        scores = []
+        for done, candidate in enumerate(candidates):
+            self.report("verifying offset and drift", done, len(candidates))
+            scores.append(self._probe(fullest(self.windows(candidate))))
+        # Tie-break towards no drift: a short window hears every ratio about equally well.
+        scores = [score - self._drift_penalty(c) for score, c in zip(scores, candidates)]
+        if scan and max(scores) < SCAN_BELOW and self.duration_s <= MAX_SCAN_S:
+            # Speech activity gave no convincing candidate (speech everywhere, music...):
+            # look for a block of lines' text across the whole audio.
+            found = self._scan(candidates[0])
+            candidates += found
+            scores += [self._probe(fullest(self.windows(c))) - self._drift_penalty(c) for c in found]
+        return self._final(candidates, scores)
+
+    def _probe_far_apart(self, candidate: timemap.TimeMap) -> list[float]:
+        """The candidate's fullest window's score, and that of a window far from it."""
+        windows = self.windows(candidate)
+        first = fullest(windows)
+        second = far_window(windows, first, self.listener.window_s)
+        return [self._probe(first), *([self._probe(second)] if second is not None else [])]
+
+    def _final(self, candidates: Sequence[timemap.TimeMap], scores: Sequence[float]) -> tuple[timemap.TimeMap, float]:
+        """The best-scored few heard again on a second, distant window; the best total wins."""
+        order = np.argsort(scores)[::-1]
+        if scores[order[0]] < self.options.min_confidence:
+            return candidates[0], float(scores[order[0]])
+        finalists = order[:FINALISTS]
+        totals, heard = [], []
+        for k in finalists:
+            windows = self.windows(candidates[k])
+            far = far_window(windows, fullest(windows), self.listener.window_s)
+            second = self._probe(far) if far is not None else scores[k]
+            totals.append(scores[k] + second)
+            heard.append(max(scores[k], second))
+        self.report("verifying offset and drift", len(candidates), len(candidates))
+        best = int(np.argmax(totals))
+        return candidates[finalists[best]], float(heard[best])
+
+    def _drift_penalty(self, candidate: timemap.TimeMap) -> float:
+        """Short subtitle spans cannot show drift: there, prefer no drift unless clearly better."""
+        starts, ends = self.lines.starts_s, self.lines.ends_s
+        span_s = float(ends.max() - starts.min()) if starts.size else 0.0
+        if span_s >= SHORT_SPAN_S or abs(candidate.scale - 1.0) < 1e-9:
+            return 0.0
+        return UNIT_SCALE_MARGIN
+
+    def _scan(self, reference: timemap.TimeMap) -> list[timemap.TimeMap]:
+        """Maps that put a block of lines where its text is heard best in the audio.
+
+        The block is the fullest window's lines under ``reference``, cut to SCAN_BLOCK_S
+        of subtitle time; it is heard over windows every SCAN_STEP_S across the media,
+        and the best window's heard starts give an offset for each common scale.
+        """
+        block = fullest(self.windows(reference))
+        if block is None:
+            return []
+        starts = self.lines.starts_s
+        lines = tuple(i for i in block.lines if starts[i] - starts[block.lines[0]] <= SCAN_BLOCK_S)
+        best: tuple[float, dict[int, Heard]] = (0.0, {})
+        positions = np.arange(0.0, max(self.duration_s - SCAN_STEP_S, 0.0) + 1e-9, SCAN_STEP_S)
+        for done, start in enumerate(positions):
+            self.report("searching the text in the audio", done, len(positions))
+            end = min(start + self.listener.window_s, self.duration_s)
+            heard = self.hear(Window(float(start), float(end), lines))
+            if heard:
+                score = float(np.mean([h.confidence for h in heard.values()]))
+                if score > best[0]:
+                    best = (score, heard)
+        if best[0] < self.options.min_confidence:
+            return []
+        sub = starts[list(best[1])]
+        media = np.array([h.start_s for h in best[1].values()])
+        weights = np.array([h.confidence for h in best[1].values()])
+        return [timemap.TimeMap(float(scale), timemap.offset_at(float(scale), sub, media, weights))
+                for scale in timemap.COMMON_SCALES]
+
+    def _probe(self, window: Window | None) -> float:
+        """The text-length-weighted confidence of a window's lines (0 for no window)."""
+        if window not in self._probed:
+            heard = self.hear(window) if window is not None else {}
+            weights = [len(self.lines.texts[i]) for i in heard]
+            self._probed[window] = (float(np.average([h.confidence for h in heard.values()], weights=weights))
+                                    if heard else 0.0)
+        return self._probed[window]
+
+    # ------------------------------------------------------------ alignment
+
+    def align(self, time_map: timemap.TimeMap, sample: int | None = None) -> dict[int, Heard]:
+        """Where the lines of every window (or of ``sample`` windows spread over the
+        file) are heard, under ``time_map``."""
+        windows = spread_sample(self.windows(time_map), sample)
+        heard: dict[int, Heard] = {}
+        for done, window in enumerate(windows):
+            self.report("aligning lines", done, len(windows))
+            heard.update(self.hear(window))
+        self.report("aligning lines", len(windows), len(windows))
+        return heard
+
+    def hear(self, window: Window) -> dict[int, Heard]:
+        """Where each line of ``window`` is heard (media seconds), with its confidence."""
+        samples = self._audio(window.start_s, window.end_s)
+        if samples.size < MIN_WINDOW_S * SAMPLE_RATE_HZ:
+            return {}
+        first_frame = int(round(window.start_s * ACTIVITY_FRAMES_PER_S))
+        speech = self.speech[first_frame : first_frame + n_frames_for(samples.size)]
+        passage = Passage(window.start_s, samples, speech,
+                          tuple(tuple(self.lines.texts[i].split()) for i in window.lines),
+                          tuple(window.before.split()), tuple(window.after.split()), self.language)
+        heard_lines = self.listener.hear(passage)
+        if heard_lines is None:
+            return {}
+        return {index: Heard(window.start_s + line.start_s, window.start_s + line.end_s,
+                             float(line.score * voice_factor(voiced_share(speech, line.start_s, line.end_s))))
+                for index, line in zip(window.lines, heard_lines)}
+
+    def _audio(self, start_s: float, end_s: float) -> np.ndarray:
+        first = int(round(start_s * SAMPLE_RATE_HZ))
+        return self.audio[first : first + int(round((end_s - start_s) * SAMPLE_RATE_HZ))]
+
+    def _voiced_pieces(self) -> list[np.ndarray]:
+        """The audio of the LANGUAGE_WINDOWS non-overlapping full windows with the most
+        speech (not of where the subtitles' lines happen to be placed: a few seconds of
+        speech are easily taken for another language)."""
+        voiced = np.concatenate([[0], np.cumsum(self.speech >= SPEECH_THRESHOLD)])
+        window = int(self.listener.window_s * ACTIVITY_FRAMES_PER_S)
+        step = int(SCAN_STEP_S * ACTIVITY_FRAMES_PER_S)
+        firsts = np.arange(0, max(1, voiced.size - window), step)
+        counts = voiced[np.minimum(firsts + window, voiced.size - 1)] - voiced[firsts]
+        chosen: list[int] = []
+        for first in firsts[np.argsort(-counts, kind="stable")]:
+            if len(chosen) == LANGUAGE_WINDOWS:
+                break
+            if all(abs(int(first) - other) >= window for other in chosen):   # no overlap
+                chosen.append(int(first))
+        return [self._audio(first * ACTIVITY_FRAME_S, min(first * ACTIVITY_FRAME_S + self.listener.window_s,
+                                                          self.duration_s))
+                for first in chosen]

@@ -1,0 +1,25 @@
+"""What steers one sync (per file).  What fixes the model lives with the Synchronizer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """Everything that steers the sync of one file; every field has a sensible default."""
+
+    language: str | None = None         # spoken language (ISO 639-1); None detects it
+    audio_track: int | str | None = None  # index among the media's audio streams (from 0), or a
+                                          # language tag ("eng", "de"); None: the first
+    max_offset_s: float = 600.0         # search offsets within +- this
+    keep_tolerance_s: float = 0.15      # in a sloppily timed file, a line within this of where it is
+                                        # heard keeps its timing
+    min_confidence: float = 0.35        # lines below this keep the global map's time
+    fast: bool = False                  # fit the time map on a sample of the lines and move every
+                                        # line by it (no per-line re-timing)
+    subs_language: str | None = None    # the subtitles' language; one other than the spoken
+                                        # language means their text cannot be heard: speech
+                                        # activity alone places them
+    cuts: bool = True                   # look for cuts (a piecewise map)
+    force: bool = False                 # return a result the self-check would refuse

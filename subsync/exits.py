@@ -1,0 +1,55 @@
+"""Exit statuses, and the one map from the project's exceptions to a status and a one-line
+message: ``subsync fix`` prints it, ``subsync batch`` records it per pair and goes on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from .errors import RefusedError, SubsyncError
+
+OK = 0                              # written (or, with --dry-run, printed)
+ERROR = 1                           # bad input, an unreadable file, a broken model
+USAGE = 2                           # a missing argument, an unknown or contradictory option
+REFUSED = RefusedError.exit_code    # 3: refused by the self-check, nothing written
+INTERRUPTED = 130                   # Ctrl-C
+INTERRUPTED_MESSAGE = "interrupted; nothing was written"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a file was not written."""
+
+    status: int         # REFUSED or ERROR
+    reason: str         # the error's own line (a batch's per-pair message)
+    message: str        # the line the command line prints after "subsync: error: "
+
+
+def failure(exc: SubsyncError | OSError) -> Failure:
+    """The status and one-line message of one of the project's errors."""
+    if isinstance(exc, RefusedError):
+        force = "" if exc.result is None else " (--force writes it anyway)"
+        return Failure(REFUSED, str(exc), f"refused: {exc}; nothing written{force}")
+    if isinstance(exc, SubsyncError):
+        return Failure(ERROR, str(exc), str(exc))
+    reason = f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": ")
+    return Failure(ERROR, reason, reason)
+
+
+def attempt(work: Callable[[], T]) -> tuple[T, None] | tuple[None, Failure]:
+    """``(work(), None)``, or ``(None, failure)`` when it raises one of the project's errors
+    (any other exception is a bug and goes through).  Ctrl-C goes through too: it stops
+    the caller, who says what was left undone (``INTERRUPTED``)."""
+    try:
+        return work(), None
+    except (SubsyncError, OSError) as exc:
+        return None, failure(exc)
+
+
+def overall(statuses: Iterable[int]) -> int:
+    """Several files' statuses as one: an error wins, then a refusal, else OK."""
+    statuses = set(statuses)
+    return ERROR if ERROR in statuses else max(statuses, default=OK)

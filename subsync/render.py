@@ -1,0 +1,86 @@
+"""What the command line shows and writes besides the subtitles: the summary line, the dry
+run's change lines, the batch table, the JSON report and the batch's JSON-lines report.
+Plain strings and bytes (no typer): the commands print them."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from .fileio import atomic_write_bytes
+from .subtitles import format_timestamp
+
+
+def summary(result, from_reference: bool = False) -> str:
+    """One line: the map (offset, drift, cuts), what happened to the lines, and any warning."""
+    counts = result.counts()
+    time_map = result.time_map
+    drift = (time_map.scale - 1.0) * 100
+    found = f"offset {time_map.offset_s:+.3f} s, drift {drift:+.3f} % (scale {time_map.scale:.5f})"
+    offsets = [time_map.offset_s, *(cut.offset_s for cut in time_map.cuts)]
+    for cut, before, after in zip(time_map.cuts, offsets, offsets[1:]):
+        found += (f", cut at {format_timestamp(cut.at_s)} (media {format_timestamp(time_map(cut.at_s))}): "
+                  f"{after - before:+.3f} s")
+    if not result.text_heard:
+        how = (f"the subtitle text is not heard in the audio (language {result.language or '?'}): "
+               "every line moved by the time map from speech activity alone")
+    elif not counts["retimed"] and not counts["kept"]:
+        how = "every line moved by the time map (" + (
+            "from the reference subtitles" if from_reference
+            else f"language {result.language}" if result.language else "from speech activity alone") + ")"
+    else:
+        how = (f"{counts['retimed']} lines re-timed, "
+               f"{counts['kept']} kept, {counts['mapped'] + counts['unaligned']} left on the global map, "
+               f"mean confidence {result.mean_confidence:.2f}, language {result.language}")
+    warning = f"; WRITTEN DESPITE THE SELF-CHECK (--force): {result.refusal}" if result.refusal else ""
+    return f"{found}, {how}{warning}"
+
+
+def changes(result) -> list[str]:
+    """``--dry-run``: one line per cue whose times change: number, old and new times, the
+    shift, what was done."""
+    lines = []
+    for cue, line in zip(result.document.cues, result.lines):
+        if round(cue.start_s, 3) == round(line.start_s, 3) and round(cue.end_s, 3) == round(line.end_s, 3):
+            continue
+        lines.append(f"{line.index + 1:5d}  {format_timestamp(cue.start_s)} --> {format_timestamp(cue.end_s)}  =>  "
+                     f"{format_timestamp(line.start_s)} --> {format_timestamp(line.end_s)}  "
+                     f"{line.start_s - cue.start_s:+8.3f} s  {line.action}")
+    return lines
+
+
+def batch_table(outcomes: Sequence, found) -> list[str]:
+    """The end of ``subsync batch``: one row per pair (status, subtitle, offset, drift, cuts,
+    lines re-timed, time), why each refused or failed pair was, then the totals."""
+    rows = [("status", "subtitle", "offset", "drift", "cuts", "re-timed", "time")]
+    for o in outcomes:
+        r = o.report
+        rows.append((o.status, str(o.pair.subs),
+                     f"{r['offset_s']:+.3f} s" if "offset_s" in r else "",
+                     f"{(r['scale'] - 1) * 100:+.3f} %" if "scale" in r else "",
+                     str(len(r.get("cuts", []))) if r else "",
+                     str(r["counts"]["retimed"]) if r else "", f"{o.seconds:.1f} s"))
+    widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    for o in outcomes:
+        if o.message and o.status in ("refused", "failed"):
+            lines.append(f"{o.status}: {o.pair.subs}: {o.message}")
+    counts = {status: sum(o.status == status for o in outcomes)
+              for status in ("synced", "skipped", "refused", "failed")}
+    lines.append(", ".join(f"{n} {status}" for status, n in counts.items())
+                 + (f"; {len(found.unpaired_subs)} subtitle(s) without media" if found.unpaired_subs else "")
+                 + (f"; {len(found.media_without_subs)} media without subtitles" if found.media_without_subs else ""))
+    return lines
+
+
+def write_report(path: str | os.PathLike, result) -> None:
+    """``--report``: the result's JSON account, written atomically."""
+    atomic_write_bytes(path, (json.dumps(result.report(), indent=1) + "\n").encode())
+
+
+def write_batch_report(path: str | os.PathLike, outcomes: Sequence) -> None:
+    """The batch's JSON-lines report, one line per pair, written atomically (its folder made)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, "".join(json.dumps(o.record()) + "\n" for o in outcomes).encode())

@@ -1,0 +1,53 @@
+"""WebVTT parsing: cues and where their timestamps stand, so that writing the same format
+changes only the timestamps (NOTE, STYLE and REGION blocks are not cues)."""
+
+from __future__ import annotations
+
+import re
+
+from subsync.errors import SubtitleError
+
+from .document import Cue, Line, Span, line_number, split_lines
+from .timestamps import VTT_STAMP, vtt_seconds
+
+_TIMING_RE = re.compile(r"^[ \t]*(?P<a>" + VTT_STAMP + r")[ \t]+-->[ \t]+(?P<b>" + VTT_STAMP + r")(?P<rest>.*)$")
+_NOT_CUES = ("NOTE", "STYLE", "REGION", "WEBVTT")        # first words of blocks that are no cue
+_QUOTE_CHARS = 60                # longest file excerpt quoted in an error message
+
+
+def parse_vtt(text: str, name: str) -> tuple[list[Cue], list[Span]]:
+    """Cues and timestamp spans of a WebVTT text (NOTE, STYLE and REGION blocks skipped)."""
+    cues, spans = [], []
+    for block in _blocks(split_lines(text)):
+        if not block or block[0].content.split(" ", 1)[0] in _NOT_CUES:
+            continue
+        timing = next((k for k, line in enumerate(block[:2]) if "-->" in line.content), None)
+        if timing is None:
+            continue
+        match = _TIMING_RE.match(block[timing].content)
+        if match is None:
+            raise SubtitleError(f"{name}: line {line_number(text, block[timing].offset)}: malformed WebVTT "
+                                f"timing {block[timing].content[:_QUOTE_CHARS]!r}")
+        base = block[timing].offset
+        cue_text = "\n".join(line.content for line in block[timing + 1:])
+        number = block[0].content if timing == 1 else ""
+        cues.append(Cue(len(cues), number, vtt_seconds(match["a"]), vtt_seconds(match["b"]), cue_text))
+        spans.append((base + match.start("a"), base + match.end("a"), base + match.start("b"), base + match.end("b")))
+    return cues, spans
+
+
+def _blocks(lines: list[Line]) -> list[list[Line]]:
+    """The runs of non-blank lines, the header's lines (up to a first cue right under it) left out."""
+    blocks: list[list[Line]] = [[]]
+    for line in lines:
+        if line.blank:
+            if blocks[-1]:
+                blocks.append([])
+        else:
+            blocks[-1].append(line)
+    if blocks[0] and blocks[0][0].content.lstrip("\ufeff").startswith("WEBVTT"):
+        # The header block ends at the first blank line; a sloppy file starts its first
+        # cue right under the header.
+        first = next((k for k, line in enumerate(blocks[0]) if "-->" in line.content), None)
+        blocks[0] = [] if first is None else blocks[0][max(1, first - 1) if first > 1 else first:]
+    return blocks

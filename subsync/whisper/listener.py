@@ -1,0 +1,118 @@
+"""The Whisper listener: hears subtitle lines with the alignment heads' cross-attention.
+
+The decoder is teacher-forced with a window's words; the alignment heads' attention,
+followed through DTW (core.attention), gives each word its span, corrected by the
+model's measured onset biases and snapped to the speech activity.  A line's score joins
+the decoder's likelihood of its text and how focused its attention is on its span.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..core import attention
+from ..core.activity import ACTIVITY_FRAME_S, SAMPLE_RATE_HZ, speech_activity
+from ..core.listener import HeardLine, HeardWord, Passage
+from ..errors import ModelError
+from .model import MAX_FRAMES, MAX_TEXT_TOKENS, TOKEN_FRAME_S, WINDOW_S
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .model import ForcedAlignment, WhisperModel
+
+
+@dataclass(frozen=True)
+class HeardWords:
+    """Where each word of a text is heard in up to WINDOW_S of audio."""
+
+    spans: attention.WordSpans      # seconds from the audio's start, onset-corrected, snapped to speech
+    forced: "ForcedAlignment"       # the decoder's attention and token log-probabilities
+    token_start: np.ndarray         # (n_words + 1,) each word's first token row, and the end
+    frame_s: float                  # encoder frame length
+    start_bias_s: np.ndarray        # (n_words,) the onset correction added to each start
+
+
+def heard_words(model: WhisperModel, samples: np.ndarray, words: Sequence[str], language: str | None,
+                speech: np.ndarray | None = None, line_starts: Sequence[int] = ()) -> HeardWords | None:
+    """Teacher-force ``words`` over ``samples`` (SAMPLE_RATE_HZ, at most WINDOW_S) and read
+    each word's start and end from the alignment heads (DTW, attention-rise onsets),
+    corrected by the model's onset bias (its line-onset bias for the words at
+    ``line_starts``, the first words of subtitle lines) and snapped to ``speech``
+    (activity of the same audio; computed when None).  None when the text is empty or
+    longer than the decoder's context."""
+    tokens = model.tokenize_words(list(words))
+    counts = [len(t) for t in tokens]
+    flat = [t for ts in tokens for t in ts]
+    if not flat or len(flat) > MAX_TEXT_TOKENS:
+        return None
+    n_frames = min(MAX_FRAMES, int(np.ceil(samples.size / SAMPLE_RATE_HZ / TOKEN_FRAME_S)))
+    forced = model.force_align(model.encode(model.log_mel([samples])), flat, language, n_frames)
+    spans = attention.word_spans(forced.attention, counts, TOKEN_FRAME_S)
+    start_bias = np.full(len(counts), model.onset_bias_s)
+    start_bias[np.asarray(line_starts, dtype=int)] = model.line_onset_bias_s
+    spans = attention.WordSpans(spans.start_s + start_bias, spans.end_s + model.onset_bias_s)
+    if speech is None:
+        speech = speech_activity(samples)
+    spans = attention.snap_to_speech(spans, speech, ACTIVITY_FRAME_S)
+    return HeardWords(spans, forced, np.concatenate([[0], np.cumsum(counts)]).astype(int), TOKEN_FRAME_S,
+                      start_bias)
+
+
+class WhisperListener:
+    """A :class:`~subsync.core.listener.Listener` backed by a loaded WhisperModel."""
+
+    window_s = WINDOW_S
+
+    def __init__(self, model: WhisperModel) -> None:
+        self.model = model
+        self.name = model.spec
+
+    def language_for(self, requested: str | None) -> str | None:
+        model = self.model
+        if not model.multilingual and requested not in (None, "en"):
+            raise ModelError(f"model {model.spec} is English-only; --language {requested} needs a "
+                             "multilingual model such as base")
+        language = requested if model.multilingual else "en"
+        if language and model.multilingual and language not in model.language_ids:
+            raise ModelError(f"model {model.spec} does not know language {language!r}")
+        return language
+
+    def detect_language(self, pieces: Sequence[np.ndarray]) -> str:
+        probs = self.model.detect_language(self.model.encode(self.model.log_mel(list(pieces))))
+        return max(probs, key=probs.get)
+
+    def hear(self, passage: Passage) -> tuple[HeardLine, ...] | None:
+        before, lines = passage.before, passage.lines
+        all_words = [*before, *[w for words in lines for w in words], *passage.after]
+        firsts = np.cumsum([len(before), *[len(w) for w in lines[:-1]]]).astype(int)
+        words = heard_words(self.model, passage.samples, all_words, passage.language, passage.speech,
+                            line_starts=firsts)
+        if words is None:
+            return None
+        heard = []
+        for first_word, line_words in zip(firsts, lines):
+            heard.append(self._line(words, int(first_word), line_words))
+        return tuple(heard)
+
+    def _line(self, words: HeardWords, first: int, line_words: Sequence[str]) -> HeardLine:
+        """One line's words and score from the window's heard words."""
+        last = first + len(line_words) - 1
+        spans = words.spans
+        placed = tuple(HeardWord(word, float(spans.start_s[k]), float(spans.end_s[k]))
+                       for k, word in zip(range(first, last + 1), line_words))
+        rows = slice(words.token_start[first], words.token_start[last + 1])
+        likelihood = float(np.exp(words.forced.token_logprobs[rows].mean()))
+        focus = attention.span_mass(words.forced.attention, rows, placed[0].start_s - words.start_bias_s[first],
+                                    placed[-1].end_s - self.model.onset_bias_s, words.frame_s)
+        return HeardLine(placed, attention.text_score(likelihood, focus))
+
+
+def load_listener(spec: str, device: str = "auto", threads: int | None = None,
+                  int8: bool | None = None) -> WhisperListener:
+    """Load (converting once if needed) the model ``spec`` and wrap it as a listener."""
+    from .model import WhisperModel
+
+    return WhisperListener(WhisperModel(spec, device, threads, int8))

@@ -1,0 +1,78 @@
+"""The per-line decisions and window planning (pure, no model)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from subsync.core import decisions
+from subsync.core.decisions import Heard, decide
+from subsync.core.options import SyncOptions
+from subsync.core.windows import plan_windows
+
+OPTIONS = SyncOptions()
+
+
+def test_plan_windows_cover_every_spoken_line_once_within_30_s():
+    starts = np.arange(0, 120, 4.0)
+    ends = starts + 3.0
+    texts = ["word " * 5] * starts.size
+    texts[3] = ""                                    # a wordless cue is not aligned
+    windows = plan_windows(starts, ends, texts, duration_s=130.0, window_s=30.0)
+    aligned = [i for w in windows for i in w.lines]
+    assert sorted(aligned) == [i for i in range(starts.size) if i != 3]
+    for w in windows:
+        assert 0 <= w.start_s < w.end_s <= 130.0
+        assert w.end_s - w.start_s <= 30.0 + 1e-9
+        assert all(w.start_s <= starts[i] and ends[i] <= w.end_s for i in w.lines)
+    # Neighbours that reach into a window lend it part of their words as context.
+    assert any(w.before for w in windows[1:])
+
+
+def heard_at(starts, shift, confidence=0.9):
+    return {i: Heard(s + d, s + d + 1.5, confidence) for i, (s, d) in enumerate(zip(starts, shift))}
+
+
+def test_decide_keeps_agreeing_lines_and_retimes_clear_misses():
+    starts = np.arange(20) * 3.0
+    rng = np.random.default_rng(0)
+    shift = rng.normal(0, 0.35, starts.size)               # sloppy per-line timing
+    heard = heard_at(starts + shift, -shift)               # heard at the true times
+    mapped = starts + shift
+    lines = decide(mapped, mapped + 2.0, heard, ["some words"] * 20, OPTIONS)
+    for line, true_start, d in zip(lines, starts, shift):
+        if abs(d) > OPTIONS.keep_tolerance_s:
+            assert line.action == "retimed"
+            assert line.start_s == pytest.approx(true_start, abs=0.05)
+        else:
+            assert line.action == "kept"
+            assert line.start_s == mapped[line.index]
+    assert all(a.start_s < b.start_s for a, b in zip(lines, lines[1:]))
+    assert all(line.end_s - line.start_s >= 0.2 for line in lines)
+
+
+def test_decide_leaves_a_tight_file_alone_and_low_confidence_on_the_map():
+    starts = np.arange(20) * 3.0
+    noise = np.random.default_rng(1).normal(0, 0.04, starts.size)
+    noise[5] = 0.4                                         # an aligner slip in a sound file
+    heard = heard_at(starts, noise)
+    heard[7] = Heard(starts[7] + 2.0, starts[7] + 3.0, 0.1)  # unsure
+    lines = decide(starts, starts + 2.0, heard, ["words"] * 20, OPTIONS)
+    assert [line.action for line in lines].count("kept") == 19
+    assert lines[7].action == "mapped" and lines[7].start_s == starts[7]
+
+
+def test_decide_gives_flashing_lines_a_readable_duration():
+    starts = np.array([1.0, 1.5, 5.0])
+    ends = np.array([1.0, 3.0, 5.02])                      # zero and 20 ms long in the input
+    lines = decide(starts, ends, {}, ["Hello there.", "Next line", "x"], OPTIONS)
+    assert lines[0].end_s == pytest.approx(1.5 - decisions.MIN_GAP_S)    # up to the next line
+    assert lines[2].end_s - lines[2].start_s == pytest.approx(decisions.MIN_DURATION_S)
+    assert lines[1].start_s == 1.5 and lines[1].end_s == 3.0            # untouched
+
+
+def test_decide_never_leaves_a_zero_or_negative_duration():
+    starts = np.array([1.0, 2.0, 3.0])
+    heard = {0: Heard(2.9, 2.95, 0.9), 1: Heard(2.9, 2.9, 0.9), 2: Heard(0.0, 0.01, 0.9)}
+    lines = decide(starts, starts + 0.8, heard, ["a b", "c", "d"], OPTIONS)
+    assert all(line.end_s > line.start_s >= 0 for line in lines)

@@ -1,0 +1,311 @@
+"""Every decision path of the engine, without model weights: synthetic speech-like audio
+(band-limited noise with a syllable rhythm, where the script says lines are spoken) and
+the replay listener, which hears each line where the script puts it, give the engine the
+same kind of evidence as Whisper does, in milliseconds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from subsync.core import engine, hearing
+from subsync.core.activity import SAMPLE_RATE_HZ
+from subsync.core.hearing import Lines
+from subsync.core.options import SyncOptions
+from subsync.core.timemap import TimeMap
+from subsync.errors import AlignmentError, RefusedError
+from subsync.replay import RecordingListener, ReplayListener, Utterance
+
+WORDS = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet",
+         "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango")
+
+
+def film(seconds: float, seed: int = 0) -> list[tuple[float, float, str]]:
+    """Lines (true start, true end, text) over ``seconds``: 0.8-4 s long, 0.3-4 s apart."""
+    rng = np.random.default_rng(seed)
+    lines, t = [], 3.0
+    while t < seconds - 5.0:
+        length = rng.uniform(0.8, 4.0)
+        text = " ".join(rng.choice(WORDS, 3)) + f" line {len(lines)}"
+        lines.append((t, t + length, text))
+        t += length + rng.uniform(0.3, 4.0)
+    return lines
+
+
+def babble(seconds: float, spans, seed: int = 0) -> np.ndarray:
+    """Speech-like audio: band-limited noise with a 4 Hz syllable rhythm over ``spans``,
+    a faint noise floor elsewhere.  (n_samples,) float32."""
+    rng = np.random.default_rng(seed)
+    audio = rng.normal(0, 0.001, int(seconds * SAMPLE_RATE_HZ)).astype(np.float32)
+    for a, b in spans:
+        first, last = int(a * SAMPLE_RATE_HZ), min(audio.size, int(b * SAMPLE_RATE_HZ))
+        spectrum = np.fft.rfft(rng.normal(0, 1, last - first))
+        freqs = np.fft.rfftfreq(last - first, 1 / SAMPLE_RATE_HZ)
+        spectrum[(freqs < 200) | (freqs > 3500)] = 0
+        voice = np.fft.irfft(spectrum, last - first)
+        rhythm = 0.6 + 0.4 * np.sin(2 * np.pi * 4 * np.arange(last - first) / SAMPLE_RATE_HZ)
+        audio[first:last] += (0.1 * voice / voice.std() * rhythm).astype(np.float32)
+    return audio
+
+
+def as_lines(truth, scale: float = 1.0, offset_s: float = 0.0, texts=None) -> Lines:
+    """The subtitle of ``truth`` with subtitle time = (media time - offset_s) / scale."""
+    starts = np.array([(s - offset_s) / scale for s, _, _ in truth])
+    ends = np.array([(e - offset_s) / scale for _, e, _ in truth])
+    return Lines(tuple(texts or [t for _, _, t in truth]), starts, ends)
+
+
+def script(truth, score: float = 0.9) -> list[Utterance]:
+    return [Utterance(text, s, e, score) for s, e, text in truth]
+
+
+def run(audio, lines, listener=None, **options):
+    def listen():
+        if listener is None:
+            raise AssertionError("the listener was asked for")
+        return listener
+    return engine.sync_audio(audio, lines, SyncOptions(**options), listen, lambda *_: None)
+
+
+def starts_error(placement, truth) -> np.ndarray:
+    return np.abs(np.array([line.start_s for line in placement.lines]) - np.array([s for s, _, _ in truth]))
+
+
+@pytest.fixture(scope="module")
+def six_minutes():
+    truth = film(360.0, seed=1)
+    return truth, babble(370.0, [(s, e) for s, e, _ in truth], seed=1)
+
+
+@pytest.fixture(scope="module")
+def one_minute():
+    truth = film(70.0, seed=2)
+    return truth, babble(75.0, [(s, e) for s, e, _ in truth], seed=2)
+
+
+# ---------------------------------------------------------------- global faults only
+
+
+def test_offset_and_drift_come_back_and_lines_keep_their_timing(six_minutes):
+    """A long file whose only fault is global: a clear activity match, checked on two
+    windows; the heard lines confirm it, so every line keeps its timing under it."""
+    truth, audio = six_minutes
+    listener = ReplayListener(script(truth), start_errors_s=(-0.04, 0.0, 0.03), end_errors_s=(0.0, 0.2))
+    placed = run(audio, as_lines(truth, 25 / 23.976, 7.5), listener)
+    assert np.all(starts_error(placed, truth) <= 0.03), starts_error(placed, truth).max()
+    assert placed.time_map == placed.global_map                # the activity map stands
+    assert placed.time_map.scale == pytest.approx(25 / 23.976, rel=1e-4)
+    assert {line.action for line in placed.lines} == {"kept"}
+    assert placed.text_heard and not placed.refusal and placed.model == "replay"
+
+
+def test_fast_mode_with_a_decisive_match_never_asks_for_the_listener(six_minutes):
+    truth, audio = six_minutes
+    placed = run(audio, as_lines(truth, 1.0, -12.0), None, fast=True)
+    assert np.all(starts_error(placed, truth) <= 0.03)
+    assert {line.action for line in placed.lines} == {"mapped"} and placed.model == ""
+
+
+def test_a_short_file_is_verified_among_candidates(one_minute):
+    """Under a minute of lines cannot pin the map from activity alone: each candidate's
+    fullest window is heard, the best few again far away, and the best heard one wins."""
+    truth, audio = one_minute
+    listener = ReplayListener(script(truth), start_errors_s=(-0.02, 0.02))
+    placed = run(audio, as_lines(truth, 1.0, 4.2), listener)
+    assert np.all(starts_error(placed, truth) <= 0.05)
+    assert len(listener.passages) >= 3                         # probes, then every window
+
+
+def test_a_wrong_activity_map_is_replaced_by_the_heard_lines(one_minute):
+    """When the speech pattern is 1.5 s away from where the lines are heard (the voices
+    the activity follows are not the subtitled ones), the anchors move the map and the
+    lines are heard again under it."""
+    truth, _ = one_minute
+    audio = babble(75.0, [(s + 1.5, e + 1.5) for s, e, _ in truth], seed=3)
+    listener = ReplayListener(script(truth))
+    placed = run(audio, as_lines(truth), listener)
+    assert placed.global_map.offset_s == pytest.approx(1.5, abs=0.05)
+    assert placed.time_map.offset_s == pytest.approx(0.0, abs=0.05)
+    windows = len({p.start_s for p in listener.passages})
+    assert len(listener.passages) > windows                    # some windows heard twice (re-aligned)
+
+
+# ---------------------------------------------------------------- per-line decisions
+
+
+def test_sloppy_lines_are_retimed_and_good_ones_kept(one_minute):
+    """Lines scattered around where they are heard (sigma 0.4 s): those off by more than
+    the keep tolerance are re-timed onto their heard start, the others keep their time."""
+    truth, audio = one_minute
+    jitter = np.random.default_rng(4).normal(0, 0.4, len(truth))
+    lines = as_lines(truth)
+    placed = run(audio, Lines(lines.texts, lines.starts_s + jitter, lines.ends_s + jitter),
+                 ReplayListener(script(truth)))
+    actions = np.array([line.action for line in placed.lines])
+    errors = starts_error(placed, truth)
+    assert np.all(errors[actions == "retimed"] <= 0.05)
+    assert np.all(errors[actions == "kept"] <= SyncOptions().keep_tolerance_s + 0.05)
+    assert np.sum(actions == "retimed") >= np.sum(np.abs(jitter) > 0.3)
+
+
+def test_a_start_heard_early_over_a_pause_is_no_evidence(six_minutes):
+    """A line whose first word swallowed the pause before it is heard early at its start
+    only (ending where it ends): it keeps the map's time."""
+    truth, audio = six_minutes
+    heard = script(truth)
+    heard[10] = Utterance(heard[10].text, heard[10].start_s - 1.2, heard[10].end_s, 0.9)
+    placed = run(audio, as_lines(truth), ReplayListener(heard))
+    assert placed.lines[10].action == "mapped"
+    assert placed.lines[10].start_s == pytest.approx(truth[10][0], abs=0.02)
+
+
+def test_a_gross_miss_heard_whole_is_retimed_in_a_sound_file(six_minutes):
+    """In a well-timed file only gross misses move, and only when heard displaced whole."""
+    truth, audio = six_minutes
+    lines = as_lines(truth)
+    starts, ends = lines.starts_s.copy(), lines.ends_s.copy()
+    starts[20] += 1.0
+    ends[20] += 1.0
+    placed = run(audio, Lines(lines.texts, starts, ends), ReplayListener(script(truth)))
+    assert placed.lines[20].action == "retimed"
+    assert placed.lines[20].start_s == pytest.approx(truth[20][0], abs=0.05)
+
+
+def test_low_confidence_lines_keep_the_map(one_minute):
+    truth, audio = one_minute
+    heard = [Utterance(u.text, u.start_s + (0.8 if k == 3 else 0.0), u.end_s, 0.2 if k == 3 else 0.9)
+             for k, u in enumerate(script(truth))]
+    placed = run(audio, as_lines(truth), ReplayListener(heard))
+    assert placed.lines[3].action == "mapped" and placed.lines[3].start_s == pytest.approx(truth[3][0], abs=0.05)
+
+
+# ---------------------------------------------------------------- text not heard
+
+
+def test_foreign_subtitles_are_placed_by_speech_activity_alone(six_minutes):
+    truth, audio = six_minutes
+    listener = ReplayListener(script(truth))
+    placed = run(audio, as_lines(truth, 24 / 25, 30.0), listener, subs_language="de", language="en")
+    assert not placed.text_heard and not placed.refusal and placed.text_score is None
+    assert {line.action for line in placed.lines} == {"mapped"}
+    assert np.all(starts_error(placed, truth) <= 0.03)
+    assert listener.passages == []                             # the text is not read at all
+
+
+def test_text_never_heard_is_sampled_across_the_file_then_left_to_activity(six_minutes):
+    truth, audio = six_minutes
+    listener = ReplayListener(script(truth))
+    other = [f"nothing of this {k} is said" for k in range(len(truth))]
+    placed = run(audio, as_lines(truth, 1.0, -3.0, other), listener)
+    assert not placed.text_heard and not placed.refusal        # a long, clear activity match
+    assert np.all(starts_error(placed, truth) <= 0.03)
+    assert len(listener.passages) >= engine.FAST_WINDOWS       # the sample across the file
+
+
+def test_unheard_text_over_a_short_file_is_refused(one_minute):
+    truth, audio = one_minute
+    other = [f"nothing of this {k} is said" for k in range(len(truth))]
+    placed = run(audio, as_lines(truth, 1.0, 2.0, other), ReplayListener(script(truth)))
+    assert not placed.text_heard and "no line of it is heard" in placed.refusal
+
+
+def test_a_listener_that_cannot_take_the_text_hears_nothing(one_minute):
+    truth, audio = one_minute
+    placed = run(audio, as_lines(truth), ReplayListener(script(truth), max_words=3))
+    assert not placed.text_heard and placed.refusal
+
+
+def test_few_lines_heard_is_refused(one_minute):
+    """A short file of which only one line in eight is heard where the map puts them
+    (long lines, so that the probed windows pass): the self-check refuses it."""
+    truth, audio = one_minute
+    truth = [(s, e, (text + " ") * 8 if k % 8 == 0 else text) for k, (s, e, text) in enumerate(truth)]
+    texts = [text if k % 8 == 0 else f"unheard {k}" for k, (_, _, text) in enumerate(truth)]
+    placed = run(audio, as_lines(truth, 1.0, 0.0, texts), ReplayListener(script(truth)))
+    assert placed.text_heard and "of the lines are heard where the map puts them" in placed.refusal
+
+
+def test_the_text_is_searched_across_the_audio_when_activity_says_nothing():
+    """Speech everywhere (the activity pattern is flat, no candidate is heard): the lines'
+    text is looked for in windows across the audio, and where it is heard gives the map."""
+    truth = [(s + 150.0, e + 150.0, text) for s, e, text in film(60.0, seed=5)]
+    audio = babble(300.0, [(0.5, 299.5)], seed=5)
+    listener = ReplayListener(script(truth))
+    placed = run(audio, as_lines(truth, 1.0, 150.0), listener, max_offset_s=250.0)
+    assert np.all(starts_error(placed, truth) <= 0.01)
+    assert len(listener.passages) > 300 / hearing.SCAN_STEP_S        # the scan
+
+
+def test_a_few_lines_heard_across_the_file_count_as_heard(six_minutes):
+    """The probed windows hear too little (their long lines are not heard), but a sample of
+    windows across the file hears a quarter of the lines: the text is heard after all."""
+    truth, audio = six_minutes
+    texts = [text if k % 4 == 0 else f"{text} and a long tail of words nobody says {k}"
+             for k, (_, _, text) in enumerate(truth)]
+    listener = ReplayListener(script(truth))
+    placed = run(audio, as_lines(truth, 1.0, 5.0, texts), listener)
+    assert placed.text_heard and not placed.refusal
+    assert len(listener.passages) >= engine.FAST_WINDOWS          # the sample across the file
+    assert {placed.lines[k].action for k in range(0, len(truth), 4)} == {"kept"}
+
+
+def test_a_cut_gets_its_own_piece_and_its_lines_are_heard(six_minutes):
+    """45 s of room tone inserted into the media at 150 s (adverts): one cut, found from
+    the speech pattern and confirmed by the lines heard on both sides."""
+    truth, _ = six_minutes
+    moved = [(s + 45.0 * (s > 150.0), e + 45.0 * (s > 150.0), text) for s, e, text in truth]
+    audio = babble(420.0, [(s, e) for s, e, _ in moved], seed=8)
+    listener = ReplayListener(script(moved), start_errors_s=(-0.03, 0.0, 0.03))
+    placed = run(audio, as_lines(truth, 24 / 25, 10.0), listener)
+    assert len(placed.time_map.cuts) == 1
+    assert placed.time_map.cuts[0].offset_s - placed.time_map.offset_s == pytest.approx(45.0, abs=0.05)
+    assert np.all(starts_error(placed, moved) <= 0.05)
+    plain = run(audio, as_lines(truth, 24 / 25, 10.0), listener, cuts=False)
+    assert not plain.time_map.cuts and np.mean(starts_error(plain, moved) <= 0.05) < 0.9
+
+
+# ---------------------------------------------------------------- refusals and errors
+
+
+def test_audio_without_speech_is_refused(one_minute):
+    truth, _ = one_minute
+    with pytest.raises(RefusedError, match="no speech detected"):
+        run(babble(75.0, []), as_lines(truth), None)
+
+
+def test_a_map_at_the_edge_of_the_search_with_nothing_heard_is_an_error(six_minutes):
+    truth, audio = six_minutes
+    with pytest.raises(AlignmentError, match="raise --max-offset"):
+        run(audio, as_lines(truth, 1.0, -21.0), ReplayListener([]), max_offset_s=20.0, cuts=False)   # 1 s beyond
+
+
+def test_reference_cues_from_another_episode_are_refused():
+    truth, other = film(900.0, seed=6), film(900.0, seed=7)
+    placed = engine.sync_cues(as_lines(other), as_lines(truth, 1.0, 20.0), SyncOptions())
+    assert "match the reference's at no offset clearly" in placed.refusal
+    good = engine.sync_cues(as_lines(truth), as_lines(truth, 25 / 23.976, 20.0), SyncOptions())
+    assert not good.refusal and np.all(starts_error(good, truth) <= 0.02)
+
+
+# ---------------------------------------------------------------- the pieces
+
+
+def test_recorded_hearing_replays_the_same_decisions(one_minute):
+    truth, audio = one_minute
+    recorder = RecordingListener(ReplayListener(script(truth), start_errors_s=(-0.05, 0.05)))
+    first = run(audio, as_lines(truth, 1.0, 4.2), recorder)
+    again = run(audio, as_lines(truth, 1.0, 4.2), ReplayListener(recorder.script()))
+    assert [line.start_s for line in again.lines] == pytest.approx([line.start_s for line in first.lines], abs=1e-6)
+
+
+def test_map_lines_moves_every_line_by_the_map():
+    lines = Lines(("a", "", "b"), np.array([1.0, 2.0, 3.0]), np.array([1.5, 2.5, 3.5]))
+    placed = engine.map_lines(TimeMap(2.0, 1.0), lines)
+    assert [line.start_s for line in placed] == [3.0, 5.0, 7.0]
+    assert [line.action for line in placed] == ["mapped", "unaligned", "mapped"]
+
+
+def test_line_confidence_weighs_text_focus_and_voice():
+    assert hearing.line_confidence(0.5, 1.0, 1.0) > hearing.line_confidence(0.001, 1.0, 1.0)
+    assert hearing.line_confidence(0.5, 1.0, 0.0) == pytest.approx(hearing.VOICELESS_FACTOR
+                                                                    * hearing.line_confidence(0.5, 1.0, 1.0))
