@@ -16,10 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from subsync.core import attention
-from subsync.core.activity import SAMPLE_RATE_HZ
 from subsync.media import load_audio
-from subsync.whisper.model import MAX_FRAMES, N_SAMPLES, TOKEN_FRAME_S, WhisperModel
+from subsync.whisper.listener import attention_spans
+from subsync.whisper.model import MAX_FRAMES, N_SAMPLES, WhisperModel
 
 
 def median_time(run, repeats: int = 5) -> float:
@@ -57,11 +56,7 @@ def main() -> None:
         folder = args.bench / case["id"]
         audio = load_audio(folder / case["media"])
         words = [w for w in json.loads((folder / "words.json").read_text())["words"] if w["word"].strip()]
-        word_tokens = model.tokenize_words([w["word"] for w in words])
-        encoded = model.encode(model.log_mel([audio[:N_SAMPLES]]))
-        n_frames = min(MAX_FRAMES, int(np.ceil(audio.size / SAMPLE_RATE_HZ / TOKEN_FRAME_S)))
-        forced = model.force_align(encoded, [t for ts in word_tokens for t in ts], case["language"], n_frames)
-        spans = attention.word_spans(forced.attention, [len(t) for t in word_tokens], TOKEN_FRAME_S)
+        spans, _, _ = attention_spans(model, audio[:N_SAMPLES], [w["word"] for w in words], case["language"])
         errors.extend(spans.start_s + model.onset_bias_s - np.array([w["start"] for w in words]))
     errors = np.array(errors)
     print(f"{args.model}: {errors.size} word starts, signed median {np.median(errors) * 1000:+.0f} ms, "

@@ -35,14 +35,12 @@ class HeardWords:
     start_bias_s: np.ndarray        # (n_words,) the onset correction added to each start
 
 
-def heard_words(model: WhisperModel, samples: np.ndarray, words: Sequence[str], language: str | None,
-                speech: np.ndarray | None = None, line_starts: Sequence[int] = ()) -> HeardWords | None:
+def attention_spans(model: WhisperModel, samples: np.ndarray, words: Sequence[str],
+                    language: str | None) -> tuple[attention.WordSpans, ForcedAlignment, list[int]] | None:
     """Teacher-force ``words`` over ``samples`` (SAMPLE_RATE_HZ, at most WINDOW_S) and read
-    each word's start and end from the alignment heads (DTW, attention-rise onsets),
-    corrected by the model's onset bias (its line-onset bias for the words at
-    ``line_starts``, the first words of subtitle lines) and snapped to ``speech``
-    (activity of the same audio; computed when None).  None when the text is empty or
-    longer than the decoder's context."""
+    each word's span from the alignment heads (DTW, attention-rise onsets), as the attention
+    has it: no onset correction, no snapping.  Also the decoder's output and each word's
+    token count.  None when the text is empty or longer than the decoder's context."""
     tokens = model.tokenize_words(list(words))
     counts = [len(t) for t in tokens]
     flat = [t for ts in tokens for t in ts]
@@ -50,7 +48,18 @@ def heard_words(model: WhisperModel, samples: np.ndarray, words: Sequence[str], 
         return None
     n_frames = min(MAX_FRAMES, int(np.ceil(samples.size / SAMPLE_RATE_HZ / TOKEN_FRAME_S)))
     forced = model.force_align(model.encode(model.log_mel([samples])), flat, language, n_frames)
-    spans = attention.word_spans(forced.attention, counts, TOKEN_FRAME_S)
+    return attention.word_spans(forced.attention, counts, TOKEN_FRAME_S), forced, counts
+
+
+def heard_words(model: WhisperModel, samples: np.ndarray, words: Sequence[str], language: str | None,
+                speech: np.ndarray | None = None, line_starts: Sequence[int] = ()) -> HeardWords | None:
+    """:func:`attention_spans` corrected by the model's onset bias (its line-onset bias for
+    the words at ``line_starts``, the first words of subtitle lines) and snapped to
+    ``speech`` (activity of the same audio; computed when None)."""
+    found = attention_spans(model, samples, words, language)
+    if found is None:
+        return None
+    spans, forced, counts = found
     start_bias = np.full(len(counts), model.onset_bias_s)
     start_bias[np.asarray(line_starts, dtype=int)] = model.line_onset_bias_s
     spans = attention.WordSpans(spans.start_s + start_bias, spans.end_s + model.onset_bias_s)
