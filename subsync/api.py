@@ -152,6 +152,9 @@ class Synchronizer:
 
     def __init__(self, model: ModelOptions | str | Listener | None = None, options: SyncOptions | None = None,
                  **overrides) -> None:
+        if isinstance(model, SyncOptions) and options is None:     # Synchronizer(SyncOptions(...)), as before
+            model, options = None, model
+        model = _as_model(model)
         model_overrides = {k: overrides.pop(k) for k in list(overrides) if k in _MODEL_FIELDS}
         self.options = replace(options or SyncOptions(), **overrides)
         if isinstance(model, Listener):
@@ -236,11 +239,22 @@ def sync(media: PathLike, subs: PathLike | SubtitleDocument, options: SyncOption
     :class:`RefusedError` when the self-check refuses the result (unless ``force``).
     """
     model_overrides = {k: overrides.pop(k) for k in list(overrides) if k in _MODEL_FIELDS}
-    if model is not None and not isinstance(model, (ModelOptions, str, Listener)):
+    return Synchronizer(model, **model_overrides).sync(media, subs, options, progress=progress, **overrides)
+
+
+def _as_model(model: object) -> ModelOptions | str | Listener | None:
+    """``model`` as Synchronizer takes it: a loaded WhisperModel becomes its listener;
+    anything that is neither a model's options or name nor a listener is an error."""
+    if model is None or isinstance(model, (ModelOptions, str, Listener)):
+        return model
+    from .whisper.model import WhisperModel
+
+    if isinstance(model, WhisperModel):
         from .whisper.listener import WhisperListener
 
-        model = WhisperListener(model)             # a loaded WhisperModel
-    return Synchronizer(model, **model_overrides).sync(media, subs, options, progress=progress, **overrides)
+        return WhisperListener(model)
+    raise TypeError(f"model must be a model name, ModelOptions, a loaded WhisperModel or a listener "
+                    f"(name, window_s, language_for, detect_language, hear), not {type(model).__name__}")
 
 
 def sync_to_reference(reference: PathLike | SubtitleDocument, subs: PathLike | SubtitleDocument,

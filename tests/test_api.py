@@ -256,6 +256,11 @@ def test_model_options_are_given_once_not_per_file(tmp_path):
             synchronizer.sync(tmp_path / "a.wav", tmp_path / "a.srt", **{option: None})
     with pytest.raises(TypeError):
         subsync.Synchronizer(_NoListener(), device="cpu")       # a listener is already loaded
+    with pytest.raises(TypeError, match="not dict"):
+        subsync.Synchronizer({"model": "base"})
+    defaults = subsync.Synchronizer(subsync.SyncOptions(language="fr", fast=True))   # the old call
+    assert defaults.options.language == "fr" and defaults.options.fast
+    assert defaults.model_options == subsync.ModelOptions()
 
 
 class _NoListener:
