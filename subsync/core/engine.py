@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import AlignmentError, RefusedError
 from . import timemap
 from .activity import ACTIVITY_FRAME_S, ACTIVITY_FRAMES_PER_S, SPEECH_THRESHOLD, cue_activity, speech_activity
-from .decisions import Heard, LineResult, decide
+from .decisions import MIN_CONSISTENT_LINES, Heard, LineResult, decide, heard_as_a_whole
 from .hearing import Hearing, Lines, Progress, heard_share
 from .listener import Listener
 from .options import SyncOptions
@@ -38,7 +38,14 @@ DECISIVE_MARGIN = 1.3         # an activity match this far ahead of the next is 
                               # then needs no model) ...
 CLEAR_MARGIN = 1.08           # ... this far, clear (the model checks it on two windows only) ...
 MIN_DECISIVE_SPAN_S = 300.0   # ... over subtitles spanning at least this long
-MAP_AGREEMENT_S = 0.15        # an activity map that the heard lines confirm this closely stays
+MAP_MARGIN = 0.1              # a refined map replaces the incumbent when it explains this much
+                              # more of the heard lines (timemap.anchor_agreement)
+MIN_DRIFT_ANCHOR_SHARE = 0.5  # heard lines must span this share of the subtitles to refit the drift
+LEAD_SHARE = 0.2              # a line's lead-in as a share of its lead-in plus linger (subtitling
+                              # practice: 0-300 ms before the voice, 300-900 ms after it)
+LEAD_RANGE_S = (0.0, 0.3)     # ... within what subtitlers do
+HEARD_SLACK_BIAS_S = -0.12    # heard start minus heard end errors (median, bench onset references)
+MIN_LEAD_SHIFT_S = 0.06       # the map moves for its lead-in only by more than this
 TRUSTED_MARGIN = 1.2          # an activity match this far ahead of any other, over MIN_DECISIVE_SPAN_S,
                               # stands without the text (translated subtitles); another episode's
                               # subtitles score 1.0-1.1
@@ -134,21 +141,20 @@ def sync_audio(audio: np.ndarray, lines: Lines, options: SyncOptions, listener: 
 
 def _heard(hearing: Hearing, global_map: timemap.TimeMap, match: _Match, score: float,
            labels: Labels) -> Placement:
-    """Lines heard under the chosen map, which they refine; then each line decided."""
+    """Lines heard under the chosen map, which they may replace; then each line decided."""
     lines, options = hearing.lines, hearing.options
     sample = FAST_WINDOWS if options.fast else None
     heard = hearing.align(global_map, sample)
-    time_map = _refined(global_map, lines, heard, options)
-    shift = np.abs(time_map(lines.starts_s) - global_map(lines.starts_s))
-    if heard and shift.max() > REALIGN_SHIFT_S:
-        heard = hearing.align(time_map, sample)
-        time_map = _refined(time_map, lines, heard, options)
-    elif heard and shift.max() < MAP_AGREEMENT_S:
-        # They agree: the speech-activity map rests on every line's whole interval as the
-        # subtitler timed it; the anchors on heard starts, with the aligner's onset error.
-        time_map = global_map
+    time_map = global_map
+    if heard_as_a_whole(heard, options.min_confidence):   # else a few lines heard by chance move nothing
+        time_map = _chosen(global_map, lines, heard, options)
+        shift = np.abs(time_map(lines.starts_s) - global_map(lines.starts_s))
+        if shift.max() > REALIGN_SHIFT_S:   # windows placed by a map this far off missed lines
+            heard = hearing.align(time_map, sample)
+            time_map = _refined(time_map, lines, heard, options) or time_map
+        time_map = _with_lead(time_map, lines, heard, options)
     placed = decide(*timemap.mapped(time_map, lines.starts_s, lines.ends_s), heard, lines.texts, options,
-                    retime=not options.fast)
+                    retime=not options.fast, speech=hearing.speech)
     _check_found(global_map, placed, options, labels)
     placement = Placement(tuple(placed), time_map, global_map, hearing.language or "", hearing.listener.name,
                           margin=match.margin, text_score=score)
@@ -158,6 +164,21 @@ def _heard(hearing: Hearing, global_map: timemap.TimeMap, match: _Match, score: 
             f"only {100 * share:.0f} % of the lines are heard where the map puts them "
             f"(activity margin {match.margin:.2f}): another episode, or another edit?"))
     return placement
+
+
+def _chosen(incumbent: timemap.TimeMap, lines: Lines, heard: dict[int, Heard],
+            options: SyncOptions) -> timemap.TimeMap:
+    """The incumbent map (from the speech pattern over whole cue intervals, or verified),
+    unless the map refined through the heard lines explains them better by MAP_MARGIN on
+    timemap.anchor_agreement, the same measure for both: heard starts carry the
+    listener's errors and the subtitler's lead-in, so a refinement must earn its place."""
+    refined = _refined(incumbent, lines, heard, options)
+    if refined is None:
+        return incumbent
+    sub, media, weights = _anchors(lines, heard, options)
+    gain = (timemap.anchor_agreement(refined, sub, media, weights)
+            - timemap.anchor_agreement(incumbent, sub, media, weights))
+    return refined if gain >= MAP_MARGIN else incumbent
 
 
 def _unheard(hearing: Hearing, cut_map: timemap.TimeMap, match: _Match, score: float | None,
@@ -204,14 +225,52 @@ def _mapped_lines(time_map: timemap.TimeMap, lines: Lines, options: SyncOptions,
     return placed
 
 
-def _refined(prior: timemap.TimeMap, lines: Lines, heard: dict[int, Heard], options: SyncOptions) -> timemap.TimeMap:
-    """``prior`` fitted through the confident lines' (subtitle start, heard start) pairs."""
+def _with_lead(time_map: timemap.TimeMap, lines: Lines, heard: dict[int, Heard],
+               options: SyncOptions) -> timemap.TimeMap:
+    """``time_map`` moved so that the lines start where a subtitler would put them.
+
+    The speech pattern fixes a map only up to the lines' lead-in and linger: cue intervals
+    longer than the speech under them match it equally well anywhere within their slack.
+    The heard lines tell the slack (how long the lines run beyond their speech, at both
+    ends together: the file's lead-in plus linger, whatever the map) and where the voice
+    starts under the map; the lead-in is taken as LEAD_SHARE of the slack (subtitlers
+    start lines a little before the voice and let them linger longer), and the map moves
+    when that puts the lines more than MIN_LEAD_SHIFT_S from where they are."""
+    sub, media, weights = _anchors(lines, heard, options)
+    if sub.size < MIN_CONSISTENT_LINES:
+        return time_map
     confident = [i for i, h in heard.items() if h.confidence >= options.min_confidence]
-    if not confident:
-        return prior
-    media = np.array([heard[i].start_s for i in confident])
-    weights = np.array([heard[i].confidence for i in confident])
-    return timemap.refine(prior, lines.starts_s[confident], media, weights)
+    starts, ends = timemap.mapped(time_map, lines.starts_s[confident], lines.ends_s[confident])
+    lead = media - starts                                                  # (n,) voice after line start
+    linger = ends - np.array([heard[i].end_s for i in confident])         # (n,) line end after voice
+    slack = float(np.median(lead + linger)) - HEARD_SLACK_BIAS_S
+    wanted = float(np.clip(LEAD_SHARE * slack, *LEAD_RANGE_S))
+    shift = float(np.median(lead)) - wanted
+    if abs(shift) < MIN_LEAD_SHIFT_S:
+        return time_map
+    return time_map.shifted(time_map.scale, shift)
+
+
+def _anchors(lines: Lines, heard: dict[int, Heard], options: SyncOptions) -> tuple[np.ndarray, ...]:
+    """(subtitle start, heard start, confidence) of the lines heard with confidence, (n,) each."""
+    confident = [i for i, h in heard.items() if h.confidence >= options.min_confidence]
+    return (lines.starts_s[confident], np.array([heard[i].start_s for i in confident]),
+            np.array([heard[i].confidence for i in confident]))
+
+
+def _refined(prior: timemap.TimeMap, lines: Lines, heard: dict[int, Heard],
+             options: SyncOptions) -> timemap.TimeMap | None:
+    """``prior`` fitted through the confident lines' (subtitle start, heard start) pairs
+    (None: no such line).  The scale is refitted only when the anchors span at least
+    MIN_DRIFT_ANCHOR_SHARE of the spoken cues: a drift fitted on a short stretch of a file
+    is noise that moves every line beyond it."""
+    sub, media, weights = _anchors(lines, heard, options)
+    if not sub.size:
+        return None
+    starts, ends = _spoken_cues(lines)
+    span_s = float(ends.max() - starts.min())
+    spread = float(sub.max() - sub.min()) >= MIN_DRIFT_ANCHOR_SHARE * span_s
+    return timemap.refine(prior, sub, media, weights, free_scale=spread)
 
 
 def _with_cuts(speech: np.ndarray, lines: Lines, time_map: timemap.TimeMap,

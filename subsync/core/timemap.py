@@ -737,16 +737,25 @@ def _snap_to_ratio(fitted: TimeMap, sub: np.ndarray, media: np.ndarray, weights:
 
 
 MIN_PIECE_ANCHORS = 5         # a piece of a cut map moves by its own residual when heard this often
+LEAD_BAND_S = (-0.1, 0.5)     # heard start minus subtitle start that a file's own convention may
+                              # show: subtitlers start lines 0-300 ms before the voice, heard
+                              # onsets scatter about 0.1 s around it
+AGREEMENT_S = 0.25            # an anchor this close to a map (plus the file's lead) agrees with it
 
 
-def refine(prior: TimeMap, sub_s: np.ndarray, media_s: np.ndarray, weights: np.ndarray) -> TimeMap:
+def refine(prior: TimeMap, sub_s: np.ndarray, media_s: np.ndarray, weights: np.ndarray,
+           free_scale: bool = True) -> TimeMap:
     """``prior`` fitted through anchors (subtitle start, heard media start), (n,) each.
 
     A map with cuts is fitted as one line through the anchors with the cuts' jumps taken
-    out (scale and first offset), then each piece with MIN_PIECE_ANCHORS anchors or more
-    near the line moves by their weighted median residual."""
+    out (scale and first offset; the offset only, at the prior's scale, unless
+    ``free_scale``), then each piece with MIN_PIECE_ANCHORS anchors or more near the line
+    moves by their weighted median residual."""
     jumps = prior.offsets_at(sub_s) - prior.offset_s                     # (n,) 0 before any cut
-    fitted = fit_subtitle_anchors(sub_s, media_s - jumps, weights, prior.without_cuts())
+    if free_scale:
+        fitted = fit_subtitle_anchors(sub_s, media_s - jumps, weights, prior.without_cuts())
+    else:
+        fitted = TimeMap(prior.scale, offset_at(prior.scale, sub_s, media_s - jumps, weights))
     refined = prior.shifted(fitted.scale, fitted.offset_s - prior.offset_s)
     if not prior.cuts:
         return refined
@@ -759,6 +768,16 @@ def refine(prior: TimeMap, sub_s: np.ndarray, media_s: np.ndarray, weights: np.n
             offsets[k] += weighted_median(residual[members], weights[members])
     cuts = tuple(Cut(cut.at_s, offset) for cut, offset in zip(refined.cuts, offsets[1:]))
     return TimeMap(refined.scale, offsets[0], cuts)
+
+
+def anchor_agreement(time_map: TimeMap, sub_s: np.ndarray, media_s: np.ndarray, weights: np.ndarray) -> float:
+    """The weighted share of anchors that ``time_map`` explains: within AGREEMENT_S of the
+    map plus the file's lead (the anchors' weighted median residual, clipped to
+    LEAD_BAND_S).  Any lead a subtitler may use costs nothing; a map off by more, or with
+    the wrong drift, leaves anchors out.  The same measure for every candidate map."""
+    residual = media_s - time_map(sub_s)
+    lead = float(np.clip(weighted_median(residual, weights), *LEAD_BAND_S))
+    return float(np.sum(weights[np.abs(residual - lead) <= AGREEMENT_S]) / np.sum(weights))
 
 
 def mapped(time_map: TimeMap, starts_s: np.ndarray, ends_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
