@@ -232,9 +232,7 @@ def _wav(path, audio) -> None:
 def test_a_synchronizer_takes_any_listener_and_files(tmp_path):
     """The whole library path (ffmpeg decoding, SRT in and out, the engine, the self-check)
     with the replay listener standing in for Whisper."""
-    from test_engine import babble, film, script
-
-    from subsync.replay import ReplayListener
+    from test_engine import ReplayListener, babble, film, script
 
     truth = film(60.0, seed=11)
     _wav(tmp_path / "clip.wav", babble(65.0, [(s, e) for s, e, _ in truth], seed=11))

@@ -41,9 +41,8 @@ MIN_DECISIVE_SPAN_S = 300.0   # ... over subtitles spanning at least this long
 MAP_MARGIN = 0.1              # a refined map replaces the incumbent when it explains this much
                               # more of the heard lines (timemap.anchor_agreement)
 MIN_DRIFT_ANCHOR_SHARE = 0.5  # heard lines must span this share of the subtitles to refit the drift
-LEAD_SHARE = 0.2              # a line's lead-in as a share of its lead-in plus linger (subtitling
-                              # practice: 0-300 ms before the voice, 300-900 ms after it)
-LEAD_RANGE_S = (0.0, 0.3)     # ... within what subtitlers do
+LEAD_IN_S = 0.15              # where a subtitled line starts before its voice: the middle of what
+                              # subtitlers do (0-300 ms), never more than half the lines' slack
 HEARD_SLACK_BIAS_S = -0.12    # heard start minus heard end errors (median, bench onset references)
 MIN_LEAD_SHIFT_S = 0.06       # the map moves for its lead-in only by more than this
 TRUSTED_MARGIN = 1.2          # an activity match this far ahead of any other, over MIN_DECISIVE_SPAN_S,
@@ -233,9 +232,9 @@ def _with_lead(time_map: timemap.TimeMap, lines: Lines, heard: dict[int, Heard],
     longer than the speech under them match it equally well anywhere within their slack.
     The heard lines tell the slack (how long the lines run beyond their speech, at both
     ends together: the file's lead-in plus linger, whatever the map) and where the voice
-    starts under the map; the lead-in is taken as LEAD_SHARE of the slack (subtitlers
-    start lines a little before the voice and let them linger longer), and the map moves
-    when that puts the lines more than MIN_LEAD_SHIFT_S from where they are."""
+    starts under the map.  Lines are put LEAD_IN_S before their voice (half their slack
+    when that is less: cues that mark the speech itself have none), and the map moves
+    when that puts them more than MIN_LEAD_SHIFT_S from where they are."""
     sub, media, weights = _anchors(lines, heard, options)
     if sub.size < MIN_CONSISTENT_LINES:
         return time_map
@@ -244,7 +243,7 @@ def _with_lead(time_map: timemap.TimeMap, lines: Lines, heard: dict[int, Heard],
     lead = media - starts                                                  # (n,) voice after line start
     linger = ends - np.array([heard[i].end_s for i in confident])         # (n,) line end after voice
     slack = float(np.median(lead + linger)) - HEARD_SLACK_BIAS_S
-    wanted = float(np.clip(LEAD_SHARE * slack, *LEAD_RANGE_S))
+    wanted = float(np.clip(slack / 2, 0.0, LEAD_IN_S))
     shift = float(np.median(lead)) - wanted
     if abs(shift) < MIN_LEAD_SHIFT_S:
         return time_map
