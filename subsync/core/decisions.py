@@ -19,8 +19,9 @@ MIN_GAP_S = 0.04              # re-timed lines end at least this long before the
 READING_CHARS_PER_S = 21.0    # readable minimum duration: this many characters per second ...
 MIN_DURATION_S = 0.7          # ... but at least this long (or the line's own duration, if shorter)
 MIN_VISIBLE_S = 0.1           # a line shown for less than this gets the readable minimum
-DEFAULT_LEAD_IN_S = 0.0       # lead-in/linger when the file has too few consistent lines
-DEFAULT_LINGER_S = 0.3
+LEAD_IN_S = 0.15              # where a subtitled line starts before its voice when the file does not
+                              # show it: the middle of what subtitlers do (0-300 ms)
+DEFAULT_LINGER_S = 0.3        # linger when the file has too few consistent lines
 MIN_CONSISTENT_LINES = 5
 MIN_STRETCH_S = 0.5           # a slip makes a line heard at least this much longer than shown
 END_AGREEMENT_S = 0.5         # heard ends are rougher than starts (pauses, breaths)
@@ -180,7 +181,7 @@ def keep_tolerance(deviations_s: np.ndarray, tolerance_s: float) -> float:
 def _conventions(mapped_starts, mapped_ends, confident, agree) -> tuple[float, float]:
     """The file's own lead-in (start before voice) and linger (end after voice)."""
     if len(agree) < MIN_CONSISTENT_LINES:
-        return DEFAULT_LEAD_IN_S, DEFAULT_LINGER_S
+        return LEAD_IN_S, DEFAULT_LINGER_S
     lead = np.median([confident[i].start_s - mapped_starts[i] for i in agree])
     linger = np.median([mapped_ends[i] - confident[i].end_s for i in agree])
     return float(max(lead, 0.0)), float(np.clip(linger, 0.0, 1.5))

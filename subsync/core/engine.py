@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import AlignmentError, RefusedError
 from . import timemap
 from .activity import ACTIVITY_FRAME_S, ACTIVITY_FRAMES_PER_S, SPEECH_THRESHOLD, cue_activity, speech_activity
-from .decisions import MIN_CONSISTENT_LINES, Heard, LineResult, decide, heard_as_a_whole
+from .decisions import LEAD_IN_S, MIN_CONSISTENT_LINES, Heard, LineResult, decide, heard_as_a_whole
 from .hearing import Hearing, Lines, Progress, heard_share
 from .listener import Listener
 from .options import SyncOptions
@@ -41,8 +41,6 @@ MIN_DECISIVE_SPAN_S = 300.0   # ... over subtitles spanning at least this long
 MAP_MARGIN = 0.1              # a refined map replaces the incumbent when it explains this much
                               # more of the heard lines (timemap.anchor_agreement)
 MIN_DRIFT_ANCHOR_SHARE = 0.5  # heard lines must span this share of the subtitles to refit the drift
-LEAD_IN_S = 0.15              # where a subtitled line starts before its voice: the middle of what
-                              # subtitlers do (0-300 ms), never more than half the lines' slack
 HEARD_SLACK_BIAS_S = -0.12    # heard start minus heard end errors (median, bench onset references)
 MIN_LEAD_SHIFT_S = 0.06       # the map moves for its lead-in only by more than this
 TRUSTED_MARGIN = 1.2          # an activity match this far ahead of any other, over MIN_DECISIVE_SPAN_S,
