@@ -105,8 +105,14 @@ def heard_as_a_whole(heard: dict[int, Heard], min_confidence: float) -> bool:
     """Is the file's text heard as a whole (HEARD_AS_A_WHOLE of the aligned lines heard with
     confidence)?  Otherwise a few lines heard by chance (a translation over singing, another
     language) are no ground to move any line on its own."""
-    confident = sum(h.confidence >= min_confidence for h in heard.values())
-    return bool(heard) and confident >= HEARD_AS_A_WHOLE * len(heard)
+    return bool(heard) and heard_share(heard, min_confidence) >= HEARD_AS_A_WHOLE
+
+
+def heard_share(heard: dict[int, Heard], min_confidence: float) -> float:
+    """Share of the aligned lines heard with confidence (0 when none was aligned)."""
+    if not heard:
+        return 0.0
+    return float(np.mean([h.confidence >= min_confidence for h in heard.values()]))
 
 
 def file_lead(deviations_s: np.ndarray) -> float:

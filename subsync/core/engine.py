@@ -23,8 +23,8 @@ import numpy as np
 from ..errors import AlignmentError, RefusedError
 from . import timemap
 from .activity import ACTIVITY_FRAME_S, ACTIVITY_FRAMES_PER_S, SPEECH_THRESHOLD, cue_activity, speech_activity
-from .decisions import LEAD_IN_S, MIN_CONSISTENT_LINES, Heard, LineResult, decide, heard_as_a_whole
-from .hearing import Hearing, Lines, Progress, heard_share
+from .decisions import LEAD_IN_S, MIN_CONSISTENT_LINES, Heard, LineResult, decide, heard_as_a_whole, heard_share
+from .hearing import Hearing, Lines, Progress
 from .listener import Listener
 from .options import SyncOptions
 
@@ -233,12 +233,11 @@ def _with_lead(time_map: timemap.TimeMap, lines: Lines, heard: dict[int, Heard],
     starts under the map.  Lines are put LEAD_IN_S before their voice (half their slack
     when that is less: cues that mark the speech itself have none), and the map moves
     when that puts them more than MIN_LEAD_SHIFT_S from where they are."""
-    sub, media, weights = _anchors(lines, heard, options)
-    if sub.size < MIN_CONSISTENT_LINES:
+    confident = _confident(heard, options)
+    if len(confident) < MIN_CONSISTENT_LINES:
         return time_map
-    confident = [i for i, h in heard.items() if h.confidence >= options.min_confidence]
     starts, ends = timemap.mapped(time_map, lines.starts_s[confident], lines.ends_s[confident])
-    lead = media - starts                                                  # (n,) voice after line start
+    lead = np.array([heard[i].start_s for i in confident]) - starts      # (n,) voice after line start
     linger = ends - np.array([heard[i].end_s for i in confident])         # (n,) line end after voice
     slack = float(np.median(lead + linger)) - HEARD_SLACK_BIAS_S
     wanted = float(np.clip(slack / 2, 0.0, LEAD_IN_S))
@@ -248,9 +247,14 @@ def _with_lead(time_map: timemap.TimeMap, lines: Lines, heard: dict[int, Heard],
     return time_map.shifted(time_map.scale, shift)
 
 
+def _confident(heard: dict[int, Heard], options: SyncOptions) -> list[int]:
+    """The lines heard with confidence."""
+    return [i for i, h in heard.items() if h.confidence >= options.min_confidence]
+
+
 def _anchors(lines: Lines, heard: dict[int, Heard], options: SyncOptions) -> tuple[np.ndarray, ...]:
     """(subtitle start, heard start, confidence) of the lines heard with confidence, (n,) each."""
-    confident = [i for i, h in heard.items() if h.confidence >= options.min_confidence]
+    confident = _confident(heard, options)
     return (lines.starts_s[confident], np.array([heard[i].start_s for i in confident]),
             np.array([heard[i].confidence for i in confident]))
 

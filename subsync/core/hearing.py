@@ -65,13 +65,6 @@ def voiced_share(speech: np.ndarray, start_s: float, end_s: float) -> float:
     return float(np.mean(frames >= SPEECH_THRESHOLD)) if frames.size else 0.0
 
 
-def heard_share(heard: dict[int, Heard], min_confidence: float) -> float:
-    """Share of the aligned lines heard with confidence."""
-    if not heard:
-        return 0.0
-    return float(np.mean([h.confidence >= min_confidence for h in heard.values()]))
-
-
 class Hearing:
     """A listener over one file's audio and lines: windows heard, maps verified."""
 
