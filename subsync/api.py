@@ -12,8 +12,9 @@ int8) is given once to a :class:`Synchronizer`; what varies per file
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
@@ -24,7 +25,7 @@ from .core.hearing import Lines, Progress
 from .core.listener import Listener
 from .core.options import SyncOptions
 from .core.timemap import TimeMap
-from .errors import RefusedError
+from .errors import NoSpeechError, RefusedError
 from .subtitles import Cue, SubtitleDocument, alignment_text, read_subtitles, render_subtitles, write_subtitles
 
 __all__ = ["ModelOptions", "SyncOptions", "SyncResult", "LineResult", "Synchronizer", "sync", "sync_to_reference"]
@@ -62,6 +63,12 @@ class SyncResult:
                                      # best probed window's confidence; None: not probed)
     refusal: str = ""               # why the self-check would refuse this result ("" : it passes;
                                     # only returned this way with force)
+    media_s: float = float("inf")   # the media's length (inf: synced to a reference)
+
+    @property
+    def outside(self) -> int:
+        """How many lines start beyond the end of the media (a stray cue, another cut)."""
+        return sum(line.start_s >= self.media_s for line in self.lines)
 
     @property
     def cues(self) -> tuple[Cue, ...]:
@@ -111,6 +118,7 @@ class SyncResult:
             "activity_margin": round(self.margin, 4) if np.isfinite(self.margin) else None,
             "refusal": self.refusal or None,
             "counts": self.counts(),
+            "outside_media": self.outside,
             "mean_confidence": round(self.mean_confidence, 4),
             "lines": [{"original_start_s": round(cue.start_s, 4), "original_end_s": round(cue.end_s, 4),
                        **{f.name: _rounded(getattr(line, f.name)) for f in fields(line)}}
@@ -135,6 +143,19 @@ def lines_of(document: SubtitleDocument) -> Lines:
     return Lines(tuple(alignment_text(cue.text) for cue in document.cues),
                  np.array([cue.start_s for cue in document.cues]),
                  np.array([cue.end_s for cue in document.cues]))
+
+
+def _speaking_track_hint(media: PathLike, track: int | None) -> str:
+    """"; audio track N has speech: --audio-track N" when another track of ``media`` has
+    speech (a commentary or music track chosen by default), else ""."""
+    from .core.activity import speech_activity
+    from .media import audio_tracks, load_audio
+
+    for other in audio_tracks(media):
+        if other.index != (track or 0) and engine.has_speech(speech_activity(load_audio(media, other.index))):
+            tag = f" ({other.language})" if other.language else ""
+            return f"; audio track {other.index}{tag} has speech: --audio-track {other.index}"
+    return ""
 
 
 class Synchronizer:
@@ -185,14 +206,17 @@ class Synchronizer:
         options = self._options(options, overrides)
         report = progress or _silent
         document = _document(subs)
+        track = pick_audio_track(media, options.audio_track)   # (a missing or silent media fails here, fast)
         if not options.fast:                       # the model loads while ffmpeg decodes
             self._listener.start()                 # (--fast may not need it)
         report("decoding audio", 0, 1)
-        track = pick_audio_track(media, options.audio_track)
         audio = load_audio(media, track)                                     # (n_samples,)
         labels = engine.Labels(os.fspath(media), _name(subs),
                                "the audio" + (f" track {track}" if track is not None else ""))
-        placement = engine.sync_audio(audio, lines_of(document), options, self._listener.result, report, labels)
+        try:
+            placement = engine.sync_audio(audio, lines_of(document), options, self._listener.result, report, labels)
+        except NoSpeechError as exc:
+            raise NoSpeechError(f"{exc}{_speaking_track_hint(media, track)}") from None
         return _finish(document, placement, options)
 
     def sync_to_reference(self, reference: PathLike | SubtitleDocument, subs: PathLike | SubtitleDocument,
@@ -217,10 +241,17 @@ class _Loader:
 
     def start(self) -> _Loader:
         if self._future is None:
-            pool = ThreadPoolExecutor(1, thread_name_prefix="subsync-model")
-            self._future = pool.submit(self._load)
-            pool.shutdown(wait=False)
+            # A daemon thread: a run that fails before it needs the model (a truncated
+            # media file) exits at once instead of waiting for torch to finish importing.
+            self._future = Future()
+            threading.Thread(target=self._run, name="subsync-model", daemon=True).start()
         return self
+
+    def _run(self) -> None:
+        try:
+            self._future.set_result(self._load())
+        except BaseException as exc:       # handed to whoever asks for the result
+            self._future.set_exception(exc)
 
     def result(self) -> Listener:
         return self.start()._future.result()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import json
 import os
 import shutil
 import sys
@@ -16,7 +17,7 @@ from typing import Annotated, NoReturn, Optional, get_type_hints
 import typer
 
 from . import __version__
-from .exits import ERROR, INTERRUPTED, INTERRUPTED_MESSAGE, OK, USAGE, attempt, overall
+from .exits import ERROR, INTERRUPTED, INTERRUPTED_MESSAGE, OK, REFUSED, USAGE, attempt, overall
 
 app = typer.Typer(
     add_completion=False,
@@ -41,10 +42,11 @@ def main(
 
 
 class Progress:
-    """Progress on stderr: on a terminal one line rewritten in place, otherwise each new stage
-    once; nothing when quiet.  In a batch (``pairs``) the line is headed by the overall count
-    and the file (:meth:`pair_stage`), printed once per file, and each finished pair gets a
-    line of its own (:meth:`done`)."""
+    """Progress on stderr: on a terminal rich's progress bars (the stage with its
+    percentage and time left; in a batch, one more bar for the files), otherwise each new
+    stage once; nothing when quiet.  In a batch (``pairs``) the stage is headed by the file
+    (:meth:`pair_stage`), printed once per file off a terminal, and each finished pair gets
+    a line of its own (:meth:`done`)."""
 
     def __init__(self, quiet: bool, pairs: int = 0) -> None:
         self.quiet, self.pairs = quiet, pairs
@@ -52,21 +54,24 @@ class Progress:
         self.head = ""          # in a batch: "[k/n  p%] media name"
         self.shown = None       # what the last line printed (not on a terminal) said
         self.finished = 0
+        self._bars = None       # rich.progress.Progress, on a terminal, once something is shown
+        self._stage = self._files = None
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if self.quiet:
             return
         if self.tty:
-            percent = f" {100 * done // total:3d}%" if total > 1 else ""
-            sys.stderr.write(f"\r\033[K{self.head}{': ' if self.head else ''}{stage}{percent}")
-            sys.stderr.flush()
+            bars = self._started()
+            label = f"{self.head}: {stage}" if self.head else stage
+            bars.update(self._stage, description=label, completed=done, total=max(total, 1))
         elif (self.head or stage) != self.shown:
             sys.stderr.write(f"{self.head or stage}...\n")
         self.shown = self.head or stage
 
     def pair_stage(self, k: int, pair, stage: str, done: int, total: int) -> None:
         """:func:`subsync.batch.run`'s progress: the k-th pair's stage."""
-        self.head = f"[{k + 1}/{self.pairs} {100 * self.finished // self.pairs:3d}%] {pair.media.name}"
+        self.head = (pair.media.name if self.tty
+                     else f"[{k + 1}/{self.pairs} {100 * self.finished // self.pairs:3d}%] {pair.media.name}")
         self(stage, done, total)
 
     def done(self, outcome) -> None:
@@ -74,13 +79,34 @@ class Progress:
         self.finished += 1
         if self.quiet:
             return
-        self.finish()
-        sys.stderr.write(f"[{self.finished}/{self.pairs}] {outcome.status}: "
-                         f"{outcome.output if outcome.status == 'synced' else outcome.pair.subs}\n")
+        line = (f"[{self.finished}/{self.pairs}] {outcome.status}: "
+                f"{outcome.output if outcome.status == 'synced' else outcome.pair.subs}")
+        if self.tty:
+            bars = self._started()
+            bars.update(self._files, completed=self.finished)
+            bars.console.print(line, markup=False, highlight=False)
+        else:
+            sys.stderr.write(line + "\n")
 
     def finish(self) -> None:
-        if not self.quiet and self.tty:
-            sys.stderr.write("\r\033[K")
+        """Take the bars off the terminal (they are transient)."""
+        if self._bars is not None:
+            self._bars.stop()
+            self._bars = None
+
+    def _started(self):
+        if self._bars is None:
+            from rich.console import Console
+            from rich.progress import BarColumn, TaskProgressColumn, TextColumn, TimeRemainingColumn
+            from rich.progress import Progress as Bars
+
+            self._bars = Bars(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                              TimeRemainingColumn(), console=Console(file=sys.stderr), transient=True)
+            if self.pairs:
+                self._files = self._bars.add_task("files", total=self.pairs, completed=self.finished)
+            self._stage = self._bars.add_task("", total=1)
+            self._bars.start()
+        return self._bars
 
 
 def _error(message: str, code: int = ERROR) -> int:
@@ -117,6 +143,8 @@ class SyncArgs:
     format: Annotated[Optional[str], typer.Option("--format", help="Output format: srt, vtt or ass "
                                                   "(default: the input's).")] = None
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary.")] = False
+    json_summary: Annotated[bool, typer.Option("--json", help="The summary as JSON on stdout (the --report header's "
+                                       "fields; a list for several pairs, JSON lines for batch).")] = False
 
     def model_options(self):
         """What fixes the model (:class:`subsync.api.ModelOptions`)."""
@@ -214,17 +242,25 @@ def fix(
         _fail("--in-place keeps each file's format; --format converts into a new file", USAGE)
     if plot is not None and plot.suffix.lower() not in PLOT_SUFFIXES:
         _fail(f"--plot {plot}: use .png, .svg or .pdf", USAGE)
+    if plot is not None:
+        _check_plot()
     options = common.sync_options()
     targets = [subs if in_place else (output or output_path(subs, kind=kind)) for _, subs in pairs]
-    for (_, subs), target in zip(pairs, targets):
+    for (media, subs), target in zip(pairs, targets):
         if not in_place and _same_file(target, subs):
             _fail(f"{target} is the input subtitle file; use --in-place to overwrite it", USAGE)
+        outputs = [(target, "the output"), (report, "--report"), (plot, "--plot")]
+        _refuse_overwriting_inputs(outputs, [media, reference] if in_place else [media, subs, reference])
+        if not dry_run:
+            _check_writable(outputs)
     from .api import Synchronizer
 
     fix_one = _Fix(Synchronizer(common.model_options()), options, kind=kind, report=report, plot=plot,
                    in_place=in_place, dry_run=dry_run, quiet=common.quiet, reference=reference,
-                   reference_stream=reference_stream)
+                   reference_stream=reference_stream, as_json=common.json_summary)
     code = overall([fix_one(media, subs, target) for (media, subs), target in zip(pairs, targets)])
+    if common.json_summary:
+        typer.echo(json.dumps(fix_one.records[0] if len(pairs) == 1 else fix_one.records))
     if code:
         raise typer.Exit(code)
 
@@ -240,6 +276,37 @@ def _fix_pairs(files: list[Path], reference: Path | None) -> list[tuple[Path | N
         _fail("missing argument SUBS (see subsync fix --help)" if files
               else "missing arguments MEDIA and SUBS (see subsync fix --help)", USAGE)
     return list(zip(files[0::2], files[1::2]))
+
+
+def _refuse_overwriting_inputs(outputs: list[tuple[Path | None, str]], inputs: list[Path | None]) -> None:
+    """No output may be an input (by path, symlink or hard link): nothing given is lost."""
+    for path, role in outputs:
+        for given in inputs:
+            if path is not None and given is not None and _same_file(path, given):
+                _fail(f"{role} {path} is the input file {given}; choose another output path", USAGE)
+
+
+def _check_plot() -> None:
+    from .errors import SubsyncError
+    from .plot import check_available
+
+    try:
+        check_available()
+    except SubsyncError as exc:
+        _fail(str(exc), ERROR)
+
+
+def _check_writable(outputs: list[tuple[Path | None, str]]) -> None:
+    """Every output can be written, checked before the work (not after a long sync)."""
+    from .fileio import check_writable
+
+    for path, role in outputs:
+        if path is None:
+            continue
+        try:
+            check_writable(path)
+        except OSError as exc:
+            _fail(f"cannot write {role} {path}: {exc.strerror or exc}", ERROR)
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -263,6 +330,8 @@ class _Fix:
     quiet: bool
     reference: Path | None
     reference_stream: int | None
+    as_json: bool = False
+    records: list = dataclasses.field(default_factory=list)   # --json: one record per pair, in order
 
     def __call__(self, media: Path | None, subs: Path, target: Path) -> int:
         """One pair, start to end: 0 when written (or printed), else its error's exit status
@@ -270,6 +339,8 @@ class _Fix:
         from . import render
 
         progress = Progress(self.quiet)
+        record = {"media": None if media is None else os.fspath(media), "subs": os.fspath(subs),
+                  "output": None if self.dry_run else os.fspath(target)}
 
         def work():
             result = self.sync(media, subs, progress)
@@ -283,8 +354,12 @@ class _Fix:
             _fail(INTERRUPTED_MESSAGE, INTERRUPTED)
         if failed is not None:
             progress.finish()
+            status = "refused" if failed.status == REFUSED else "failed"
+            self.records.append({**record, "status": status, "message": failed.reason})
             return _error(failed.message, failed.status)
-        if not self.quiet and not self.dry_run:
+        header = {key: value for key, value in result.report().items() if key != "lines"}
+        self.records.append({**record, "status": "dry run" if self.dry_run else "synced", "message": "", **header})
+        if not self.quiet and not self.dry_run and not self.as_json:
             typer.echo(f"{target}: {render.summary(result, self.from_reference)}", err=True)
         return OK
 
@@ -308,9 +383,9 @@ class _Fix:
         from . import render
 
         if self.dry_run:
-            for line in render.changes(result):
+            for line in [] if self.as_json else render.changes(result):
                 typer.echo(line)
-            if not self.quiet:
+            if not self.quiet and not self.as_json:
                 typer.echo(f"dry run, nothing written; {render.summary(result, self.from_reference)}", err=True)
             return
         if self.in_place:
@@ -376,6 +451,8 @@ def batch(
                                     progress=progress.pair_stage):
             outcomes.append(outcome)
             progress.done(outcome)
+            if common.json_summary:
+                typer.echo(json.dumps(outcome.record()))
         interrupted = False
     except KeyboardInterrupt:
         interrupted = True
@@ -384,7 +461,7 @@ def batch(
     if interrupted:
         _fail(f"interrupted after {len(outcomes)} of {len(found.pairs)} pairs; no file is half-written; "
               f"report: {report_path}", INTERRUPTED)
-    if not common.quiet:
+    if not common.quiet and not common.json_summary:
         for line in batch_table(outcomes, found):
             typer.echo(line)
         typer.echo(f"report: {report_path}")

@@ -16,3 +16,7 @@ class RefusedError(SubsyncError):
     def __init__(self, message: str, result=None) -> None:
         super().__init__(message)
         self.result = result
+
+
+class NoSpeechError(RefusedError):
+    """The audio holds no speech to sync to."""

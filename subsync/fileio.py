@@ -11,7 +11,7 @@ from typing import Union
 
 PathLike = Union[str, os.PathLike]
 
-__all__ = ["PathLike", "atomic_write_bytes"]
+__all__ = ["PathLike", "atomic_write_bytes", "check_writable"]
 
 
 def atomic_write_bytes(path: PathLike, data: bytes) -> None:
@@ -34,6 +34,18 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> None:
             os.unlink(tmp)
         raise
     _fsync_directory(dest.parent)
+
+
+def check_writable(path: PathLike) -> None:
+    """Raise OSError unless ``atomic_write_bytes(path, ...)`` could write there: its
+    folder exists and takes a new file (tried with the same kind of temp file), and
+    ``path`` is not a folder.  Lets a long job fail before its work, not after."""
+    dest = Path(os.path.realpath(path))
+    if dest.is_dir():
+        raise IsADirectoryError(f"{path} is a folder")
+    fd, tmp = _open_temp(dest)
+    os.close(fd)
+    os.unlink(tmp)
 
 
 def _existing_mode(path: Path) -> int | None:

@@ -10,6 +10,18 @@ import numpy as np
 from .errors import SubsyncError
 
 
+PLOT_EXTRA = "pip install 'subsync-whisper[plot]'"     # this project's distribution and extra
+
+
+def check_available() -> None:
+    """Raise SubsyncError (with the install hint) unless matplotlib can be imported:
+    called before any work, so that --plot never fails after a long sync."""
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        raise SubsyncError(f"--plot needs matplotlib: {PLOT_EXTRA}")
+
+
 def plot(result, path: str | os.PathLike) -> None:
     """Each line's correction (new start minus old start) against media time, coloured by
     confidence; the time map's correction as a line, cuts as vertical lines, lines moved
@@ -21,7 +33,7 @@ def plot(result, path: str | os.PathLike) -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise SubsyncError("--plot needs matplotlib: pip install 'subsync[plot]'") from None
+        raise SubsyncError(f"--plot needs matplotlib: {PLOT_EXTRA}") from None
     from .fileio import atomic_write_bytes
 
     old = np.array([cue.start_s for cue in result.document.cues])

@@ -34,6 +34,9 @@ def summary(result, from_reference: bool = False) -> str:
         how = (f"{counts['retimed']} lines re-timed, "
                f"{counts['kept']} kept, {counts['mapped'] + counts['unaligned']} left on the global map, "
                f"mean confidence {result.mean_confidence:.2f}, language {result.language}")
+    outside = result.outside
+    if outside:
+        how += f"; {outside} line{'s' if outside > 1 else ''} placed beyond the end of the media"
     warning = f"; WRITTEN DESPITE THE SELF-CHECK (--force): {result.refusal}" if result.refusal else ""
     return f"{found}, {how}{warning}"
 

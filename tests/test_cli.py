@@ -107,7 +107,7 @@ class _Terminal(io.StringIO):
 @pytest.mark.parametrize("tty", [False, True])
 def test_progress_of_fix_and_batch(monkeypatch, tty):
     """One progress class: off a terminal each new stage (in a batch, each new file) once; on a
-    terminal one line rewritten; finished batch pairs on their own lines; nothing when quiet."""
+    terminal rich's progress bars; finished batch pairs on their own lines; nothing when quiet."""
     from subsync.batch import Outcome, Pair
     from subsync.cli import Progress
 
@@ -129,12 +129,11 @@ def test_progress_of_fix_and_batch(monkeypatch, tty):
         many.finish()
         if quiet:
             assert err.getvalue() == ""
-        elif tty:
-            assert err.getvalue() == (
-                "\r\033[Kdecoding audio\r\033[Kaligning lines  25%\r\033[Kaligning lines  50%\r\033[K"
-                "\r\033[K[1/2   0%] a.mkv: decoding audio\r\033[K[1/2   0%] a.mkv: aligning lines  50%"
-                "\r\033[K[1/2] synced: a.synced.srt\n\r\033[K[2/2  50%] b.mkv: decoding audio"
-                "\r\033[K[2/2] failed: b.srt\n\r\033[K")
+        elif tty:          # rich's bars: the stage and its percentage, the finished pairs printed above
+            out = err.getvalue()
+            assert "aligning lines" in out and "50%" in out and "b.mkv: decoding audio" in out, out
+            assert "[1/2] synced: a.synced.srt\n" in out and "[2/2] failed: b.srt\n" in out, out
+            assert "files" in out
         else:
             assert err.getvalue() == ("decoding audio...\naligning lines...\n"
                                       "[1/2   0%] a.mkv...\n[1/2] synced: a.synced.srt\n"
@@ -414,10 +413,12 @@ def test_batch_folder_goes_on_past_broken_pairs(tmp_path):
     assert [r["status"] for r in records] == ["synced", "failed", "refused"]
     assert records[0]["offset_s"] == pytest.approx(-2.5, abs=0.3) and "not an SRT" in records[1]["message"]
     assert "1 synced, 0 skipped, 1 refused, 1 failed; 1 subtitle(s) without media" in proc.stdout
-    again = run("batch", tmp_path, "--language", "en", "--out-dir", out, "--skip-existing", "--quiet")
+    again = run("batch", tmp_path, "--language", "en", "--out-dir", out, "--skip-existing", "--quiet", "--json")
     assert [json.loads(line)["status"] for line in (out / "subsync-batch.jsonl").read_text().splitlines()] == [
         "skipped", "failed", "refused"]
     assert again.returncode == 1
+    # --json: the same records as JSON lines on stdout, and no table
+    assert [json.loads(line)["status"] for line in again.stdout.splitlines()] == ["skipped", "failed", "refused"]
     assert "not a folder" in one_line_error(run("batch", tmp_path / "nope"))
 
 
@@ -447,3 +448,161 @@ def test_batch_interrupted_leaves_no_half_written_file(tmp_path):
     for name in synced:
         assert (tmp_path / name).read_text().startswith("1\n00:00:00,")
     assert (tmp_path / "subsync-batch.jsonl").read_text().count("\n") == len(synced)
+
+
+# ---------------------------------------------------------------- nothing is lost, nothing waits
+
+
+def _two_tracks(tmp_path: Path, silent_first: bool = True) -> Path:
+    """A movie whose first audio track is silence and whose second (tagged English) is JFK."""
+    from subsync.media import ffmpeg_binary
+
+    movie = tmp_path / "commentary.mkv"
+    subprocess.run([ffmpeg_binary(), "-loglevel", "error", "-f", "lavfi", "-t", "11", "-i",
+                    "anullsrc=r=16000:cl=mono", "-i", str(JFK), "-map", "0:a", "-map", "1:a", "-c:a", "flac",
+                    "-metadata:s:a:1", "language=eng", str(movie)], check=True, timeout=60)
+    return movie
+
+
+@pytest.mark.parametrize("how", ["path", "symlink", "hardlink", "report", "plot"])
+def test_an_output_that_is_an_input_is_refused(tmp_path, jfk_srt, how):
+    """`-o victim.mp3` replaced the media with subtitle text (exit 0): any output that is
+    any input, by path, symlink or hard link, is refused before any work."""
+    media = tmp_path / "victim.flac"
+    media.write_bytes(JFK.read_bytes())
+    before = media.read_bytes()
+    alias = {"path": media, "symlink": tmp_path / "link.flac", "hardlink": tmp_path / "hard.flac"}.get(how, media)
+    if how == "symlink":
+        alias.symlink_to(media)
+    elif how == "hardlink":
+        alias.hardlink_to(media)
+    option = {"report": "--report", "plot": "--plot"}.get(how, "-o")
+    if how == "plot":
+        alias = tmp_path / "victim.png"
+        alias.write_bytes(b"png")
+        before = alias.read_bytes()
+        media = alias
+        proc = run("fix", alias, jfk_srt, option, alias)
+    else:
+        proc = run("fix", media, jfk_srt, option, alias)
+    assert proc.returncode == 2
+    assert "is the input file" in one_line_error(proc)
+    assert media.read_bytes() == before
+
+
+def test_an_unwritable_output_fails_before_the_sync(tmp_path, jfk_srt):
+    """A missing or non-folder output directory was reported only after the whole sync."""
+    for target in (tmp_path / "no" / "such" / "out.srt", tmp_path, jfk_srt.parent / "jfk.srt" / "x.srt"):
+        started = time.monotonic()
+        proc = run("fix", JFK, jfk_srt, "-o", target)
+        assert proc.returncode == 1
+        assert "cannot write the output" in one_line_error(proc)
+        assert "decoding audio" not in proc.stderr and time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("make", ["missing", "no audio", "truncated"])
+def test_bad_media_fails_fast(tmp_path, jfk_srt, make):
+    """Each took 5-6 s because torch loaded first: checked before anything heavy."""
+    from subsync.media import ffmpeg_binary
+
+    media = tmp_path / "media.mp4"
+    if make == "no audio":
+        subprocess.run([ffmpeg_binary(), "-loglevel", "error", "-f", "lavfi", "-i", "color=c=black:s=64x64:d=2",
+                        "-an", str(media)], check=True, timeout=60)
+    elif make == "truncated":
+        media = tmp_path / "media.flac"
+        media.write_bytes(JFK.read_bytes()[:30000])
+    started = time.monotonic()
+    proc = run("fix", media, jfk_srt, "-o", tmp_path / "out.srt")
+    elapsed = time.monotonic() - started
+    one_line_error(proc)
+    assert elapsed < 3.0, f"{make}: {elapsed:.1f} s"      # (interpreter start included; < 1 s here)
+    assert not (tmp_path / "out.srt").exists()
+
+
+def test_plot_without_matplotlib_fails_before_the_sync_naming_our_extra(tmp_path, jfk_srt):
+    """`--plot` without matplotlib failed after the whole sync (exit 1, subtitle written) and
+    named `subsync[plot]`, another project on the index."""
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text("import sys\nsys.modules['matplotlib'] = None\n")
+    import os
+
+    env = {**os.environ, "PYTHONPATH": f"{blocker}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    proc = run("fix", JFK, jfk_srt, "-o", tmp_path / "out.srt", "--plot", tmp_path / "p.png", env=env)
+    assert proc.returncode == 1
+    line = one_line_error(proc)
+    assert "subsync-whisper[plot]" in line and "decoding audio" not in proc.stderr
+    assert not (tmp_path / "out.srt").exists()
+
+
+def test_flags_show_no_value_in_help():
+    """`--in-place <bool>` looked like a flag that takes a value."""
+    for command in ("fix", "batch"):
+        proc = run(command, "--help")
+        assert proc.returncode == 0 and "<bool>" not in proc.stdout, proc.stdout
+
+
+def test_a_silent_track_names_the_track_that_speaks(tmp_path, jfk_srt):
+    proc = run("fix", _two_tracks(tmp_path), jfk_srt, "-o", tmp_path / "out.srt")
+    assert proc.returncode == 3
+    line = one_line_error(proc)
+    assert "audio track 1 (eng) has speech: --audio-track 1" in line
+
+
+@pytest.mark.model
+def test_a_stray_cue_far_beyond_the_media_costs_nothing(tmp_path, jfk_srt):
+    """One cue at 99:59:59 in an 11 s file made the search take 60 s and 3 GB: it is left
+    out of the search, mapped, and reported as beyond the media."""
+    stray = tmp_path / "stray.srt"
+    stray.write_bytes(jfk_srt.read_bytes() + b"\r\n2\r\n99:59:59,000 --> 99:59:59,900\r\nstray\r\n")
+    started = time.monotonic()
+    proc = run("fix", JFK, stray, "-o", tmp_path / "out.srt", "--report", tmp_path / "r.json")
+    assert proc.returncode == 0, proc.stderr
+    assert time.monotonic() - started < 60
+    assert "1 line placed beyond the end of the media" in proc.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["outside_media"] == 1
+    assert abs(report["lines"][0]["start_s"] - 0.3) < 0.5       # the real line is still synced
+
+
+@pytest.mark.model
+def test_the_bazarr_command_of_the_readme(tmp_path):
+    """The README's Bazarr post-processing command, run as Bazarr runs it (through a shell,
+    placeholders filled): the subtitle re-timed in place with its .bak, one JSON object on
+    stdout, exit 0."""
+    import os
+    import re
+    import shlex
+    import shutil
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme[readme.index("## Media servers: Bazarr"):]
+    command = re.search(r"```sh\n(subsync fix .*?)\n```", section).group(1)
+    examples = Path(__file__).parent.parent / "examples"
+    episode, subtitles = tmp_path / "Show S01E01.mp3", tmp_path / "Show S01E01.en.srt"
+    shutil.copy(examples / "sonnet001.mp3", episode)
+    shutil.copy(examples / "sonnet001.mistimed.srt", subtitles)
+    before = subtitles.read_bytes()
+    filled = (command.replace('"{{episode}}"', shlex.quote(str(episode)))
+              .replace('"{{subtitles}}"', shlex.quote(str(subtitles)))
+              .replace('"{{subtitles_language_code2}}"', "en"))
+    assert "{{" not in filled
+    if shutil.which("subsync") is None:             # (not installed as a script: the same module)
+        filled = filled.replace("subsync ", f"{shlex.quote(sys.executable)} -m subsync ", 1)
+    proc = subprocess.run(filled, shell=True, capture_output=True, text=True, timeout=600, env=os.environ)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["status"] == "synced" and summary["output"] == str(subtitles)
+    assert Path(str(subtitles) + ".bak").read_bytes() == before
+    assert subtitles.read_bytes() != before and proc.stderr == ""
+
+
+def test_json_for_several_pairs_and_failures(tmp_path, jfk_srt):
+    """--json: a list for several pairs, a failed pair included (status, message); the exit
+    status is the usual one."""
+    proc = run("fix", tmp_path / "missing.flac", jfk_srt, tmp_path / "gone.flac", jfk_srt, "--json", "--fast")
+    assert proc.returncode == 1
+    records = json.loads(proc.stdout)
+    assert [r["status"] for r in records] == ["failed", "failed"]
+    assert "missing.flac" in records[0]["message"] and records[1]["media"].endswith("gone.flac")

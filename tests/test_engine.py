@@ -153,7 +153,9 @@ def test_sloppy_lines_are_retimed_and_good_ones_kept(one_minute):
     actions = np.array([line.action for line in placed.lines])
     errors = starts_error(placed, truth)
     assert np.all(errors[actions == "retimed"] <= 0.05)
-    assert np.all(errors[actions == "kept"] <= SyncOptions().keep_tolerance_s + 0.05)
+    # kept: within the tolerance of where the file's own lead (its median deviation) puts them
+    lead = abs(float(np.median(jitter)))
+    assert np.all(errors[actions == "kept"] <= SyncOptions().keep_tolerance_s + lead + 0.05)
     assert np.sum(actions == "retimed") >= np.sum(np.abs(jitter) > 0.3)
 
 

@@ -143,3 +143,45 @@ def test_text_not_heard_as_a_whole_moves_no_line_on_its_own():
     assert {line.action for line in placed.lines} <= {"mapped", "unaligned"}
     activity_alone = run(audio, subs, ReplayListener(heard), subs_language="fr", language="en")
     assert [line.start_s for line in placed.lines] == [line.start_s for line in activity_alone.lines]
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_a_right_file_stays_exactly_as_it_was(seed):
+    """A human-timed file that needs nothing: every line keeps its time to the
+    millisecond (a shift within the lead-in's open range is no correction)."""
+    voices = film(300.0, seed=seed)
+    audio = babble(310.0, [(s, e) for s, e, _ in voices], seed=seed)
+    starts, ends = human_times(voices, seed)
+    placed = run(audio, subtitle(voices, starts, ends, 1.0, 0.0), listener(voices, seed))
+    assert placed.time_map.offset_s == 0.0 and placed.time_map.scale == 1.0
+    assert np.mean(np.abs([line.start_s for line in placed.lines] - starts) <= 0.001) >= 0.99
+
+
+def test_overlapping_cues_with_right_starts_stay_put():
+    """Each cue ends 2.5 s late, over the next one (two speakers, songs): the starts are
+    right and stay right; no line is moved early or shrunk."""
+    voices = film(300.0, seed=14)
+    audio = babble(310.0, [(s, e) for s, e, _ in voices], seed=14)
+    starts, ends = human_times(voices, 14)
+    for offset_s in (0.0, 6.0):
+        placed = run(audio, subtitle(voices, starts, ends + 2.5, 1.0, offset_s), listener(voices, 14))
+        new_starts = np.array([line.start_s for line in placed.lines])
+        assert np.mean(np.abs(new_starts - starts) <= 0.125) >= 0.99, offset_s
+        shown = np.array([line.end_s - line.start_s for line in placed.lines])
+        assert np.all(shown >= (ends + 2.5 - starts) - 0.05), offset_s
+
+
+def test_the_activity_map_alone_puts_human_lines_a_lead_in_before_their_voice():
+    """--fast with a decisive match hears nothing: the voice edges in the speech activity
+    tell the lines' slack (a linger of 0.3-0.9 s), so lines go LEAD_IN_S before the voice,
+    whatever part of their slack the activity match left them in."""
+    from subsync.core.decisions import LEAD_IN_S
+
+    voices = film(480.0, seed=15)
+    audio = babble(490.0, [(s, e) for s, e, _ in voices], seed=15)
+    starts, ends = human_times(voices, 15)
+    placed = run(audio, subtitle(voices, starts, ends, 1.0, -20.0), None, fast=True)
+    new_starts = np.array([line.start_s for line in placed.lines])
+    lead = np.median([s for s, _, _ in voices] - new_starts)
+    assert lead == pytest.approx(LEAD_IN_S, abs=0.06)
+    assert np.mean(np.abs(new_starts - starts) <= 0.125) >= 0.99

@@ -87,6 +87,42 @@ def cue_activity(starts_s: Sequence[float] | np.ndarray, ends_s: Sequence[float]
     return (np.cumsum(edges[:-1]) > 0).astype(np.float32)
 
 
+VOICE_BEFORE_S = 0.5                    # a line's voice onset is looked for from this before its start ...
+VOICE_AFTER_S = 0.7                     # ... to this after it (a subtitler's lead-in plus a map's error)
+VOICE_LINGER_S = 1.2                    # its voice end from this before the line's end to VOICE_BEFORE_S after
+MIN_SILENCE_S = 0.1                     # an onset follows (an end precedes) at least this much silence
+
+
+def voice_edges(speech: np.ndarray, starts_s: np.ndarray, ends_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where the voice under each line starts and ends, from the speech activity alone.
+
+    speech: (n_frames,) activity; starts_s, ends_s: (n,) lines in media seconds.
+    Returns (onsets_s, offsets_s), (n,) each, NaN where none is found: the rise after
+    MIN_SILENCE_S of silence nearest the line's start (within -VOICE_BEFORE_S..+VOICE_AFTER_S)
+    and the last fall before MIN_SILENCE_S of silence between that onset (the start) and
+    VOICE_BEFORE_S after the line's end, no earlier than VOICE_LINGER_S before it.
+    """
+    voiced = np.asarray(speech) >= SPEECH_THRESHOLD                        # (n_frames,)
+    quiet = round(MIN_SILENCE_S * ACTIVITY_FRAMES_PER_S)
+    silent = np.r_[np.ones(quiet, bool), ~voiced, np.ones(quiet, bool)]    # (n_frames + 2q,) beyond: silence
+    count = np.r_[0, np.cumsum(silent)]                                     # silent frames before each index
+    k = np.arange(voiced.size) + quiet                                      # frame k's index in `silent`
+    rises = np.flatnonzero(voiced & (count[k] - count[k - quiet] == quiet))          # silence just before
+    falls = np.flatnonzero(voiced & (count[k + 1 + quiet] - count[k + 1] == quiet))  # silence just after
+    onsets = np.full(np.size(starts_s), np.nan)
+    offsets = np.full(np.size(starts_s), np.nan)
+    for i, (start, end) in enumerate(zip(np.asarray(starts_s, float), np.asarray(ends_s, float))):
+        near = rises[(rises >= (start - VOICE_BEFORE_S) * ACTIVITY_FRAMES_PER_S)
+                     & (rises <= (start + VOICE_AFTER_S) * ACTIVITY_FRAMES_PER_S)]
+        if near.size:
+            onsets[i] = near[np.argmin(np.abs(near * ACTIVITY_FRAME_S - start))] * ACTIVITY_FRAME_S
+        first = max(onsets[i] if near.size else start, end - VOICE_LINGER_S)
+        last = falls[(falls >= first * ACTIVITY_FRAMES_PER_S) & (falls <= (end + VOICE_BEFORE_S) * ACTIVITY_FRAMES_PER_S)]
+        if last.size:
+            offsets[i] = (last[-1] + 1) * ACTIVITY_FRAME_S
+    return onsets, offsets
+
+
 # ---------------------------------------------------------------- band energies
 
 def band_levels_db(audio: np.ndarray, sample_rate: int = SAMPLE_RATE_HZ) -> np.ndarray:

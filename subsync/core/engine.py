@@ -20,9 +20,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..errors import AlignmentError, RefusedError
+from ..errors import AlignmentError, NoSpeechError, RefusedError
 from . import timemap
-from .activity import ACTIVITY_FRAME_S, ACTIVITY_FRAMES_PER_S, SPEECH_THRESHOLD, cue_activity, speech_activity
+from .activity import (ACTIVITY_FRAME_S, ACTIVITY_FRAMES_PER_S, SAMPLE_RATE_HZ, SPEECH_THRESHOLD, cue_activity,
+                       speech_activity,
+                       voice_edges)
 from .decisions import LEAD_IN_S, MIN_CONSISTENT_LINES, Heard, LineResult, decide, heard_as_a_whole, heard_share
 from .hearing import Hearing, Lines, Progress
 from .listener import Listener
@@ -42,6 +44,9 @@ MAP_MARGIN = 0.1              # a refined map replaces the incumbent when it exp
                               # more of the heard lines (timemap.anchor_agreement)
 MIN_DRIFT_ANCHOR_SHARE = 0.5  # heard lines must span this share of the subtitles to refit the drift
 HEARD_SLACK_BIAS_S = -0.12    # heard start minus heard end errors (median, bench onset references)
+ACTIVITY_SLACK_BIAS_S = 0.0   # the same for the activity's voice edges
+FREE_END_S = 0.5             # a line whose next starts this long after its end lingers as its subtitler chose
+INPUT_BAND_S = 0.15          # a map that moves every line by less than this keeps the file as it is
 MIN_LEAD_SHIFT_S = 0.06       # the map moves for its lead-in only by more than this
 TRUSTED_MARGIN = 1.2          # an activity match this far ahead of any other, over MIN_DECISIVE_SPAN_S,
                               # stands without the text (translated subtitles); another episode's
@@ -74,6 +79,7 @@ class Placement:
     margin: float = float("inf")    # the activity match's score over its best rival's
     text_score: float | None = None  # how well the text is heard under the chosen map
     refusal: str = ""               # why the self-check refuses this result ("": it passes)
+    media_s: float = float("inf")   # the media's length (lines placed beyond it fall outside)
 
 
 @dataclass(frozen=True)
@@ -107,15 +113,22 @@ def sync_audio(audio: np.ndarray, lines: Lines, options: SyncOptions, listener: 
     called once, when a listener is first needed.  Raises RefusedError for audio without
     speech and AlignmentError for a map at the edge of the offset search; a result the
     self-check refuses comes back with ``refusal`` set."""
+    media_s = audio.size / SAMPLE_RATE_HZ
+    return replace(_sync_audio(audio, lines, options, listener, report, labels), media_s=media_s)
+
+
+def _sync_audio(audio: np.ndarray, lines: Lines, options: SyncOptions, listener: Callable[[], Listener],
+                report: Progress, labels: Labels) -> Placement:
     speech = speech_activity(audio)                                      # (n_frames,) 10 ms
-    if np.count_nonzero(speech >= SPEECH_THRESHOLD) * ACTIVITY_FRAME_S < MIN_SPEECH_S:
-        raise RefusedError(f"{labels.media}: no speech detected in {labels.audio}; nothing to sync to")
+    if not has_speech(speech):
+        raise NoSpeechError(f"{labels.media}: no speech detected in {labels.audio}; nothing to sync to")
     report("searching offset and drift", 0, 1)
     match = _search(speech, lines, options)
     if options.fast and match.decisive:
         global_map = _with_cuts(speech, lines, match.maps[0], options)
-        placed = _mapped_lines(global_map, lines, options, labels)
-        return Placement(placed, global_map, global_map, options.language or "", margin=match.margin)
+        time_map = _kept_input(_with_lead(global_map, lines, _activity_voice(speech, global_map, lines)), lines)
+        placed = _mapped_lines(time_map, lines, options, labels)
+        return Placement(placed, time_map, global_map, options.language or "", margin=match.margin)
     report("loading model", 0, 1)
     hearing = Hearing(listener(), audio, speech, lines, options, report)
     cut = _with_cuts(speech, lines, match.maps[0], options)
@@ -136,6 +149,11 @@ def sync_audio(audio: np.ndarray, lines: Lines, options: SyncOptions, listener: 
     return _heard(hearing, global_map, match, score, labels)
 
 
+def has_speech(speech: np.ndarray) -> bool:
+    """Does the activity hold MIN_SPEECH_S of speech or more?"""
+    return bool(np.count_nonzero(speech >= SPEECH_THRESHOLD) * ACTIVITY_FRAME_S >= MIN_SPEECH_S)
+
+
 def _heard(hearing: Hearing, global_map: timemap.TimeMap, match: _Match, score: float,
            labels: Labels) -> Placement:
     """Lines heard under the chosen map, which they may replace; then each line decided."""
@@ -144,12 +162,16 @@ def _heard(hearing: Hearing, global_map: timemap.TimeMap, match: _Match, score: 
     heard = hearing.align(global_map, sample)
     time_map = global_map
     if heard_as_a_whole(heard, options.min_confidence):   # else a few lines heard by chance move nothing
-        time_map = _chosen(global_map, lines, heard, options)
+        span_s = _span_s(*_reachable(*_spoken_cues(lines), hearing.speech, options))
+        time_map = _chosen(global_map, lines, heard, options, span_s)
         shift = np.abs(time_map(lines.starts_s) - global_map(lines.starts_s))
         if shift.max() > REALIGN_SHIFT_S:   # windows placed by a map this far off missed lines
             heard = hearing.align(time_map, sample)
-            time_map = _refined(time_map, lines, heard, options) or time_map
-        time_map = _with_lead(time_map, lines, heard, options)
+            time_map = _refined(time_map, lines, heard, options, span_s) or time_map
+        time_map = _with_lead(time_map, lines, _heard_voice(heard, options))
+    else:
+        time_map = _with_lead(time_map, lines, _activity_voice(hearing.speech, time_map, lines))
+    time_map = _kept_input(time_map, lines)
     placed = decide(*timemap.mapped(time_map, lines.starts_s, lines.ends_s), heard, lines.texts, options,
                     retime=not options.fast, speech=hearing.speech)
     _check_found(global_map, placed, options, labels)
@@ -164,12 +186,12 @@ def _heard(hearing: Hearing, global_map: timemap.TimeMap, match: _Match, score: 
 
 
 def _chosen(incumbent: timemap.TimeMap, lines: Lines, heard: dict[int, Heard],
-            options: SyncOptions) -> timemap.TimeMap:
+            options: SyncOptions, span_s: float) -> timemap.TimeMap:
     """The incumbent map (from the speech pattern over whole cue intervals, or verified),
     unless the map refined through the heard lines explains them better by MAP_MARGIN on
     timemap.anchor_agreement, the same measure for both: heard starts carry the
     listener's errors and the subtitler's lead-in, so a refinement must earn its place."""
-    refined = _refined(incumbent, lines, heard, options)
+    refined = _refined(incumbent, lines, heard, options, span_s)
     if refined is None:
         return incumbent
     sub, media, weights = _anchors(lines, heard, options)
@@ -182,12 +204,14 @@ def _unheard(hearing: Hearing, cut_map: timemap.TimeMap, match: _Match, score: f
              labels: Labels) -> Placement:
     """The text is not heard anywhere (another language, another episode): the speech
     activity alone places the lines, if it is sure enough (else a refusal)."""
-    placed = _mapped_lines(cut_map, hearing.lines, hearing.options, labels)
+    time_map = _kept_input(_with_lead(cut_map, hearing.lines, _activity_voice(hearing.speech, cut_map, hearing.lines)),
+                           hearing.lines)
+    placed = _mapped_lines(time_map, hearing.lines, hearing.options, labels)
     refusal = "" if match.trusted else (
         f"{labels.subs}: {'its language is not spoken' if score is None else 'no line of it is heard'} in "
         f"{labels.media} and the speech pattern matches no offset clearly "
         f"(activity margin {match.margin:.2f}): another episode, or no dialogue?")
-    return Placement(placed, cut_map, cut_map, hearing.language or "", hearing.listener.name, text_heard=False,
+    return Placement(placed, time_map, cut_map, hearing.language or "", hearing.listener.name, text_heard=False,
                      margin=match.margin, text_score=score, refusal=refusal)
 
 
@@ -222,29 +246,71 @@ def _mapped_lines(time_map: timemap.TimeMap, lines: Lines, options: SyncOptions,
     return placed
 
 
-def _with_lead(time_map: timemap.TimeMap, lines: Lines, heard: dict[int, Heard],
-               options: SyncOptions) -> timemap.TimeMap:
+def _with_lead(time_map: timemap.TimeMap, lines: Lines, voice: _Voice) -> timemap.TimeMap:
     """``time_map`` moved so that the lines start where a subtitler would put them.
 
     The speech pattern fixes a map only up to the lines' lead-in and linger: cue intervals
-    longer than the speech under them match it equally well anywhere within their slack.
-    The heard lines tell the slack (how long the lines run beyond their speech, at both
-    ends together: the file's lead-in plus linger, whatever the map) and where the voice
-    starts under the map.  Lines are put LEAD_IN_S before their voice (half their slack
-    when that is less: cues that mark the speech itself have none), and the map moves
-    when that puts them more than MIN_LEAD_SHIFT_S from where they are."""
-    confident = _confident(heard, options)
-    if len(confident) < MIN_CONSISTENT_LINES:
+    longer than the speech under them match it equally well anywhere within their slack,
+    and a file-wide lead-in cannot be told from an offset.  The voice under the lines
+    (heard, or from the activity) tells the slack (how long lines whose end is free, the
+    next line FREE_END_S or more after them, run beyond their speech at both ends
+    together) and where the voice starts under the map.  Lines are put LEAD_IN_S before
+    their voice (half their slack when that is less: cues that mark the speech itself
+    have none), and the map moves when that puts them more than MIN_LEAD_SHIFT_S from
+    where they are."""
+    if voice.index.size < MIN_CONSISTENT_LINES:
         return time_map
-    starts, ends = timemap.mapped(time_map, lines.starts_s[confident], lines.ends_s[confident])
-    lead = np.array([heard[i].start_s for i in confident]) - starts      # (n,) voice after line start
-    linger = ends - np.array([heard[i].end_s for i in confident])         # (n,) line end after voice
-    slack = float(np.median(lead + linger)) - HEARD_SLACK_BIAS_S
+    starts, ends = timemap.mapped(time_map, lines.starts_s[voice.index], lines.ends_s[voice.index])
+    lead = voice.starts_s - starts                                       # (n,) voice after line start
+    linger = ends - voice.ends_s                                         # (n,) line end after voice
+    free = _free_ends(lines)[voice.index]                                # (n,)
+    pick = free if free.sum() >= MIN_CONSISTENT_LINES else np.ones_like(free)
+    slack = float(np.median(lead[pick] + linger[pick])) - voice.slack_bias_s
     wanted = float(np.clip(slack / 2, 0.0, LEAD_IN_S))
     shift = float(np.median(lead)) - wanted
     if abs(shift) < MIN_LEAD_SHIFT_S:
         return time_map
     return time_map.shifted(time_map.scale, shift)
+
+
+@dataclass(frozen=True)
+class _Voice:
+    """Where the voice under some lines starts and ends (media seconds), (n,) each."""
+
+    index: np.ndarray               # (n,) line numbers
+    starts_s: np.ndarray
+    ends_s: np.ndarray
+    slack_bias_s: float             # the source's median (start error - end error)
+
+
+def _heard_voice(heard: dict[int, Heard], options: SyncOptions) -> _Voice:
+    confident = _confident(heard, options)
+    return _Voice(np.array(confident, dtype=np.int64), np.array([heard[i].start_s for i in confident]),
+                  np.array([heard[i].end_s for i in confident]), HEARD_SLACK_BIAS_S)
+
+
+def _activity_voice(speech: np.ndarray, time_map: timemap.TimeMap, lines: Lines) -> _Voice:
+    spoken = np.flatnonzero([bool(text) for text in lines.texts])
+    onsets, offsets = voice_edges(speech, *timemap.mapped(time_map, lines.starts_s[spoken], lines.ends_s[spoken]))
+    found = np.isfinite(onsets) & np.isfinite(offsets)
+    return _Voice(spoken[found], onsets[found], offsets[found], ACTIVITY_SLACK_BIAS_S)
+
+
+def _free_ends(lines: Lines) -> np.ndarray:
+    """(n_lines,) bool: the next line starts FREE_END_S or more after this one ends (the
+    last line's end is free), so its linger is the subtitler's choice, not the next line's."""
+    order = np.argsort(lines.starts_s, kind="stable")
+    gaps = np.full(lines.starts_s.size, np.inf)
+    gaps[order[:-1]] = lines.starts_s[order[1:]] - lines.ends_s[order[:-1]]
+    return gaps >= FREE_END_S
+
+
+def _kept_input(time_map: timemap.TimeMap, lines: Lines) -> timemap.TimeMap:
+    """The identity when ``time_map`` moves no line by more than INPUT_BAND_S: a file-wide
+    shift that small is within what the lead-in convention leaves open, and a file that
+    was right stays as it was."""
+    moved = np.abs(time_map(lines.starts_s) - lines.starts_s) if lines.starts_s.size else np.zeros(1)
+    return timemap.TimeMap.identity() if moved.max() <= INPUT_BAND_S else time_map
 
 
 def _confident(heard: dict[int, Heard], options: SyncOptions) -> list[int]:
@@ -260,18 +326,21 @@ def _anchors(lines: Lines, heard: dict[int, Heard], options: SyncOptions) -> tup
 
 
 def _refined(prior: timemap.TimeMap, lines: Lines, heard: dict[int, Heard],
-             options: SyncOptions) -> timemap.TimeMap | None:
+             options: SyncOptions, span_s: float) -> timemap.TimeMap | None:
     """``prior`` fitted through the confident lines' (subtitle start, heard start) pairs
     (None: no such line).  The scale is refitted only when the anchors span at least
-    MIN_DRIFT_ANCHOR_SHARE of the spoken cues: a drift fitted on a short stretch of a file
-    is noise that moves every line beyond it."""
+    MIN_DRIFT_ANCHOR_SHARE of ``span_s``, the searched cues' span: a drift fitted on a
+    short stretch of a file is noise that moves every line beyond it."""
     sub, media, weights = _anchors(lines, heard, options)
     if not sub.size:
         return None
-    starts, ends = _spoken_cues(lines)
-    span_s = float(ends.max() - starts.min())
     spread = float(sub.max() - sub.min()) >= MIN_DRIFT_ANCHOR_SHARE * span_s
     return timemap.refine(prior, sub, media, weights, free_scale=spread)
+
+
+def _span_s(starts_s: np.ndarray, ends_s: np.ndarray) -> float:
+    """From the first cue's start to the last one's end (0 for none)."""
+    return float(ends_s.max() - starts_s.min()) if starts_s.size else 0.0
 
 
 def _with_cuts(speech: np.ndarray, lines: Lines, time_map: timemap.TimeMap,
@@ -279,7 +348,16 @@ def _with_cuts(speech: np.ndarray, lines: Lines, time_map: timemap.TimeMap,
     """``time_map`` with the cuts the spoken cues' pattern shows (if options.cuts)."""
     if not options.cuts:
         return time_map
-    return timemap.find_cuts(speech, *_spoken_cues(lines), time_map, options.max_offset_s)
+    return timemap.find_cuts(speech, *_reachable(*_spoken_cues(lines), speech, options), time_map,
+                             options.max_offset_s)
+
+
+def _reachable(starts_s: np.ndarray, ends_s: np.ndarray, speech: np.ndarray,
+               options: SyncOptions) -> tuple[np.ndarray, np.ndarray]:
+    """The cues timemap.reachable keeps (all of them when it keeps none); the others
+    fall outside the media, mapped."""
+    keep = timemap.reachable(starts_s, speech.size * ACTIVITY_FRAME_S, options.max_offset_s)
+    return (starts_s[keep], ends_s[keep]) if keep.any() else (starts_s, ends_s)
 
 
 def _spoken_cues(lines: Lines) -> tuple[np.ndarray, np.ndarray]:
@@ -292,9 +370,9 @@ def _spoken_cues(lines: Lines) -> tuple[np.ndarray, np.ndarray]:
 
 def _search(speech: np.ndarray, lines: Lines, options: SyncOptions) -> _Match:
     """Candidate maps from the spoken cues' pattern against ``speech``."""
-    starts, ends = _spoken_cues(lines)
+    starts, ends = _reachable(*_spoken_cues(lines), speech, options)
     # Over a short span the cue pattern cannot tell framerates apart: only the common ones.
-    span_s = float(ends.max() - starts.min()) if starts.size else 0.0
+    span_s = _span_s(starts, ends)
     scales = timemap.FRAMERATE_RATIOS if span_s >= MIN_DRIFT_SPAN_S else timemap.COMMON_SCALES
     found = timemap.candidate_maps(speech, starts, ends, options.max_offset_s, scales)
     return _Match(tuple(found.maps), found.margin, span_s)

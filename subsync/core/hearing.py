@@ -131,7 +131,7 @@ class Hearing:
 
     def _final(self, candidates: Sequence[timemap.TimeMap], scores: Sequence[float]) -> tuple[timemap.TimeMap, float]:
         """The best-scored few heard again on a second, distant window; the best total wins."""
-        order = np.argsort(scores)[::-1]
+        order = np.argsort(-np.asarray(scores), kind="stable")   # best first; a tie keeps the activity's order
         if scores[order[0]] < self.options.min_confidence:
             return candidates[0], float(scores[order[0]])
         finalists = order[:FINALISTS]
@@ -148,7 +148,8 @@ class Hearing:
 
     def _drift_penalty(self, candidate: timemap.TimeMap) -> float:
         """Short subtitle spans cannot show drift: there, prefer no drift unless clearly better."""
-        starts, ends = self.lines.starts_s, self.lines.ends_s
+        keep = timemap.reachable(self.lines.starts_s, self.duration_s, self.options.max_offset_s)
+        starts, ends = self.lines.starts_s[keep], self.lines.ends_s[keep]
         span_s = float(ends.max() - starts.min()) if starts.size else 0.0
         if span_s >= SHORT_SPAN_S or abs(candidate.scale - 1.0) < 1e-9:
             return 0.0

@@ -780,6 +780,13 @@ def anchor_agreement(time_map: TimeMap, sub_s: np.ndarray, media_s: np.ndarray, 
     return float(np.sum(weights[np.abs(residual - lead) <= AGREEMENT_S]) / np.sum(weights))
 
 
+def reachable(starts_s: np.ndarray, media_s: float, max_offset_s: float) -> np.ndarray:
+    """(n,) bool: cues that some searched map (|offset| <= max_offset_s, any framerate
+    ratio) can place in media ``media_s`` long.  A stray cue at 99:59:59 under a minute of
+    audio cannot be matched, and must not stretch a search or a file's span over hours."""
+    return np.asarray(starts_s) <= (media_s + max_offset_s) / min(FRAMERATE_RATIOS)
+
+
 def mapped(time_map: TimeMap, starts_s: np.ndarray, ends_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Cue starts and ends through the map; an end takes its start's piece of a cut map."""
     return time_map(starts_s), time_map(ends_s, starts_s)

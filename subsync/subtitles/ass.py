@@ -6,7 +6,7 @@ from __future__ import annotations
 from subsync.errors import SubtitleError
 
 from .document import Cue, Line, Span, line_number, split_lines
-from .timestamps import ass_seconds
+from .timestamps import MAX_HOURS, ass_seconds
 
 _NEEDED_FIELDS = frozenset({"start", "end", "text"})     # a Format line must name these
 
@@ -55,7 +55,8 @@ def _dialogue(text: str, name: str, line: Line, value: str, fields: list[str], i
         raw = values[k]
         seconds = ass_seconds(raw)
         if seconds is None:
-            raise SubtitleError(f"{name}: line {line_number(text, line.offset)}: malformed time {raw.strip()!r}")
+            raise SubtitleError(f"{name}: line {line_number(text, line.offset)}: malformed time {raw.strip()[:60]!r} "
+                                f"(H:MM:SS.cc, at most {MAX_HOURS} hours)")
         lead = len(raw) - len(raw.lstrip())
         stamps.append((seconds, positions[k] + lead, positions[k] + lead + len(raw.strip())))
     (start_s, a0, a1), (end_s, b0, b1) = stamps

@@ -8,6 +8,7 @@ import re
 
 MS_PER_S = 1000
 CS_PER_S = 100                   # ASS counts centiseconds
+MAX_HOURS = 99                   # the largest hour field read (SRT's two digits; in every format)
 
 # Regex sources for use inside a timing-line pattern; SRT_STAMP has four groups (h, m, s, ms).
 SRT_STAMP = r"([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})[,.]([0-9]{1,3})"
@@ -62,12 +63,20 @@ def srt_ms(h: str, m: str, s: str, ms: str) -> int | None:
     return ((int(h) * 60 + int(m)) * 60 + int(s)) * 1000 + int(ms)
 
 
-def vtt_seconds(stamp: str) -> float:
-    """Seconds of a WebVTT timestamp (one that matches VTT_STAMP)."""
+def _hours(field: str) -> int | None:
+    """An hour field's value, None beyond MAX_HOURS (read without converting huge numbers)."""
+    digits = field.lstrip("0")
+    return None if len(digits) > len(str(MAX_HOURS)) or int(digits or "0") > MAX_HOURS else int(digits or "0")
+
+
+def vtt_seconds(stamp: str) -> float | None:
+    """Seconds of a WebVTT timestamp (one that matches VTT_STAMP), None when a field is
+    out of range (minutes or seconds from 60, hours beyond MAX_HOURS)."""
     parts = stamp.split(":")
-    seconds = float(parts[-1])
-    minutes = int(parts[-2])
-    hours = int(parts[-3]) if len(parts) == 3 else 0
+    hours = _hours(parts[-3]) if len(parts) == 3 else 0
+    minutes, seconds = int(parts[-2]), float(parts[-1])
+    if hours is None or minutes >= 60 or seconds >= 60:
+        return None
     return hours * 3600 + minutes * 60 + seconds
 
 
@@ -76,11 +85,12 @@ def ass_seconds(stamp: str) -> float | None:
     match = _ASS_STAMP_RE.match(stamp)
     if match is None:
         return None
-    hours, minutes, seconds, fraction = match.groups()
-    if int(minutes) >= 60 or int(seconds) >= 60:
+    hours_field, minutes, seconds, fraction = match.groups()
+    hours = _hours(hours_field)
+    if hours is None or int(minutes) >= 60 or int(seconds) >= 60:
         return None
     fraction = fraction or "0"
-    return int(hours) * 3600 + int(minutes) * 60 + int(seconds) + int(fraction) / 10 ** len(fraction)
+    return hours * 3600 + int(minutes) * 60 + int(seconds) + int(fraction) / 10 ** len(fraction)
 
 
 def restamp(kind: str, original: str, old_s: float, new_s: float) -> str:

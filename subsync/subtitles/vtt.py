@@ -8,7 +8,7 @@ import re
 from subsync.errors import SubtitleError
 
 from .document import Cue, Line, Span, line_number, split_lines
-from .timestamps import VTT_STAMP, vtt_seconds
+from .timestamps import MAX_HOURS, VTT_STAMP, vtt_seconds
 
 _TIMING_RE = re.compile(r"^[ \t]*(?P<a>" + VTT_STAMP + r")[ \t]+-->[ \t]+(?P<b>" + VTT_STAMP + r")(?P<rest>.*)$")
 _NOT_CUES = ("NOTE", "STYLE", "REGION", "WEBVTT")        # first words of blocks that are no cue
@@ -28,10 +28,15 @@ def parse_vtt(text: str, name: str) -> tuple[list[Cue], list[Span]]:
         if match is None:
             raise SubtitleError(f"{name}: line {line_number(text, block[timing].offset)}: malformed WebVTT "
                                 f"timing {block[timing].content[:_QUOTE_CHARS]!r}")
+        start_s, end_s = vtt_seconds(match["a"]), vtt_seconds(match["b"])
+        if start_s is None or end_s is None:
+            raise SubtitleError(f"{name}: line {line_number(text, block[timing].offset)}: timestamp out of range "
+                                f"(minutes and seconds below 60, at most {MAX_HOURS} hours) "
+                                f"in {block[timing].content[:_QUOTE_CHARS]!r}")
         base = block[timing].offset
         cue_text = "\n".join(line.content for line in block[timing + 1:])
         number = block[0].content if timing == 1 else ""
-        cues.append(Cue(len(cues), number, vtt_seconds(match["a"]), vtt_seconds(match["b"]), cue_text))
+        cues.append(Cue(len(cues), number, start_s, end_s, cue_text))
         spans.append((base + match.start("a"), base + match.end("a"), base + match.start("b"), base + match.end("b")))
     return cues, spans
 
