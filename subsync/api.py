@@ -135,6 +135,8 @@ class SyncResult:
 
 
 def _rounded(value):
+    if isinstance(value, tuple):            # LineResult.words
+        return [{f.name: _rounded(getattr(word, f.name)) for f in fields(word)} for word in value]
     return round(value, 4) if isinstance(value, float) else value
 
 

@@ -233,6 +233,10 @@ def test_fix_end_to_end(tmp_path, jfk_srt):
     assert "offset" in summary and "drift" in summary and "confidence" in summary
     parsed = json.loads(report.read_text())
     assert parsed["language"] == "en" and len(parsed["lines"]) == 1
+    words = parsed["lines"][0]["words"]                         # LineResult.words in the report
+    assert [w["text"] for w in words][:3] == ["And", "so,", "my"], words[:3]
+    assert all(set(w) == {"text", "start_s", "end_s", "confidence"} for w in words)
+    assert all(a["start_s"] <= b["start_s"] for a, b in zip(words, words[1:]))
 
 
 @pytest.mark.model

@@ -323,3 +323,25 @@ def test_line_confidence_weighs_text_focus_and_voice():
     assert hearing.line_confidence(0.5, 1.0, 1.0) > hearing.line_confidence(0.001, 1.0, 1.0)
     assert hearing.line_confidence(0.5, 1.0, 0.0) == pytest.approx(hearing.VOICELESS_FACTOR
                                                                     * hearing.line_confidence(0.5, 1.0, 1.0))
+
+
+def test_heard_lines_carry_their_words_in_media_time(one_minute):
+    """LineResult.words: each heard line's words, start to end inside the line's heard span,
+    in order, with the line's confidence; lines not heard have none."""
+    truth, audio = one_minute
+    placed = run(audio, as_lines(truth, 1.0, 3.0), ReplayListener(script(truth)))
+    for line, (start, end, text) in zip(placed.lines, truth):
+        assert [w.text for w in line.words] == text.split()
+        assert line.words[0].start_s == pytest.approx(start, abs=0.05)
+        assert line.words[-1].end_s == pytest.approx(end, abs=0.2)
+        assert all(a.end_s <= b.start_s + 1e-9 for a, b in zip(line.words, line.words[1:]))
+        assert {w.confidence for w in line.words} == {line.confidence}
+
+
+def test_a_word_that_swallowed_a_pause_is_trimmed_to_the_speech():
+    speech = np.zeros(300)
+    speech[120:180] = 1.0                        # speech from 1.2 s to 1.8 s of the passage
+    assert hearing._trimmed(0.5, 1.6, speech) == pytest.approx((1.2, 1.6))     # 0.7 s of silence first
+    assert hearing._trimmed(1.25, 2.5, speech) == pytest.approx((1.25, 1.8))   # 0.7 s of silence after
+    assert hearing._trimmed(1.1, 1.7, speech) == pytest.approx((1.1, 1.7))     # 0.1 s: kept
+    assert hearing._trimmed(2.0, 2.5, speech) == pytest.approx((2.0, 2.5))     # no speech at all: kept

@@ -7,7 +7,7 @@ the lines (media seconds, with a confidence).  Output: one LineResult per cue.  
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -34,12 +34,24 @@ ONSET_CHECK_FRAMES = 15       # a heard start must have speech in most of the 0.
 
 
 @dataclass(frozen=True)
+class Word:
+    """One word of a line where it is heard, in media seconds; ``confidence`` is its line's
+    (the listener scores lines, not single words)."""
+
+    text: str
+    start_s: float
+    end_s: float
+    confidence: float
+
+
+@dataclass(frozen=True)
 class Heard:
     """Where a line is heard, in media seconds, and how surely (0..1)."""
 
     start_s: float
     end_s: float
     confidence: float
+    words: tuple[Word, ...] = ()        # its words where heard (empty when the listener gave none)
 
 
 @dataclass(frozen=True)
@@ -55,6 +67,7 @@ class LineResult:
     heard_end_s: float | None
     confidence: float           # 0..1; 0 for lines that were not aligned
     action: str                 # "kept", "retimed", "mapped" (low confidence) or "unaligned" (no words)
+    words: tuple[Word, ...] = ()  # where its words are heard (media seconds; empty: not aligned)
 
 
 def decide(mapped_starts: np.ndarray, mapped_ends: np.ndarray, heard: dict[int, Heard],
@@ -96,7 +109,7 @@ def decide(mapped_starts: np.ndarray, mapped_ends: np.ndarray, heard: dict[int, 
     return [
         LineResult(i, float(starts[i]), float(ends[i]), float(mapped_starts[i]), float(mapped_ends[i]),
                    heard[i].start_s if i in heard else None, heard[i].end_s if i in heard else None,
-                   heard[i].confidence if i in heard else 0.0, actions[i])
+                   heard[i].confidence if i in heard else 0.0, actions[i], heard[i].words if i in heard else ())
         for i in range(n)
     ]
 
@@ -144,7 +157,7 @@ def _evidence(heard: Heard, mapped_start_s: float, speech: np.ndarray | None) ->
     if not pauses:
         return heard
     onset_s = (first + pauses[-1][1]) * ACTIVITY_FRAME_S
-    return Heard(onset_s, heard.end_s, heard.confidence) if onset_s < heard.end_s else heard
+    return replace(heard, start_s=onset_s) if onset_s < heard.end_s else heard
 
 
 def _absorbed_onset(heard: Heard, mapped_start_s: float, mapped_end_s: float, tolerance_s: float) -> bool:

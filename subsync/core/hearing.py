@@ -16,8 +16,8 @@ import numpy as np
 from . import timemap
 from .activity import ACTIVITY_FRAME_S, ACTIVITY_FRAMES_PER_S, SAMPLE_RATE_HZ, SPEECH_THRESHOLD, n_frames_for
 from .attention import text_score
-from .decisions import Heard
-from .listener import Listener, Passage
+from .decisions import Heard, Word
+from .listener import HeardLine, Listener, Passage
 from .options import SyncOptions
 from .windows import Window, far_window, fullest, plan_windows, spread_sample
 
@@ -63,6 +63,9 @@ def voiced_share(speech: np.ndarray, start_s: float, end_s: float) -> float:
     first = max(0, int(start_s * ACTIVITY_FRAMES_PER_S))
     frames = speech[first : max(first + 1, int(np.ceil(end_s * ACTIVITY_FRAMES_PER_S)))]
     return float(np.mean(frames >= SPEECH_THRESHOLD)) if frames.size else 0.0
+
+
+WORD_PAUSE_S = 0.2            # a heard word starting (ending) with this much silence swallowed it
 
 
 class Hearing:
@@ -220,8 +223,8 @@ class Hearing:
         heard_lines = self.listener.hear(passage)
         if heard_lines is None:
             return {}
-        return {index: Heard(window.start_s + line.start_s, window.start_s + line.end_s,
-                             float(line.score * voice_factor(voiced_share(speech, line.start_s, line.end_s))))
+        return {index: _heard(line, window.start_s, voice_factor(voiced_share(speech, line.start_s, line.end_s)),
+                              speech)
                 for index, line in zip(window.lines, heard_lines)}
 
     def _audio(self, start_s: float, end_s: float) -> np.ndarray:
@@ -246,3 +249,29 @@ class Hearing:
         return [self._audio(first * ACTIVITY_FRAME_S, min(first * ACTIVITY_FRAME_S + self.listener.window_s,
                                                           self.duration_s))
                 for first in chosen]
+
+
+def _heard(line: HeardLine, start_s: float, voice: float, speech: np.ndarray) -> Heard:
+    """A listener's line (times from its passage's ``start_s``; ``speech``: the passage's
+    activity) in media seconds, its score weighed by how much of it lies on speech
+    (``voice``, voice_factor); each word without the silence it swallowed (_trimmed)."""
+    confidence = float(line.score * voice)
+    words = tuple(Word(w.word, start_s + a, start_s + b, confidence)
+                  for w, (a, b) in zip(line.words, (_trimmed(w.start_s, w.end_s, speech) for w in line.words)))
+    return Heard(start_s + line.start_s, start_s + line.end_s, confidence, words)
+
+
+def _trimmed(start_s: float, end_s: float, speech: np.ndarray) -> tuple[float, float]:
+    """A heard word's span without a silence of WORD_PAUSE_S or more at either end (the
+    attention spreads a first word over the pause before it); unchanged when it holds no
+    speech at all."""
+    first, last = int(round(start_s * ACTIVITY_FRAMES_PER_S)), int(round(end_s * ACTIVITY_FRAMES_PER_S))
+    voiced = np.flatnonzero(np.asarray(speech[first:last]) >= SPEECH_THRESHOLD)
+    if not voiced.size:
+        return start_s, end_s
+    pause = round(WORD_PAUSE_S * ACTIVITY_FRAMES_PER_S)
+    if voiced[0] >= pause:
+        start_s = (first + voiced[0]) * ACTIVITY_FRAME_S
+    if (last - first) - 1 - voiced[-1] >= pause:
+        end_s = (first + voiced[-1] + 1) * ACTIVITY_FRAME_S
+    return start_s, end_s
