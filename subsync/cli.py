@@ -143,7 +143,7 @@ class SyncArgs:
     format: Annotated[Optional[str], typer.Option("--format", help="Output format: srt, vtt or ass "
                                                   "(default: the input's).")] = None
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary.")] = False
-    json_summary: Annotated[bool, typer.Option("--json", help="The summary as JSON on stdout (the --report header's "
+    json: Annotated[bool, typer.Option("--json", help="The summary as JSON on stdout (the --report header's "
                                        "fields; a list for several pairs, JSON lines for batch).")] = False
 
     def model_options(self):
@@ -257,9 +257,9 @@ def fix(
 
     fix_one = _Fix(Synchronizer(common.model_options()), options, kind=kind, report=report, plot=plot,
                    in_place=in_place, dry_run=dry_run, quiet=common.quiet, reference=reference,
-                   reference_stream=reference_stream, as_json=common.json_summary)
+                   reference_stream=reference_stream, as_json=common.json)
     code = overall([fix_one(media, subs, target) for (media, subs), target in zip(pairs, targets)])
-    if common.json_summary:
+    if common.json:
         typer.echo(json.dumps(fix_one.records[0] if len(pairs) == 1 else fix_one.records))
     if code:
         raise typer.Exit(code)
@@ -451,7 +451,7 @@ def batch(
                                     progress=progress.pair_stage):
             outcomes.append(outcome)
             progress.done(outcome)
-            if common.json_summary:
+            if common.json:
                 typer.echo(json.dumps(outcome.record()))
         interrupted = False
     except KeyboardInterrupt:
@@ -461,7 +461,7 @@ def batch(
     if interrupted:
         _fail(f"interrupted after {len(outcomes)} of {len(found.pairs)} pairs; no file is half-written; "
               f"report: {report_path}", INTERRUPTED)
-    if not common.quiet and not common.json_summary:
+    if not common.quiet and not common.json:
         for line in batch_table(outcomes, found):
             typer.echo(line)
         typer.echo(f"report: {report_path}")

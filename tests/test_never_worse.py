@@ -185,3 +185,47 @@ def test_the_activity_map_alone_puts_human_lines_a_lead_in_before_their_voice():
     lead = np.median([s for s, _, _ in voices] - new_starts)
     assert lead == pytest.approx(LEAD_IN_S, abs=0.06)
     assert np.mean(np.abs(new_starts - starts) <= 0.125) >= 0.99
+
+
+def test_chained_lines_get_the_lead_in_prior():
+    """Dense dialogue: every line ends where the next starts (two frames apart), so no line
+    shows its linger and the slack cannot be measured; the lead-in is then the prior
+    (LEAD_IN_S), not the slack of chained ends (which put every line on its voice)."""
+    from subsync.core.decisions import LEAD_IN_S
+
+    rng = np.random.default_rng(16)
+    t, voices = 2.0, []
+    while t < 290.0:
+        length = rng.uniform(1.0, 3.0)
+        voices.append((t, t + length, " ".join(rng.choice(["we", "talk", "fast", "here", "now"], 4))
+                       + f" line {len(voices)}"))
+        t += length + rng.uniform(0.15, 0.35)
+    audio = babble(300.0, [(s, e) for s, e, _ in voices], seed=16)
+    starts, ends = human_times(voices, 16)
+    assert np.mean(ends[:-1] >= starts[1:] - 0.05) > 0.9                  # chained
+    placed = run(audio, subtitle(voices, starts, ends, 1.0, 9.0), listener(voices, 16))
+    new_starts = np.array([line.start_s for line in placed.lines])
+    assert np.median(np.array([s for s, _, _ in voices]) - new_starts) == pytest.approx(LEAD_IN_S, abs=0.06)
+    assert np.mean(np.abs(new_starts - starts) <= 0.125) >= 0.95
+
+
+def test_a_line_heard_early_whole_inside_speech_is_no_gross_miss():
+    """A sound file's line heard 0.8 s early at both ends (the aligner took the end of the
+    speech before it for its words): no voice starts where it is heard, one starts where
+    the line already is, so it stays; a line that really is 2 s off (a voice starts where
+    it is heard, none where it is shown) is still re-timed."""
+    voices = film(300.0, seed=17)
+    slipped, missed = 6, 12
+    spans = [(s, e) for s, e, _ in voices]
+    spans.append((voices[slipped][0] - 1.2, voices[slipped][0] - 0.15))     # speech runs up to the line
+    audio = babble(310.0, spans, seed=17)
+    starts, ends = human_times(voices, 17)
+    starts[missed] += 2.0                                                    # the subtitler's slip
+    ends[missed] += 2.0
+    heard = [Utterance(t, s - (0.8 if k == slipped else 0.0), e - (0.8 if k == slipped else 0.0), 0.9)
+             for k, (s, e, t) in enumerate(voices)]
+    placed = run(audio, subtitle(voices, starts, ends, 1.0, 4.0), ReplayListener(heard))
+    assert placed.lines[slipped].action != "retimed"
+    assert abs(placed.lines[slipped].start_s - starts[slipped]) <= 0.125
+    assert placed.lines[missed].action == "retimed"
+    assert abs(placed.lines[missed].start_s - (starts[missed] - 2.0)) <= 0.125

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .activity import ACTIVITY_FRAME_S, SPEECH_THRESHOLD
+from .activity import ACTIVITY_FRAME_S, SPEECH_THRESHOLD, voice_onsets
 from .options import SyncOptions
 from .timemap import LEAD_BAND_S
 
@@ -31,6 +31,7 @@ HEARD_AS_A_WHOLE = 0.5        # fewer aligned lines heard with confidence than t
 MIN_PAUSE_FRAMES = 20         # a silence of 0.2 s (ACTIVITY_FRAME_S frames) between a heard start and
                               # the voice under the subtitle's start: the heard start swallowed it
 ONSET_CHECK_FRAMES = 15       # a heard start must have speech in most of the 0.15 s after it
+ONSET_NEAR_S = 0.2            # a gross miss needs a voice onset this close to where it is heard
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ def decide(mapped_starts: np.ndarray, mapped_ends: np.ndarray, heard: dict[int, 
     tolerance = keep_tolerance(deviations, options.keep_tolerance_s)
     agree = {i for i, h in confident.items() if abs(h.start_s - mapped_starts[i] - lead) <= tolerance}
     lead_in, linger = _conventions(mapped_starts, mapped_ends, confident, agree)
+    rises_s = None if speech is None else voice_onsets(speech) * ACTIVITY_FRAME_S   # (n_rises,)
     starts, ends = mapped_starts.astype(float).copy(), mapped_ends.astype(float).copy()
     actions = ["unaligned" if not texts[i] else "mapped" for i in range(n)]
     for i in range(n):
@@ -97,8 +99,11 @@ def decide(mapped_starts: np.ndarray, mapped_ends: np.ndarray, heard: dict[int, 
         elif i in confident and _absorbed_onset(confident[i], mapped_starts[i] + lead, mapped_ends[i], tolerance):
             actions[i] = "mapped"
         elif (i in confident and tolerance > options.keep_tolerance_s
-              and not _shifted_whole(confident[i], mapped_starts[i] + lead, mapped_ends[i])):
-            # A sound file's line heard far away at one end only: an aligner slip.
+              and not (_shifted_whole(confident[i], mapped_starts[i] + lead, mapped_ends[i])
+                       and _onsets_say_moved(confident[i].start_s, mapped_starts[i] + lead, rises_s))):
+            # A sound file's line heard far away at one end only, or where the speech activity
+            # shows no voice starting (or shows one starting where the line already is): an
+            # aligner slip.
             actions[i] = "mapped"
         elif i in confident:
             starts[i] = confident[i].start_s - lead_in
@@ -173,6 +178,18 @@ def _absorbed_onset(heard: Heard, mapped_start_s: float, mapped_end_s: float, to
     stretched = (heard.end_s - heard.start_s) - (mapped_end_s - mapped_start_s) > max(tolerance_s, MIN_STRETCH_S)
     ends_agree = abs(heard.end_s - mapped_end_s) <= max(tolerance_s, END_AGREEMENT_S)
     return early and stretched and ends_agree
+
+
+def _onsets_say_moved(heard_start_s: float, mapped_start_s: float, rises_s: np.ndarray | None) -> bool:
+    """Does the speech activity back a gross miss?  A voice starts (after MIN_SILENCE_S of
+    silence) within ONSET_NEAR_S of the heard start, and none where the line already is
+    (from ONSET_NEAR_S before its mapped start to LEAD_BAND_S after it).  ``rises_s``: the
+    activity's voice onsets (seconds); without them there is nothing to check (True)."""
+    if rises_s is None:
+        return True
+    near_heard = np.any(np.abs(rises_s - heard_start_s) <= ONSET_NEAR_S)
+    near_line = np.any((rises_s >= mapped_start_s - ONSET_NEAR_S) & (rises_s <= mapped_start_s + LEAD_BAND_S[1]))
+    return bool(near_heard and not near_line)
 
 
 def _shifted_whole(heard: Heard, mapped_start_s: float, mapped_end_s: float) -> bool:

@@ -20,12 +20,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..errors import AlignmentError, NoSpeechError, RefusedError
+from ..errors import AlignmentError, NoSpeechError
 from . import timemap
 from .activity import (ACTIVITY_FRAME_S, ACTIVITY_FRAMES_PER_S, SAMPLE_RATE_HZ, SPEECH_THRESHOLD, cue_activity,
                        speech_activity,
                        voice_edges)
-from .decisions import LEAD_IN_S, MIN_CONSISTENT_LINES, Heard, LineResult, decide, heard_as_a_whole, heard_share
+from .decisions import LEAD_IN_S, Heard, LineResult, decide, heard_as_a_whole, heard_share
 from .hearing import Hearing, Lines, Progress
 from .listener import Listener
 from .options import SyncOptions
@@ -47,6 +47,7 @@ HEARD_SLACK_BIAS_S = -0.12    # heard start minus heard end errors (median, benc
 ACTIVITY_SLACK_BIAS_S = 0.0   # the same for the activity's voice edges
 FREE_END_S = 0.5             # a line whose next starts this long after its end lingers as its subtitler chose
 INPUT_BAND_S = 0.15          # a map that moves every line by less than this keeps the file as it is
+MIN_LEAD_LINES = 3            # lines with a voice (and free ends) needed to place the lead-in and measure slack
 MIN_LEAD_SHIFT_S = 0.06       # the map moves for its lead-in only by more than this
 TRUSTED_MARGIN = 1.2          # an activity match this far ahead of any other, over MIN_DECISIVE_SPAN_S,
                               # stands without the text (translated subtitles); another episode's
@@ -256,17 +257,18 @@ def _with_lead(time_map: timemap.TimeMap, lines: Lines, voice: _Voice) -> timema
     next line FREE_END_S or more after them, run beyond their speech at both ends
     together) and where the voice starts under the map.  Lines are put LEAD_IN_S before
     their voice (half their slack when that is less: cues that mark the speech itself
-    have none), and the map moves when that puts them more than MIN_LEAD_SHIFT_S from
-    where they are."""
-    if voice.index.size < MIN_CONSISTENT_LINES:
+    have none; the prior itself when too few lines have free ends to tell), and the map
+    moves when that puts them more than MIN_LEAD_SHIFT_S from where they are."""
+    if voice.index.size < MIN_LEAD_LINES:
         return time_map
     starts, ends = timemap.mapped(time_map, lines.starts_s[voice.index], lines.ends_s[voice.index])
     lead = voice.starts_s - starts                                       # (n,) voice after line start
     linger = ends - voice.ends_s                                         # (n,) line end after voice
     free = _free_ends(lines)[voice.index]                                # (n,)
-    pick = free if free.sum() >= MIN_CONSISTENT_LINES else np.ones_like(free)
-    slack = float(np.median(lead[pick] + linger[pick])) - voice.slack_bias_s
-    wanted = float(np.clip(slack / 2, 0.0, LEAD_IN_S))
+    wanted = LEAD_IN_S                      # lines chained end to start show no slack: the prior
+    if free.sum() >= MIN_LEAD_LINES:
+        slack = float(np.median(lead[free] + linger[free])) - voice.slack_bias_s
+        wanted = float(np.clip(slack / 2, 0.0, LEAD_IN_S))
     shift = float(np.median(lead)) - wanted
     if abs(shift) < MIN_LEAD_SHIFT_S:
         return time_map
