@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .exits import ERROR, OK, REFUSED, attempt
@@ -154,25 +155,134 @@ def run(pairs: Iterable[Pair], sync: Sync, *, suffix: str = ".synced", out_dir: 
     atomically; yields an Outcome per pair.  A pair that fails or is refused does not stop
     the others.  ``progress(k, pair, stage, done, total)`` reports the k-th pair's stages."""
     for k, pair in enumerate(pairs):
-        output = output_for(pair, suffix, out_dir, kind)
-        if skip_existing and output.exists():
-            yield Outcome(pair, output, "skipped", "output exists")
-            continue
-        started = time.monotonic()
-
         def report(stage: str, done: int, total: int, k=k, pair=pair) -> None:
             if progress is not None:
                 progress(k, pair, stage, done, total)
 
-        def work():
-            result = sync(pair, report)
-            output.parent.mkdir(parents=True, exist_ok=True)
-            result.save(output, kind)
-            return result
-        result, failed = attempt(work)
-        if failed is not None:
-            status = "refused" if failed.status == REFUSED else "failed"
-            yield Outcome(pair, output, status, failed.reason, time.monotonic() - started)
-            continue
-        summary = {key: value for key, value in result.report().items() if key != "lines"}
-        yield Outcome(pair, output, "synced", "", time.monotonic() - started, summary, result)
+        yield one_pair(pair, sync, report, suffix=suffix, out_dir=out_dir, kind=kind, skip_existing=skip_existing)
+
+
+def one_pair(pair: Pair, sync: Sync, report: Callable[[str, int, int], None], *, suffix: str = ".synced",
+             out_dir: Path | None = None, kind: str | None = None, skip_existing: bool = False) -> Outcome:
+    """One pair synced and its output written atomically (or skipped), as an Outcome."""
+    output = output_for(pair, suffix, out_dir, kind)
+    if skip_existing and output.exists():
+        return Outcome(pair, output, "skipped", "output exists")
+    started = time.monotonic()
+
+    def work():
+        result = sync(pair, report)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        result.save(output, kind)
+        return result
+    result, failed = attempt(work)
+    if failed is not None:
+        status = "refused" if failed.status == REFUSED else "failed"
+        return Outcome(pair, output, status, failed.reason, time.monotonic() - started)
+    summary = {key: value for key, value in result.report().items() if key != "lines"}
+    return Outcome(pair, output, "synced", "", time.monotonic() - started, summary, result)
+
+
+# ---------------------------------------------------------------- several worker processes
+
+MODEL_MEMORY_GB = 1.5           # a worker's peak with the base model and a film's audio (measured: 1.2 GB)
+THREADS_PER_JOB = 1             # the fewest torch threads a worker gets
+
+
+def default_jobs(cpus: int | None = None, memory_gb: float | None = None) -> int:
+    """As many workers as the cores (THREADS_PER_JOB each) and the memory
+    (MODEL_MEMORY_GB each) allow; at least one."""
+    cpus = cpus or _cpus()
+    if memory_gb is None:
+        memory_gb = _available_memory_gb()
+    return max(1, min(cpus // THREADS_PER_JOB, int(memory_gb // MODEL_MEMORY_GB)))
+
+
+def _cpus() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def synchronizer_sync(model_options, options, threads: int) -> Sync:
+    """A worker's ``sync``: one Synchronizer (its model loaded once, with ``threads`` CPU
+    threads) syncing each pair with ``options``.  For ``make_sync`` of :func:`run_parallel`
+    (bind the first two with functools.partial)."""
+    from dataclasses import replace as with_field
+
+    from .api import Synchronizer
+
+    synchronizer = Synchronizer(with_field(model_options, threads=threads))
+    return lambda pair, report: synchronizer.sync(pair.media, pair.subs, options, progress=report)
+
+
+def _available_memory_gb() -> float:
+    try:
+        with open("/proc/meminfo") as meminfo:
+            fields = dict(line.split(":", 1) for line in meminfo)
+        return int(fields["MemAvailable"].split()[0]) / 2**20
+    except (OSError, KeyError, ValueError):
+        return MODEL_MEMORY_GB      # unknown: room for one
+
+
+def run_parallel(pairs: Sequence[Pair], jobs: int, make_sync: Callable[[int], Sync], *, suffix: str = ".synced",
+                 out_dir: Path | None = None, kind: str | None = None,
+                 skip_existing: bool = False) -> Iterator[Outcome]:
+    """:func:`run` over ``jobs`` worker processes, each with its own model:
+    ``make_sync(threads)`` (picklable) is called once in each worker with its share of
+    the CPU threads and returns its ``sync``.  Outcomes come as the pairs finish (sort them
+    by pair for a table that reads as with one worker).  Ctrl-C: the workers' running syncs are interrupted (their temp files removed,
+    nothing half-written) and KeyboardInterrupt is raised here, after them."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    threads = max(THREADS_PER_JOB, _cpus() // jobs)
+    context = multiprocessing.get_context("spawn")     # no forked torch threads
+    stop = context.Event()                             # set on Ctrl-C: queued pairs are not started
+    executor = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
+                                   initargs=(make_sync, threads, stop))
+    futures = [executor.submit(_worker_pair, pair, suffix, out_dir, kind, skip_existing) for pair in pairs]
+    try:
+        for future in as_completed(futures):
+            outcome = future.result()
+            if outcome is None:            # the worker was interrupted
+                raise KeyboardInterrupt
+            yield outcome
+    except KeyboardInterrupt:
+        stop.set()
+        for future in futures:
+            future.cancel()
+        for process in list(getattr(executor, "_processes", {}).values()):
+            if process.is_alive():
+                os.kill(process.pid, signal.SIGINT)      # their running sync stops, temp files removed
+        executor.shutdown(wait=True, cancel_futures=True)
+        raise
+    executor.shutdown(wait=True)
+
+
+_WORKER_SYNC: Sync | None = None
+_WORKER_STOP = None             # the parent's stop event
+
+
+def _start_worker(make_sync: Callable[[int], Sync], threads: int, stop) -> None:
+    """A worker's start: its model (through ``make_sync``) and Ctrl-C left to the parent,
+    which forwards it while a pair is being synced."""
+    global _WORKER_SYNC, _WORKER_STOP
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _WORKER_STOP = stop
+    _WORKER_SYNC = make_sync(threads)
+
+
+def _worker_pair(pair: Pair, suffix: str, out_dir: Path | None, kind: str | None,
+                 skip_existing: bool) -> Outcome | None:
+    """One pair in a worker (None when interrupted); the SyncResult stays in the worker."""
+    if _WORKER_STOP is not None and _WORKER_STOP.is_set():
+        return None
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        outcome = one_pair(pair, _WORKER_SYNC, lambda *_: None, suffix=suffix, out_dir=out_dir, kind=kind,
+                           skip_existing=skip_existing)
+    except KeyboardInterrupt:
+        return None
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return replace(outcome, result=None)

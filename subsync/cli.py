@@ -412,10 +412,12 @@ def batch(
     skip_existing: Annotated[bool, typer.Option("--skip-existing", help="Skip pairs whose output exists.")] = False,
     report: Annotated[Optional[Path], typer.Option(help="JSON-lines report, one line per pair (default: "
                       "subsync-batch.jsonl in --out-dir or the first DIR).")] = None,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Worker processes, each with its own model "
+                    "and a share of the CPU threads (default: what the cores and memory allow).")] = None,
     *,
     common: SyncArgs,
 ) -> None:
-    """Sync every media/subtitle pair in DIR... with one model; a summary table at the end."""
+    """Sync every media/subtitle pair in DIR... with one model per worker; a summary table at the end."""
     from . import batch as batching
     from .render import batch_table
     from .api import Synchronizer
@@ -441,14 +443,25 @@ def batch(
               f"{batching.output_for(first, suffix, out_dir, kind)}; use --out-dir per folder or another --format",
               USAGE)
     report_path = report or (out_dir or folders[0]) / "subsync-batch.jsonl"
-    synchronizer = Synchronizer(common.model_options())
+    if jobs is not None and jobs < 1:
+        _fail("--jobs must be 1 or more", USAGE)
+    jobs = min(jobs or batching.default_jobs(), len(found.pairs))
     progress = Progress(common.quiet, len(found.pairs))
+    if jobs > 1:
+        make_sync = functools.partial(batching.synchronizer_sync, common.model_options(), options)
+        outcome_stream = batching.run_parallel(found.pairs, jobs, make_sync, suffix=suffix, out_dir=out_dir,
+                                               kind=kind, skip_existing=skip_existing)
+    else:
+        synchronizer = Synchronizer(common.model_options())
+        outcome_stream = batching.run(found.pairs, lambda pair, stage: synchronizer.sync(pair.media, pair.subs,
+                                                                                         options, progress=stage),
+                                      suffix=suffix, out_dir=out_dir, kind=kind, skip_existing=skip_existing,
+                                      progress=progress.pair_stage)
     outcomes = []
+    if jobs > 1:
+        progress(f"syncing with {jobs} workers", 0, 1)
     try:
-        for outcome in batching.run(found.pairs, lambda pair, stage: synchronizer.sync(pair.media, pair.subs, options,
-                                                                                       progress=stage),
-                                    suffix=suffix, out_dir=out_dir, kind=kind, skip_existing=skip_existing,
-                                    progress=progress.pair_stage):
+        for outcome in outcome_stream:
             outcomes.append(outcome)
             progress.done(outcome)
             if common.json:
@@ -457,6 +470,8 @@ def batch(
     except KeyboardInterrupt:
         interrupted = True
     progress.finish()
+    order = {pair: k for k, pair in enumerate(found.pairs)}
+    outcomes.sort(key=lambda outcome: order[outcome.pair])      # (workers finish in any order)
     _write_batch_report(report_path, outcomes)
     if interrupted:
         _fail(f"interrupted after {len(outcomes)} of {len(found.pairs)} pairs; no file is half-written; "

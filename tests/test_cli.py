@@ -610,3 +610,71 @@ def test_json_for_several_pairs_and_failures(tmp_path, jfk_srt):
     records = json.loads(proc.stdout)
     assert [r["status"] for r in records] == ["failed", "failed"]
     assert "missing.flac" in records[0]["message"] and records[1]["media"].endswith("gone.flac")
+
+
+# ---------------------------------------------------------------- all cores for a batch
+
+
+@pytest.mark.model
+def test_batch_jobs_give_the_same_bytes_report_and_table(tmp_path):
+    """`--jobs 2`: two worker processes, each with its own model; the outputs byte-identical
+    to `--jobs 1`, the report and the table in pair order (workers finish in any order),
+    --skip-existing and --json (JSON lines as pairs finish) as before."""
+    import shutil
+
+    for k in range(3):
+        shutil.copy(JFK, tmp_path / f"Ep{k}.flac")
+        (tmp_path / f"Ep{k}.srt").write_text("1\n00:00:02,800 --> 00:00:13,000\n" + JFK_TEXT + "\n")
+    (tmp_path / "Ep9.flac").write_bytes(b"\x00" * 4096)                      # a broken pair
+    (tmp_path / "Ep9.srt").write_text("1\n00:00:01,000 --> 00:00:02,000\nHello\n")
+    runs = {}
+    for jobs in (1, 2):
+        out = tmp_path / f"out{jobs}"
+        proc = run("batch", tmp_path, "--language", "en", "--out-dir", out, "--jobs", jobs)
+        assert proc.returncode == 1, proc.stderr                          # the broken pair
+        records = [json.loads(line) for line in (out / "subsync-batch.jsonl").read_text().splitlines()]
+        assert [r["status"] for r in records] == ["synced", "synced", "synced", "failed"]
+        runs[jobs] = ({p.name: p.read_bytes() for p in out.glob("*.synced.srt")},
+                      [(r["subs"], r["status"], r.get("offset_s")) for r in records])
+        table = [line.split()[:2] for line in proc.stdout.splitlines()[1:5]]
+        assert table == [["synced", str(tmp_path / f"Ep{k}.srt")] for k in range(3)] + [["failed", str(tmp_path / "Ep9.srt")]]
+    assert runs[1] == runs[2] and len(runs[1][0]) == 3
+    again = run("batch", tmp_path, "--language", "en", "--out-dir", tmp_path / "out2", "--jobs", "2",
+                "--skip-existing", "--json")
+    assert sorted(json.loads(line)["status"] for line in again.stdout.splitlines()) == ["failed"] + ["skipped"] * 3
+    assert "--jobs must be 1 or more" in one_line_error(run("batch", tmp_path, "--jobs", "0"))
+
+
+@pytest.mark.model
+def test_batch_jobs_interrupted_leaves_no_half_written_file(tmp_path):
+    """Ctrl-C with two workers: exit 130, no temporary file, the report of the pairs done."""
+    import shutil
+    import signal
+
+    for k in range(6):
+        shutil.copy(JFK, tmp_path / f"Ep{k}.flac")
+        (tmp_path / f"Ep{k}.srt").write_text("1\n00:00:02,800 --> 00:00:13,000\n" + JFK_TEXT + "\n")
+    proc = subprocess.Popen([*SUBSYNC, "batch", str(tmp_path), "--language", "en", "--jobs", "2"],
+                            stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    for line in proc.stderr:
+        if line.startswith("[1/6] synced"):
+            break
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, rest = proc.communicate(timeout=180)
+    assert proc.returncode == 130, rest
+    assert "interrupted" in rest and "Traceback" not in rest
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    synced = sorted(p.name for p in tmp_path.glob("*.synced.srt"))
+    assert synced and len(synced) < 6
+    for name in synced:
+        assert (tmp_path / name).read_text().startswith("1\n00:00:00,")
+    assert (tmp_path / "subsync-batch.jsonl").read_text().count("\n") == len(synced)
+
+
+def test_default_jobs_follow_cores_and_memory():
+    from subsync.batch import MODEL_MEMORY_GB, default_jobs
+
+    assert default_jobs(cpus=16, memory_gb=64) == 16
+    assert default_jobs(cpus=16, memory_gb=3 * MODEL_MEMORY_GB) == 3
+    assert default_jobs(cpus=2, memory_gb=0.5) == 1
