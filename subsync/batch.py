@@ -186,7 +186,8 @@ def one_pair(pair: Pair, sync: Sync, report: Callable[[str, int, int], None], *,
 # ---------------------------------------------------------------- several worker processes
 
 MODEL_MEMORY_GB = 1.5           # a worker's peak with the base model and a film's audio (measured: 1.2 GB)
-THREADS_PER_JOB = 1             # the fewest torch threads a worker gets
+THREADS_PER_JOB = 2             # by default each worker gets this many torch threads (2 workers of 1 thread
+                                # on 2 cores: 1.03x one worker of 2, benchmarks/batch_jobs.py)
 
 
 def default_jobs(cpus: int | None = None, memory_gb: float | None = None) -> int:
@@ -235,7 +236,7 @@ def run_parallel(pairs: Sequence[Pair], jobs: int, make_sync: Callable[[int], Sy
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    threads = max(THREADS_PER_JOB, _cpus() // jobs)
+    threads = max(1, _cpus() // jobs)
     context = multiprocessing.get_context("spawn")     # no forked torch threads
     stop = context.Event()                             # set on Ctrl-C: queued pairs are not started
     executor = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,

@@ -673,8 +673,8 @@ def test_batch_jobs_interrupted_leaves_no_half_written_file(tmp_path):
 
 
 def test_default_jobs_follow_cores_and_memory():
-    from subsync.batch import MODEL_MEMORY_GB, default_jobs
+    from subsync.batch import MODEL_MEMORY_GB, THREADS_PER_JOB, default_jobs
 
-    assert default_jobs(cpus=16, memory_gb=64) == 16
+    assert default_jobs(cpus=16, memory_gb=64) == 16 // THREADS_PER_JOB
     assert default_jobs(cpus=16, memory_gb=3 * MODEL_MEMORY_GB) == 3
     assert default_jobs(cpus=2, memory_gb=0.5) == 1
