@@ -123,6 +123,8 @@ def test_a_short_file_is_verified_among_candidates(one_minute):
     placed = run(audio, as_lines(truth, 1.0, 4.2), listener)
     assert np.all(starts_error(placed, truth) <= 0.05)
     assert len(listener.passages) >= 3                         # probes, then every window
+    heard = [(round(p.start_s, 3), p.samples.size, p.lines, p.before, p.after) for p in listener.passages]
+    assert len(heard) == len(set(heard))                       # a probed window is not heard again
 
 
 def test_a_wrong_activity_map_is_replaced_by_the_heard_lines(one_minute):
@@ -135,8 +137,13 @@ def test_a_wrong_activity_map_is_replaced_by_the_heard_lines(one_minute):
     placed = run(audio, as_lines(truth), listener)
     assert placed.global_map.offset_s == pytest.approx(1.5, abs=0.05)
     assert placed.time_map.offset_s == pytest.approx(0.0, abs=0.05)
-    windows = len({p.start_s for p in listener.passages})
-    assert len(listener.passages) > windows                    # some windows heard twice (re-aligned)
+    heard = [(round(p.start_s, 3), p.samples.size, p.lines, p.before, p.after) for p in listener.passages]
+    assert len(heard) == len(set(heard))                       # no window heard twice
+    # re-aligned: the same lines heard in windows 1.5 s apart (under each map)
+    starts = {}
+    for start, _, lines, _, _ in heard:
+        starts.setdefault(lines, []).append(start)
+    assert any(max(s) - min(s) == pytest.approx(1.5, abs=0.1) for s in starts.values() if len(s) > 1)
 
 
 # ---------------------------------------------------------------- per-line decisions

@@ -78,6 +78,7 @@ class Hearing:
         self.options, self.report = options, report
         self.language = listener.language_for(options.language)
         self._probed: dict[Window | None, float] = {}
+        self._heard: dict[Window, dict[int, Heard]] = {}   # every window heard, once (verify, sample, align)
 
     def windows(self, time_map: timemap.TimeMap) -> list[Window]:
         starts, ends = timemap.mapped(time_map, self.lines.starts_s, self.lines.ends_s)
@@ -211,7 +212,13 @@ class Hearing:
         return heard
 
     def hear(self, window: Window) -> dict[int, Heard]:
-        """Where each line of ``window`` is heard (media seconds), with its confidence."""
+        """Where each line of ``window`` is heard (media seconds), with its confidence; a
+        window heard before (probed in verification, then aligned) is not heard again."""
+        if window not in self._heard:
+            self._heard[window] = self._hear(window)
+        return self._heard[window]
+
+    def _hear(self, window: Window) -> dict[int, Heard]:
         samples = self._audio(window.start_s, window.end_s)
         if samples.size < MIN_WINDOW_S * SAMPLE_RATE_HZ:
             return {}
