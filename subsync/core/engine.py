@@ -23,8 +23,7 @@ import numpy as np
 from ..errors import AlignmentError, NoSpeechError
 from . import timemap
 from .activity import (ACTIVITY_FRAME_S, ACTIVITY_FRAMES_PER_S, SAMPLE_RATE_HZ, SPEECH_THRESHOLD, cue_activity,
-                       speech_activity,
-                       voice_edges)
+                       speech_activity, voice_edges)
 from .decisions import LEAD_IN_S, Heard, LineResult, decide, heard_as_a_whole, heard_share
 from .hearing import Hearing, Lines, Progress
 from .listener import Listener
@@ -111,8 +110,8 @@ class _Match:
 def sync_audio(audio: np.ndarray, lines: Lines, options: SyncOptions, listener: Callable[[], Listener],
                report: Progress, labels: Labels = Labels()) -> Placement:
     """Place ``lines`` in ``audio`` (float32 mono at SAMPLE_RATE_HZ).  ``listener()`` is
-    called once, when a listener is first needed.  Raises RefusedError for audio without
-    speech and AlignmentError for a map at the edge of the offset search; a result the
+    called once, when a listener is first needed.  Raises NoSpeechError (a RefusedError)
+    for audio without speech and AlignmentError for a map at the edge of the offset search; a result the
     self-check refuses comes back with ``refusal`` set."""
     media_s = audio.size / SAMPLE_RATE_HZ
     return replace(_sync_audio(audio, lines, options, listener, report, labels), media_s=media_s)
