@@ -343,12 +343,3 @@ def test_heard_lines_carry_their_words_in_media_time(one_minute):
         assert line.words[-1].end_s == pytest.approx(end, abs=0.2)
         assert all(a.end_s <= b.start_s + 1e-9 for a, b in zip(line.words, line.words[1:]))
         assert {w.confidence for w in line.words} == {line.confidence}
-
-
-def test_a_word_that_swallowed_a_pause_is_trimmed_to_the_speech():
-    speech = np.zeros(300)
-    speech[120:180] = 1.0                        # speech from 1.2 s to 1.8 s of the passage
-    assert hearing._trimmed(0.5, 1.6, speech) == pytest.approx((1.2, 1.6))     # 0.7 s of silence first
-    assert hearing._trimmed(1.25, 2.5, speech) == pytest.approx((1.25, 1.8))   # 0.7 s of silence after
-    assert hearing._trimmed(1.1, 1.7, speech) == pytest.approx((1.1, 1.7))     # 0.1 s: kept
-    assert hearing._trimmed(2.0, 2.5, speech) == pytest.approx((2.0, 2.5))     # no speech at all: kept

@@ -65,9 +65,6 @@ def voiced_share(speech: np.ndarray, start_s: float, end_s: float) -> float:
     return float(np.mean(frames >= SPEECH_THRESHOLD)) if frames.size else 0.0
 
 
-WORD_PAUSE_S = 0.2            # a heard word starting (ending) with this much silence swallowed it
-
-
 class Hearing:
     """A listener over one file's audio and lines: windows heard, maps verified."""
 
@@ -230,8 +227,7 @@ class Hearing:
         heard_lines = self.listener.hear(passage)
         if heard_lines is None:
             return {}
-        return {index: _heard(line, window.start_s, voice_factor(voiced_share(speech, line.start_s, line.end_s)),
-                              speech)
+        return {index: _heard(line, window.start_s, voice_factor(voiced_share(speech, line.start_s, line.end_s)))
                 for index, line in zip(window.lines, heard_lines)}
 
     def _audio(self, start_s: float, end_s: float) -> np.ndarray:
@@ -258,27 +254,9 @@ class Hearing:
                 for first in chosen]
 
 
-def _heard(line: HeardLine, start_s: float, voice: float, speech: np.ndarray) -> Heard:
-    """A listener's line (times from its passage's ``start_s``; ``speech``: the passage's
-    activity) in media seconds, its score weighed by how much of it lies on speech
-    (``voice``, voice_factor); each word without the silence it swallowed (_trimmed)."""
+def _heard(line: HeardLine, start_s: float, voice: float) -> Heard:
+    """A listener's line (times from its passage's ``start_s``) in media seconds, its score
+    weighed by how much of it lies on speech (``voice``, voice_factor)."""
     confidence = float(line.score * voice)
-    words = tuple(Word(w.word, start_s + a, start_s + b, confidence)
-                  for w, (a, b) in zip(line.words, (_trimmed(w.start_s, w.end_s, speech) for w in line.words)))
-    return Heard(start_s + line.start_s, start_s + line.end_s, confidence, words)
-
-
-def _trimmed(start_s: float, end_s: float, speech: np.ndarray) -> tuple[float, float]:
-    """A heard word's span without a silence of WORD_PAUSE_S or more at either end (the
-    attention spreads a first word over the pause before it); unchanged when it holds no
-    speech at all."""
-    first, last = int(round(start_s * ACTIVITY_FRAMES_PER_S)), int(round(end_s * ACTIVITY_FRAMES_PER_S))
-    voiced = np.flatnonzero(np.asarray(speech[first:last]) >= SPEECH_THRESHOLD)
-    if not voiced.size:
-        return start_s, end_s
-    pause = round(WORD_PAUSE_S * ACTIVITY_FRAMES_PER_S)
-    if voiced[0] >= pause:
-        start_s = (first + voiced[0]) * ACTIVITY_FRAME_S
-    if (last - first) - 1 - voiced[-1] >= pause:
-        end_s = (first + voiced[-1] + 1) * ACTIVITY_FRAME_S
-    return start_s, end_s
+    return Heard(start_s + line.start_s, start_s + line.end_s, confidence,
+                 tuple(Word(w.word, start_s + w.start_s, start_s + w.end_s, confidence) for w in line.words))
