@@ -14,6 +14,7 @@ the case's true cue times.  Writes OUT/latest.md, OUT/runs.jsonl and OUT/*.png.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -125,15 +126,11 @@ def film_jobs(args, work: Path):
     films = [("film_3min", 180.0, ("cut",))] if args.smoke else [("film_20min", 1200.0, FILM_KINDS)]
     if not (args.smoke or args.quick):
         films.append(("film_2h", 7200.0, LONG_FILM_KINDS))
-    pool = cases_mod.utterances(args.bench) if films else []
+    pool = utterances(args.bench) if films else []
     for name, seconds, kinds in films:
-        film = cases_mod.build_film(pool, seconds, seed_for(args.seed, name, 0))
-        starts = np.array([c[0] for c in film.cues])
-        ends = np.array([c[1] for c in film.cues])
-        texts = tuple(c[2] for c in film.cues)
-        media = cached_media(args.cache, f"{name}-s{args.seed}", film.audio)
-        case = cases_mod.Case(name, "film", media, "mixed", film.audio.size / cases_mod.SAMPLE_RATE_HZ,
-                              starts, ends, texts)
+        film = built_film(args.bench, seconds, seed_for(args.seed, name, 0))
+        case = film_case(name, cached_media(args.cache, f"{name}-s{args.seed}", film.audio), film)
+        starts, ends, texts, media = case.starts_s, case.ends_s, case.texts, case.media
         if name == "film_20min" or (name == "film_2h" and not args.quick):
             yield from hard_case_jobs(args, work, case, film, pool, name == "film_2h")
         for k, kind in enumerate(kinds):
@@ -157,13 +154,9 @@ def human_jobs(args, work: Path):
     truth is the subtitler's timing, not the speech onsets."""
     clips = [c for c in cases_mod.clip_cases(args.bench) if c.reliable and not (args.smoke and c.id not in SMOKE_CLIPS)]
     films = [] if args.smoke else [("film_20min", 1200.0)] + ([] if args.quick else [("film_2h", 7200.0)])
-    pool = cases_mod.utterances(args.bench) if films else []
-    for name, seconds in films:
-        film = cases_mod.build_film(pool, seconds, seed_for(args.seed, name, 0))
-        media = cached_media(args.cache, f"{name}-s{args.seed}", film.audio)
-        clips.append(cases_mod.Case(name, "film", media, "mixed", film.audio.size / cases_mod.SAMPLE_RATE_HZ,
-                                    np.array([c[0] for c in film.cues]), np.array([c[1] for c in film.cues]),
-                                    tuple(c[2] for c in film.cues)))
+    for name, seconds in films:      # (the films film_jobs built: the same seeds, built once)
+        film = built_film(args.bench, seconds, seed_for(args.seed, name, 0))
+        clips.append(film_case(name, cached_media(args.cache, f"{name}-s{args.seed}", film.audio), film))
     for case in clips:
         starts, ends, texts = human.humanize(case.starts_s, case.ends_s, case.texts, seed_for(args.seed, case.id, 40))
         cues = [(s, e, t, s, e) for s, e, t in zip(starts, ends, texts)]
@@ -201,13 +194,11 @@ def refusal_jobs(args, work: Path):
                                       media_s=clip.duration_s)
         cues = [(s, e, t, np.nan, np.nan) for s, e, t in zip(other.starts_s, other.ends_s, other.texts)]
         yield job_from_cues(clip, distortion, clip.media, cues, work, "another episode", must_refuse=True)
-    pool = cases_mod.utterances(args.bench)
+    pool = utterances(args.bench)
     episode_a = cases_mod.build_film(pool[0::2], 1200.0, seed_for(args.seed, "episode_a", 0))
     episode_b = cases_mod.build_film(pool[1::2], 1200.0, seed_for(args.seed, "episode_b", 0))
     media_b = cached_media(args.cache, f"episode_b-s{args.seed}", episode_b.audio)
-    case_b = cases_mod.Case("episode_b", "film", media_b, "mixed", episode_b.audio.size / cases_mod.SAMPLE_RATE_HZ,
-                            np.array([c[0] for c in episode_b.cues]), np.array([c[1] for c in episode_b.cues]),
-                            tuple(c[2] for c in episode_b.cues))
+    case_b = film_case("episode_b", media_b, episode_b)
     cues_a = [(s, e, t, np.nan, np.nan) for s, e, t in episode_a.cues]
     starts_a = np.array([c[0] for c in cues_a])
     yield job_from_cues(case_b, distortions.draw("offset+drift", seed_for(args.seed, "episode_a", 1), starts_a),
@@ -251,6 +242,26 @@ def make_job(case: cases_mod.Case, distortion: distortions.Distortion, media: Pa
     (``sub_true_*``), scored against the cues' times in ``media`` (``case.starts_s``)."""
     cues = list(zip(sub_true_starts, sub_true_ends, case.texts, case.starts_s, case.ends_s))
     return job_from_cues(case, distortion, media, cues, work, "")
+
+
+@functools.lru_cache(maxsize=None)
+def utterances(bench: Path) -> list[cases_mod.Utterance]:
+    """The bench's utterances (cases.utterances), read once per run."""
+    return cases_mod.utterances(bench)
+
+
+@functools.lru_cache(maxsize=2)
+def built_film(bench: Path, seconds: float, seed: int) -> cases_mod.Film:
+    """A film-like file of the bench's utterances (cases.build_film), built once per run:
+    the onset rows and the human-timed rows use the same films."""
+    return cases_mod.build_film(utterances(bench), seconds, seed)
+
+
+def film_case(name: str, media: Path, film: cases_mod.Film) -> cases_mod.Case:
+    """The Case of a built film whose audio is written at ``media``; its cues are the truth."""
+    return cases_mod.Case(name, "film", media, "mixed", film.audio.size / cases_mod.SAMPLE_RATE_HZ,
+                          np.array([c[0] for c in film.cues]), np.array([c[1] for c in film.cues]),
+                          tuple(c[2] for c in film.cues))
 
 
 def seed_for(seed: int, name: str, k: int) -> int:

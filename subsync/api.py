@@ -103,7 +103,14 @@ class SyncResult:
         write_subtitles(self.document, self.times_s, path, kind)
 
     def report(self) -> dict:
-        """A JSON-ready account: map, counts, per-line times and confidence."""
+        """A JSON-ready account: the header (map, counts), then per-line times and confidence."""
+        return {**self.header(), "lines": [
+            {"original_start_s": round(cue.start_s, 4), "original_end_s": round(cue.end_s, 4),
+             **{f.name: _rounded(getattr(line, f.name)) for f in fields(line)}}
+            for cue, line in zip(self.document.cues, self.lines)]}
+
+    def header(self) -> dict:
+        """The report without its lines: what ``--json`` and the batch report print."""
         return {
             "model": self.model,
             "language": self.language,
@@ -120,9 +127,6 @@ class SyncResult:
             "counts": self.counts(),
             "outside_media": self.outside,
             "mean_confidence": round(self.mean_confidence, 4),
-            "lines": [{"original_start_s": round(cue.start_s, 4), "original_end_s": round(cue.end_s, 4),
-                       **{f.name: _rounded(getattr(line, f.name)) for f in fields(line)}}
-                      for cue, line in zip(self.document.cues, self.lines)],
         }
 
     def apply(self, other: PathLike | SubtitleDocument) -> SyncResult:

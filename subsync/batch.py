@@ -46,7 +46,7 @@ class Outcome:
     status: str                 # "synced", "skipped" (output exists), "refused" or "failed"
     message: str = ""           # the summary, or why it was refused or failed
     seconds: float = 0.0
-    report: dict = field(default_factory=dict)   # SyncResult.report() without the lines
+    report: dict = field(default_factory=dict)   # SyncResult.header(): the report without the lines
     result: object = field(default=None, repr=False, compare=False)   # the SyncResult, if synced
 
     @property
@@ -177,10 +177,8 @@ def one_pair(pair: Pair, sync: Sync, report: Callable[[str, int, int], None], *,
         return result
     result, failed = attempt(work)
     if failed is not None:
-        status = "refused" if failed.status == REFUSED else "failed"
-        return Outcome(pair, output, status, failed.reason, time.monotonic() - started)
-    summary = {key: value for key, value in result.report().items() if key != "lines"}
-    return Outcome(pair, output, "synced", "", time.monotonic() - started, summary, result)
+        return Outcome(pair, output, failed.outcome, failed.reason, time.monotonic() - started)
+    return Outcome(pair, output, "synced", "", time.monotonic() - started, result.header(), result)
 
 
 # ---------------------------------------------------------------- several worker processes
@@ -208,11 +206,9 @@ def synchronizer_sync(model_options, options, threads: int) -> Sync:
     """A worker's ``sync``: one Synchronizer (its model loaded once, with ``threads`` CPU
     threads) syncing each pair with ``options``.  For ``make_sync`` of :func:`run_parallel`
     (bind the first two with functools.partial)."""
-    from dataclasses import replace as with_field
-
     from .api import Synchronizer
 
-    synchronizer = Synchronizer(with_field(model_options, threads=threads))
+    synchronizer = Synchronizer(replace(model_options, threads=threads))
     return lambda pair, report: synchronizer.sync(pair.media, pair.subs, options, progress=report)
 
 
@@ -231,8 +227,9 @@ def run_parallel(pairs: Sequence[Pair], jobs: int, make_sync: Callable[[int], Sy
     """:func:`run` over ``jobs`` worker processes, each with its own model:
     ``make_sync(threads)`` (picklable) is called once in each worker with its share of
     the CPU threads and returns its ``sync``.  Outcomes come as the pairs finish (sort them
-    by pair for a table that reads as with one worker).  Ctrl-C: the workers' running syncs are interrupted (their temp files removed,
-    nothing half-written) and KeyboardInterrupt is raised here, after them."""
+    by pair for a table that reads as with one worker).  Ctrl-C: the workers' running syncs
+    are interrupted (their temp files removed, nothing half-written) and KeyboardInterrupt
+    is raised here, after them."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 

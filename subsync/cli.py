@@ -17,7 +17,7 @@ from typing import Annotated, NoReturn, Optional, get_type_hints
 import typer
 
 from . import __version__
-from .exits import ERROR, INTERRUPTED, INTERRUPTED_MESSAGE, OK, REFUSED, USAGE, attempt, overall
+from .exits import ERROR, INTERRUPTED, INTERRUPTED_MESSAGE, OK, USAGE, attempt, overall
 
 app = typer.Typer(
     add_completion=False,
@@ -354,11 +354,12 @@ class _Fix:
             _fail(INTERRUPTED_MESSAGE, INTERRUPTED)
         if failed is not None:
             progress.finish()
-            status = "refused" if failed.status == REFUSED else "failed"
-            self.records.append({**record, "status": status, "message": failed.reason})
+            if self.as_json:
+                self.records.append({**record, "status": failed.outcome, "message": failed.reason})
             return _error(failed.message, failed.status)
-        header = {key: value for key, value in result.report().items() if key != "lines"}
-        self.records.append({**record, "status": "dry run" if self.dry_run else "synced", "message": "", **header})
+        if self.as_json:
+            self.records.append({**record, "status": "dry run" if self.dry_run else "synced", "message": "",
+                                 **result.header()})
         if not self.quiet and not self.dry_run and not self.as_json:
             typer.echo(f"{target}: {render.summary(result, self.from_reference)}", err=True)
         return OK
@@ -383,8 +384,9 @@ class _Fix:
         from . import render
 
         if self.dry_run:
-            for line in [] if self.as_json else render.changes(result):
-                typer.echo(line)
+            if not self.as_json:
+                for line in render.changes(result):
+                    typer.echo(line)
             if not self.quiet and not self.as_json:
                 typer.echo(f"dry run, nothing written; {render.summary(result, self.from_reference)}", err=True)
             return
@@ -420,7 +422,6 @@ def batch(
     """Sync every media/subtitle pair in DIR... with one model per worker; a summary table at the end."""
     from . import batch as batching
     from .render import batch_table
-    from .api import Synchronizer
 
     for folder in folders:
         if not folder.is_dir():
@@ -447,19 +448,18 @@ def batch(
         _fail("--jobs must be 1 or more", USAGE)
     jobs = min(jobs or batching.default_jobs(), len(found.pairs))
     progress = Progress(common.quiet, len(found.pairs))
+    model_options = common.model_options()
     if jobs > 1:
-        make_sync = functools.partial(batching.synchronizer_sync, common.model_options(), options)
+        make_sync = functools.partial(batching.synchronizer_sync, model_options, options)
         outcome_stream = batching.run_parallel(found.pairs, jobs, make_sync, suffix=suffix, out_dir=out_dir,
                                                kind=kind, skip_existing=skip_existing)
+        progress(f"syncing with {jobs} workers", 0, 1)
     else:
-        synchronizer = Synchronizer(common.model_options())
-        outcome_stream = batching.run(found.pairs, lambda pair, stage: synchronizer.sync(pair.media, pair.subs,
-                                                                                         options, progress=stage),
+        outcome_stream = batching.run(found.pairs, batching.synchronizer_sync(model_options, options,
+                                                                              model_options.threads),
                                       suffix=suffix, out_dir=out_dir, kind=kind, skip_existing=skip_existing,
                                       progress=progress.pair_stage)
     outcomes = []
-    if jobs > 1:
-        progress(f"syncing with {jobs} workers", 0, 1)
     try:
         for outcome in outcome_stream:
             outcomes.append(outcome)

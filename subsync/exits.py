@@ -27,6 +27,11 @@ class Failure:
     reason: str         # the error's own line (a batch's per-pair message)
     message: str        # the line the command line prints after "subsync: error: "
 
+    @property
+    def outcome(self) -> str:
+        """"refused" or "failed", as batch outcomes and --json records name it."""
+        return "refused" if self.status == REFUSED else "failed"
+
 
 def failure(exc: SubsyncError | OSError) -> Failure:
     """The status and one-line message of one of the project's errors."""

@@ -54,8 +54,11 @@ class _Result:
         Path(path).write_text("synced")
         self.log.append(path)
 
+    def header(self):
+        return {"offset_s": 1.0, "scale": 1.0, "cuts": [], "counts": {"retimed": 2}}
+
     def report(self):
-        return {"offset_s": 1.0, "scale": 1.0, "cuts": [], "counts": {"retimed": 2}, "lines": []}
+        return {**self.header(), "lines": []}
 
 
 def test_run_goes_on_past_broken_and_refused_pairs_and_skips_finished_ones(tmp_path):

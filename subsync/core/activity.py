@@ -93,25 +93,22 @@ VOICE_LINGER_S = 1.2                    # its voice end from this before the lin
 MIN_SILENCE_S = 0.1                     # an onset follows (an end precedes) at least this much silence
 
 
-def _silence_counts(speech: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """(voiced (n,), silent frames before each index of the padded track, frame k's index
-    in it, MIN_SILENCE_S in frames); beyond the track counts as silence."""
+def voice_onsets(speech: np.ndarray) -> np.ndarray:
+    """Frames where a voice starts: speech right after MIN_SILENCE_S of silence; (n_rises,)."""
+    return _voice_turns(speech)[0]
+
+
+def _voice_turns(speech: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rises, falls): frames of speech right after, and right before, MIN_SILENCE_S of
+    silence; beyond the track counts as silence."""
     voiced = np.asarray(speech) >= SPEECH_THRESHOLD                        # (n_frames,)
     quiet = round(MIN_SILENCE_S * ACTIVITY_FRAMES_PER_S)
     silent = np.r_[np.ones(quiet, bool), ~voiced, np.ones(quiet, bool)]    # (n_frames + 2q,)
-    return voiced, np.r_[0, np.cumsum(silent)], np.arange(voiced.size) + quiet, quiet
-
-
-def voice_onsets(speech: np.ndarray) -> np.ndarray:
-    """Frames where a voice starts: speech right after MIN_SILENCE_S of silence; (n_rises,)."""
-    voiced, count, k, quiet = _silence_counts(speech)
-    return np.flatnonzero(voiced & (count[k] - count[k - quiet] == quiet))
-
-
-def _voice_ends(speech: np.ndarray) -> np.ndarray:
-    """Frames where a voice stops: the last speech before MIN_SILENCE_S of silence."""
-    voiced, count, k, quiet = _silence_counts(speech)
-    return np.flatnonzero(voiced & (count[k + 1 + quiet] - count[k + 1] == quiet))
+    count = np.r_[0, np.cumsum(silent)]                                     # silent frames before each index
+    k = np.arange(voiced.size) + quiet                                      # frame k's index in `silent`
+    rises = np.flatnonzero(voiced & (count[k] - count[k - quiet] == quiet))
+    falls = np.flatnonzero(voiced & (count[k + 1 + quiet] - count[k + 1] == quiet))
+    return rises, falls
 
 
 def voice_edges(speech: np.ndarray, starts_s: np.ndarray, ends_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -123,19 +120,24 @@ def voice_edges(speech: np.ndarray, starts_s: np.ndarray, ends_s: np.ndarray) ->
     and the last fall before MIN_SILENCE_S of silence between that onset (the start) and
     VOICE_BEFORE_S after the line's end, no earlier than VOICE_LINGER_S before it.
     """
-    rises, falls = voice_onsets(speech), _voice_ends(speech)
+    rises, falls = _voice_turns(speech)
     onsets = np.full(np.size(starts_s), np.nan)
     offsets = np.full(np.size(starts_s), np.nan)
     for i, (start, end) in enumerate(zip(np.asarray(starts_s, float), np.asarray(ends_s, float))):
-        near = rises[(rises >= (start - VOICE_BEFORE_S) * ACTIVITY_FRAMES_PER_S)
-                     & (rises <= (start + VOICE_AFTER_S) * ACTIVITY_FRAMES_PER_S)]
+        near = _between(rises, start - VOICE_BEFORE_S, start + VOICE_AFTER_S)
         if near.size:
             onsets[i] = near[np.argmin(np.abs(near * ACTIVITY_FRAME_S - start))] * ACTIVITY_FRAME_S
-        first = max(onsets[i] if near.size else start, end - VOICE_LINGER_S)
-        last = falls[(falls >= first * ACTIVITY_FRAMES_PER_S) & (falls <= (end + VOICE_BEFORE_S) * ACTIVITY_FRAMES_PER_S)]
+        last = _between(falls, max(onsets[i] if near.size else start, end - VOICE_LINGER_S), end + VOICE_BEFORE_S)
         if last.size:
             offsets[i] = (last[-1] + 1) * ACTIVITY_FRAME_S
     return onsets, offsets
+
+
+def _between(frames: np.ndarray, from_s: float, to_s: float) -> np.ndarray:
+    """The sorted ``frames`` from ``from_s`` to ``to_s`` (both included)."""
+    lo = np.searchsorted(frames, from_s * ACTIVITY_FRAMES_PER_S, side="left")
+    hi = np.searchsorted(frames, to_s * ACTIVITY_FRAMES_PER_S, side="right")
+    return frames[lo:hi]
 
 
 # ---------------------------------------------------------------- band energies

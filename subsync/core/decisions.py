@@ -90,7 +90,7 @@ def decide(mapped_starts: np.ndarray, mapped_ends: np.ndarray, heard: dict[int, 
     tolerance = keep_tolerance(deviations, options.keep_tolerance_s)
     agree = {i for i, h in confident.items() if abs(h.start_s - mapped_starts[i] - lead) <= tolerance}
     lead_in, linger = _conventions(mapped_starts, mapped_ends, confident, agree)
-    rises_s = None if speech is None else voice_onsets(speech) * ACTIVITY_FRAME_S   # (n_rises,)
+    rises_s = voice_onsets(speech) * ACTIVITY_FRAME_S if speech is not None and confident else None  # (n_rises,)
     starts, ends = mapped_starts.astype(float).copy(), mapped_ends.astype(float).copy()
     actions = ["unaligned" if not texts[i] else "mapped" for i in range(n)]
     for i in range(n):

@@ -126,7 +126,7 @@ def _sync_audio(audio: np.ndarray, lines: Lines, options: SyncOptions, listener:
     match = _search(speech, lines, options)
     if options.fast and match.decisive:
         global_map = _with_cuts(speech, lines, match.maps[0], options)
-        time_map = _kept_input(_with_lead(global_map, lines, _activity_voice(speech, global_map, lines)), lines)
+        time_map = _placed_by_activity(global_map, lines, speech)
         placed = _mapped_lines(time_map, lines, options, labels)
         return Placement(placed, time_map, global_map, options.language or "", margin=match.margin)
     report("loading model", 0, 1)
@@ -162,16 +162,14 @@ def _heard(hearing: Hearing, global_map: timemap.TimeMap, match: _Match, score: 
     heard = hearing.align(global_map, sample)
     time_map = global_map
     if heard_as_a_whole(heard, options.min_confidence):   # else a few lines heard by chance move nothing
-        span_s = _span_s(*_reachable(*_spoken_cues(lines), hearing.speech, options))
-        time_map = _chosen(global_map, lines, heard, options, span_s)
+        time_map = _chosen(global_map, lines, heard, options, match.span_s)
         shift = np.abs(time_map(lines.starts_s) - global_map(lines.starts_s))
         if shift.max() > REALIGN_SHIFT_S:   # windows placed by a map this far off missed lines
             heard = hearing.align(time_map, sample)
-            time_map = _refined(time_map, lines, heard, options, span_s) or time_map
-        time_map = _with_lead(time_map, lines, _heard_voice(heard, options))
+            time_map = _refined(time_map, lines, heard, options, match.span_s) or time_map
+        time_map = _kept_input(_with_lead(time_map, lines, _heard_voice(heard, options)), lines)
     else:
-        time_map = _with_lead(time_map, lines, _activity_voice(hearing.speech, time_map, lines))
-    time_map = _kept_input(time_map, lines)
+        time_map = _placed_by_activity(time_map, lines, hearing.speech)
     placed = decide(*timemap.mapped(time_map, lines.starts_s, lines.ends_s), heard, lines.texts, options,
                     retime=not options.fast, speech=hearing.speech)
     _check_found(global_map, placed, options, labels)
@@ -204,8 +202,7 @@ def _unheard(hearing: Hearing, cut_map: timemap.TimeMap, match: _Match, score: f
              labels: Labels) -> Placement:
     """The text is not heard anywhere (another language, another episode): the speech
     activity alone places the lines, if it is sure enough (else a refusal)."""
-    time_map = _kept_input(_with_lead(cut_map, hearing.lines, _activity_voice(hearing.speech, cut_map, hearing.lines)),
-                           hearing.lines)
+    time_map = _placed_by_activity(cut_map, hearing.lines, hearing.speech)
     placed = _mapped_lines(time_map, hearing.lines, hearing.options, labels)
     refusal = "" if match.trusted else (
         f"{labels.subs}: {'its language is not spoken' if score is None else 'no line of it is heard'} in "
@@ -306,6 +303,12 @@ def _free_ends(lines: Lines) -> np.ndarray:
     return gaps >= FREE_END_S
 
 
+def _placed_by_activity(time_map: timemap.TimeMap, lines: Lines, speech: np.ndarray) -> timemap.TimeMap:
+    """``time_map`` with the lead-in placed from the speech activity's voice edges (nothing
+    heard), or the input kept (_kept_input)."""
+    return _kept_input(_with_lead(time_map, lines, _activity_voice(speech, time_map, lines)), lines)
+
+
 def _kept_input(time_map: timemap.TimeMap, lines: Lines) -> timemap.TimeMap:
     """The identity when ``time_map`` moves no line by more than INPUT_BAND_S: a file-wide
     shift that small is within what the lead-in convention leaves open, and a file that
@@ -339,24 +342,19 @@ def _refined(prior: timemap.TimeMap, lines: Lines, heard: dict[int, Heard],
     return timemap.refine(prior, sub, media, weights, free_scale=spread)
 
 
-def _span_s(starts_s: np.ndarray, ends_s: np.ndarray) -> float:
-    """From the first cue's start to the last one's end (0 for none)."""
-    return float(ends_s.max() - starts_s.min()) if starts_s.size else 0.0
-
-
 def _with_cuts(speech: np.ndarray, lines: Lines, time_map: timemap.TimeMap,
                options: SyncOptions) -> timemap.TimeMap:
     """``time_map`` with the cuts the spoken cues' pattern shows (if options.cuts)."""
     if not options.cuts:
         return time_map
-    return timemap.find_cuts(speech, *_reachable(*_spoken_cues(lines), speech, options), time_map,
-                             options.max_offset_s)
+    return timemap.find_cuts(speech, *_searched_cues(lines, speech, options), time_map, options.max_offset_s)
 
 
-def _reachable(starts_s: np.ndarray, ends_s: np.ndarray, speech: np.ndarray,
-               options: SyncOptions) -> tuple[np.ndarray, np.ndarray]:
-    """The cues timemap.reachable keeps (all of them when it keeps none); the others
-    fall outside the media, mapped."""
+def _searched_cues(lines: Lines, speech: np.ndarray, options: SyncOptions) -> tuple[np.ndarray, np.ndarray]:
+    """The spoken cues that timemap.reachable keeps (all of them when it keeps none): what
+    the searches match and whose span the drift rules read; the others fall outside the
+    media, mapped."""
+    starts_s, ends_s = _spoken_cues(lines)
     keep = timemap.reachable(starts_s, speech.size * ACTIVITY_FRAME_S, options.max_offset_s)
     return (starts_s[keep], ends_s[keep]) if keep.any() else (starts_s, ends_s)
 
@@ -371,9 +369,9 @@ def _spoken_cues(lines: Lines) -> tuple[np.ndarray, np.ndarray]:
 
 def _search(speech: np.ndarray, lines: Lines, options: SyncOptions) -> _Match:
     """Candidate maps from the spoken cues' pattern against ``speech``."""
-    starts, ends = _reachable(*_spoken_cues(lines), speech, options)
+    starts, ends = _searched_cues(lines, speech, options)
     # Over a short span the cue pattern cannot tell framerates apart: only the common ones.
-    span_s = _span_s(starts, ends)
+    span_s = timemap.span_s(starts, ends)
     scales = timemap.FRAMERATE_RATIOS if span_s >= MIN_DRIFT_SPAN_S else timemap.COMMON_SCALES
     found = timemap.candidate_maps(speech, starts, ends, options.max_offset_s, scales)
     return _Match(tuple(found.maps), found.margin, span_s)

@@ -74,8 +74,9 @@ class Hearing:
         self.duration_s = audio.size / SAMPLE_RATE_HZ
         self.options, self.report = options, report
         self.language = listener.language_for(options.language)
-        self._probed: dict[Window | None, float] = {}
         self._heard: dict[Window, dict[int, Heard]] = {}   # every window heard, once (verify, sample, align)
+        keep = timemap.reachable(lines.starts_s, self.duration_s, options.max_offset_s)
+        self.span_s = timemap.span_s(lines.starts_s[keep], lines.ends_s[keep])   # the lines the search can place
 
     def windows(self, time_map: timemap.TimeMap) -> list[Window]:
         starts, ends = timemap.mapped(time_map, self.lines.starts_s, self.lines.ends_s)
@@ -103,7 +104,6 @@ class Hearing:
         best (the first) stays.  A window is heard once, however often it comes up.
         """
         self.spoken_language()
-        self._probed = {}
         if clear or len(candidates) == 1:
             probes = self._probe_far_apart(candidates[0])
             if len(candidates) == 1 or min(probes) >= ACCEPT_SCORE:
@@ -149,10 +149,7 @@ class Hearing:
 
     def _drift_penalty(self, candidate: timemap.TimeMap) -> float:
         """Short subtitle spans cannot show drift: there, prefer no drift unless clearly better."""
-        keep = timemap.reachable(self.lines.starts_s, self.duration_s, self.options.max_offset_s)
-        starts, ends = self.lines.starts_s[keep], self.lines.ends_s[keep]
-        span_s = float(ends.max() - starts.min()) if starts.size else 0.0
-        if span_s >= SHORT_SPAN_S or abs(candidate.scale - 1.0) < 1e-9:
+        if self.span_s >= SHORT_SPAN_S or abs(candidate.scale - 1.0) < 1e-9:
             return 0.0
         return UNIT_SCALE_MARGIN
 
@@ -188,12 +185,9 @@ class Hearing:
 
     def _probe(self, window: Window | None) -> float:
         """The text-length-weighted confidence of a window's lines (0 for no window)."""
-        if window not in self._probed:
-            heard = self.hear(window) if window is not None else {}
-            weights = [len(self.lines.texts[i]) for i in heard]
-            self._probed[window] = (float(np.average([h.confidence for h in heard.values()], weights=weights))
-                                    if heard else 0.0)
-        return self._probed[window]
+        heard = self.hear(window) if window is not None else {}
+        weights = [len(self.lines.texts[i]) for i in heard]
+        return float(np.average([h.confidence for h in heard.values()], weights=weights)) if heard else 0.0
 
     # ------------------------------------------------------------ alignment
 

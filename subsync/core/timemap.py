@@ -787,6 +787,11 @@ def reachable(starts_s: np.ndarray, media_s: float, max_offset_s: float) -> np.n
     return np.asarray(starts_s) <= (media_s + max_offset_s) / min(FRAMERATE_RATIOS)
 
 
+def span_s(starts_s: np.ndarray, ends_s: np.ndarray) -> float:
+    """From the first cue's start to the last one's end (0 for no cue)."""
+    return float(np.max(ends_s) - np.min(starts_s)) if np.size(starts_s) else 0.0
+
+
 def mapped(time_map: TimeMap, starts_s: np.ndarray, ends_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Cue starts and ends through the map; an end takes its start's piece of a cut map."""
     return time_map(starts_s), time_map(ends_s, starts_s)

@@ -65,8 +65,10 @@ def srt_ms(h: str, m: str, s: str, ms: str) -> int | None:
 
 def _hours(field: str) -> int | None:
     """An hour field's value, None beyond MAX_HOURS (read without converting huge numbers)."""
-    digits = field.lstrip("0")
-    return None if len(digits) > len(str(MAX_HOURS)) or int(digits or "0") > MAX_HOURS else int(digits or "0")
+    digits = field.lstrip("0") or "0"
+    if len(digits) > len(str(MAX_HOURS)):
+        return None
+    return int(digits) if int(digits) <= MAX_HOURS else None
 
 
 def vtt_seconds(stamp: str) -> float | None:
