@@ -25,6 +25,7 @@ from .core.hearing import Lines, Progress
 from .core.listener import Listener
 from .core.options import SyncOptions
 from .core.timemap import TimeMap
+from .core.triage import Listened
 from .errors import NoSpeechError, RefusedError
 from .subtitles import Cue, SubtitleDocument, alignment_text, read_subtitles, render_subtitles, write_subtitles
 
@@ -64,6 +65,8 @@ class SyncResult:
     refusal: str = ""               # why the self-check would refuse this result ("" : it passes;
                                     # only returned this way with force)
     media_s: float = float("inf")   # the media's length (inf: synced to a reference)
+    listened: Listened | None = None  # windows the per-line pass heard, of how many, and why
+                                      # (None: no per-line pass)
 
     @property
     def outside(self) -> int:
@@ -127,6 +130,9 @@ class SyncResult:
             "counts": self.counts(),
             "outside_media": self.outside,
             "mean_confidence": round(self.mean_confidence, 4),
+            "windows": None if self.listened is None else {
+                "heard": self.listened.heard, "total": self.listened.total, "why": self.listened.why,
+                "passages": self.listened.passages},
         }
 
     def apply(self, other: PathLike | SubtitleDocument) -> SyncResult:

@@ -136,6 +136,9 @@ class SyncArgs:
                     "the CPU, off on a GPU).")] = None
     fast: Annotated[bool, typer.Option("--fast", help="Fix offset and drift only: fit the time map on a "
                                        "sample of the lines and move every line by it.")] = False
+    every_line: Annotated[bool, typer.Option("--every-line", help="Hear every line (default: a sample over "
+                                             "the file, then only the lines the evidence marks as suspect, "
+                                             "unless the sample shows scattered timing).")] = False
     cuts: Annotated[bool, typer.Option("--cuts/--no-cuts", help="Look for cuts (adverts, another edit) "
                                        "and give each part its own offset.")] = True
     force: Annotated[bool, typer.Option("--force", help="Write the result even when the self-check refuses "
@@ -162,7 +165,7 @@ class SyncArgs:
             _fail("--audio-track counts from 0", USAGE)
         return SyncOptions(language=None if self.language == "auto" else self.language.lower(),
                            audio_track=self.audio_track, max_offset_s=self.max_offset, fast=self.fast,
-                           cuts=self.cuts, force=self.force,
+                           every_line=self.every_line, cuts=self.cuts, force=self.force,
                            subs_language=self.subs_language.lower() if self.subs_language else None)
 
     def kind(self) -> str | None:

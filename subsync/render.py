@@ -34,6 +34,8 @@ def summary(result, from_reference: bool = False) -> str:
         how = (f"{counts['retimed']} lines re-timed, "
                f"{counts['kept']} kept, {counts['mapped'] + counts['unaligned']} left on the global map, "
                f"mean confidence {result.mean_confidence:.2f}, language {result.language}")
+    if result.listened is not None and result.listened.heard < result.listened.total:
+        how += f"; {result.listened.heard} of {result.listened.total} windows heard (triage)"
     outside = result.outside
     if outside:
         how += f"; {outside} line{'s' if outside > 1 else ''} placed beyond the end of the media"

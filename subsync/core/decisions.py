@@ -208,10 +208,16 @@ def keep_tolerance(deviations_s: np.ndarray, tolerance_s: float) -> float:
     only gross misses (beyond GROSS_MISS_S) are: a few hundred ms there is the
     subtitler's choice or the aligner's error, not a mistake to fix.
     """
+    return tolerance_s if scattered(deviations_s) else max(tolerance_s, GROSS_MISS_S)
+
+
+def scattered(deviations_s: np.ndarray) -> bool:
+    """Do heard-minus-mapped starts (n,) scatter like per-line timing errors (robust sigma
+    at least JITTER_SIGMA_S, over MIN_CONSISTENT_LINES or more lines)?"""
     if deviations_s.size < MIN_CONSISTENT_LINES:
-        return max(tolerance_s, GROSS_MISS_S)
+        return False
     sigma = 1.4826 * np.median(np.abs(deviations_s - np.median(deviations_s)))
-    return tolerance_s if sigma >= JITTER_SIGMA_S else max(tolerance_s, GROSS_MISS_S)
+    return bool(sigma >= JITTER_SIGMA_S)
 
 
 def _conventions(mapped_starts, mapped_ends, confident, agree) -> tuple[float, float]:

@@ -21,12 +21,13 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..errors import AlignmentError, NoSpeechError
-from . import timemap
+from . import timemap, triage
 from .activity import (ACTIVITY_FRAME_S, ACTIVITY_FRAMES_PER_S, SAMPLE_RATE_HZ, SPEECH_THRESHOLD, cue_activity,
                        speech_activity, voice_edges)
 from .decisions import LEAD_IN_S, Heard, LineResult, decide, heard_as_a_whole, heard_share
 from .hearing import Hearing, Lines, Progress
 from .listener import Listener
+from .windows import spread_sample
 from .options import SyncOptions
 
 EDGE_S = 1.0                  # a global offset this close to +-max_offset is at the search's edge
@@ -34,7 +35,7 @@ MIN_SPEECH_S = 0.2            # media with less detected speech than this is ref
 REALIGN_SHIFT_S = 1.0         # re-run the alignment when refining the map moves lines this far
                               # (windows have windows.PAD_S of slack on each side)
 MIN_DRIFT_SPAN_S = 20.0       # subtitles spanning less than this: only the common framerate ratios
-FAST_WINDOWS = 12             # --fast fits the map on this many windows spread over the file
+FAST_WINDOWS = triage.SAMPLE_WINDOWS   # --fast fits the map on this many windows spread over the file
 DECISIVE_MARGIN = 1.3         # an activity match this far ahead of the next is decisive (--fast
                               # then needs no model) ...
 CLEAR_MARGIN = 1.08           # ... this far, clear (the model checks it on two windows only) ...
@@ -80,6 +81,7 @@ class Placement:
     text_score: float | None = None  # how well the text is heard under the chosen map
     refusal: str = ""               # why the self-check refuses this result ("": it passes)
     media_s: float = float("inf")   # the media's length (lines placed beyond it fall outside)
+    listened: triage.Listened | None = None   # windows the per-line pass heard, and why (None: none)
 
 
 @dataclass(frozen=True)
@@ -158,14 +160,13 @@ def _heard(hearing: Hearing, global_map: timemap.TimeMap, match: _Match, score: 
            labels: Labels) -> Placement:
     """Lines heard under the chosen map, which they may replace; then each line decided."""
     lines, options = hearing.lines, hearing.options
-    sample = FAST_WINDOWS if options.fast else None
-    heard = hearing.align(global_map, sample)
+    heard, plan = _listen(hearing, global_map)
     time_map = global_map
     if heard_as_a_whole(heard, options.min_confidence):   # else a few lines heard by chance move nothing
         time_map = _chosen(global_map, lines, heard, options, match.span_s)
         shift = np.abs(time_map(lines.starts_s) - global_map(lines.starts_s))
         if shift.max() > REALIGN_SHIFT_S:   # windows placed by a map this far off missed lines
-            heard = hearing.align(time_map, sample)
+            heard, plan = _listen(hearing, time_map)
             time_map = _refined(time_map, lines, heard, options, match.span_s) or time_map
         time_map = _kept_input(_with_lead(time_map, lines, _heard_voice(heard, options)), lines)
     else:
@@ -174,13 +175,34 @@ def _heard(hearing: Hearing, global_map: timemap.TimeMap, match: _Match, score: 
                     retime=not options.fast, speech=hearing.speech)
     _check_found(global_map, placed, options, labels)
     placement = Placement(tuple(placed), time_map, global_map, hearing.language or "", hearing.listener.name,
-                          margin=match.margin, text_score=score)
+                          margin=match.margin, text_score=score,
+                          listened=triage.Listened(len(plan.windows), plan.total, plan.reason,
+                                                           hearing.windows_heard))
     share = heard_share(heard, options.min_confidence)
     if share < MIN_HEARD_SHARE and not match.trusted:
         return replace(placement, refusal=(
             f"only {100 * share:.0f} % of the lines are heard where the map puts them "
             f"(activity margin {match.margin:.2f}): another episode, or another edit?"))
     return placement
+
+
+def _listen(hearing: Hearing, time_map: timemap.TimeMap) -> tuple[dict[int, Heard], triage.Plan]:
+    """The lines heard under ``time_map``: a sample (--fast), every window (--every-line),
+    or the triage's plan (the sample, then the suspect lines' windows; triage.py)."""
+    options, lines = hearing.options, hearing.lines
+    windows = hearing.windows(time_map)
+    if options.fast:
+        plan = triage.Plan(tuple(spread_sample(windows, FAST_WINDOWS)), len(windows), "--fast: a sample")
+    elif options.every_line:
+        plan = triage.every_window(windows, "--every-line")
+    else:
+        sampled = hearing.hear_all(triage.sample(windows))
+        starts, ends = timemap.mapped(time_map, lines.starts_s, lines.ends_s)
+        off = [line.index for line in decide(starts, ends, sampled, lines.texts, options, speech=hearing.speech)
+               if line.action == "retimed"]
+        plan = triage.plan(windows, sampled, starts, ends, lines.starts_s, hearing.speech, time_map,
+                           options.min_confidence, off)
+    return hearing.hear_all(plan.windows), plan
 
 
 def _chosen(incumbent: timemap.TimeMap, lines: Lines, heard: dict[int, Heard],

@@ -194,13 +194,21 @@ class Hearing:
     def align(self, time_map: timemap.TimeMap, sample: int | None = None) -> dict[int, Heard]:
         """Where the lines of every window (or of ``sample`` windows spread over the
         file) are heard, under ``time_map``."""
-        windows = spread_sample(self.windows(time_map), sample)
+        return self.hear_all(spread_sample(self.windows(time_map), sample))
+
+    def hear_all(self, windows: Sequence[Window]) -> dict[int, Heard]:
+        """Where the lines of ``windows`` are heard (each window heard once per file)."""
         heard: dict[int, Heard] = {}
         for done, window in enumerate(windows):
             self.report("aligning lines", done, len(windows))
             heard.update(self.hear(window))
         self.report("aligning lines", len(windows), len(windows))
         return heard
+
+    @property
+    def windows_heard(self) -> int:
+        """Distinct windows heard so far in this file."""
+        return len(self._heard)
 
     def hear(self, window: Window) -> dict[int, Heard]:
         """Where each line of ``window`` is heard (media seconds), with its confidence; a

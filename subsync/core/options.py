@@ -21,5 +21,6 @@ class SyncOptions:
     subs_language: str | None = None    # the subtitles' language; one other than the spoken
                                         # language means their text cannot be heard: speech
                                         # activity alone places them
+    every_line: bool = False            # hear every window (no triage: see core/triage.py)
     cuts: bool = True                   # look for cuts (a piecewise map)
     force: bool = False                 # return a result the self-check would refuse
