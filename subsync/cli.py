@@ -419,6 +419,9 @@ def batch(
                       "subsync-batch.jsonl in --out-dir or the first DIR).")] = None,
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Worker processes, each with its own model "
                     "and a share of the CPU threads (default: what the cores and memory allow).")] = None,
+    ray: Annotated[Optional[str], typer.Option("--ray", metavar="ADDRESS", help="Run the pairs on a Ray cluster: "
+                   "auto (the running one), host:port or ray://host:port; every node must see the files at the "
+                   "same paths. --jobs: worker actors (default: the cluster's CPUs / 2).")] = None,
     *,
     common: SyncArgs,
 ) -> None:
@@ -449,10 +452,14 @@ def batch(
     report_path = report or (out_dir or folders[0]) / "subsync-batch.jsonl"
     if jobs is not None and jobs < 1:
         _fail("--jobs must be 1 or more", USAGE)
-    jobs = min(jobs or batching.default_jobs(), len(found.pairs))
     progress = Progress(common.quiet, len(found.pairs))
     model_options = common.model_options()
-    if jobs > 1:
+    jobs = min(jobs or batching.default_jobs(), len(found.pairs)) if ray is None else jobs
+    if ray is not None:
+        outcome_stream = _on_cluster(ray, jobs, found.pairs, model_options, options, suffix=suffix,
+                                     out_dir=out_dir, kind=kind, skip_existing=skip_existing)
+        progress(f"syncing on the Ray cluster at {ray}", 0, 1)
+    elif jobs > 1:
         make_sync = functools.partial(batching.synchronizer_sync, model_options, options)
         outcome_stream = batching.run_parallel(found.pairs, jobs, make_sync, suffix=suffix, out_dir=out_dir,
                                                kind=kind, skip_existing=skip_existing)
@@ -486,6 +493,19 @@ def batch(
     code = overall(outcome.exit_status for outcome in outcomes)
     if code:
         raise typer.Exit(code)
+
+
+def _on_cluster(address: str, jobs: int | None, pairs, model_options, options, **where):
+    """The pairs' outcomes from worker actors on the Ray cluster at ``address``."""
+    from . import batch as batching
+    from .cluster import ClusterError, connect, default_workers, run_ray
+
+    try:
+        cpus = connect(address)
+    except ClusterError as exc:
+        _fail(str(exc))
+    workers = jobs or default_workers(cpus, len(pairs))
+    return run_ray(pairs, workers, functools.partial(batching.synchronizer_sync, model_options, options), **where)
 
 
 def _write_batch_report(path: Path, outcomes) -> None:

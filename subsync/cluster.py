@@ -1,0 +1,137 @@
+"""A library on a cluster: the pairs of a batch synced by worker actors on a Ray cluster.
+
+Ray (the optional extra ``subsync-whisper[ray]``) schedules; this module only hands it
+the pairs.  Each worker actor loads the model once and syncs one pair at a time; an
+actor that dies (its node lost) is restarted by Ray elsewhere and its pair retried
+(``max_restarts``, ``max_task_retries``).  The files are read and written by the
+workers at the paths the driver gives: every node must see them at the same paths
+(shared storage) and have subsync-whisper installed; the driver's own ``subsync``
+package is shipped to the workers (``runtime_env`` ``py_modules``), so every node runs
+the same code.  Library code: it reports through return values, never prints.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from .batch import THREADS_PER_JOB, Outcome, Pair, Sync, one_pair
+from .errors import SubsyncError
+
+RESTARTS = 3                    # an actor (its node lost) is restarted this many times ...
+TASK_RETRIES = 3                # ... and a pair it held retried this many times
+CONNECT_TIMEOUT_S = 10.0        # a cluster address that does not answer within this is an error
+
+
+class ClusterError(SubsyncError):
+    """Ray is missing, or the cluster cannot be reached."""
+
+
+def connect(address: str) -> int:
+    """Join the Ray cluster at ``address`` ("auto", "host:port" or "ray://host:port");
+    returns its CPU count.  ClusterError when Ray is not installed or no cluster answers."""
+    try:
+        import ray
+    except ImportError:
+        raise ClusterError("--ray needs Ray: pip install 'subsync-whisper[ray]'") from None
+    _reachable(address)
+    package = Path(__file__).resolve().parent
+    try:
+        ray.init(address=address, logging_level="ERROR", log_to_driver=False, configure_logging=False,
+                 runtime_env={"py_modules": [os.fspath(package)], "excludes": ["__pycache__"]})
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise ClusterError(f"cannot join the Ray cluster at {address}: {_first_line(exc)}") from None
+    return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+
+def _reachable(address: str) -> None:
+    """ClusterError at once when nothing listens at a host:port address (Ray itself would
+    retry for minutes); "auto" is left to Ray."""
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        if address != "auto":
+            raise ClusterError(f"--ray: {address!r} is not auto, host:port or ray://host:port")
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        raise ClusterError(f"cannot join the Ray cluster at {address}: {exc.strerror or exc}") from None
+
+
+def default_workers(cluster_cpus: int, pairs: int) -> int:
+    """One worker per THREADS_PER_JOB of the cluster's CPUs, no more than the pairs."""
+    return max(1, min(pairs, cluster_cpus // THREADS_PER_JOB))
+
+
+def run_ray(pairs: Sequence[Pair], workers: int, make_sync: Callable[[int], Sync], *, suffix: str = ".synced",
+            out_dir: Path | None = None, kind: str | None = None, skip_existing: bool = False,
+            threads: int = THREADS_PER_JOB) -> Iterator[Outcome]:
+    """The pairs synced by ``workers`` actors on the cluster joined by :func:`connect`
+    (``make_sync(threads)``, picklable, builds each actor's ``sync`` once).  Outcomes come
+    as the pairs finish.  A pair whose actor is lost beyond the retries comes back
+    failed.  Ctrl-C: queued pairs are cancelled, the running ones finish (their outputs
+    whole), then KeyboardInterrupt is raised here."""
+    import ray
+
+    worker_class = ray.remote(num_cpus=threads, max_restarts=RESTARTS, max_task_retries=TASK_RETRIES)(_Worker)
+    actors = [worker_class.remote(make_sync, threads) for _ in range(max(1, min(workers, len(pairs))))]
+    options = (suffix, out_dir, kind, skip_existing)
+    queue = list(reversed(pairs))
+    running: dict = {}                                  # ObjectRef -> (pair, actor)
+    for actor in actors:
+        if queue:
+            pair = queue.pop()
+            running[actor.sync.remote(pair, *options)] = (pair, actor)
+    try:
+        while running:
+            done, _ = ray.wait(list(running), num_returns=1)
+            pair, actor = running.pop(done[0])
+            yield _outcome(done[0], pair, out_dir, suffix, kind)
+            if queue:
+                following = queue.pop()
+                running[actor.sync.remote(following, *options)] = (following, actor)
+    except KeyboardInterrupt:
+        queue.clear()
+        finished = [_outcome(ref, pair, out_dir, suffix, kind) for ref, (pair, _) in running.items()]
+        running.clear()
+        for outcome in finished:         # (the running pairs finish: actor tasks are not interrupted)
+            yield outcome
+        raise
+    finally:
+        for actor in actors:
+            ray.kill(actor)
+
+
+def _outcome(ref, pair: Pair, out_dir: Path | None, suffix: str, kind: str | None) -> Outcome:
+    """The worker's Outcome, or a failed one when the cluster lost the pair."""
+    import ray
+    from ray.exceptions import RayError
+
+    from .batch import output_for
+
+    try:
+        return ray.get(ref)
+    except RayError as exc:
+        return Outcome(pair, output_for(pair, suffix, out_dir, kind), "failed",
+                       f"lost on the cluster: {_first_line(exc)}")
+
+
+class _Worker:
+    """One model on one cluster worker (a Ray actor: see run_ray)."""
+
+    def __init__(self, make_sync: Callable[[int], Sync], threads: int) -> None:
+        self._sync = make_sync(threads)
+
+    def sync(self, pair: Pair, suffix: str, out_dir: Path | None, kind: str | None, skip_existing: bool) -> Outcome:
+        outcome = one_pair(pair, self._sync, lambda *_: None, suffix=suffix, out_dir=out_dir, kind=kind,
+                           skip_existing=skip_existing)
+        return replace(outcome, result=None)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
