@@ -93,8 +93,9 @@ class SyncResult:
 
     @property
     def mean_confidence(self) -> float:
-        aligned = [line.confidence for line in self.lines if line.action != "unaligned"]
-        return float(np.mean(aligned)) if aligned else 0.0
+        """The mean confidence of the lines heard (0 when none was)."""
+        heard = [line.confidence for line in self.lines if line.heard_start_s is not None]
+        return float(np.mean(heard)) if heard else 0.0
 
     def to_bytes(self, kind: str | None = None) -> bytes:
         """The synced file: the input's bytes, encoding and line endings with new timestamps;

@@ -84,3 +84,35 @@ def test_bundled_base_is_multilingual_with_alignment_heads(base_model):
     assert base_model.multilingual and "de" in base_model.language_ids
     assert len(base_model.alignment_heads) == 8
     assert base_model.onset_bias_s == BUNDLED_MODELS["base"].onset_bias_s
+
+
+@pytest.mark.model
+def test_windows_heard_in_a_batch_give_the_times_heard_one_at_a_time():
+    """Batched encoding (a GPU's path: no int8) hears each window as it is heard alone:
+    the same word times and scores.  Run here on the CPU in float32; the GPU check is
+    benchmarks/gpu_check.py.  With int8 the listener never batches (its dynamic
+    quantization scales activations per batch)."""
+    from subsync import media
+    from subsync.api import lines_of
+    from subsync.core.activity import speech_activity
+    from subsync.core.hearing import Hearing
+    from subsync.core.options import SyncOptions
+    from subsync.core.timemap import TimeMap
+    from subsync.subtitles import read_subtitles
+    from subsync.whisper.listener import WhisperListener
+    from subsync.whisper.model import WhisperModel
+
+    examples = Path(__file__).parent.parent / "examples"
+    audio = media.load_audio(examples / "sonnet001.mp3")
+    lines = lines_of(read_subtitles(examples / "sonnet001.mistimed.srt"))
+    listener = WhisperListener(WhisperModel("base", "cpu", int8=False))
+    hearing = Hearing(listener, audio, speech_activity(audio), lines, SyncOptions(language="en"), lambda *_: None)
+    passages = [hearing._passage(w) for w in hearing.windows(TimeMap(0.95904, -3.5))]
+    assert len(passages) >= 2
+    alone = [listener.hear(p) for p in passages]
+    together = listener.hear_many(passages)
+    for a, b in zip(alone, together):
+        assert [(w.word, w.start_s, w.end_s) for line in a for w in line.words] == \
+               [(w.word, w.start_s, w.end_s) for line in b for w in line.words]
+        assert [line.score for line in a] == pytest.approx([line.score for line in b], abs=1e-5)
+    assert WhisperListener(WhisperModel("tiny.en", "cpu")).batch == 1           # int8 on the CPU

@@ -82,22 +82,33 @@ def attention_matrix(attention: np.ndarray) -> np.ndarray:
 def dtw(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Monotonic minimum-cost path through (n_rows, n_cols) ``cost`` from (0, 0) to (-1, -1).
 
-    Steps are diagonal, down (next row, same column) or right (same row, next column).
-    Returns (row_indices, col_indices), each (path_length,).
+    Steps are diagonal, down (next row, same column) or right (same row, next column);
+    among equal costs diagonal first, then down.  Returns (row_indices, col_indices),
+    each (path_length,).
+
+    Row by row: with a[j] the best of coming diagonally or from above, a row's totals
+    t[j] = cost[j] + min(a[j], t[j-1]) are t = S + running minimum of (a - S_before),
+    S the row's cumulative cost, so each row (a token, tens per window) is a few
+    vectorised operations over the frames instead of a sweep of anti-diagonals.
     """
     cost = np.asarray(cost, dtype=np.float64)
     n_rows, n_cols = cost.shape
     total = np.full((n_rows + 1, n_cols + 1), np.inf)
     total[0, 0] = 0.0
     step = np.zeros((n_rows + 1, n_cols + 1), dtype=np.int8)  # 0 diagonal, 1 down, 2 right
-    # Sweep anti-diagonals so each step is one vectorised update.
-    for diagonal in range(2, n_rows + n_cols + 1):
-        i = np.arange(max(1, diagonal - n_cols), min(n_rows, diagonal - 1) + 1)
-        j = diagonal - i
-        options = np.stack([total[i - 1, j - 1], total[i - 1, j], total[i, j - 1]])  # (3, n)
-        choice = np.argmin(options, axis=0)
-        total[i, j] = cost[i - 1, j - 1] + options[choice, np.arange(i.size)]
-        step[i, j] = choice
+    for i in range(1, n_rows + 1):
+        diagonal, above = total[i - 1, :-1], total[i - 1, 1:]   # (n_cols,) each
+        entering = np.minimum(diagonal, above)                  # a[j]
+        row = cost[i - 1]
+        cumulative = np.cumsum(row)                             # S[j]
+        before = cumulative - row                               # S[j - 1]
+        with np.errstate(invalid="ignore"):                     # (inf - inf where unreachable)
+            offered = entering - before                         # (n_cols,)
+        best = np.minimum.accumulate(np.where(np.isnan(offered), np.inf, offered))
+        total[i, 1:] = cumulative + best
+        from_left = np.zeros(n_cols, dtype=bool)
+        from_left[1:] = offered[1:] > best[:-1]                 # t[j-1] < a[j]
+        step[i, 1:] = np.where(from_left, 2, np.where(above < diagonal, 1, 0))
     return _backtrace(step, n_rows, n_cols)
 
 

@@ -160,13 +160,13 @@ def _heard(hearing: Hearing, global_map: timemap.TimeMap, match: _Match, score: 
            labels: Labels) -> Placement:
     """Lines heard under the chosen map, which they may replace; then each line decided."""
     lines, options = hearing.lines, hearing.options
-    heard, plan = _listen(hearing, global_map)
+    heard, plan = _listen(hearing, global_map, match.span_s)
     time_map = global_map
     if heard_as_a_whole(heard, options.min_confidence):   # else a few lines heard by chance move nothing
         time_map = _chosen(global_map, lines, heard, options, match.span_s)
         shift = np.abs(time_map(lines.starts_s) - global_map(lines.starts_s))
         if shift.max() > REALIGN_SHIFT_S:   # windows placed by a map this far off missed lines
-            heard, plan = _listen(hearing, time_map)
+            heard, plan = _listen(hearing, time_map, match.span_s)
             time_map = _refined(time_map, lines, heard, options, match.span_s) or time_map
         time_map = _kept_input(_with_lead(time_map, lines, _heard_voice(heard, options)), lines)
     else:
@@ -186,9 +186,11 @@ def _heard(hearing: Hearing, global_map: timemap.TimeMap, match: _Match, score: 
     return placement
 
 
-def _listen(hearing: Hearing, time_map: timemap.TimeMap) -> tuple[dict[int, Heard], triage.Plan]:
+def _listen(hearing: Hearing, time_map: timemap.TimeMap, span_s: float) -> tuple[dict[int, Heard], triage.Plan]:
     """The lines heard under ``time_map``: a sample (--fast), every window (--every-line),
-    or the triage's plan (the sample, then the suspect lines' windows; triage.py)."""
+    or the triage's plan (the sample, then the suspect lines' windows; triage.py).  The
+    plan reads the lines under the map the sample itself refines (as _chosen will), so a
+    drift the speech pattern got slightly wrong is not taken for scattered timing."""
     options, lines = hearing.options, hearing.lines
     windows = hearing.windows(time_map)
     if options.fast:
@@ -197,10 +199,13 @@ def _listen(hearing: Hearing, time_map: timemap.TimeMap) -> tuple[dict[int, Hear
         plan = triage.every_window(windows, "--every-line")
     else:
         sampled = hearing.hear_all(triage.sample(windows))
-        starts, ends = timemap.mapped(time_map, lines.starts_s, lines.ends_s)
+        guide = time_map
+        if heard_as_a_whole(sampled, options.min_confidence):
+            guide = _chosen(time_map, lines, sampled, options, span_s)
+        starts, ends = timemap.mapped(guide, lines.starts_s, lines.ends_s)
         off = [line.index for line in decide(starts, ends, sampled, lines.texts, options, speech=hearing.speech)
                if line.action == "retimed"]
-        plan = triage.plan(windows, sampled, starts, ends, lines.starts_s, hearing.speech, time_map,
+        plan = triage.plan(windows, sampled, starts, ends, lines.starts_s, hearing.speech, guide,
                            options.min_confidence, off)
     return hearing.hear_all(plan.windows), plan
 

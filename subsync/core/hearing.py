@@ -17,7 +17,7 @@ from . import timemap
 from .activity import ACTIVITY_FRAME_S, ACTIVITY_FRAMES_PER_S, SAMPLE_RATE_HZ, SPEECH_THRESHOLD, n_frames_for
 from .attention import text_score
 from .decisions import Heard, Word
-from .listener import HeardLine, Listener, Passage
+from .listener import HeardLine, Listener, Passage, hear_many
 from .options import SyncOptions
 from .windows import Window, far_window, fullest, plan_windows, spread_sample
 
@@ -197,12 +197,22 @@ class Hearing:
         return self.hear_all(spread_sample(self.windows(time_map), sample))
 
     def hear_all(self, windows: Sequence[Window]) -> dict[int, Heard]:
-        """Where the lines of ``windows`` are heard (each window heard once per file)."""
+        """Where the lines of ``windows`` are heard (each window heard once per file; the
+        new ones in the listener's batches, listener.hear_many)."""
+        new = [w for w in dict.fromkeys(windows) if w not in self._heard]
+        batch = max(1, getattr(self.listener, "batch", 1))
+        for first in range(0, len(new), batch):
+            self.report("aligning lines", first, len(new))
+            chunk = new[first : first + batch]
+            passages = [self._passage(w) for w in chunk]
+            asked = [p for p in passages if p is not None]
+            answers = iter(hear_many(self.listener, asked))
+            for window, passage in zip(chunk, passages):
+                self._heard[window] = {} if passage is None else self._placed(window, passage, next(answers))
+        self.report("aligning lines", len(new), len(new))
         heard: dict[int, Heard] = {}
-        for done, window in enumerate(windows):
-            self.report("aligning lines", done, len(windows))
-            heard.update(self.hear(window))
-        self.report("aligning lines", len(windows), len(windows))
+        for window in windows:
+            heard.update(self._heard[window])
         return heard
 
     @property
@@ -218,18 +228,27 @@ class Hearing:
         return self._heard[window]
 
     def _hear(self, window: Window) -> dict[int, Heard]:
+        passage = self._passage(window)
+        return {} if passage is None else self._placed(window, passage, self.listener.hear(passage))
+
+    def _passage(self, window: Window) -> Passage | None:
+        """What the listener hears for ``window`` (None: too little audio)."""
         samples = self._audio(window.start_s, window.end_s)
         if samples.size < MIN_WINDOW_S * SAMPLE_RATE_HZ:
-            return {}
+            return None
         first_frame = int(round(window.start_s * ACTIVITY_FRAMES_PER_S))
         speech = self.speech[first_frame : first_frame + n_frames_for(samples.size)]
-        passage = Passage(window.start_s, samples, speech,
-                          tuple(tuple(self.lines.texts[i].split()) for i in window.lines),
-                          tuple(window.before.split()), tuple(window.after.split()), self.language)
-        heard_lines = self.listener.hear(passage)
+        return Passage(window.start_s, samples, speech,
+                       tuple(tuple(self.lines.texts[i].split()) for i in window.lines),
+                       tuple(window.before.split()), tuple(window.after.split()), self.language)
+
+    @staticmethod
+    def _placed(window: Window, passage: Passage, heard_lines: Sequence[HeardLine] | None) -> dict[int, Heard]:
+        """The listener's lines in media seconds, weighed by the speech under each."""
         if heard_lines is None:
             return {}
-        return {index: _heard(line, window.start_s, voice_factor(voiced_share(speech, line.start_s, line.end_s)))
+        return {index: _heard(line, window.start_s,
+                              voice_factor(voiced_share(passage.speech, line.start_s, line.end_s)))
                 for index, line in zip(window.lines, heard_lines)}
 
     def _audio(self, start_s: float, end_s: float) -> np.ndarray:

@@ -70,3 +70,16 @@ class Listener(Protocol):
     def hear(self, passage: Passage) -> tuple[HeardLine, ...] | None:
         """Each of ``passage.lines`` placed in its audio (one HeardLine per line, in order),
         or None when the listener cannot take that much text at once."""
+
+
+def hear_many(listener: Listener, passages: Sequence[Passage]) -> list[tuple[HeardLine, ...] | None]:
+    """``listener.hear`` for each passage, in batches of ``listener.batch`` through its
+    ``hear_many`` where it has them (a GPU encodes several windows at once); the same
+    results as one at a time."""
+    batch = getattr(listener, "batch", 1)
+    if batch <= 1 or not hasattr(listener, "hear_many"):
+        return [listener.hear(passage) for passage in passages]
+    heard: list[tuple[HeardLine, ...] | None] = []
+    for first in range(0, len(passages), batch):
+        heard += listener.hear_many(passages[first : first + batch])
+    return heard

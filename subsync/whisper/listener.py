@@ -35,28 +35,38 @@ class HeardWords:
     start_bias_s: np.ndarray        # (n_words,) the onset correction added to each start
 
 
-def attention_spans(model: WhisperModel, samples: np.ndarray, words: Sequence[str],
-                    language: str | None) -> tuple[attention.WordSpans, ForcedAlignment, list[int]] | None:
+GPU_BATCH = 8                 # windows encoded together on a GPU.  On the CPU one at a time: int8's
+                              # dynamic quantization scales activations per batch (a batch would change
+                              # the results), and batches of 4 are no faster there (0.35 against 0.32 s
+                              # a window, base, 2 cores)
+
+
+def attention_spans(model: WhisperModel, samples: np.ndarray, words: Sequence[str], language: str | None,
+                    encoded=None) -> tuple[attention.WordSpans, ForcedAlignment, list[int]] | None:
     """Teacher-force ``words`` over ``samples`` (SAMPLE_RATE_HZ, at most WINDOW_S) and read
     each word's span from the alignment heads (DTW, attention-rise onsets), as the attention
     has it: no onset correction, no snapping.  Also the decoder's output and each word's
-    token count.  None when the text is empty or longer than the decoder's context."""
+    token count.  None when the text is empty or longer than the decoder's context.
+    ``encoded``: the samples' encoder states (1, 1500, d) when already computed."""
     tokens = model.tokenize_words(list(words))
     counts = [len(t) for t in tokens]
     flat = [t for ts in tokens for t in ts]
     if not flat or len(flat) > MAX_TEXT_TOKENS:
         return None
     n_frames = min(MAX_FRAMES, int(np.ceil(samples.size / SAMPLE_RATE_HZ / TOKEN_FRAME_S)))
-    forced = model.force_align(model.encode(model.log_mel([samples])), flat, language, n_frames)
+    if encoded is None:
+        encoded = model.encode(model.log_mel([samples]))
+    forced = model.force_align(encoded, flat, language, n_frames)
     return attention.word_spans(forced.attention, counts, TOKEN_FRAME_S), forced, counts
 
 
 def heard_words(model: WhisperModel, samples: np.ndarray, words: Sequence[str], language: str | None,
-                speech: np.ndarray | None = None, line_starts: Sequence[int] = ()) -> HeardWords | None:
+                speech: np.ndarray | None = None, line_starts: Sequence[int] = (),
+                encoded=None) -> HeardWords | None:
     """:func:`attention_spans` corrected by the model's onset bias (its line-onset bias for
     the words at ``line_starts``, the first words of subtitle lines) and snapped to
     ``speech`` (activity of the same audio; computed when None)."""
-    found = attention_spans(model, samples, words, language)
+    found = attention_spans(model, samples, words, language, encoded)
     if found is None:
         return None
     spans, forced, counts = found
@@ -78,6 +88,7 @@ class WhisperListener:
     def __init__(self, model: WhisperModel) -> None:
         self.model = model
         self.name = model.spec
+        self.batch = GPU_BATCH if model.device.startswith("cuda") and not model.int8 else 1
 
     def language_for(self, requested: str | None) -> str | None:
         model = self.model
@@ -93,18 +104,26 @@ class WhisperListener:
         probs = self.model.detect_language(self.model.encode(self.model.log_mel(list(pieces))))
         return max(probs, key=probs.get)
 
-    def hear(self, passage: Passage) -> tuple[HeardLine, ...] | None:
+    def hear(self, passage: Passage, encoded=None) -> tuple[HeardLine, ...] | None:
         before, lines = passage.before, passage.lines
         all_words = [*before, *[w for words in lines for w in words], *passage.after]
         firsts = np.cumsum([len(before), *[len(w) for w in lines[:-1]]]).astype(int)
         words = heard_words(self.model, passage.samples, all_words, passage.language, passage.speech,
-                            line_starts=firsts)
+                            line_starts=firsts, encoded=encoded)
         if words is None:
             return None
         heard = []
         for first_word, line_words in zip(firsts, lines):
             heard.append(self._line(words, int(first_word), line_words))
         return tuple(heard)
+
+    def hear_many(self, passages: Sequence[Passage]) -> list[tuple[HeardLine, ...] | None]:
+        """:meth:`hear` for each passage, their audio encoded in one batch (the decoder
+        still reads each passage's text on its own)."""
+        if not passages:
+            return []
+        encoded = self.model.encode(self.model.log_mel([p.samples for p in passages]))   # (n, 1500, d)
+        return [self.hear(passage, encoded[k : k + 1]) for k, passage in enumerate(passages)]
 
     def _line(self, words: HeardWords, first: int, line_words: Sequence[str]) -> HeardLine:
         """One line's words and score from the window's heard words."""
