@@ -44,10 +44,11 @@ class Outcome:
     pair: Pair
     output: Path
     status: str                 # "synced", "skipped" (output exists), "refused" or "failed"
-    message: str = ""           # the summary, or why it was refused or failed
+    message: str = ""           # why it was refused or failed (or the summary, when asked for)
     seconds: float = 0.0
     report: dict = field(default_factory=dict)   # SyncResult.header(): the report without the lines
     result: object = field(default=None, repr=False, compare=False)   # the SyncResult, if synced
+    error: str = ""             # a refused or failed pair: the command line's one line (exits.Failure.message)
 
     @property
     def exit_status(self) -> int:
@@ -163,8 +164,10 @@ def run(pairs: Iterable[Pair], sync: Sync, *, suffix: str = ".synced", out_dir: 
 
 
 def one_pair(pair: Pair, sync: Sync, report: Callable[[str, int, int], None], *, suffix: str = ".synced",
-             out_dir: Path | None = None, kind: str | None = None, skip_existing: bool = False) -> Outcome:
-    """One pair synced and its output written atomically (or skipped), as an Outcome."""
+             out_dir: Path | None = None, kind: str | None = None, skip_existing: bool = False,
+             describe: Callable[[object], str] | None = None) -> Outcome:
+    """One pair synced and its output written atomically (or skipped), as an Outcome
+    (``describe(result)``: a synced pair's message)."""
     output = output_for(pair, suffix, out_dir, kind)
     if skip_existing and output.exists():
         return Outcome(pair, output, "skipped", "output exists")
@@ -177,8 +180,9 @@ def one_pair(pair: Pair, sync: Sync, report: Callable[[str, int, int], None], *,
         return result
     result, failed = attempt(work)
     if failed is not None:
-        return Outcome(pair, output, failed.outcome, failed.reason, time.monotonic() - started)
-    return Outcome(pair, output, "synced", "", time.monotonic() - started, result.header(), result)
+        return Outcome(pair, output, failed.outcome, failed.reason, time.monotonic() - started, error=failed.message)
+    return Outcome(pair, output, "synced", describe(result) if describe else "", time.monotonic() - started,
+                   result.header(), result)
 
 
 # ---------------------------------------------------------------- several worker processes
@@ -222,8 +226,8 @@ def _available_memory_gb() -> float:
 
 
 def run_parallel(pairs: Sequence[Pair], jobs: int, make_sync: Callable[[int], Sync], *, suffix: str = ".synced",
-                 out_dir: Path | None = None, kind: str | None = None,
-                 skip_existing: bool = False) -> Iterator[Outcome]:
+                 out_dir: Path | None = None, kind: str | None = None, skip_existing: bool = False,
+                 describe: Callable[[object], str] | None = None) -> Iterator[Outcome]:
     """:func:`run` over ``jobs`` worker processes, each with its own model:
     ``make_sync(threads)`` (picklable) is called once in each worker with its share of
     the CPU threads and returns its ``sync``.  Outcomes come as the pairs finish (sort them
@@ -238,7 +242,7 @@ def run_parallel(pairs: Sequence[Pair], jobs: int, make_sync: Callable[[int], Sy
     stop = context.Event()                             # set on Ctrl-C: queued pairs are not started
     executor = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
                                    initargs=(make_sync, threads, stop))
-    futures = [executor.submit(_worker_pair, pair, suffix, out_dir, kind, skip_existing) for pair in pairs]
+    futures = [executor.submit(_worker_pair, pair, suffix, out_dir, kind, skip_existing, describe) for pair in pairs]
     try:
         for future in as_completed(futures):
             outcome = future.result()
@@ -271,14 +275,14 @@ def _start_worker(make_sync: Callable[[int], Sync], threads: int, stop) -> None:
 
 
 def _worker_pair(pair: Pair, suffix: str, out_dir: Path | None, kind: str | None,
-                 skip_existing: bool) -> Outcome | None:
+                 skip_existing: bool, describe: Callable[[object], str] | None = None) -> Outcome | None:
     """One pair in a worker (None when interrupted); the SyncResult stays in the worker."""
     if _WORKER_STOP is not None and _WORKER_STOP.is_set():
         return None
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         outcome = one_pair(pair, _WORKER_SYNC, lambda *_: None, suffix=suffix, out_dir=out_dir, kind=kind,
-                           skip_existing=skip_existing)
+                           skip_existing=skip_existing, describe=describe)
     except KeyboardInterrupt:
         return None
     finally:

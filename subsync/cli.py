@@ -221,6 +221,9 @@ def fix(
                                 "(from 0; text subtitles) instead of its audio.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the lines whose times would change; "
                                           "write nothing.")] = False,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Several pairs: worker processes, each with "
+                    "its own model (default: what the cores and memory allow; not with --in-place, --dry-run "
+                    "or a reference).")] = None,
     *,
     common: SyncArgs,
 ) -> None:
@@ -256,6 +259,14 @@ def fix(
         _refuse_overwriting_inputs(outputs, [media, reference] if in_place else [media, subs, reference])
         if not dry_run:
             _check_writable(outputs)
+    if jobs is not None and jobs < 1:
+        _fail("--jobs must be 1 or more", USAGE)
+    if len(pairs) > 1 and not (in_place or dry_run or reference or reference_stream is not None):
+        from .batch import default_jobs
+
+        workers = min(jobs or default_jobs(), len(pairs))
+        if workers > 1:
+            return _fix_in_workers(pairs, targets, workers, common, options, kind)
     from .api import Synchronizer
 
     fix_one = _Fix(Synchronizer(common.model_options()), options, kind=kind, report=report, plot=plot,
@@ -264,6 +275,43 @@ def fix(
     code = overall([fix_one(media, subs, target) for (media, subs), target in zip(pairs, targets)])
     if common.json:
         typer.echo(json.dumps(fix_one.records[0] if len(pairs) == 1 else fix_one.records))
+    if code:
+        raise typer.Exit(code)
+
+
+def _fix_in_workers(pairs, targets, workers: int, common: SyncArgs, options, kind: str | None) -> None:
+    """Several pairs of ``fix`` synced by worker processes (batch.run_parallel), reported as
+    one after the other: a summary line per pair written, the error line of each that is
+    not, in the order given; the same outputs and exit status."""
+    from . import batch as batching
+    from .render import summary
+
+    given = [batching.Pair(media, subs, subs.parent) for media, subs in pairs]
+    make_sync = functools.partial(batching.synchronizer_sync, common.model_options(), options)
+    progress = Progress(common.quiet)
+    progress(f"syncing {len(given)} pairs with {workers} workers", 0, 1)
+    done = {}
+    try:
+        for outcome in batching.run_parallel(given, workers, make_sync, kind=kind, describe=summary):
+            done[outcome.pair] = outcome
+            progress(f"syncing {len(given)} pairs with {workers} workers", len(done), len(given))
+    except KeyboardInterrupt:
+        progress.finish()
+        _fail(INTERRUPTED_MESSAGE, INTERRUPTED)
+    progress.finish()
+    records = []
+    for pair, target in zip(given, targets):
+        outcome = done[pair]
+        synced = outcome.status == "synced"
+        records.append({"media": os.fspath(pair.media), "subs": os.fspath(pair.subs), "output": os.fspath(target),
+                        "status": outcome.status, "message": "" if synced else outcome.message, **outcome.report})
+        if not synced:
+            _error(outcome.error, outcome.exit_status)
+        elif not common.quiet and not common.json:
+            typer.echo(f"{target}: {outcome.message}", err=True)
+    if common.json:
+        typer.echo(json.dumps(records))
+    code = overall(outcome.exit_status for outcome in done.values())
     if code:
         raise typer.Exit(code)
 

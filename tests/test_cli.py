@@ -647,6 +647,39 @@ def test_batch_jobs_give_the_same_bytes_report_and_table(tmp_path):
     assert "--jobs must be 1 or more" in one_line_error(run("batch", tmp_path, "--jobs", "0"))
 
 
+@pytest.mark.model
+def test_fix_with_several_pairs_in_workers_reads_as_one_after_the_other(tmp_path):
+    """`fix A a B b C c --jobs 2`: two worker processes; the same output bytes, summary lines
+    (in the order given), error line, --json records and exit status as `--jobs 1`."""
+    import shutil
+
+    args = []
+    for k in range(2):
+        shutil.copy(JFK, tmp_path / f"Ep{k}.flac")
+        (tmp_path / f"Ep{k}.srt").write_text("1\n00:00:02,800 --> 00:00:13,000\n" + JFK_TEXT + "\n")
+        args += [tmp_path / f"Ep{k}.flac", tmp_path / f"Ep{k}.srt"]
+    (tmp_path / "Ep9.flac").write_bytes(b"\x00" * 4096)                      # a broken pair
+    (tmp_path / "Ep9.srt").write_text("1\n00:00:01,000 --> 00:00:02,000\nHello\n")
+    args[2:2] = [tmp_path / "Ep9.flac", tmp_path / "Ep9.srt"]
+    runs = {}
+    for jobs in (1, 2):
+        plain = run("fix", *args, "--language", "en", "--jobs", jobs)
+        outputs = {p.name: p.read_bytes() for p in tmp_path.glob("*.synced.srt")}
+        for p in tmp_path.glob("*.synced.srt"):
+            p.unlink()
+        as_json = run("fix", *args, "--language", "en", "--jobs", jobs, "--json")
+        summaries = [line for line in plain.stderr.splitlines() if ": offset" in line or "error" in line]
+        runs[jobs] = (plain.returncode, as_json.returncode, outputs, summaries, json.loads(as_json.stdout))
+        for p in tmp_path.glob("*.synced.srt"):
+            p.unlink()
+    assert runs[1] == runs[2]
+    code, _, outputs, summaries, records = runs[2]
+    assert code == 1 and len(outputs) == 2 and [r["status"] for r in records] == ["synced", "failed", "synced"]
+    assert [line.split(":")[0] for line in summaries] == [str(tmp_path / "Ep0.synced.srt"), "subsync",
+                                                          str(tmp_path / "Ep1.synced.srt")]
+    assert "--jobs must be 1 or more" in one_line_error(run("fix", *args, "--jobs", "0"))
+
+
 def test_default_jobs_follow_cores_and_memory():
     from subsync.batch import MODEL_MEMORY_GB, THREADS_PER_JOB, default_jobs
 

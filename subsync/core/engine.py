@@ -27,8 +27,8 @@ from .activity import (ACTIVITY_FRAME_S, ACTIVITY_FRAMES_PER_S, SAMPLE_RATE_HZ, 
 from .decisions import LEAD_IN_S, Heard, LineResult, decide, heard_as_a_whole, heard_share
 from .hearing import Hearing, Lines, Progress
 from .listener import Listener
-from .windows import spread_sample
 from .options import SyncOptions
+from .windows import spread_sample
 
 EDGE_S = 1.0                  # a global offset this close to +-max_offset is at the search's edge
 MIN_SPEECH_S = 0.2            # media with less detected speech than this is refused
@@ -177,7 +177,7 @@ def _heard(hearing: Hearing, global_map: timemap.TimeMap, match: _Match, score: 
     placement = Placement(tuple(placed), time_map, global_map, hearing.language or "", hearing.listener.name,
                           margin=match.margin, text_score=score,
                           listened=triage.Listened(len(plan.windows), plan.total, plan.reason,
-                                                           hearing.windows_heard))
+                                                   hearing.windows_heard))
     share = heard_share(heard, options.min_confidence)
     if share < MIN_HEARD_SHARE and not match.trusted:
         return replace(placement, refusal=(

@@ -37,7 +37,7 @@ ALL_WINDOWS_SHARE = 0.6       # suspect windows beyond this share of all: hear e
 
 @dataclass(frozen=True)
 class Plan:
-    """The windows to hear beyond the sample, and why."""
+    """The windows to hear (the sample's among them), and why."""
 
     windows: tuple[Window, ...]     # every window to hear, the sample's included, in file order
     total: int                      # windows in the file
