@@ -73,13 +73,9 @@ class Listener(Protocol):
 
 
 def hear_many(listener: Listener, passages: Sequence[Passage]) -> list[tuple[HeardLine, ...] | None]:
-    """``listener.hear`` for each passage, in batches of ``listener.batch`` through its
-    ``hear_many`` where it has them (a GPU encodes several windows at once); the same
-    results as one at a time."""
-    batch = getattr(listener, "batch", 1)
-    if batch <= 1 or not hasattr(listener, "hear_many"):
+    """``listener.hear`` for each passage (at most ``listener.batch`` of them), through the
+    listener's own ``hear_many`` where it batches (a GPU encodes several windows at once);
+    the same results as one at a time."""
+    if getattr(listener, "batch", 1) <= 1 or not hasattr(listener, "hear_many"):
         return [listener.hear(passage) for passage in passages]
-    heard: list[tuple[HeardLine, ...] | None] = []
-    for first in range(0, len(passages), batch):
-        heard += listener.hear_many(passages[first : first + batch])
-    return heard
+    return list(listener.hear_many(passages))
