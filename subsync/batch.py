@@ -192,13 +192,22 @@ THREADS_PER_JOB = 2             # by default each worker gets this many torch th
                                 # on 2 cores: 1.03x one worker of 2, benchmarks/batch_jobs.py)
 
 
-def default_jobs(cpus: int | None = None, memory_gb: float | None = None) -> int:
+def default_jobs(cpus: int | None = None, memory_gb: float | None = None, device: str = "cpu") -> int:
     """As many workers as the cores (THREADS_PER_JOB each) and the memory
-    (MODEL_MEMORY_GB each) allow; at least one."""
+    (MODEL_MEMORY_GB each) allow; at least one.  One on a GPU (``device`` cuda, or auto
+    where an NVIDIA driver is loaded): one model there, its windows encoded in batches."""
+    if device.startswith("cuda") or (device == "auto" and _nvidia_gpu()):
+        return 1
     cpus = cpus or _cpus()
     if memory_gb is None:
         memory_gb = _available_memory_gb()
     return max(1, min(cpus // THREADS_PER_JOB, int(memory_gb // MODEL_MEMORY_GB)))
+
+
+def _nvidia_gpu() -> bool:
+    """Is an NVIDIA driver loaded (what --device auto would most likely pick)?  Cheap: no
+    torch import."""
+    return os.path.exists("/proc/driver/nvidia/version")
 
 
 def _cpus() -> int:
@@ -236,16 +245,24 @@ def run_parallel(pairs: Sequence[Pair], jobs: int, make_sync: Callable[[int], Sy
     is raised here, after them."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
 
     threads = max(1, _cpus() // jobs)
     context = multiprocessing.get_context("spawn")     # no forked torch threads
     stop = context.Event()                             # set on Ctrl-C: queued pairs are not started
     executor = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
                                    initargs=(make_sync, threads, stop))
-    futures = [executor.submit(_worker_pair, pair, suffix, out_dir, kind, skip_existing, describe) for pair in pairs]
+    futures = {executor.submit(_worker_pair, pair, suffix, out_dir, kind, skip_existing, describe): pair
+               for pair in pairs}
     try:
         for future in as_completed(futures):
-            outcome = future.result()
+            try:
+                outcome = future.result()
+            except BrokenProcessPool:      # a worker died (killed: out of memory?); its pairs are lost
+                pair = futures[future]
+                outcome = Outcome(pair, output_for(pair, suffix, out_dir, kind), "failed",
+                                  "its worker process died (out of memory?)",
+                                  error=f"{pair.subs}: its worker process died (out of memory?)")
             if outcome is None:            # the worker was interrupted
                 raise KeyboardInterrupt
             yield outcome

@@ -261,10 +261,14 @@ def fix(
             _check_writable(outputs)
     if jobs is not None and jobs < 1:
         _fail("--jobs must be 1 or more", USAGE)
+    resolved = [target.resolve() for target in targets]
+    if not dry_run and len(set(resolved)) < len(resolved):
+        twice = next(t for t in targets if resolved.count(t.resolve()) > 1)
+        _fail(f"two pairs would both be written to {twice}; give each subtitle once, or another --format", USAGE)
     if len(pairs) > 1 and not (in_place or dry_run or reference or reference_stream is not None):
         from .batch import default_jobs
 
-        workers = min(jobs or default_jobs(), len(pairs))
+        workers = min(jobs or default_jobs(device=common.device), len(pairs))
         if workers > 1:
             return _fix_in_workers(pairs, targets, workers, common, options, kind)
     from .api import Synchronizer
@@ -297,7 +301,10 @@ def _fix_in_workers(pairs, targets, workers: int, common: SyncArgs, options, kin
             progress(f"syncing {len(given)} pairs with {workers} workers", len(done), len(given))
     except KeyboardInterrupt:
         progress.finish()
-        _fail(INTERRUPTED_MESSAGE, INTERRUPTED)
+        for pair, target in zip(given, targets):       # the pairs done are written: say so
+            if pair in done and done[pair].status == "synced" and not common.quiet and not common.json:
+                typer.echo(f"{target}: {done[pair].message}", err=True)
+        _fail(f"interrupted after {len(done)} of {len(given)} pairs; no file is half-written", INTERRUPTED)
     progress.finish()
     records = []
     for pair, target in zip(given, targets):
@@ -502,7 +509,7 @@ def batch(
         _fail("--jobs must be 1 or more", USAGE)
     progress = Progress(common.quiet, len(found.pairs))
     model_options = common.model_options()
-    jobs = min(jobs or batching.default_jobs(), len(found.pairs)) if ray is None else jobs
+    jobs = min(jobs or batching.default_jobs(device=common.device), len(found.pairs)) if ray is None else jobs
     if ray is not None:
         outcome_stream = _on_cluster(ray, jobs, found.pairs, model_options, options, suffix=suffix,
                                      out_dir=out_dir, kind=kind, skip_existing=skip_existing)

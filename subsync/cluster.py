@@ -23,6 +23,8 @@ from .errors import SubsyncError
 RESTARTS = 3                    # an actor (its node lost) is restarted this many times ...
 TASK_RETRIES = 3                # ... and a pair it held retried this many times
 CONNECT_TIMEOUT_S = 10.0        # a cluster address that does not answer within this is an error
+START_TIMEOUT_S = 600.0         # no worker started (placed, model loaded) within this: the pairs fail
+CLIENT_PORT = 10001             # Ray Client's port when a ray:// address names none
 
 
 class ClusterError(SubsyncError):
@@ -48,14 +50,17 @@ def connect(address: str) -> int:
 
 def _reachable(address: str) -> None:
     """ClusterError at once when nothing listens at a host:port address (Ray itself would
-    retry for minutes); "auto" is left to Ray."""
+    retry for minutes); "auto" and "local" are left to Ray; IPv6 hosts in brackets."""
     import socket
 
-    host, _, port = address.removeprefix("ray://").rpartition(":")
-    if not host or not port.isdigit():
-        if address != "auto":
-            raise ClusterError(f"--ray: {address!r} is not auto, host:port or ray://host:port")
+    if address in ("auto", "local"):
         return
+    rest = address.removeprefix("ray://")
+    host, _, port = rest.rpartition(":")
+    if address.startswith("ray://") and not (port.isdigit() and host and not host.endswith(":")):
+        host, port = rest, str(CLIENT_PORT)
+    if not host or not port.isdigit() or (":" in host and not host.startswith("[")):
+        raise ClusterError(f"--ray: {address!r} is not auto, host:port or ray://host[:port]")
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
     except OSError as exc:
@@ -72,31 +77,49 @@ def run_ray(pairs: Sequence[Pair], workers: int, make_sync: Callable[[int], Sync
             threads: int = THREADS_PER_JOB) -> Iterator[Outcome]:
     """The pairs synced by ``workers`` actors on the cluster joined by :func:`connect`
     (``make_sync(threads)``, picklable, builds each actor's ``sync`` once).  Outcomes come
-    as the pairs finish.  A pair whose actor is lost beyond the retries comes back
-    failed.  Ctrl-C: queued pairs are cancelled, the running ones finish (their outputs
-    whole), then KeyboardInterrupt is raised here."""
+    as the pairs finish.  A pair goes to an actor only once it has started (an actor the
+    cluster has no room for takes none); an actor lost beyond Ray's restarts takes no more
+    pairs, and when no actor is left (or none starts within START_TIMEOUT_S) the rest come
+    back failed.  Ctrl-C: queued pairs are not started, the running ones finish (their
+    outputs whole), then KeyboardInterrupt is raised here."""
     import ray
 
     worker_class = ray.remote(num_cpus=threads, max_restarts=RESTARTS, max_task_retries=TASK_RETRIES)(_Worker)
     actors = [worker_class.remote(make_sync, threads) for _ in range(max(1, min(workers, len(pairs))))]
     options = (suffix, out_dir, kind, skip_existing)
+    starting = {actor.ready.remote(): actor for actor in actors}      # not yet placed and loaded
     queue = list(reversed(pairs))
-    running: dict = {}                                  # ObjectRef -> (pair, actor)
-    for actor in actors:
-        if queue:
-            pair = queue.pop()
-            running[actor.sync.remote(pair, *options)] = (pair, actor)
+    running: dict = {}                                                # ObjectRef -> (pair, actor)
+    lost = ""                                                         # why the last actor was lost
     try:
-        while running:
-            done, _ = ray.wait(list(running), num_returns=1)
-            pair, actor = running.pop(done[0])
-            yield _outcome(done[0], pair, out_dir, suffix, kind)
-            if queue:
+        while queue or running:
+            if not running and not starting:
+                yield from _failed_rest(queue, f"no worker left on the cluster ({lost})", out_dir, suffix, kind)
+                break
+            done, _ = ray.wait([*running, *starting], num_returns=1,
+                               timeout=None if running else START_TIMEOUT_S)
+            if not done:
+                yield from _failed_rest(queue, f"no worker started on the cluster within {START_TIMEOUT_S:g} s "
+                                        f"(each needs {threads} CPUs on one node)", out_dir, suffix, kind)
+                break
+            ref = done[0]
+            if ref in starting:
+                actor = starting.pop(ref)
+                why = _started(ref)
+                lost = why or lost
+                idle = None if why else actor
+            else:
+                pair, actor = running.pop(ref)
+                outcome, alive = _outcome(ref, pair, out_dir, suffix, kind)
+                yield outcome
+                idle = actor if alive else None
+                lost = lost if alive else outcome.message
+            if idle is not None and queue:
                 following = queue.pop()
-                running[actor.sync.remote(following, *options)] = (following, actor)
+                running[idle.sync.remote(following, *options)] = (following, idle)
     except KeyboardInterrupt:
         queue.clear()
-        finished = [_outcome(ref, pair, out_dir, suffix, kind) for ref, (pair, _) in running.items()]
+        finished = [_outcome(ref, pair, out_dir, suffix, kind)[0] for ref, (pair, _) in running.items()]
         running.clear()
         for outcome in finished:         # (the running pairs finish: actor tasks are not interrupted)
             yield outcome
@@ -106,18 +129,40 @@ def run_ray(pairs: Sequence[Pair], workers: int, make_sync: Callable[[int], Sync
             ray.kill(actor)
 
 
-def _outcome(ref, pair: Pair, out_dir: Path | None, suffix: str, kind: str | None) -> Outcome:
-    """The worker's Outcome, or a failed one when the cluster lost the pair."""
+def _started(ref) -> str:
+    """"" when the actor behind ``ref`` (its ready call) started, else why not."""
     import ray
     from ray.exceptions import RayError
+
+    try:
+        ray.get(ref)
+        return ""
+    except RayError as exc:
+        return _first_line(exc)
+
+
+def _failed_rest(queue: list[Pair], why: str, out_dir: Path | None, suffix: str, kind: str | None
+                 ) -> Iterator[Outcome]:
+    from .batch import output_for
+
+    while queue:
+        pair = queue.pop()
+        yield Outcome(pair, output_for(pair, suffix, out_dir, kind), "failed", why)
+
+
+def _outcome(ref, pair: Pair, out_dir: Path | None, suffix: str, kind: str | None) -> tuple[Outcome, bool]:
+    """The worker's Outcome, or a failed one when the cluster lost the pair; and whether
+    its actor is still alive."""
+    import ray
+    from ray.exceptions import RayActorError, RayError
 
     from .batch import output_for
 
     try:
-        return ray.get(ref)
+        return ray.get(ref), True
     except RayError as exc:
-        return Outcome(pair, output_for(pair, suffix, out_dir, kind), "failed",
-                       f"lost on the cluster: {_first_line(exc)}")
+        return (Outcome(pair, output_for(pair, suffix, out_dir, kind), "failed",
+                        f"lost on the cluster: {_first_line(exc)}"), not isinstance(exc, RayActorError))
 
 
 class _Worker:
@@ -125,6 +170,10 @@ class _Worker:
 
     def __init__(self, make_sync: Callable[[int], Sync], threads: int) -> None:
         self._sync = make_sync(threads)
+
+    def ready(self) -> bool:
+        """Answers once the actor is placed and its model loaded."""
+        return True
 
     def sync(self, pair: Pair, suffix: str, out_dir: Path | None, kind: str | None, skip_existing: bool) -> Outcome:
         outcome = one_pair(pair, self._sync, lambda *_: None, suffix=suffix, out_dir=out_dir, kind=kind,

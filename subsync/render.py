@@ -34,8 +34,10 @@ def summary(result, from_reference: bool = False) -> str:
         how = (f"{counts['retimed']} lines re-timed, "
                f"{counts['kept']} kept, {counts['mapped'] + counts['unaligned']} left on the global map, "
                f"mean confidence {result.mean_confidence:.2f}, language {result.language}")
-    if result.listened is not None and result.listened.heard < result.listened.total:
-        how += f"; {result.listened.heard} of {result.listened.total} windows heard (triage)"
+    listened = result.listened
+    if listened is not None and listened.heard < listened.total:
+        how += (f"; {listened.heard} of {listened.total} windows heard "
+                f"({'a sample' if listened.why.startswith('--fast') else 'triage'})")
     outside = result.outside
     if outside:
         how += f"; {outside} line{'s' if outside > 1 else ''} placed beyond the end of the media"

@@ -46,6 +46,28 @@ def test_dtw_follows_a_cheap_staircase():
     assert list(entered) == [0, 3, 6]
 
 
+def test_dtw_row_by_row_is_the_diagonal_sweep_and_keeps_out_of_infinite_cells():
+    """The row-wise recurrence gives the anti-diagonal sweep's paths on real-valued costs
+    (ties included), and tables with infinite or NaN cells still get a finite path."""
+    rng = np.random.default_rng(8)
+    for k in range(200):
+        cost = rng.normal(size=(int(rng.integers(1, 25)), int(rng.integers(1, 120))))
+        if k % 2:
+            cost = np.round(cost)                                          # many ties
+        for mine, sweep in zip(align.dtw(cost), align._dtw_by_diagonals(cost)):
+            assert np.array_equal(mine, sweep)
+    rows, cols = align.dtw(np.array([[0.0, 0.0, np.inf, 0.0], [np.inf, 0.0, 0.0, 0.0]]))
+    assert list(cols) == [0, 1, 2, 3] and list(rows) == [0, 0, 1, 1]
+    holes = rng.normal(size=(6, 40))
+    holes[2, 5:30] = np.inf
+    rows, cols = align.dtw(holes)
+    assert np.isfinite(holes[rows, cols]).all()
+    holes[2, 5:30] = np.nan                                 # (no cost to compare: a whole path still)
+    rows, cols = align.dtw(holes)
+    assert (rows[0], cols[0], rows[-1], cols[-1]) == (0, 0, 5, 39)
+    assert set(np.diff(rows)) <= {0, 1} and set(np.diff(cols)) <= {0, 1}
+
+
 def test_median_filter_matches_naive_median():
     rng = np.random.default_rng(3)
     x = rng.random((2, 30))

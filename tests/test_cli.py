@@ -680,9 +680,17 @@ def test_fix_with_several_pairs_in_workers_reads_as_one_after_the_other(tmp_path
     assert "--jobs must be 1 or more" in one_line_error(run("fix", *args, "--jobs", "0"))
 
 
+def test_two_pairs_that_would_write_one_file_are_a_usage_error(tmp_path, jfk_srt):
+    """`fix a.flac x.srt b.flac x.srt`: both would write x.synced.srt (one after the other the
+    last won; in workers, a race): refused before any work."""
+    proc = run("fix", JFK, jfk_srt, tmp_path / "other.flac", jfk_srt)
+    assert proc.returncode == 2 and "would both be written to" in one_line_error(proc)
+
+
 def test_default_jobs_follow_cores_and_memory():
     from subsync.batch import MODEL_MEMORY_GB, THREADS_PER_JOB, default_jobs
 
+    assert default_jobs(cpus=16, memory_gb=64, device="cuda") == 1          # one model on the GPU
     assert default_jobs(cpus=16, memory_gb=64) == 16 // THREADS_PER_JOB
     assert default_jobs(cpus=16, memory_gb=3 * MODEL_MEMORY_GB) == 3
     assert default_jobs(cpus=2, memory_gb=0.5) == 1

@@ -69,12 +69,14 @@ def _outputs(folder: Path) -> dict[str, bytes]:
 
 @pytest.mark.model
 def test_a_library_on_a_cluster_gives_the_local_bytes_table_and_report(tmp_path, head):
-    """`--ray ADDRESS --jobs 2`: two worker actors on the cluster; the outputs byte-identical
-    to a local run, the broken pair failed in the same table and report, in pair order."""
+    """`--ray ADDRESS --jobs 3`: three worker actors of two CPUs each on a 4-CPU cluster, so
+    one is never placed (it takes no pair; the batch does not wait for it); the outputs
+    byte-identical to a local run, the broken pair failed in the same table and report, in
+    pair order."""
     _library(tmp_path, 3)
     local = run("batch", tmp_path, "--language", "en", "--out-dir", tmp_path / "local", "--jobs", "1")
     cluster = run("batch", tmp_path, "--language", "en", "--out-dir", tmp_path / "cluster", "--ray", head,
-                  "--jobs", "2")
+                  "--jobs", "3")
     assert local.returncode == cluster.returncode == 1, cluster.stderr      # the broken pair
     assert _outputs(tmp_path / "cluster") == _outputs(tmp_path / "local") and len(_outputs(tmp_path / "local")) == 3
     records = {}
@@ -121,4 +123,7 @@ def test_a_cluster_that_does_not_answer_is_one_line(tmp_path):
     assert proc.returncode == 1 and "cannot join the Ray cluster" in one_line_error(proc)
     assert time.monotonic() - started < 30
     assert "is not auto, host:port" in one_line_error(run("batch", tmp_path, "--ray", "nowhere"))
+    assert "is not auto, host:port" in one_line_error(run("batch", tmp_path, "--ray", "::1:80"))
+    assert "cannot join the Ray cluster at ray://127.0.0.1" in one_line_error(     # (Ray Client's port 10001)
+        run("batch", tmp_path, "--ray", "ray://127.0.0.1"))
     assert not (tmp_path / "a.synced.srt").exists()

@@ -92,6 +92,8 @@ def dtw(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     vectorised operations over the frames instead of a sweep of anti-diagonals.
     """
     cost = np.asarray(cost, dtype=np.float64)
+    if not np.isfinite(cost).all():      # a row's running sum would carry an inf or NaN along it
+        return _dtw_by_diagonals(cost)
     n_rows, n_cols = cost.shape
     total = np.full((n_rows + 1, n_cols + 1), np.inf)
     total[0, 0] = 0.0
@@ -102,13 +104,29 @@ def dtw(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         row = cost[i - 1]
         cumulative = np.cumsum(row)                             # S[j]
         before = cumulative - row                               # S[j - 1]
-        with np.errstate(invalid="ignore"):                     # (inf - inf where unreachable)
-            offered = entering - before                         # (n_cols,)
-        best = np.minimum.accumulate(np.where(np.isnan(offered), np.inf, offered))
+        offered = entering - before                             # (n_cols,) inf where unreachable
+        best = np.minimum.accumulate(offered)
         total[i, 1:] = cumulative + best
         from_left = np.zeros(n_cols, dtype=bool)
         from_left[1:] = offered[1:] > best[:-1]                 # t[j-1] < a[j]
         step[i, 1:] = np.where(from_left, 2, np.where(above < diagonal, 1, 0))
+    return _backtrace(step, n_rows, n_cols)
+
+
+def _dtw_by_diagonals(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`dtw` by a sweep of anti-diagonals, each cell from its three neighbours (slower:
+    for tables with infinite or NaN costs, which the row-wise sums cannot carry)."""
+    n_rows, n_cols = cost.shape
+    total = np.full((n_rows + 1, n_cols + 1), np.inf)
+    total[0, 0] = 0.0
+    step = np.zeros((n_rows + 1, n_cols + 1), dtype=np.int8)  # 0 diagonal, 1 down, 2 right
+    for diagonal in range(2, n_rows + n_cols + 1):
+        i = np.arange(max(1, diagonal - n_cols), min(n_rows, diagonal - 1) + 1)
+        j = diagonal - i
+        options = np.stack([total[i - 1, j - 1], total[i - 1, j], total[i, j - 1]])  # (3, n)
+        choice = np.argmin(options, axis=0)
+        total[i, j] = cost[i - 1, j - 1] + options[choice, np.arange(i.size)]
+        step[i, j] = choice
     return _backtrace(step, n_rows, n_cols)
 
 
