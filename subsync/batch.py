@@ -254,28 +254,47 @@ def run_parallel(pairs: Sequence[Pair], jobs: int, make_sync: Callable[[int], Sy
                                    initargs=(make_sync, threads, stop))
     futures = {executor.submit(_worker_pair, pair, suffix, out_dir, kind, skip_existing, describe): pair
                for pair in pairs}
+    given: set = set()                     # futures whose outcome was yielded
+
+    def outcome_of(future) -> Outcome | None:
+        try:
+            return future.result()
+        except BrokenProcessPool:          # a worker died (killed: out of memory?); its pairs are lost
+            pair = futures[future]
+            return Outcome(pair, output_for(pair, suffix, out_dir, kind), "failed",
+                           "its worker process died (out of memory?)",
+                           error=f"{pair.subs}: its worker process died (out of memory?)")
     try:
         for future in as_completed(futures):
-            try:
-                outcome = future.result()
-            except BrokenProcessPool:      # a worker died (killed: out of memory?); its pairs are lost
-                pair = futures[future]
-                outcome = Outcome(pair, output_for(pair, suffix, out_dir, kind), "failed",
-                                  "its worker process died (out of memory?)",
-                                  error=f"{pair.subs}: its worker process died (out of memory?)")
+            outcome = outcome_of(future)
             if outcome is None:            # the worker was interrupted
                 raise KeyboardInterrupt
+            given.add(future)
             yield outcome
     except KeyboardInterrupt:
-        stop.set()
-        for future in futures:
-            future.cancel()
-        for process in list(getattr(executor, "_processes", {}).values()):
-            if process.is_alive():
-                os.kill(process.pid, signal.SIGINT)      # their running sync stops, temp files removed
-        executor.shutdown(wait=True, cancel_futures=True)
+        _stop_workers(executor, futures, stop)
+        for future in futures:             # pairs that finished while stopping: written, so reported
+            if future not in given and future.done() and not future.cancelled():
+                outcome = outcome_of(future)
+                if outcome is not None:
+                    yield outcome
+        raise
+    except GeneratorExit:                  # the caller stopped reading (its own Ctrl-C): stop the workers
+        _stop_workers(executor, futures, stop)
         raise
     executor.shutdown(wait=True)
+
+
+def _stop_workers(executor, futures, stop) -> None:
+    """Queued pairs cancelled, running syncs interrupted (their temp files removed), the
+    workers waited for."""
+    stop.set()
+    for future in futures:
+        future.cancel()
+    for process in list(getattr(executor, "_processes", {}).values()):
+        if process.is_alive():
+            os.kill(process.pid, signal.SIGINT)
+    executor.shutdown(wait=True, cancel_futures=True)
 
 
 _WORKER_SYNC: Sync | None = None

@@ -534,6 +534,7 @@ def batch(
         interrupted = False
     except KeyboardInterrupt:
         interrupted = True
+        getattr(outcome_stream, "close", lambda: None)()     # the workers stop, whatever was reading
     progress.finish()
     order = {pair: k for k, pair in enumerate(found.pairs)}
     outcomes.sort(key=lambda outcome: order[outcome.pair])      # (workers finish in any order)

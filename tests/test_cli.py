@@ -607,7 +607,9 @@ def test_the_bazarr_command_of_the_readme(tmp_path):
 def test_json_for_several_pairs_and_failures(tmp_path, jfk_srt):
     """--json: a list for several pairs, a failed pair included (status, message); the exit
     status is the usual one."""
-    proc = run("fix", tmp_path / "missing.flac", jfk_srt, tmp_path / "gone.flac", jfk_srt, "--json", "--fast")
+    other = tmp_path / "other.srt"
+    other.write_bytes(jfk_srt.read_bytes())
+    proc = run("fix", tmp_path / "missing.flac", jfk_srt, tmp_path / "gone.flac", other, "--json", "--fast")
     assert proc.returncode == 1
     records = json.loads(proc.stdout)
     assert [r["status"] for r in records] == ["failed", "failed"]
