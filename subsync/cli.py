@@ -310,8 +310,8 @@ def _fix_in_workers(pairs, targets, workers: int, common: SyncArgs, options, kin
     for pair, target in zip(given, targets):
         outcome = done[pair]
         synced = outcome.status == "synced"
-        records.append({"media": os.fspath(pair.media), "subs": os.fspath(pair.subs), "output": os.fspath(target),
-                        "status": outcome.status, "message": "" if synced else outcome.message, **outcome.report})
+        records.append(_fix_record(pair.media, pair.subs, target, outcome.status,
+                                   "" if synced else outcome.message, outcome.report))
         if not synced:
             _error(outcome.error, outcome.exit_status)
         elif not common.quiet and not common.json:
@@ -321,6 +321,14 @@ def _fix_in_workers(pairs, targets, workers: int, common: SyncArgs, options, kin
     code = overall(outcome.exit_status for outcome in done.values())
     if code:
         raise typer.Exit(code)
+
+
+def _fix_record(media: Path | None, subs: Path, output: Path | None, status: str, message: str = "",
+                header: dict | None = None) -> dict:
+    """One pair's ``--json`` record for ``fix`` (the --report header's fields after the pair's own)."""
+    return {"media": None if media is None else os.fspath(media), "subs": os.fspath(subs),
+            "output": None if output is None else os.fspath(output), "status": status, "message": message,
+            **(header or {})}
 
 
 def _fix_pairs(files: list[Path], reference: Path | None) -> list[tuple[Path | None, Path]]:
@@ -397,8 +405,7 @@ class _Fix:
         from . import render
 
         progress = Progress(self.quiet)
-        record = {"media": None if media is None else os.fspath(media), "subs": os.fspath(subs),
-                  "output": None if self.dry_run else os.fspath(target)}
+        output = None if self.dry_run else target
 
         def work():
             result = self.sync(media, subs, progress)
@@ -413,11 +420,11 @@ class _Fix:
         if failed is not None:
             progress.finish()
             if self.as_json:
-                self.records.append({**record, "status": failed.outcome, "message": failed.reason})
+                self.records.append(_fix_record(media, subs, output, failed.outcome, failed.reason))
             return _error(failed.message, failed.status)
         if self.as_json:
-            self.records.append({**record, "status": "dry run" if self.dry_run else "synced", "message": "",
-                                 **result.header()})
+            self.records.append(_fix_record(media, subs, output, "dry run" if self.dry_run else "synced",
+                                            header=result.header()))
         if not self.quiet and not self.dry_run and not self.as_json:
             typer.echo(f"{target}: {render.summary(result, self.from_reference)}", err=True)
         return OK

@@ -28,7 +28,6 @@ from .decisions import LEAD_IN_S, Heard, LineResult, decide, heard_as_a_whole, h
 from .hearing import Hearing, Lines, Progress
 from .listener import Listener
 from .options import SyncOptions
-from .windows import spread_sample
 
 EDGE_S = 1.0                  # a global offset this close to +-max_offset is at the search's edge
 MIN_SPEECH_S = 0.2            # media with less detected speech than this is refused
@@ -194,7 +193,7 @@ def _listen(hearing: Hearing, time_map: timemap.TimeMap, span_s: float) -> tuple
     options, lines = hearing.options, hearing.lines
     windows = hearing.windows(time_map)
     if options.fast:
-        plan = triage.Plan(tuple(spread_sample(windows, FAST_WINDOWS)), len(windows), "--fast: a sample")
+        plan = triage.Plan(tuple(triage.sample(windows)), len(windows), "--fast: a sample")
     elif options.every_line:
         plan = triage.every_window(windows, "--every-line")
     else:

@@ -203,12 +203,7 @@ class Hearing:
         batch = max(1, getattr(self.listener, "batch", 1))
         for first in range(0, len(new), batch):
             self.report("aligning lines", first, len(new))
-            chunk = new[first : first + batch]
-            passages = [self._passage(w) for w in chunk]
-            asked = [p for p in passages if p is not None]
-            answers = iter(hear_many(self.listener, asked))
-            for window, passage in zip(chunk, passages):
-                self._heard[window] = {} if passage is None else self._placed(window, passage, next(answers))
+            self._hear_new(new[first : first + batch])
         self.report("aligning lines", len(new), len(new))
         heard: dict[int, Heard] = {}
         for window in windows:
@@ -224,12 +219,15 @@ class Hearing:
         """Where each line of ``window`` is heard (media seconds), with its confidence; a
         window heard before (probed in verification, then aligned) is not heard again."""
         if window not in self._heard:
-            self._heard[window] = self._hear(window)
+            self._hear_new([window])
         return self._heard[window]
 
-    def _hear(self, window: Window) -> dict[int, Heard]:
-        passage = self._passage(window)
-        return {} if passage is None else self._placed(window, passage, self.listener.hear(passage))
+    def _hear_new(self, windows: Sequence[Window]) -> None:
+        """Hear ``windows`` (not heard yet; at most the listener's batch) into the cache."""
+        passages = [self._passage(w) for w in windows]
+        answers = iter(hear_many(self.listener, [p for p in passages if p is not None]))
+        for window, passage in zip(windows, passages):
+            self._heard[window] = {} if passage is None else self._placed(window, passage, next(answers))
 
     def _passage(self, window: Window) -> Passage | None:
         """What the listener hears for ``window`` (None: too little audio)."""

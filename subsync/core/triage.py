@@ -84,9 +84,10 @@ def plan(windows: Sequence[Window], sampled: dict[int, Heard], mapped_starts: np
     if scattered(deviations):
         return every_window(windows, "the sample's lines scatter around their voice")
     lead = file_lead(deviations)
+    voiced = np.r_[0, np.cumsum(np.asarray(speech) >= SPEECH_THRESHOLD)]       # (n_frames + 1,) speech frames before
     reasons = {
-        "over silence": _over_silence(mapped_starts, mapped_ends, speech),
-        "no voice onset near": _no_onset(mapped_starts + lead, speech),
+        "over silence": _over_silence(mapped_starts, mapped_ends, voiced),
+        "no voice onset near": _no_onset(mapped_starts + lead, speech, voiced),
         "near a cut": _near_cut(starts_s, time_map),
     }
     placed = np.zeros(mapped_starts.size, bool)          # the lines some window holds
@@ -109,9 +110,9 @@ def plan(windows: Sequence[Window], sampled: dict[int, Heard], mapped_starts: np
     return Plan(heard, len(windows), f"the sample and the suspect lines' windows (suspect: {why})")
 
 
-def _over_silence(starts_s: np.ndarray, ends_s: np.ndarray, speech: np.ndarray) -> np.ndarray:
-    """(n,) bool: less than SILENT_SHARE of the line's frames are speech."""
-    voiced = np.r_[0, np.cumsum(np.asarray(speech) >= SPEECH_THRESHOLD)]     # (n_frames + 1,)
+def _over_silence(starts_s: np.ndarray, ends_s: np.ndarray, voiced: np.ndarray) -> np.ndarray:
+    """(n,) bool: less than SILENT_SHARE of the line's frames are speech (``voiced``: the
+    speech frames before each frame, (n_frames + 1,))."""
     first = np.clip(np.floor(starts_s * ACTIVITY_FRAMES_PER_S).astype(np.int64), 0, voiced.size - 1)
     last = np.clip(np.ceil(ends_s * ACTIVITY_FRAMES_PER_S).astype(np.int64), 0, voiced.size - 1)
     frames = last - first
@@ -119,7 +120,7 @@ def _over_silence(starts_s: np.ndarray, ends_s: np.ndarray, speech: np.ndarray) 
     return (frames > 0) & (share < SILENT_SHARE)
 
 
-def _no_onset(voice_starts_s: np.ndarray, speech: np.ndarray) -> np.ndarray:
+def _no_onset(voice_starts_s: np.ndarray, speech: np.ndarray, voiced: np.ndarray) -> np.ndarray:
     """(n,) bool: where the line's voice should start is mostly silent for SILENT_START_S,
     and no voice starts within ONSET_FAR_S of it."""
     rises_s = voice_onsets(speech) * ACTIVITY_FRAME_S                           # (n_rises,) sorted
@@ -129,7 +130,6 @@ def _no_onset(voice_starts_s: np.ndarray, speech: np.ndarray) -> np.ndarray:
                              np.abs(rises_s[np.minimum(at + 1, rises_s.size - 1)] - voice_starts_s))
     else:
         nearest = np.full(voice_starts_s.size, np.inf)
-    voiced = np.r_[0, np.cumsum(np.asarray(speech) >= SPEECH_THRESHOLD)]
     span = round(SILENT_START_S * ACTIVITY_FRAMES_PER_S)
     first = np.clip(np.round(voice_starts_s * ACTIVITY_FRAMES_PER_S).astype(np.int64), 0, voiced.size - 1)
     last = np.minimum(first + span, voiced.size - 1)
