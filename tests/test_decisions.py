@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from subsync.core import decisions
-from subsync.core.decisions import Heard, decide
+from subsync.core.decisions import Heard, Word, decide
 from subsync.core.options import SyncOptions
 from subsync.core.windows import plan_windows
 
@@ -50,6 +50,37 @@ def test_decide_keeps_agreeing_lines_and_retimes_clear_misses():
             assert line.start_s == mapped[line.index]
     assert all(a.start_s < b.start_s for a, b in zip(lines, lines[1:]))
     assert all(line.end_s - line.start_s >= 0.2 for line in lines)
+
+
+def _words(start_s: float, first_s: float, texts=("so", "we", "went", "home")) -> tuple[Word, ...]:
+    """Words from ``start_s``: the first taking ``first_s`` (to where the second starts),
+    the others 0.25 s each."""
+    edges = [start_s, start_s + first_s] + [start_s + first_s + 0.25 * k for k in range(1, len(texts))]
+    return tuple(Word(t, a, b, 0.9) for t, a, b in zip(texts, edges, edges[1:]))
+
+
+@pytest.mark.parametrize("first_word_s, action", [(0.25, "retimed"), (1.2, "mapped"), (None, "mapped")])
+def test_a_line_heard_early_is_stretched_only_when_its_first_word_is(first_word_s, action):
+    """In a sloppy file, a line heard 0.6 s before it is shown yet ending where it is shown
+    was either shown late (its first word takes a normal time: re-timed) or heard with a
+    cough or filler read as its first word (1.2 s for "so": the map's time).  Without
+    words, the old rule: the map's time."""
+    starts = np.arange(20) * 3.0
+    shift = np.random.default_rng(0).normal(0, 0.35, starts.size)
+    shift[5] = 0.6                                         # line 5 shown 0.6 s late
+    mapped = starts + shift
+    ends = mapped + 2.0
+    ends[5] = mapped[5] + 1.2
+    heard = heard_at(starts + shift, -shift)               # heard at the true times
+    words = () if first_word_s is None else _words(starts[5], first_word_s)
+    heard[5] = Heard(starts[5], ends[5] + 0.1, 0.9, words)  # heard 1.9 s long, shown 1.2 s
+    lines = decide(mapped, ends, heard, ["so we went home"] * 20, OPTIONS)
+    assert decisions.scattered(-np.delete(shift, 5))
+    assert lines[5].action == action
+    if action == "retimed":
+        assert lines[5].start_s == pytest.approx(starts[5] - max(decisions.file_lead(-shift), 0.0), abs=0.05)
+    else:
+        assert lines[5].start_s == mapped[5]
 
 
 def test_decide_leaves_a_tight_file_alone_and_low_confidence_on_the_map():

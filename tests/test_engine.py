@@ -225,6 +225,10 @@ def test_unheard_text_over_a_short_file_is_refused(one_minute):
     other = [f"nothing of this {k} is said" for k in range(len(truth))]
     placed = run(audio, as_lines(truth, 1.0, 2.0, other), ReplayListener(script(truth)))
     assert not placed.text_heard and "no line of it is heard" in placed.refusal
+    # The language was detected, not given: the refusal says which, and how to give another.
+    assert "taken for language 'en'; if it is another, give it with --language" in placed.refusal
+    given = run(audio, as_lines(truth, 1.0, 2.0, other), ReplayListener(script(truth)), language="en")
+    assert "no line of it is heard" in given.refusal and "--language" not in given.refusal
 
 
 def test_a_listener_that_cannot_take_the_text_hears_nothing(one_minute):

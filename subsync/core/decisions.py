@@ -32,6 +32,9 @@ MIN_PAUSE_FRAMES = 20         # a silence of 0.2 s (ACTIVITY_FRAME_S frames) bet
                               # the voice under the subtitle's start: the heard start swallowed it
 ONSET_CHECK_FRAMES = 15       # a heard start must have speech in most of the 0.15 s after it
 ONSET_NEAR_S = 0.2            # a gross miss needs a voice onset this close to where it is heard
+WORD_BASE_S = 0.3             # no one takes longer than this plus WORD_PER_LETTER_S a letter to say
+WORD_PER_LETTER_S = 0.1       # a word (10 letters a second: slow speech); a first word heard longer
+                              # swallowed a cough, breath, pause or filler before it
 
 
 @dataclass(frozen=True)
@@ -177,7 +180,23 @@ def _absorbed_onset(heard: Heard, mapped_start_s: float, mapped_end_s: float, to
     # by a few hundred ms; a slip stretches it by more.
     stretched = (heard.end_s - heard.start_s) - (mapped_end_s - mapped_start_s) > max(tolerance_s, MIN_STRETCH_S)
     ends_agree = abs(heard.end_s - mapped_end_s) <= max(tolerance_s, END_AGREEMENT_S)
-    return early and stretched and ends_agree
+    return early and stretched and ends_agree and _first_word_swallowed(heard)
+
+
+def _first_word_swallowed(heard: Heard) -> bool:
+    """Does the line's first word take longer than anyone takes to say it (WORD_BASE_S
+    plus WORD_PER_LETTER_S a letter), from the line's heard start to where its second word
+    starts?  That is where a stretch shows: a filler, cough or breath before the line is
+    read as its first word (or the first word is put on it, apart from the rest).  A line
+    heard early whose first word takes a normal time is displaced, not stretched: heard
+    ends run late after pauses, so a line shown late by a few hundred ms can look
+    stretched as a whole.  Without words there is nothing to check (True)."""
+    if not heard.words:
+        return True
+    first = heard.words[0]
+    until_s = heard.words[1].start_s if len(heard.words) > 1 else first.end_s
+    letters = sum(ch.isalnum() for ch in first.text)
+    return until_s - max(first.start_s, heard.start_s) > WORD_BASE_S + WORD_PER_LETTER_S * letters
 
 
 def _onsets_say_moved(heard_start_s: float, mapped_start_s: float, rises_s: np.ndarray | None) -> bool:

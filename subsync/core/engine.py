@@ -40,7 +40,9 @@ DECISIVE_MARGIN = 1.3         # an activity match this far ahead of the next is 
 CLEAR_MARGIN = 1.08           # ... this far, clear (the model checks it on two windows only) ...
 MIN_DECISIVE_SPAN_S = 300.0   # ... over subtitles spanning at least this long
 MAP_MARGIN = 0.1              # a refined map replaces the incumbent when it explains this much
-                              # more of the heard lines (timemap.anchor_agreement)
+                              # more of the heard lines (timemap.anchor_agreement) ...
+HELD_OUT_T = 2.0              # ... or the heard lines it was not fitted on better by this many
+                              # standard errors (timemap.held_out_t)
 MIN_DRIFT_ANCHOR_SHARE = 0.5  # heard lines must span this share of the subtitles to refit the drift
 HEARD_SLACK_BIAS_S = -0.12    # heard start minus heard end errors (median, bench onset references)
 ACTIVITY_SLACK_BIAS_S = 0.0   # the same for the activity's voice edges
@@ -181,7 +183,7 @@ def _heard(hearing: Hearing, global_map: timemap.TimeMap, match: _Match, score: 
     if share < MIN_HEARD_SHARE and not match.trusted:
         return replace(placement, refusal=(
             f"only {100 * share:.0f} % of the lines are heard where the map puts them "
-            f"(activity margin {match.margin:.2f}): another episode, or another edit?"))
+            f"(activity margin {match.margin:.2f}): another episode, or another edit?{_detected(hearing)}"))
     return placement
 
 
@@ -212,16 +214,21 @@ def _listen(hearing: Hearing, time_map: timemap.TimeMap, span_s: float) -> tuple
 def _chosen(incumbent: timemap.TimeMap, lines: Lines, heard: dict[int, Heard],
             options: SyncOptions, span_s: float) -> timemap.TimeMap:
     """The incumbent map (from the speech pattern over whole cue intervals, or verified),
-    unless the map refined through the heard lines explains them better by MAP_MARGIN on
-    timemap.anchor_agreement, the same measure for both: heard starts carry the
-    listener's errors and the subtitler's lead-in, so a refinement must earn its place."""
-    refined = _refined(incumbent, lines, heard, options, span_s)
-    if refined is None:
-        return incumbent
+    unless the map refined through the heard lines explains them better: by MAP_MARGIN on
+    timemap.anchor_agreement, the same measure for both, or on the heard lines it was not
+    fitted on (timemap.held_out_t at least HELD_OUT_T: a drift between two neighbouring
+    framerate ratios, 0.1 %, moves no line by 250 ms in a few minutes).  Heard starts carry
+    the listener's errors and the subtitler's lead-in, so a refinement must earn its place."""
     sub, media, weights = _anchors(lines, heard, options)
+    if not sub.size:
+        return incumbent
+    refined = _refit(incumbent, sub, media, weights, span_s)
     gain = (timemap.anchor_agreement(refined, sub, media, weights)
             - timemap.anchor_agreement(incumbent, sub, media, weights))
-    return refined if gain >= MAP_MARGIN else incumbent
+    if gain >= MAP_MARGIN:
+        return refined
+    refit = lambda *anchors: _refit(incumbent, *anchors, span_s)   # noqa: E731
+    return refined if timemap.held_out_t(incumbent, refit, sub, media, weights) >= HELD_OUT_T else incumbent
 
 
 def _unheard(hearing: Hearing, cut_map: timemap.TimeMap, match: _Match, score: float | None,
@@ -233,9 +240,17 @@ def _unheard(hearing: Hearing, cut_map: timemap.TimeMap, match: _Match, score: f
     refusal = "" if match.trusted else (
         f"{labels.subs}: {'its language is not spoken' if score is None else 'no line of it is heard'} in "
         f"{labels.media} and the speech pattern matches no offset clearly "
-        f"(activity margin {match.margin:.2f}): another episode, or no dialogue?")
+        f"(activity margin {match.margin:.2f}): another episode, or no dialogue?{_detected(hearing)}")
     return Placement(placed, time_map, cut_map, hearing.language or "", hearing.listener.name, text_heard=False,
                      margin=match.margin, text_score=score, refusal=refusal)
+
+
+def _detected(hearing: Hearing) -> str:
+    """A hint when the spoken language was detected, not given: a few seconds of speech
+    are easily taken for another language, and text heard in the wrong one is not heard."""
+    if not hearing.detected:
+        return ""
+    return f" (the speech was taken for language {hearing.language!r}; if it is another, give it with --language)"
 
 
 def sync_cues(reference: Lines, lines: Lines, options: SyncOptions, labels: Labels = Labels()) -> Placement:
@@ -358,12 +373,17 @@ def _anchors(lines: Lines, heard: dict[int, Heard], options: SyncOptions) -> tup
 def _refined(prior: timemap.TimeMap, lines: Lines, heard: dict[int, Heard],
              options: SyncOptions, span_s: float) -> timemap.TimeMap | None:
     """``prior`` fitted through the confident lines' (subtitle start, heard start) pairs
-    (None: no such line).  The scale is refitted only when the anchors span at least
-    MIN_DRIFT_ANCHOR_SHARE of ``span_s``, the searched cues' span: a drift fitted on a
-    short stretch of a file is noise that moves every line beyond it."""
+    (None: no such line); see _refit."""
     sub, media, weights = _anchors(lines, heard, options)
-    if not sub.size:
-        return None
+    return _refit(prior, sub, media, weights, span_s) if sub.size else None
+
+
+def _refit(prior: timemap.TimeMap, sub: np.ndarray, media: np.ndarray, weights: np.ndarray,
+           span_s: float) -> timemap.TimeMap:
+    """``prior`` fitted through (subtitle start, heard start) anchors, (n,) each.  The scale
+    is refitted only when the anchors span at least MIN_DRIFT_ANCHOR_SHARE of ``span_s``,
+    the searched cues' span: a drift fitted on a short stretch of a file is noise that
+    moves every line beyond it."""
     spread = float(sub.max() - sub.min()) >= MIN_DRIFT_ANCHOR_SHARE * span_s
     return timemap.refine(prior, sub, media, weights, free_scale=spread)
 

@@ -74,6 +74,7 @@ class Hearing:
         self.duration_s = audio.size / SAMPLE_RATE_HZ
         self.options, self.report = options, report
         self.language = listener.language_for(options.language)
+        self.detected = False               # the language was detected from the audio (not given)
         self._heard: dict[Window, dict[int, Heard]] = {}   # every window heard, once (verify, sample, align)
         keep = timemap.reachable(lines.starts_s, self.duration_s, options.max_offset_s)
         self.span_s = timemap.span_s(lines.starts_s[keep], lines.ends_s[keep])   # the lines the search can place
@@ -86,6 +87,7 @@ class Hearing:
         """The spoken language (given, or detected from the audio)."""
         if self.language is None:
             self.language = self.listener.detect_language(self._voiced_pieces())
+            self.detected = True
         return self.language
 
     # ------------------------------------------------------------ verification

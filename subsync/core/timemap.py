@@ -10,6 +10,7 @@ moves a map (cuts included) onto such anchors.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from itertools import permutations
@@ -778,6 +779,42 @@ def anchor_agreement(time_map: TimeMap, sub_s: np.ndarray, media_s: np.ndarray, 
     residual = media_s - time_map(sub_s)
     lead = float(np.clip(weighted_median(residual, weights), *LEAD_BAND_S))
     return float(np.sum(weights[np.abs(residual - lead) <= AGREEMENT_S]) / np.sum(weights))
+
+
+HELD_OUT_FOLDS = 5            # anchors are split into this many folds, interleaved in subtitle time
+MIN_HELD_OUT_ANCHORS = 20     # fewer anchors than this: no held-out comparison (0)
+
+
+def held_out_t(incumbent: TimeMap, refit: Callable[[np.ndarray, np.ndarray, np.ndarray], TimeMap],
+               sub_s: np.ndarray, media_s: np.ndarray, weights: np.ndarray) -> float:
+    """How much better maps ``refit`` through anchors explain anchors they were not fitted
+    on than ``incumbent`` does: the paired t statistic of the per-anchor losses.
+
+    Each fold of the anchors (subtitle start, heard start), (n,) each, is held out in
+    turn; ``refit(sub, media, weights)`` is fitted on the others.  An anchor's loss under
+    a map is its distance from the map plus the lead that the fitting anchors show
+    (their weighted median residual, clipped to LEAD_BAND_S), capped at AGREEMENT_S.
+    A refit only fits the anchors it was given better, so in-sample losses always favour
+    it; held-out ones do not.  Positive: the refit is better.  0 with fewer than
+    MIN_HELD_OUT_ANCHORS anchors."""
+    sub, media, weight = (np.asarray(a, dtype=np.float64).reshape(-1) for a in (sub_s, media_s, weights))
+    n = sub.size
+    if n < MIN_HELD_OUT_ANCHORS or weight.sum() <= 0:
+        return 0.0
+    fold = np.empty(n, dtype=np.int64)
+    fold[np.argsort(sub, kind="stable")] = np.arange(n) % HELD_OUT_FOLDS    # (n,) each fold spans the file
+    difference = np.zeros(n)                                                # (n,) incumbent loss - refit loss
+    for k in range(HELD_OUT_FOLDS):
+        fit, held = fold != k, fold == k
+        for time_map, sign in ((incumbent, 1.0), (refit(sub[fit], media[fit], weight[fit]), -1.0)):
+            lead = np.clip(weighted_median(media[fit] - time_map(sub[fit]), weight[fit]), *LEAD_BAND_S)
+            distance = np.abs(media[held] - time_map(sub[held]) - lead)
+            difference[held] += sign * np.minimum(distance, AGREEMENT_S)
+    mean = float(np.sum(weight * difference) / np.sum(weight))
+    spread = float(np.sqrt(np.sum(weight * (difference - mean) ** 2) / np.sum(weight) / n))
+    if spread <= 1e-12:
+        return 0.0
+    return mean / spread
 
 
 def reachable(starts_s: np.ndarray, media_s: float, max_offset_s: float) -> np.ndarray:
