@@ -59,12 +59,17 @@ def _words(start_s: float, first_s: float, texts=("so", "we", "went", "home")) -
     return tuple(Word(t, a, b, 0.9) for t, a, b in zip(texts, edges, edges[1:]))
 
 
-@pytest.mark.parametrize("first_word_s, action", [(0.25, "retimed"), (1.2, "mapped"), (None, "mapped")])
-def test_a_line_heard_early_is_stretched_only_when_its_first_word_is(first_word_s, action):
-    """In a sloppy file, a line heard 0.6 s before it is shown yet ending where it is shown
-    was either shown late (its first word takes a normal time: re-timed) or heard with a
-    cough or filler read as its first word (1.2 s for "so": the map's time).  Without
-    words, the old rule: the map's time."""
+@pytest.mark.parametrize("first_word_s, end_after_s, action", [
+    (0.25, 0.1, "retimed"),     # its words take normal times: shown late
+    (1.2, 0.1, "mapped"),       # "so" for 1.2 s: a filler or cough read as its first word
+    (1.2, -1.0, "mapped"),      # ... wherever its end is heard
+    (None, 0.1, "mapped"),      # no word times: heard longer than shown, ending where it ends
+    (None, -1.0, "retimed"),    # no word times, shifted as a whole
+])
+def test_a_line_heard_early_is_stretched_only_when_its_first_word_is(first_word_s, end_after_s, action):
+    """In a sloppy file, a line heard 0.6 s before it is shown was either shown late or
+    heard with a cough or filler read as its first word; the first word's time tells
+    which.  Without word times, the line's length against what is shown does."""
     starts = np.arange(20) * 3.0
     shift = np.random.default_rng(0).normal(0, 0.35, starts.size)
     shift[5] = 0.6                                         # line 5 shown 0.6 s late
@@ -73,7 +78,7 @@ def test_a_line_heard_early_is_stretched_only_when_its_first_word_is(first_word_
     ends[5] = mapped[5] + 1.2
     heard = heard_at(starts + shift, -shift)               # heard at the true times
     words = () if first_word_s is None else _words(starts[5], first_word_s)
-    heard[5] = Heard(starts[5], ends[5] + 0.1, 0.9, words)  # heard 1.9 s long, shown 1.2 s
+    heard[5] = Heard(starts[5], ends[5] + end_after_s, 0.9, words)
     lines = decide(mapped, ends, heard, ["so we went home"] * 20, OPTIONS)
     assert decisions.scattered(-np.delete(shift, 5))
     assert lines[5].action == action

@@ -169,30 +169,29 @@ def _evidence(heard: Heard, mapped_start_s: float, speech: np.ndarray | None) ->
 
 
 def _absorbed_onset(heard: Heard, mapped_start_s: float, mapped_end_s: float, tolerance_s: float) -> bool:
-    """Heard early only because its first word swallowed a cough, breath or pause?
+    """Heard early only because its first word swallowed a cough, breath, filler or pause?
 
-    A mistimed line is heard shifted as a whole; a line whose start alone is early,
-    while it is heard ending where the subtitle ends, so that it is heard longer than it
-    is shown by more than the tolerance, was stretched by the aligner.
+    With word times, the stretch shows where it is: the first word takes longer than
+    anyone says it (_first_word_swallowed).  A line heard early whose first word takes a
+    normal time was shown late.  Without them: a line whose start alone is early, while it
+    is heard ending where the subtitle ends, so that it is heard longer than it is shown by
+    more than the tolerance, was stretched by the aligner.
     """
     early = heard.start_s < mapped_start_s - tolerance_s
+    if heard.words:
+        return early and _first_word_swallowed(heard)
     # Heard ends run late after pauses, so a line shifted as a whole can look stretched
     # by a few hundred ms; a slip stretches it by more.
     stretched = (heard.end_s - heard.start_s) - (mapped_end_s - mapped_start_s) > max(tolerance_s, MIN_STRETCH_S)
     ends_agree = abs(heard.end_s - mapped_end_s) <= max(tolerance_s, END_AGREEMENT_S)
-    return early and stretched and ends_agree and _first_word_swallowed(heard)
+    return early and stretched and ends_agree
 
 
 def _first_word_swallowed(heard: Heard) -> bool:
     """Does the line's first word take longer than anyone takes to say it (WORD_BASE_S
     plus WORD_PER_LETTER_S a letter), from the line's heard start to where its second word
-    starts?  That is where a stretch shows: a filler, cough or breath before the line is
-    read as its first word (or the first word is put on it, apart from the rest).  A line
-    heard early whose first word takes a normal time is displaced, not stretched: heard
-    ends run late after pauses, so a line shown late by a few hundred ms can look
-    stretched as a whole.  Without words there is nothing to check (True)."""
-    if not heard.words:
-        return True
+    starts?  A filler, cough or breath before the line is read as its first word (or the
+    first word is put on it, apart from the rest).  ``heard`` has word times."""
     first = heard.words[0]
     until_s = heard.words[1].start_s if len(heard.words) > 1 else first.end_s
     letters = sum(ch.isalnum() for ch in first.text)
