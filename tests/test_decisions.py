@@ -88,6 +88,27 @@ def test_a_line_heard_early_is_stretched_only_when_its_first_word_is(first_word_
         assert lines[5].start_s == mapped[5]
 
 
+@pytest.mark.parametrize("words, swallowed", [
+    ((("...", 0.0, 0.1), ("so", 0.1, 1.3), ("we", 1.3, 1.5)), True),   # "..." is not said: "so" is first
+    ((("so", 0.0, 0.25), ("we", 0.25, 0.5)), False),
+    ((("1999", 0.0, 1.0), ("was", 1.0, 1.2)), False),                  # a number is read as words
+    ((("so", 0.0, 0.1), ("we", 1.4, 1.6), ("went", 1.6, 1.9)), True),  # "so" put apart from the rest
+])
+def test_a_first_word_is_swallowed_when_it_takes_longer_than_anyone_says_it(words, swallowed):
+    heard = Heard(0.0, 2.0, 0.9, tuple(Word(t, a, b, 0.9) for t, a, b in words))
+    spoken = decisions._spoken_words(heard)
+    assert decisions._first_word_swallowed(heard.start_s, spoken) == swallowed
+
+
+def test_text_without_spaces_is_judged_by_its_length_not_as_one_long_word():
+    """A Chinese line is one "word" to split(): its length against what is shown decides, as
+    without word times (a line shown late, heard as long as shown, is not a slip)."""
+    line = Heard(10.0, 12.2, 0.9, (Word("我们明天早上一起回家吧", 10.0, 12.2, 0.9),))
+    assert not decisions._absorbed_onset(line, 10.6, 12.8, 0.15)        # shifted whole: shown late
+    stretched = Heard(10.0, 12.8, 0.9, line.words)                      # heard 0.6 s longer, same end
+    assert decisions._absorbed_onset(stretched, 10.6, 12.8, 0.15)
+
+
 def test_decide_leaves_a_tight_file_alone_and_low_confidence_on_the_map():
     starts = np.arange(20) * 3.0
     noise = np.random.default_rng(1).normal(0, 0.04, starts.size)

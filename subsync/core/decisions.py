@@ -35,6 +35,7 @@ ONSET_NEAR_S = 0.2            # a gross miss needs a voice onset this close to w
 WORD_BASE_S = 0.3             # no one takes longer than this plus WORD_PER_LETTER_S a letter to say
 WORD_PER_LETTER_S = 0.1       # a word (10 letters a second: slow speech); a first word heard longer
                               # swallowed a cough, breath, pause or filler before it
+DIGIT_LETTERS = 3             # a digit takes as long as this many letters ("1999": nineteen ninety-nine)
 
 
 @dataclass(frozen=True)
@@ -171,15 +172,17 @@ def _evidence(heard: Heard, mapped_start_s: float, speech: np.ndarray | None) ->
 def _absorbed_onset(heard: Heard, mapped_start_s: float, mapped_end_s: float, tolerance_s: float) -> bool:
     """Heard early only because its first word swallowed a cough, breath, filler or pause?
 
-    With word times, the stretch shows where it is: the first word takes longer than
-    anyone says it (_first_word_swallowed).  A line heard early whose first word takes a
-    normal time was shown late.  Without them: a line whose start alone is early, while it
-    is heard ending where the subtitle ends, so that it is heard longer than it is shown by
-    more than the tolerance, was stretched by the aligner.
+    With word times (two words or more), the stretch shows where it is: the first word
+    takes longer than anyone says it (_first_word_swallowed).  A line heard early whose
+    first word takes a normal time was shown late.  Otherwise (no word times, or text
+    written without spaces, one "word" a line): a line whose start alone is early, while
+    it is heard ending where the subtitle ends, so that it is heard longer than it is shown
+    by more than the tolerance, was stretched by the aligner.
     """
     early = heard.start_s < mapped_start_s - tolerance_s
-    if heard.words:
-        return early and _first_word_swallowed(heard)
+    spoken = _spoken_words(heard)
+    if len(spoken) >= 2:
+        return early and _first_word_swallowed(heard.start_s, spoken)
     # Heard ends run late after pauses, so a line shifted as a whole can look stretched
     # by a few hundred ms; a slip stretches it by more.
     stretched = (heard.end_s - heard.start_s) - (mapped_end_s - mapped_start_s) > max(tolerance_s, MIN_STRETCH_S)
@@ -187,15 +190,22 @@ def _absorbed_onset(heard: Heard, mapped_start_s: float, mapped_end_s: float, to
     return early and stretched and ends_agree
 
 
-def _first_word_swallowed(heard: Heard) -> bool:
-    """Does the line's first word take longer than anyone takes to say it (WORD_BASE_S
-    plus WORD_PER_LETTER_S a letter), from the line's heard start to where its second word
-    starts?  A filler, cough or breath before the line is read as its first word (or the
-    first word is put on it, apart from the rest).  ``heard`` has word times."""
-    first = heard.words[0]
-    until_s = heard.words[1].start_s if len(heard.words) > 1 else first.end_s
-    letters = sum(ch.isalnum() for ch in first.text)
-    return until_s - max(first.start_s, heard.start_s) > WORD_BASE_S + WORD_PER_LETTER_S * letters
+def _spoken_words(heard: Heard) -> tuple[Word, ...]:
+    """The line's words that are said (some letter or digit: not "..." or a lone dash) and
+    end after its heard start (one moved past a pause by _evidence leaves the words before
+    it behind)."""
+    return tuple(w for w in heard.words if w.end_s > heard.start_s and any(ch.isalnum() for ch in w.text))
+
+
+def _first_word_swallowed(start_s: float, spoken: Sequence[Word]) -> bool:
+    """Does the first of the ``spoken`` words (two or more) take longer than anyone takes
+    to say it (WORD_BASE_S plus WORD_PER_LETTER_S a letter, a digit counting as
+    DIGIT_LETTERS: numbers are read as words), from the line's heard start ``start_s`` to
+    where the next word starts?  A filler, cough or breath before the line is read as its
+    first word (or the first word is put on it, apart from the rest)."""
+    first = spoken[0]
+    letters = sum(DIGIT_LETTERS if ch.isdigit() else 1 for ch in first.text if ch.isalnum())
+    return spoken[1].start_s - max(first.start_s, start_s) > WORD_BASE_S + WORD_PER_LETTER_S * letters
 
 
 def _onsets_say_moved(heard_start_s: float, mapped_start_s: float, rises_s: np.ndarray | None) -> bool:

@@ -786,21 +786,22 @@ MIN_HELD_OUT_ANCHORS = 20     # fewer anchors than this: no held-out comparison 
 
 
 def held_out_t(incumbent: TimeMap, refit: Callable[[np.ndarray, np.ndarray, np.ndarray], TimeMap],
-               sub_s: np.ndarray, media_s: np.ndarray, weights: np.ndarray) -> float:
+               sub_s: np.ndarray, media_s: np.ndarray, weights: np.ndarray) -> tuple[float, float]:
     """How much better maps ``refit`` through anchors explain anchors they were not fitted
-    on than ``incumbent`` does: the paired t statistic of the per-anchor losses.
+    on than ``incumbent`` does: the paired t statistic of the per-anchor losses, and their
+    weighted mean difference (seconds a line).
 
     Each fold of the anchors (subtitle start, heard start), (n,) each, is held out in
     turn; ``refit(sub, media, weights)`` is fitted on the others.  An anchor's loss under
     a map is its distance from the map plus the lead that the fitting anchors show
     (their weighted median residual, clipped to LEAD_BAND_S), capped at AGREEMENT_S.
     A refit only fits the anchors it was given better, so in-sample losses always favour
-    it; held-out ones do not.  Positive: the refit is better.  0 with fewer than
+    it; held-out ones do not.  Positive: the refit is better.  (0, 0) with fewer than
     MIN_HELD_OUT_ANCHORS anchors."""
     sub, media, weight = (np.asarray(a, dtype=np.float64).reshape(-1) for a in (sub_s, media_s, weights))
     n = sub.size
     if n < MIN_HELD_OUT_ANCHORS or weight.sum() <= 0:
-        return 0.0
+        return 0.0, 0.0
     fold = np.empty(n, dtype=np.int64)
     fold[np.argsort(sub, kind="stable")] = np.arange(n) % HELD_OUT_FOLDS    # (n,) each fold spans the file
     difference = np.zeros(n)                                                # (n,) incumbent loss - refit loss
@@ -812,9 +813,9 @@ def held_out_t(incumbent: TimeMap, refit: Callable[[np.ndarray, np.ndarray, np.n
             difference[held] += sign * np.minimum(distance, AGREEMENT_S)
     mean = float(np.sum(weight * difference) / np.sum(weight))
     spread = float(np.sqrt(np.sum(weight * (difference - mean) ** 2) / np.sum(weight) / n))
-    if spread <= 1e-12:
-        return 0.0
-    return mean / spread
+    if spread <= 1e-12:                 # every anchor the same difference (exact anchors)
+        return (float(np.copysign(np.inf, mean)) if abs(mean) > 1e-12 else 0.0), mean
+    return mean / spread, mean
 
 
 def reachable(starts_s: np.ndarray, media_s: float, max_offset_s: float) -> np.ndarray:
