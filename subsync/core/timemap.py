@@ -777,8 +777,13 @@ def anchor_agreement(time_map: TimeMap, sub_s: np.ndarray, media_s: np.ndarray, 
     LEAD_BAND_S).  Any lead a subtitler may use costs nothing; a map off by more, or with
     the wrong drift, leaves anchors out.  The same measure for every candidate map."""
     residual = media_s - time_map(sub_s)
-    lead = float(np.clip(weighted_median(residual, weights), *LEAD_BAND_S))
-    return float(np.sum(weights[np.abs(residual - lead) <= AGREEMENT_S]) / np.sum(weights))
+    return float(np.sum(weights[np.abs(residual - _lead(residual, weights)) <= AGREEMENT_S]) / np.sum(weights))
+
+
+def _lead(residual_s: np.ndarray, weights: np.ndarray) -> float:
+    """The file's lead that anchors' residuals from a map show: their weighted median,
+    clipped to LEAD_BAND_S (what subtitlers do)."""
+    return float(np.clip(weighted_median(residual_s, weights), *LEAD_BAND_S))
 
 
 HELD_OUT_FOLDS = 5            # anchors are split into this many folds, interleaved in subtitle time
@@ -808,7 +813,7 @@ def held_out_t(incumbent: TimeMap, refit: Callable[[np.ndarray, np.ndarray, np.n
     for k in range(HELD_OUT_FOLDS):
         fit, held = fold != k, fold == k
         for time_map, sign in ((incumbent, 1.0), (refit(sub[fit], media[fit], weight[fit]), -1.0)):
-            lead = np.clip(weighted_median(media[fit] - time_map(sub[fit]), weight[fit]), *LEAD_BAND_S)
+            lead = _lead(media[fit] - time_map(sub[fit]), weight[fit])
             distance = np.abs(media[held] - time_map(sub[held]) - lead)
             difference[held] += sign * np.minimum(distance, AGREEMENT_S)
     mean = float(np.sum(weight * difference) / np.sum(weight))
