@@ -347,3 +347,43 @@ def test_heard_lines_carry_their_words_in_media_time(one_minute):
         assert line.words[-1].end_s == pytest.approx(end, abs=0.2)
         assert all(a.end_s <= b.start_s + 1e-9 for a, b in zip(line.words, line.words[1:]))
         assert {w.confidence for w in line.words} == {line.confidence}
+
+
+def _heard_lines(true_map: TimeMap, n: int, seed: int, noise_s: float) -> tuple[Lines, dict]:
+    """n lines over 170 s of subtitle time, each heard 0.15 s after the true map puts its
+    start (a lead-in) with Laplace noise (heavy tails, like heard starts)."""
+    from subsync.core.decisions import Heard
+    rng = np.random.default_rng(seed)
+    starts = np.sort(rng.uniform(0.0, 170.0, n))
+    lines = Lines(tuple(f"line {i}" for i in range(n)), starts, starts + 1.5)
+    heard_s = true_map(starts) + 0.15 + rng.laplace(0.0, noise_s / np.sqrt(2), n)
+    return lines, {i: Heard(float(s), float(s) + 1.2, float(rng.uniform(0.5, 0.9))) for i, s in enumerate(heard_s)}
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_engine_takes_a_refit_that_held_out_lines_prefer(seed, monkeypatch):
+    """The wrong neighbouring framerate ratio (25/23.976 for 25/24) ties with the refit on
+    the share of heard lines near it, so only the held-out comparison can replace it: it
+    does, and without that comparison the wrong map would stay."""
+    from subsync.core import timemap
+    right = TimeMap(25 / 24, -78.0)
+    lines, heard = _heard_lines(right, 60, seed, noise_s=0.06)
+    wrong = TimeMap(25 / (24000 / 1001), 0.0)
+    sub, media, weights = engine._anchors(lines, heard, SyncOptions())
+    wrong = TimeMap(wrong.scale, float(np.median(media - 0.15 - wrong.scale * sub)))    # its best offset
+    refit = engine._refit(wrong, sub, media, weights, 170.0)
+    gain = timemap.anchor_agreement(refit, sub, media, weights) - timemap.anchor_agreement(wrong, sub, media, weights)
+    assert 0 <= gain < engine.MAP_MARGIN                                 # the share alone cannot tell
+    chosen = engine._chosen(wrong, lines, heard, SyncOptions(), 170.0)
+    assert chosen.scale == pytest.approx(right.scale, abs=2e-4)
+    monkeypatch.setattr(engine, "HELD_OUT_T", float("inf"))
+    assert engine._chosen(wrong, lines, heard, SyncOptions(), 170.0) == wrong
+
+
+def test_the_engine_keeps_a_right_map_against_refits_of_noisy_heard_lines():
+    """Heard starts with 100 ms heavy-tailed noise: a refit fits them better, and is refused
+    every time (20 draws of 38 lines)."""
+    right = TimeMap(25 / 24, -78.0)
+    for seed in range(20):
+        lines, heard = _heard_lines(right, 38, seed, noise_s=0.1)
+        assert engine._chosen(right, lines, heard, SyncOptions(), 170.0) == right
