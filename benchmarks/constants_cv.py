@@ -12,8 +12,9 @@ printed beside the shipped constants' own (in-sample) figure.  The score: lines 
 250 ms, less lines worse than the exact map by 50 ms, less twice the lines beyond 500 ms.
 
 Families: the first-word rule of decisions._first_word_swallowed (WORD_BASE_S,
-WORD_PER_LETTER_S; "off" is the rule disabled) and the held-out comparison of engine._chosen
-(HELD_OUT_T; inf is the comparison disabled).  The films are left out: they are made of the
+WORD_PER_LETTER_S; a base of inf disables the rule) and the held-out comparison of
+engine._chosen (HELD_OUT_T; inf disables the comparison) and its agreement of the folds on the
+drift (FOLD_DRIFT_S; inf takes any drift).  The films are left out: they are made of the
 same recordings' utterances, so no fold would hold them out.
 """
 
@@ -41,6 +42,7 @@ FAMILIES = {
     "first-word": [{"WORD_BASE_S": b, "WORD_PER_LETTER_S": p} for b in (0.2, 0.3, 0.4, 0.5) for p in (0.05, 0.1, 0.15)]
                   + [{"WORD_BASE_S": float("inf"), "WORD_PER_LETTER_S": 0.0}],
     "held-out": [{"HELD_OUT_T": t} for t in (1.5, 2.0, 2.5, 3.0, float("inf"))],
+    "fold-drift": [{"FOLD_DRIFT_S": d} for d in (0.0, 0.01, 0.02, 0.05, float("inf"))],
 }
 
 
@@ -138,18 +140,22 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--model", default="base")
     parser.add_argument("--work", type=Path, default=HERE / ".cache" / "constants_cv")
+    parser.add_argument("--family", choices=sorted(FAMILIES), action="append",
+                        help="only this family of constants (repeatable; default: all)")
     args = parser.parse_args()
     from subsync.api import Synchronizer
     from subsync.core import decisions, engine
-    from subsync.errors import SubsyncError
+    from subsync.errors import RefusedError
     from subsync.whisper.listener import load_listener
 
     args.work.mkdir(parents=True, exist_ok=True)
     every = list(rows(args.bench, [int(s) for s in args.seeds.split(",")], args.work))
     synchronizer = Synchronizer(CachingListener(load_listener(args.model)))
-    modules = {"WORD_BASE_S": decisions, "WORD_PER_LETTER_S": decisions, "HELD_OUT_T": engine}
+    modules = {"WORD_BASE_S": decisions, "WORD_PER_LETTER_S": decisions, "HELD_OUT_T": engine, "FOLD_DRIFT_S": engine}
     shipped = {name: getattr(module, name) for name, module in modules.items()}
     for family, grid in FAMILIES.items():
+        if args.family and family not in args.family:
+            continue
         results: dict[tuple[int, str], Tally] = {}
         for g, point in enumerate(grid):
             for name, module in modules.items():
@@ -158,8 +164,8 @@ def main() -> None:
                 try:
                     placed = synchronizer.sync(media, path)
                     got = tally(np.array([line.start_s for line in placed.lines]), truth, exact)
-                except SubsyncError:                    # a refusal leaves the input: every line as it came
-                    got = tally(np.full(truth.size, np.inf), truth, exact)
+                except RefusedError:                    # no output: every line as far off as the input's
+                    got = tally(np.full(truth.size, np.inf), truth, exact)    # offset (5 s or more)
                 results[g, recording] = results.get((g, recording), Tally()) + got
         for name, module in modules.items():
             setattr(module, name, shipped[name])

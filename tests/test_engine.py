@@ -375,15 +375,26 @@ def test_the_engine_takes_a_refit_that_held_out_lines_prefer(seed, monkeypatch):
     gain = timemap.anchor_agreement(refit, sub, media, weights) - timemap.anchor_agreement(wrong, sub, media, weights)
     assert 0 <= gain < engine.MAP_MARGIN                                 # the share alone cannot tell
     chosen = engine._chosen(wrong, lines, heard, SyncOptions(), 170.0)
-    assert chosen.scale == pytest.approx(right.scale, abs=2e-4)
+    assert chosen.scale == pytest.approx(right.scale, abs=1e-9)      # the standard ratio, every fold
     monkeypatch.setattr(engine, "HELD_OUT_T", float("inf"))
     assert engine._chosen(wrong, lines, heard, SyncOptions(), 170.0) == wrong
 
 
 def test_the_engine_keeps_a_right_map_against_refits_of_noisy_heard_lines():
-    """Heard starts with 100 ms heavy-tailed noise: a refit fits them better, and is refused
-    every time (20 draws of 38 lines)."""
-    right = TimeMap(25 / 24, -78.0)
-    for seed in range(20):
-        lines, heard = _heard_lines(right, 38, seed, noise_s=0.1)
-        assert engine._chosen(right, lines, heard, SyncOptions(), 170.0) == right
+    """Heard lines 300 ms from their place on average (a sloppy file's jitter): now and then
+    noise picks another slope that wins on held-out lines (t >= 2), but one fold's refit
+    does not share it, and the right map stays (80 draws of 25 and 38 lines)."""
+    from subsync.core import timemap
+    right, noisy_wins = TimeMap(25 / 24, -78.0), 0
+    for n in (25, 38):
+        for seed in range(40):
+            lines, heard = _heard_lines(right, n, seed, noise_s=0.5)
+            sub, media, weights = engine._anchors(lines, heard, SyncOptions())
+            refit = lambda *anchors: engine._refit(right, *anchors, 170.0)     # noqa: E731
+            test = timemap.held_out(right, refit, sub, media, weights)
+            noisy_wins += test.t >= engine.HELD_OUT_T and test.gain_s >= engine.HELD_OUT_MIN_S
+            chosen = engine._chosen(right, lines, heard, SyncOptions(), 170.0)
+            gain = (timemap.anchor_agreement(chosen, sub, media, weights)
+                    - timemap.anchor_agreement(right, sub, media, weights))
+            assert chosen.scale == right.scale or gain >= engine.MAP_MARGIN   # only the share may move it
+    assert noisy_wins >= 1

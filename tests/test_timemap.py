@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from subsync.core.activity import ACTIVITY_FRAMES_PER_S, cue_activity
-from subsync.core.timemap import (FRAMERATE_RATIOS, MIN_HELD_OUT_ANCHORS, Cut, GlobalMatch, TimeMap, find_cuts,
-                                  fit_anchors, global_search, held_out_t, refine)
+from subsync.core.timemap import (FRAMERATE_RATIOS, MIN_HELD_OUT_ANCHORS, Cut, GlobalMatch, HeldOut, TimeMap,
+                                  find_cuts, fit_anchors, global_search, held_out, refine)
 
 from conftest import SPEECH
 
@@ -298,8 +298,8 @@ def test_held_out_anchors_tell_neighbouring_framerate_ratios_apart(seed):
     sub, media, weights = _heard_anchors(right, 60, seed, noise_s=0.06)
     wrong = TimeMap(wrong.scale, wrong.offset_s + float(np.median(media - 0.15 - wrong(sub))))  # best offset
     assert refine(wrong, sub, media, weights).scale == pytest.approx(right.scale)
-    t, improvement_s = held_out_t(wrong, _refit(wrong), sub, media, weights)
-    assert t >= 2.0 and improvement_s >= 0.01
+    test = held_out(wrong, _refit(wrong), sub, media, weights)
+    assert test.t >= 2.0 and test.gain_s >= 0.01 and test.drift_spread_s == 0.0    # every fold: 25/24
 
 
 def test_a_right_map_keeps_its_place_against_refits_of_noisy_anchors():
@@ -308,10 +308,10 @@ def test_a_right_map_keeps_its_place_against_refits_of_noisy_anchors():
     right = TimeMap(25 / 24, -78.0)
     for seed in range(40):
         sub, media, weights = _heard_anchors(right, 38, seed)
-        assert held_out_t(right, _refit(right), sub, media, weights)[0] < 2.0
+        assert held_out(right, _refit(right), sub, media, weights).t < 2.0
 
 
 def test_held_out_comparison_needs_enough_anchors():
     right = TimeMap(25 / 24, -78.0)
     sub, media, weights = _heard_anchors(right, MIN_HELD_OUT_ANCHORS - 1, 0)
-    assert held_out_t(TimeMap(1.0, -70.0), _refit(right), sub, media, weights) == (0.0, 0.0)
+    assert held_out(TimeMap(1.0, -70.0), _refit(right), sub, media, weights) == HeldOut(0.0, 0.0, np.inf)

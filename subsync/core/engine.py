@@ -42,9 +42,11 @@ MIN_DECISIVE_SPAN_S = 300.0   # ... over subtitles spanning at least this long
 MAP_MARGIN = 0.1              # a refined map replaces the incumbent when it explains this much
                               # more of the heard lines (timemap.anchor_agreement) ...
 HELD_OUT_T = 2.0              # ... or (explaining no fewer) the heard lines it was not fitted on
-                              # better by this many standard errors (timemap.held_out_t) ...
+                              # better by this many standard errors (timemap.held_out) ...
 HELD_OUT_MIN_S = 0.01         # ... and by this much a line on average (hundreds of lines make a
-                              # few ms "significant": a listener's own bias)
+                              # few ms "significant": a listener's own bias) ...
+FOLD_DRIFT_S = 0.02           # ... with a drift every fold finds: the folds' refits disagree by less
+                              # than this over the heard lines' span (half a frame)
 MIN_DRIFT_ANCHOR_SHARE = 0.5  # heard lines must span this share of the subtitles to refit the drift
 HEARD_SLACK_BIAS_S = -0.12    # heard start minus heard end errors (median, bench onset references)
 ACTIVITY_SLACK_BIAS_S = 0.0   # the same for the activity's voice edges
@@ -218,10 +220,12 @@ def _chosen(incumbent: timemap.TimeMap, lines: Lines, heard: dict[int, Heard],
     """The incumbent map (from the speech pattern over whole cue intervals, or verified),
     unless the map refined through the heard lines explains them better: by MAP_MARGIN on
     timemap.anchor_agreement, the same measure for both, or, explaining no fewer, on the
-    heard lines it was not fitted on (timemap.held_out_t: HELD_OUT_T standard errors and
+    heard lines it was not fitted on (timemap.held_out: HELD_OUT_T standard errors and
     HELD_OUT_MIN_S a line; a drift between two neighbouring framerate ratios, 0.1 %, moves
-    no line by 250 ms in a few minutes).  Heard starts carry
-    the listener's errors and the subtitler's lead-in, so a refinement must earn its place."""
+    no line by 250 ms in a few minutes), with a drift that leaving out any fold of them
+    does not change (FOLD_DRIFT_S: scattered anchors let noise pick a slope now and then,
+    which one fold's refit does not share).  Heard starts carry the listener's errors and
+    the subtitler's lead-in, so a refinement must earn its place."""
     sub, media, weights = _anchors(lines, heard, options)
     if not sub.size:
         return incumbent
@@ -233,8 +237,9 @@ def _chosen(incumbent: timemap.TimeMap, lines: Lines, heard: dict[int, Heard],
     if gain < 0:
         return incumbent
     refit = lambda *anchors: _refit(incumbent, *anchors, span_s)   # noqa: E731
-    t, improvement_s = timemap.held_out_t(incumbent, refit, sub, media, weights)
-    return refined if t >= HELD_OUT_T and improvement_s >= HELD_OUT_MIN_S else incumbent
+    test = timemap.held_out(incumbent, refit, sub, media, weights)
+    won = test.t >= HELD_OUT_T and test.gain_s >= HELD_OUT_MIN_S and test.drift_spread_s <= FOLD_DRIFT_S
+    return refined if won else incumbent
 
 
 def _unheard(hearing: Hearing, cut_map: timemap.TimeMap, match: _Match, score: float | None,

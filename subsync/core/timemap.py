@@ -790,37 +790,51 @@ HELD_OUT_FOLDS = 5            # anchors are split into this many folds, interlea
 MIN_HELD_OUT_ANCHORS = 20     # fewer anchors than this: no held-out comparison (0)
 
 
-def held_out_t(incumbent: TimeMap, refit: Callable[[np.ndarray, np.ndarray, np.ndarray], TimeMap],
-               sub_s: np.ndarray, media_s: np.ndarray, weights: np.ndarray) -> tuple[float, float]:
+@dataclass(frozen=True)
+class HeldOut:
+    """How maps refitted without each fold of anchors fare on that fold against an incumbent."""
+
+    t: float                  # paired t statistic of the per-anchor losses (positive: refits better)
+    gain_s: float             # their weighted mean difference, seconds a line
+    drift_spread_s: float     # how far the folds' refits disagree on the drift: the spread of their
+                              # scales times the anchors' span (0: every fold finds the same ratio)
+
+
+def held_out(incumbent: TimeMap, refit: Callable[[np.ndarray, np.ndarray, np.ndarray], TimeMap],
+             sub_s: np.ndarray, media_s: np.ndarray, weights: np.ndarray) -> HeldOut:
     """How much better maps ``refit`` through anchors explain anchors they were not fitted
-    on than ``incumbent`` does: the paired t statistic of the per-anchor losses, and their
-    weighted mean difference (seconds a line).
+    on than ``incumbent`` does, and whether they agree on the drift.
 
     Each fold of the anchors (subtitle start, heard start), (n,) each, is held out in
     turn; ``refit(sub, media, weights)`` is fitted on the others.  An anchor's loss under
     a map is its distance from the map plus the lead that the fitting anchors show
     (their weighted median residual, clipped to LEAD_BAND_S), capped at AGREEMENT_S.
     A refit only fits the anchors it was given better, so in-sample losses always favour
-    it; held-out ones do not.  Positive: the refit is better.  (0, 0) with fewer than
-    MIN_HELD_OUT_ANCHORS anchors."""
+    it; held-out ones do not.  A drift the anchors pin is found by every fold (a standard
+    ratio, snapped); one that noise makes differs from fold to fold.  HeldOut(0, 0, inf)
+    with fewer than MIN_HELD_OUT_ANCHORS anchors."""
     sub, media, weight = (np.asarray(a, dtype=np.float64).reshape(-1) for a in (sub_s, media_s, weights))
     n = sub.size
     if n < MIN_HELD_OUT_ANCHORS or weight.sum() <= 0:
-        return 0.0, 0.0
+        return HeldOut(0.0, 0.0, np.inf)
     fold = np.empty(n, dtype=np.int64)
     fold[np.argsort(sub, kind="stable")] = np.arange(n) % HELD_OUT_FOLDS    # (n,) each fold spans the file
     difference = np.zeros(n)                                                # (n,) incumbent loss - refit loss
+    scales = []
     for k in range(HELD_OUT_FOLDS):
         fit, held = fold != k, fold == k
-        for time_map, sign in ((incumbent, 1.0), (refit(sub[fit], media[fit], weight[fit]), -1.0)):
+        refitted = refit(sub[fit], media[fit], weight[fit])
+        scales.append(refitted.scale)
+        for time_map, sign in ((incumbent, 1.0), (refitted, -1.0)):
             lead = _lead(media[fit] - time_map(sub[fit]), weight[fit])
             distance = np.abs(media[held] - time_map(sub[held]) - lead)
             difference[held] += sign * np.minimum(distance, AGREEMENT_S)
+    drift_spread_s = float(np.ptp(scales) * np.ptp(sub))
     mean = float(np.sum(weight * difference) / np.sum(weight))
     spread = float(np.sqrt(np.sum(weight * (difference - mean) ** 2) / np.sum(weight) / n))
     if spread <= 1e-12:                 # every anchor the same difference (exact anchors)
-        return (float(np.copysign(np.inf, mean)) if abs(mean) > 1e-12 else 0.0), mean
-    return mean / spread, mean
+        return HeldOut(float(np.copysign(np.inf, mean)) if abs(mean) > 1e-12 else 0.0, mean, drift_spread_s)
+    return HeldOut(mean / spread, mean, drift_spread_s)
 
 
 def reachable(starts_s: np.ndarray, media_s: float, max_offset_s: float) -> np.ndarray:
