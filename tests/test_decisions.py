@@ -96,8 +96,23 @@ def test_a_line_heard_early_is_stretched_only_when_its_first_word_is(first_word_
 ])
 def test_a_first_word_is_swallowed_when_it_takes_longer_than_anyone_says_it(words, swallowed):
     heard = Heard(0.0, 2.0, 0.9, tuple(Word(t, a, b, 0.9) for t, a, b in words))
-    spoken = decisions._spoken_words(heard)
-    assert decisions._first_word_swallowed(heard.start_s, spoken) == swallowed
+    carried, spoken = decisions._spoken_words(heard)
+    assert carried == () and decisions._first_word_swallowed(heard.start_s, spoken) == swallowed
+
+
+@pytest.mark.parametrize("words, swallowed", [
+    # the aligner put "workers" on a breath and stretched "of" over the pause: both are said
+    # from the voice's start, in 0.56 s
+    ((("workers", 5.36, 6.37), ("of", 6.43, 10.03), ("the", 10.07, 10.17), ("world", 10.23, 10.96)), False),
+    # "so" before the pause and "we" stretched 1.5 s past the voice's start: a slip
+    ((("so", 5.0, 6.0), ("we", 6.1, 11.0), ("went", 11.0, 11.3)), True),
+])
+def test_words_put_before_a_pause_are_said_after_it(words, swallowed):
+    """A heard start moved past a pause (to the voice at 9.51 s) leaves the words the aligner
+    put before it behind; they are said from the voice's start on, with the first word after
+    it, and its time is judged against all their letters."""
+    heard = Heard(9.51, 11.0, 0.9, tuple(Word(t, a, b, 0.9) for t, a, b in words))
+    assert decisions._absorbed_onset(heard, 10.09, 12.85, 0.15) == swallowed
 
 
 def test_text_without_spaces_is_judged_by_its_length_not_as_one_long_word():

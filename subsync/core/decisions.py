@@ -180,9 +180,9 @@ def _absorbed_onset(heard: Heard, mapped_start_s: float, mapped_end_s: float, to
     by more than the tolerance, was stretched by the aligner.
     """
     early = heard.start_s < mapped_start_s - tolerance_s
-    spoken = _spoken_words(heard)
+    carried, spoken = _spoken_words(heard)
     if len(spoken) >= 2:
-        return early and _first_word_swallowed(heard.start_s, spoken)
+        return early and _first_word_swallowed(heard.start_s, spoken, carried)
     # Heard ends run late after pauses, so a line shifted as a whole can look stretched
     # by a few hundred ms; a slip stretches it by more.
     stretched = (heard.end_s - heard.start_s) - (mapped_end_s - mapped_start_s) > max(tolerance_s, MIN_STRETCH_S)
@@ -190,22 +190,24 @@ def _absorbed_onset(heard: Heard, mapped_start_s: float, mapped_end_s: float, to
     return early and stretched and ends_agree
 
 
-def _spoken_words(heard: Heard) -> tuple[Word, ...]:
-    """The line's words that are said (some letter or digit: not "..." or a lone dash) and
-    end after its heard start (one moved past a pause by _evidence leaves the words before
-    it behind)."""
-    return tuple(w for w in heard.words if w.end_s > heard.start_s and any(ch.isalnum() for ch in w.text))
+def _spoken_words(heard: Heard) -> tuple[tuple[Word, ...], tuple[Word, ...]]:
+    """The line's words that are said (some letter or digit: not "..." or a lone dash), split
+    at its heard start: those the aligner put before it (a start _evidence moved past a
+    pause, to where the voice starts: they are said from there on) and the others."""
+    said = [w for w in heard.words if any(ch.isalnum() for ch in w.text)]
+    return (tuple(w for w in said if w.end_s <= heard.start_s),
+            tuple(w for w in said if w.end_s > heard.start_s))
 
 
-def _first_word_swallowed(start_s: float, spoken: Sequence[Word]) -> bool:
+def _first_word_swallowed(start_s: float, spoken: Sequence[Word], carried: Sequence[Word] = ()) -> bool:
     """Does the first of the ``spoken`` words (two or more) take longer than anyone takes
     to say it (WORD_BASE_S plus WORD_PER_LETTER_S a letter, a digit counting as
     DIGIT_LETTERS: numbers are read as words), from the line's heard start ``start_s`` to
-    where the next word starts?  A filler, cough or breath before the line is read as its
+    where the next word starts?  Words ``carried`` over a pause (placed before ``start_s``)
+    are said in that time too.  A filler, cough or breath before the line is read as its
     first word (or the first word is put on it, apart from the rest)."""
-    first = spoken[0]
-    letters = sum(DIGIT_LETTERS if ch.isdigit() else 1 for ch in first.text if ch.isalnum())
-    return spoken[1].start_s - max(first.start_s, start_s) > WORD_BASE_S + WORD_PER_LETTER_S * letters
+    letters = sum(DIGIT_LETTERS if ch.isdigit() else 1 for w in (*carried, spoken[0]) for ch in w.text if ch.isalnum())
+    return spoken[1].start_s - max(spoken[0].start_s, start_s) > WORD_BASE_S + WORD_PER_LETTER_S * letters
 
 
 def _onsets_say_moved(heard_start_s: float, mapped_start_s: float, rises_s: np.ndarray | None) -> bool:
