@@ -106,6 +106,10 @@ def test_a_first_word_is_swallowed_when_it_takes_longer_than_anyone_says_it(word
     ((("workers", 5.36, 6.37), ("of", 6.43, 10.03), ("the", 10.07, 10.17), ("world", 10.23, 10.96)), False),
     # "so" before the pause and "we" stretched 1.5 s past the voice's start: a slip
     ((("so", 5.0, 6.0), ("we", 6.1, 11.0), ("went", 11.0, 11.3)), True),
+    # "so" before the pause, "we" from 9.9 s: "so we" takes 1.09 s from the voice's start, a slip
+    ((("so", 5.0, 6.0), ("we", 9.9, 10.6), ("went", 10.6, 11.0)), True),
+    # a word of no length before the start counts its letters all the same
+    ((("workers", 9.0, 9.0), ("of", 9.51, 10.03), ("the", 10.07, 10.17), ("world", 10.23, 10.96)), False),
 ])
 def test_words_put_before_a_pause_are_said_after_it(words, swallowed):
     """A heard start moved past a pause (to the voice at 9.51 s) leaves the words the aligner

@@ -398,3 +398,43 @@ def test_the_engine_keeps_a_right_map_against_refits_of_noisy_heard_lines():
                     - timemap.anchor_agreement(right, sub, media, weights))
             assert chosen.scale == right.scale or gain >= engine.MAP_MARGIN   # only the share may move it
     assert noisy_wins >= 1
+
+
+def _lines_heard_at(true_map: TimeMap, starts: np.ndarray, seed: int, noise_s: float) -> tuple[Lines, dict]:
+    from subsync.core.decisions import Heard
+    rng = np.random.default_rng(seed)
+    lines = Lines(tuple(f"line {i}" for i in range(starts.size)), starts, starts + 1.5)
+    heard_s = true_map(starts) + 0.15 + rng.laplace(0.0, noise_s / np.sqrt(2), starts.size)
+    return lines, {i: Heard(float(s), float(s) + 1.2, float(rng.uniform(0.5, 0.9))) for i, s in enumerate(heard_s)}
+
+
+@pytest.mark.parametrize("situation", ["span just over half", "offset only"])
+def test_the_folds_agreement_on_the_drift_refuses_only_new_drifts_noise_made(situation, monkeypatch):
+    """What the held-out comparison takes, the folds' agreement keeps, in two cases where
+    it once refused: heard lines spanning just over half the subtitles (the fold without the
+    first line spans less; it must still refit the drift, not keep the incumbent's) and a
+    refit that changes only the offset (a fold snapping to a neighbouring ratio is no
+    reason to keep a wrong offset)."""
+    right, taken = TimeMap(25 / 24, -78.0), []
+    for seed in range(20):
+        rng = np.random.default_rng(100 + seed)
+        if situation == "span just over half":
+            starts = np.sort(rng.uniform(12.0, 170.0, 60))
+            starts[0], span_s, noise_s = 0.0, 336.0, 0.06
+            incumbent = TimeMap(25 / (24000 / 1001), 0.0)
+        else:
+            starts, span_s, noise_s = np.sort(rng.uniform(0.0, 170.0, 38)), 170.0, 0.1
+            incumbent = TimeMap(right.scale, right.offset_s + 0.4)
+        lines, heard = _lines_heard_at(right, starts, seed, noise_s)
+        sub, media, weights = engine._anchors(lines, heard, SyncOptions())
+        if situation == "span just over half":                           # the wrong ratio at its best offset
+            incumbent = TimeMap(incumbent.scale, float(np.median(media - 0.15 - incumbent.scale * sub)))
+        refined = engine._refit(incumbent, sub, media, weights, span_s)
+        if refined.scale not in (right.scale, incumbent.scale):          # a drift noise made: may be refused
+            continue
+        chosen = engine._chosen(incumbent, lines, heard, SyncOptions(), span_s)
+        monkeypatch.setattr(engine, "FOLD_DRIFT_S", float("inf"))
+        assert engine._chosen(incumbent, lines, heard, SyncOptions(), span_s) == chosen
+        monkeypatch.undo()
+        taken.append(chosen == refined)
+    assert sum(taken) >= 3

@@ -202,12 +202,15 @@ def _spoken_words(heard: Heard) -> tuple[tuple[Word, ...], tuple[Word, ...]]:
 def _first_word_swallowed(start_s: float, spoken: Sequence[Word], carried: Sequence[Word] = ()) -> bool:
     """Does the first of the ``spoken`` words (two or more) take longer than anyone takes
     to say it (WORD_BASE_S plus WORD_PER_LETTER_S a letter, a digit counting as
-    DIGIT_LETTERS: numbers are read as words), from the line's heard start ``start_s`` to
-    where the next word starts?  Words ``carried`` over a pause (placed before ``start_s``)
-    are said in that time too.  A filler, cough or breath before the line is read as its
-    first word (or the first word is put on it, apart from the rest)."""
+    DIGIT_LETTERS: numbers are read as words), from where it starts (not before the line's
+    heard start ``start_s``) to where the next word starts?  Words ``carried`` over a pause
+    (placed before ``start_s``) are said from ``start_s`` on, with the first word: the time
+    is then taken from ``start_s``, and their letters count.  A filler, cough or breath
+    before the line is read as its first word (or the first word is put on it, apart from
+    the rest)."""
     letters = sum(DIGIT_LETTERS if ch.isdigit() else 1 for w in (*carried, spoken[0]) for ch in w.text if ch.isalnum())
-    return spoken[1].start_s - max(spoken[0].start_s, start_s) > WORD_BASE_S + WORD_PER_LETTER_S * letters
+    begin_s = start_s if carried else max(spoken[0].start_s, start_s)
+    return spoken[1].start_s - begin_s > WORD_BASE_S + WORD_PER_LETTER_S * letters
 
 
 def _onsets_say_moved(heard_start_s: float, mapped_start_s: float, rises_s: np.ndarray | None) -> bool:

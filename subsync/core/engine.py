@@ -222,23 +222,28 @@ def _chosen(incumbent: timemap.TimeMap, lines: Lines, heard: dict[int, Heard],
     timemap.anchor_agreement, the same measure for both, or, explaining no fewer, on the
     heard lines it was not fitted on (timemap.held_out: HELD_OUT_T standard errors and
     HELD_OUT_MIN_S a line; a drift between two neighbouring framerate ratios, 0.1 %, moves
-    no line by 250 ms in a few minutes), with a drift that leaving out any fold of them
-    does not change (FOLD_DRIFT_S: scattered anchors let noise pick a slope now and then,
-    which one fold's refit does not share).  Heard starts carry the listener's errors and
+    no line by 250 ms in a few minutes), with a new drift only if leaving out any fold of
+    them does not change it (FOLD_DRIFT_S: scattered anchors let noise pick a slope now and
+    then, which one fold's refit does not share; a drift off the standard ratios, which
+    fits a little differently in each fold, must win on the first measure).  Heard starts carry the listener's errors and
     the subtitler's lead-in, so a refinement must earn its place."""
     sub, media, weights = _anchors(lines, heard, options)
     if not sub.size:
         return incumbent
-    refined = _refit(incumbent, sub, media, weights, span_s)
+    free = _drift_free(sub, span_s)
+    refined = timemap.refine(incumbent, sub, media, weights, free_scale=free)
     gain = (timemap.anchor_agreement(refined, sub, media, weights)
             - timemap.anchor_agreement(incumbent, sub, media, weights))
     if gain >= MAP_MARGIN:
         return refined
     if gain < 0:
         return incumbent
-    refit = lambda *anchors: _refit(incumbent, *anchors, span_s)   # noqa: E731
+    # Each fold refits the drift if the whole does: leaving out the first or last line must
+    # not shrink the span below MIN_DRIFT_ANCHOR_SHARE and keep the incumbent's scale.
+    refit = lambda *anchors: timemap.refine(incumbent, *anchors, free_scale=free)   # noqa: E731
     test = timemap.held_out(incumbent, refit, sub, media, weights)
-    won = test.t >= HELD_OUT_T and test.gain_s >= HELD_OUT_MIN_S and test.drift_spread_s <= FOLD_DRIFT_S
+    same_drift = refined.scale == incumbent.scale or test.drift_spread_s <= FOLD_DRIFT_S
+    won = test.t >= HELD_OUT_T and test.gain_s >= HELD_OUT_MIN_S and same_drift
     return refined if won else incumbent
 
 
@@ -395,8 +400,13 @@ def _refit(prior: timemap.TimeMap, sub: np.ndarray, media: np.ndarray, weights: 
     is refitted only when the anchors span at least MIN_DRIFT_ANCHOR_SHARE of ``span_s``,
     the searched cues' span: a drift fitted on a short stretch of a file is noise that
     moves every line beyond it."""
-    spread = float(sub.max() - sub.min()) >= MIN_DRIFT_ANCHOR_SHARE * span_s
-    return timemap.refine(prior, sub, media, weights, free_scale=spread)
+    return timemap.refine(prior, sub, media, weights, free_scale=_drift_free(sub, span_s))
+
+
+def _drift_free(sub_s: np.ndarray, span_s: float) -> bool:
+    """Do anchors at subtitle times ``sub_s`` (n,) span enough of the searched cues (span_s)
+    to refit the drift (MIN_DRIFT_ANCHOR_SHARE)?"""
+    return float(sub_s.max() - sub_s.min()) >= MIN_DRIFT_ANCHOR_SHARE * span_s
 
 
 def _with_cuts(speech: np.ndarray, lines: Lines, time_map: timemap.TimeMap,
