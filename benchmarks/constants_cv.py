@@ -35,8 +35,7 @@ sys.path.insert(0, str(HERE))
 
 import cases as cases_mod  # noqa: E402
 import distortions  # noqa: E402
-import human  # noqa: E402
-from run import HUMAN_KINDS, seed_for  # noqa: E402
+from run import human_rows  # noqa: E402
 
 FAMILIES = {
     "first-word": [{"WORD_BASE_S": b, "WORD_PER_LETTER_S": p} for b in (0.2, 0.3, 0.4, 0.5) for p in (0.05, 0.1, 0.15)]
@@ -125,9 +124,7 @@ def rows(bench: Path, seeds: Sequence[int], work: Path):
     """(recording, media, subtitle path, true starts, exact-map starts) of every human-timed row."""
     for seed in seeds:
         for case in (c for c in cases_mod.clip_cases(bench) if c.reliable):
-            starts, ends, texts = human.humanize(case.starts_s, case.ends_s, case.texts, seed_for(seed, case.id, 40))
-            for k, kind in enumerate(HUMAN_KINDS):
-                d = distortions.draw(kind, seed_for(seed, case.id, 41 + k), starts, media_s=case.duration_s)
+            for kind, d, (starts, ends, texts) in human_rows(case, seed):
                 sub_starts, sub_ends, kept = distortions.subtitle_times(d, starts, ends)
                 path = work / f"{case.id}.{kind}.s{seed}.srt"
                 cases_mod.write_srt([(a, b, t) for a, b, t, keep in zip(sub_starts, sub_ends, texts, kept) if keep], path)

@@ -75,15 +75,13 @@ def bench_rows(bench: Path, seed: int, prior_s: float = 0.15):
     benchmark's human-timed rows on the clips and the 20-minute film, for the exact map with
     every line moved by its file's lead-in less ``prior_s``."""
     import cases as cases_mod
-    from run import HUMAN_KINDS, built_film, film_case, seed_for
+    from run import built_film, film_case, human_rows, seed_for
 
     clips = [c for c in cases_mod.clip_cases(bench) if c.reliable]
     clips.append(film_case("film_20min", Path("film_20min"), built_film(bench, 1200.0, seed_for(seed, "film_20min", 0))))
     for case in clips:
         lead = np.random.default_rng(seed_for(seed, case.id, 40)).uniform(*human.LEAD_IN_S)   # humanize's first draw
-        starts, ends, _ = human.humanize(case.starts_s, case.ends_s, case.texts, seed_for(seed, case.id, 40))
-        for k, kind in enumerate(HUMAN_KINDS):
-            d = distortions.draw(kind, seed_for(seed, case.id, 41 + k), starts, media_s=case.duration_s)
+        for kind, d, (starts, ends, _) in human_rows(case, seed):
             sub_starts, _, kept = distortions.subtitle_times(d, starts, ends)
             jitter = (sub_starts[kept] - d.offset_s) / d.scale - starts[kept]          # (n,) the exact map's error
             err = np.abs(jitter + lead - prior_s)

@@ -158,12 +158,19 @@ def human_jobs(args, work: Path):
         film = built_film(args.bench, seconds, seed_for(args.seed, name, 0))
         clips.append(film_case(name, cached_media(args.cache, f"{name}-s{args.seed}", film.audio), film))
     for case in clips:
-        starts, ends, texts = human.humanize(case.starts_s, case.ends_s, case.texts, seed_for(args.seed, case.id, 40))
-        cues = [(s, e, t, s, e) for s, e, t in zip(starts, ends, texts)]
         kinds = HUMAN_KINDS[:1] if args.smoke or case.id == "film_2h" else HUMAN_KINDS
-        for k, kind in enumerate(kinds):
-            distortion = distortions.draw(kind, seed_for(args.seed, case.id, 41 + k), starts, media_s=case.duration_s)
+        for kind, distortion, (starts, ends, texts) in human_rows(case, args.seed, kinds):
+            cues = [(s, e, t, s, e) for s, e, t in zip(starts, ends, texts)]
             yield job_from_cues(case, distortion, case.media, cues, work, f"human {kind}")
+
+
+def human_rows(case: cases_mod.Case, seed: int, kinds: tuple[str, ...] = HUMAN_KINDS):
+    """(kind, distortion, human-timed cues (starts, ends, texts)) of a case's human-timed rows:
+    the one place their seeds are drawn (the benchmark, constants_cv.py, lead_in_bound.py)."""
+    cues = human.humanize(case.starts_s, case.ends_s, case.texts, seed_for(seed, case.id, 40))
+    for kind in kinds:
+        k = HUMAN_KINDS.index(kind)
+        yield kind, distortions.draw(kind, seed_for(seed, case.id, 41 + k), cues[0], media_s=case.duration_s), cues
 
 
 def hard_case_jobs(args, work: Path, case: cases_mod.Case, film: cases_mod.Film, pool, reference_only: bool):

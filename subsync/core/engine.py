@@ -225,8 +225,9 @@ def _chosen(incumbent: timemap.TimeMap, lines: Lines, heard: dict[int, Heard],
     no line by 250 ms in a few minutes), with a new drift only if leaving out any fold of
     them does not change it (FOLD_DRIFT_S: scattered anchors let noise pick a slope now and
     then, which one fold's refit does not share; a drift off the standard ratios, which
-    fits a little differently in each fold, must win on the first measure).  Heard starts carry the listener's errors and
-    the subtitler's lead-in, so a refinement must earn its place."""
+    fits a little differently in each fold, must win on the first measure).  Heard starts
+    carry the listener's errors and the subtitler's lead-in, so a refinement must earn its
+    place."""
     sub, media, weights = _anchors(lines, heard, options)
     if not sub.size:
         return incumbent
