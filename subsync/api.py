@@ -32,6 +32,7 @@ from .subtitles import Cue, SubtitleDocument, alignment_text, read_subtitles, re
 __all__ = ["ModelOptions", "SyncOptions", "SyncResult", "LineResult", "Synchronizer", "sync", "sync_to_reference"]
 
 PathLike = str | os.PathLike
+MODEL_THREAD = "subsync-model"          # the thread that loads the model while ffmpeg decodes
 
 
 @dataclass(frozen=True)
@@ -257,7 +258,7 @@ class _Loader:
             # A daemon thread: a run that fails before it needs the model (a truncated
             # media file) exits at once instead of waiting for torch to finish importing.
             self._future = Future()
-            threading.Thread(target=self._run, name="subsync-model", daemon=True).start()
+            threading.Thread(target=self._run, name=MODEL_THREAD, daemon=True).start()
         return self
 
     def _run(self) -> None:

@@ -187,21 +187,40 @@ def one_pair(pair: Pair, sync: Sync, report: Callable[[str, int, int], None], *,
 
 # ---------------------------------------------------------------- several worker processes
 
-MODEL_MEMORY_GB = 1.5           # a worker's peak with the base model and a film's audio (measured: 1.2 GB)
+MODEL_MEMORY_GB = 1.5           # a worker's peak with the base model and up to a film's audio (2 hours)
+MEMORY_GB_PER_AUDIO_HOUR = 0.25   # and each hour of audio beyond that (measured, benchmarks/README.md)
+MODEL_AUDIO_S = 2 * 3600.0      # the audio MODEL_MEMORY_GB holds
 THREADS_PER_JOB = 2             # by default each worker gets this many torch threads (2 workers of 1 thread
                                 # on 2 cores: 1.03x one worker of 2, benchmarks/batch_jobs.py)
 
 
-def default_jobs(cpus: int | None = None, memory_gb: float | None = None, device: str = "cpu") -> int:
-    """As many workers as the cores (THREADS_PER_JOB each) and the memory
-    (MODEL_MEMORY_GB each) allow; at least one.  One on a GPU (``device`` cuda, or auto
-    where an NVIDIA driver is loaded): one model there, its windows encoded in batches."""
+def default_jobs(cpus: int | None = None, memory_gb: float | None = None, device: str = "cpu",
+                 longest_media_s: float | None = None) -> int:
+    """As many workers as the cores (THREADS_PER_JOB each) and the memory allow, each
+    sized for the longest media it may get (:func:`worker_memory_gb`); at least one.
+    One on a GPU (``device`` cuda, or auto where an NVIDIA driver is loaded): one model
+    there, its windows encoded in batches."""
     if device.startswith("cuda") or (device == "auto" and _nvidia_gpu()):
         return 1
     cpus = cpus or _cpus()
     if memory_gb is None:
         memory_gb = _available_memory_gb()
-    return max(1, min(cpus // THREADS_PER_JOB, int(memory_gb // MODEL_MEMORY_GB)))
+    return max(1, min(cpus // THREADS_PER_JOB, int(memory_gb // worker_memory_gb(longest_media_s))))
+
+
+def worker_memory_gb(media_s: float | None) -> float:
+    """A worker's peak memory for media of ``media_s`` seconds (None: unknown, a film's):
+    the model with a film's audio, and MEMORY_GB_PER_AUDIO_HOUR for each hour beyond."""
+    beyond_h = max(0.0, (media_s or 0.0) - MODEL_AUDIO_S) / 3600.0
+    return MODEL_MEMORY_GB + MEMORY_GB_PER_AUDIO_HOUR * beyond_h
+
+
+def longest_media_s(pairs: Sequence[Pair]) -> float | None:
+    """The longest duration the pairs' media declare (None when none declares one)."""
+    from .media import media_duration_s
+
+    durations = [d for d in (media_duration_s(media) for media in {pair.media for pair in pairs}) if d is not None]
+    return max(durations, default=None)
 
 
 def _nvidia_gpu() -> bool:

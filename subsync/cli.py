@@ -4,19 +4,22 @@ what :mod:`subsync.render` makes of the results."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import inspect
 import json
+import math
 import os
-import shutil
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated, NoReturn, Optional, get_type_hints
 
 import typer
 
 from . import __version__
+from .errors import quoted
 from .exits import ERROR, INTERRUPTED, INTERRUPTED_MESSAGE, OK, USAGE, attempt, overall
 
 app = typer.Typer(
@@ -80,7 +83,7 @@ class Progress:
         if self.quiet:
             return
         line = (f"[{self.finished}/{self.pairs}] {outcome.status}: "
-                f"{outcome.output if outcome.status == 'synced' else outcome.pair.subs}")
+                f"{quoted(outcome.output if outcome.status == 'synced' else outcome.pair.subs)}")
         if self.tty:
             bars = self._started()
             bars.update(self._files, completed=self.finished)
@@ -131,7 +134,8 @@ class SyncArgs:
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto"
     audio_track: Annotated[Optional[str], typer.Option(help="Audio stream to use: its number, counting from 0, "
                            "or its language tag (eng, de, fre...).")] = None
-    max_offset: Annotated[float, typer.Option(help="Largest offset searched, in seconds.")] = 600.0
+    max_offset: Annotated[float, typer.Option(help="Largest offset searched, in seconds (never more than the "
+                          "media's and the subtitles' lengths together).")] = 600.0
     int8: Annotated[Optional[bool], typer.Option("--int8/--no-int8", help="int8 linear layers (default: on for "
                     "the CPU, off on a GPU).")] = None
     fast: Annotated[bool, typer.Option("--fast", help="Fix offset and drift only: fit the time map on a "
@@ -159,8 +163,8 @@ class SyncArgs:
         """The per-file options (:class:`subsync.api.SyncOptions`); a usage error if one is off."""
         from .api import SyncOptions
 
-        if self.max_offset <= 0:
-            _fail("--max-offset must be positive", USAGE)
+        if not math.isfinite(self.max_offset) or self.max_offset <= 0:
+            _fail(f"--max-offset must be a positive number of seconds, not {self.max_offset:g}", USAGE)
         if self.audio_track is not None and self.audio_track.strip().startswith("-"):
             _fail("--audio-track counts from 0", USAGE)
         return SyncOptions(language=None if self.language == "auto" else self.language.lower(),
@@ -214,7 +218,8 @@ def fix(
     report: Annotated[Optional[Path], typer.Option(help="Also write a JSON report of every line.")] = None,
     plot: Annotated[Optional[Path], typer.Option(help="Also draw each line's correction against media time "
                     "(PNG; needs matplotlib).")] = None,
-    in_place: Annotated[bool, typer.Option("--in-place", help="Overwrite SUBS (keeps SUBS.bak).")] = False,
+    in_place: Annotated[bool, typer.Option("--in-place", help="Overwrite SUBS, keeping what it held as SUBS.bak "
+                        "(SUBS.bak.1, .2, ... when a backup exists: none is ever replaced).")] = False,
     reference: Annotated[Optional[Path], typer.Option(help="A correctly timed subtitle of the same release (any "
                          "language): sync to its timing instead of the audio.")] = None,
     reference_stream: Annotated[Optional[int], typer.Option(help="Sync to the Nth subtitle stream of MEDIA "
@@ -254,7 +259,7 @@ def fix(
     targets = [subs if in_place else (output or output_path(subs, kind=kind)) for _, subs in pairs]
     for (media, subs), target in zip(pairs, targets):
         if not in_place and _same_file(target, subs):
-            _fail(f"{target} is the input subtitle file; use --in-place to overwrite it", USAGE)
+            _fail(f"{quoted(target)} is the input subtitle file; use --in-place to overwrite it", USAGE)
         outputs = [(target, "the output"), (report, "--report"), (plot, "--plot")]
         _refuse_overwriting_inputs(outputs, [media, reference] if in_place else [media, subs, reference])
         if not dry_run:
@@ -264,11 +269,12 @@ def fix(
     resolved = [target.resolve() for target in targets]
     if not dry_run and len(set(resolved)) < len(resolved):
         twice = next(t for t in targets if resolved.count(t.resolve()) > 1)
-        _fail(f"two pairs would both be written to {twice}; give each subtitle once, or another --format", USAGE)
+        _fail(f"two pairs would both be written to {quoted(twice)}; give each subtitle once, or another --format", USAGE)
     if len(pairs) > 1 and not (in_place or dry_run or reference or reference_stream is not None):
-        from .batch import default_jobs
+        from . import batch as batching
 
-        workers = min(jobs or default_jobs(device=common.device), len(pairs))
+        workers = min(jobs or _default_jobs([batching.Pair(m, s, s.parent) for m, s in pairs], common.device),
+                      len(pairs))
         if workers > 1:
             return _fix_in_workers(pairs, targets, workers, common, options, kind)
     from .api import Synchronizer
@@ -281,6 +287,15 @@ def fix(
         typer.echo(json.dumps(fix_one.records[0] if len(pairs) == 1 else fix_one.records))
     if code:
         raise typer.Exit(code)
+
+
+def _default_jobs(pairs, device: str) -> int:
+    """Workers for ``pairs``: what the cores and memory allow, each sized for the longest
+    media (probed only when more than one worker could run)."""
+    from . import batch as batching
+
+    jobs = batching.default_jobs(device=device)
+    return jobs if jobs == 1 else batching.default_jobs(device=device, longest_media_s=batching.longest_media_s(pairs))
 
 
 def _fix_in_workers(pairs, targets, workers: int, common: SyncArgs, options, kind: str | None) -> None:
@@ -303,7 +318,7 @@ def _fix_in_workers(pairs, targets, workers: int, common: SyncArgs, options, kin
         progress.finish()
         for pair, target in zip(given, targets):       # the pairs done are written: say so
             if pair in done and done[pair].status == "synced" and not common.quiet and not common.json:
-                typer.echo(f"{target}: {done[pair].message}", err=True)
+                typer.echo(f"{quoted(target)}: {done[pair].message}", err=True)
         _fail(f"interrupted after {len(done)} of {len(given)} pairs; no file is half-written", INTERRUPTED)
     progress.finish()
     records = []
@@ -315,7 +330,7 @@ def _fix_in_workers(pairs, targets, workers: int, common: SyncArgs, options, kin
         if not synced:
             _error(outcome.error, outcome.exit_status)
         elif not common.quiet and not common.json:
-            typer.echo(f"{target}: {outcome.message}", err=True)
+            typer.echo(f"{quoted(target)}: {outcome.message}", err=True)
     if common.json:
         typer.echo(json.dumps(records))
     code = overall(outcome.exit_status for outcome in done.values())
@@ -349,7 +364,7 @@ def _refuse_overwriting_inputs(outputs: list[tuple[Path | None, str]], inputs: l
     for path, role in outputs:
         for given in inputs:
             if path is not None and given is not None and _same_file(path, given):
-                _fail(f"{role} {path} is the input file {given}; choose another output path", USAGE)
+                _fail(f"{role} {quoted(path)} is the input file {quoted(given)}; choose another output path", USAGE)
 
 
 def _check_plot() -> None:
@@ -372,7 +387,22 @@ def _check_writable(outputs: list[tuple[Path | None, str]]) -> None:
         try:
             check_writable(path)
         except OSError as exc:
-            _fail(f"cannot write {role} {path}: {exc.strerror or exc}", ERROR)
+            _fail(f"cannot write {role} {quoted(path)}: {exc.strerror or exc}", ERROR)
+
+
+def commit_outputs(outputs: list[tuple[object, str]]) -> None:
+    """Write a pair's outputs (fileio.Output, role) together or not at all; a failure is a
+    SubsyncError naming the role and path (``cannot write --report r.json: No space left
+    on device``), and then no file was replaced."""
+    from .errors import SubsyncError
+    from .fileio import atomic_write_all
+
+    try:
+        atomic_write_all([output for output, _ in outputs])
+    except OSError as exc:
+        role = next((role for output, role in outputs if exc.filename == os.fspath(output.path)), "a file")
+        name = quoted(exc.filename) if exc.filename else ""
+        raise SubsyncError(f"cannot write {role} {name}: {exc.strerror or exc}; no file was written") from None
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -410,10 +440,9 @@ class _Fix:
         def work():
             result = self.sync(media, subs, progress)
             progress.finish()
-            self.write(result, subs, target)
-            return result
+            return result, self.write(result, subs, target)
         try:
-            result, failed = attempt(work)
+            done, failed = attempt(work)
         except KeyboardInterrupt:
             progress.finish()
             _fail(INTERRUPTED_MESSAGE, INTERRUPTED)
@@ -422,11 +451,14 @@ class _Fix:
             if self.as_json:
                 self.records.append(_fix_record(media, subs, output, failed.outcome, failed.reason))
             return _error(failed.message, failed.status)
+        result, backup = done
         if self.as_json:
+            kept = {} if backup is None else {"backup": os.fspath(backup)}
             self.records.append(_fix_record(media, subs, output, "dry run" if self.dry_run else "synced",
-                                            header=result.header()))
+                                            header={**kept, **result.header()}))
         if not self.quiet and not self.dry_run and not self.as_json:
-            typer.echo(f"{target}: {render.summary(result, self.from_reference)}", err=True)
+            kept = f" (the file it replaced is {quoted(backup)})" if backup is not None else ""
+            typer.echo(f"{quoted(target)}{kept}: {render.summary(result, self.from_reference)}", err=True)
         return OK
 
     @property
@@ -444,8 +476,9 @@ class _Fix:
             return self.synchronizer.sync_to_reference(reference, subs, self.options)
         return self.synchronizer.sync(media, subs, self.options, progress=progress)
 
-    def write(self, result, subs: Path, target: Path) -> None:
-        """Print the changes (``--dry-run``), or write the result, its report and its plot."""
+    def write(self, result, subs: Path, target: Path) -> Path | None:
+        """Print the changes (``--dry-run``), or write the result, its report and its plot
+        (and, ``--in-place``, the backup, whose path is returned)."""
         from . import render
 
         if self.dry_run:
@@ -454,16 +487,29 @@ class _Fix:
                     typer.echo(line)
             if not self.quiet and not self.as_json:
                 typer.echo(f"dry run, nothing written; {render.summary(result, self.from_reference)}", err=True)
-            return
-        if self.in_place:
-            shutil.copy2(subs, str(subs) + ".bak")
-        result.save(target, self.kind)
-        if self.report is not None:
-            render.write_report(self.report, result)
-        if self.plot is not None:
-            from .plot import plot as draw
+            return None
+        outputs = self.outputs(result, subs, target)
+        commit_outputs(outputs)
+        return Path(outputs[0][0].path) if self.in_place else None
 
-            draw(result, self.plot)
+    def outputs(self, result, subs: Path, target: Path) -> list[tuple[object, str]]:
+        """What this pair writes, in the order it is put in place, each with its role
+        in messages: the backup (``--in-place``: never over an earlier one), the
+        subtitle, the report, the plot."""
+        from . import render
+        from .fileio import Output, backup_path
+
+        outputs = []
+        if self.in_place:
+            outputs.append((Output(backup_path(subs), subs.read_bytes(), like=subs, exclusive=True), "the backup"))
+        outputs.append((Output(target, result.to_bytes(self.kind)), "the output"))
+        if self.report is not None:
+            outputs.append((Output(self.report, render.report_bytes(result)), "--report"))
+        if self.plot is not None:
+            from .plot import plot_bytes
+
+            outputs.append((Output(self.plot, plot_bytes(result, self.plot.suffix.lstrip(".").lower())), "--plot"))
+        return outputs
 
 
 @app.command()
@@ -493,7 +539,7 @@ def batch(
 
     for folder in folders:
         if not folder.is_dir():
-            _fail(f"{folder}: not a folder", USAGE)
+            _fail(f"{quoted(folder)}: not a folder", USAGE)
     if not suffix or "/" in suffix or os.sep in suffix:
         _fail("--suffix must be a non-empty file-name part such as .synced", USAGE)
     kind = common.kind()
@@ -501,61 +547,104 @@ def batch(
     try:
         found = batching.find_pairs(folders, recursive, suffix)
     except OSError as exc:
-        _fail(f"{exc.filename or folders[0]}: cannot list: {exc.strerror or exc}")
+        _fail(f"{quoted(exc.filename or folders[0])}: cannot list: {exc.strerror or exc}")
     if not found.pairs:
-        _fail(f"no media file with a subtitle of the same name in {', '.join(map(str, folders))}"
+        _fail(f"no media file with a subtitle of the same name in {', '.join(map(quoted, folders))}"
               + ("" if recursive else " (--recursive looks in sub-folders)"))
     clashes = batching.collisions(found.pairs, suffix, out_dir, kind)
     if clashes:
         first, second = clashes[0]
-        _fail(f"{first.subs} and {second.subs} would both be written to "
-              f"{batching.output_for(first, suffix, out_dir, kind)}; use --out-dir per folder or another --format",
+        _fail(f"{quoted(first.subs)} and {quoted(second.subs)} would both be written to "
+              f"{quoted(batching.output_for(first, suffix, out_dir, kind))}; use --out-dir per folder or another --format",
               USAGE)
     report_path = report or (out_dir or folders[0]) / "subsync-batch.jsonl"
     if jobs is not None and jobs < 1:
         _fail("--jobs must be 1 or more", USAGE)
-    progress = Progress(common.quiet, len(found.pairs))
-    model_options = common.model_options()
-    jobs = min(jobs or batching.default_jobs(device=common.device), len(found.pairs)) if ray is None else jobs
-    if ray is not None:
-        outcome_stream = _on_cluster(ray, jobs, found.pairs, model_options, options, suffix=suffix,
-                                     out_dir=out_dir, kind=kind, skip_existing=skip_existing)
-        progress(f"syncing on the Ray cluster at {ray}", 0, 1)
-    elif jobs > 1:
-        make_sync = functools.partial(batching.synchronizer_sync, model_options, options)
-        outcome_stream = batching.run_parallel(found.pairs, jobs, make_sync, suffix=suffix, out_dir=out_dir,
-                                               kind=kind, skip_existing=skip_existing)
-        progress(f"syncing with {jobs} workers", 0, 1)
-    else:
-        outcome_stream = batching.run(found.pairs, batching.synchronizer_sync(model_options, options,
-                                                                              model_options.threads),
-                                      suffix=suffix, out_dir=out_dir, kind=kind, skip_existing=skip_existing,
-                                      progress=progress.pair_stage)
-    outcomes = []
-    try:
-        for outcome in outcome_stream:
-            outcomes.append(outcome)
-            progress.done(outcome)
-            if common.json:
-                typer.echo(json.dumps(outcome.record()))
-        interrupted = False
-    except KeyboardInterrupt:
-        interrupted = True
-        getattr(outcome_stream, "close", lambda: None)()     # the workers stop, whatever was reading
-    progress.finish()
+    with _locked([*folders, *([out_dir] if out_dir is not None else [])]):
+        progress = Progress(common.quiet, len(found.pairs))
+        model_options = common.model_options()
+        if ray is not None:
+            outcome_stream = _on_cluster(ray, jobs, found.pairs, model_options, options, suffix=suffix,
+                                         out_dir=out_dir, kind=kind, skip_existing=skip_existing)
+            progress(f"syncing on the Ray cluster at {ray}", 0, 1)
+        else:
+            jobs = min(jobs or _default_jobs(found.pairs, common.device), len(found.pairs))
+            if jobs > 1:
+                make_sync = functools.partial(batching.synchronizer_sync, model_options, options)
+                outcome_stream = batching.run_parallel(found.pairs, jobs, make_sync, suffix=suffix,
+                                                       out_dir=out_dir, kind=kind, skip_existing=skip_existing)
+                progress(f"syncing with {jobs} workers", 0, 1)
+            else:
+                sync = batching.synchronizer_sync(model_options, options, model_options.threads)
+                outcome_stream = batching.run(found.pairs, sync, suffix=suffix, out_dir=out_dir, kind=kind,
+                                              skip_existing=skip_existing, progress=progress.pair_stage)
+        outcomes, interrupted = _follow(outcome_stream, report_path, progress, common.json)
     order = {pair: k for k, pair in enumerate(found.pairs)}
     outcomes.sort(key=lambda outcome: order[outcome.pair])      # (workers finish in any order)
-    _write_batch_report(report_path, outcomes)
     if interrupted:
         _fail(f"interrupted after {len(outcomes)} of {len(found.pairs)} pairs; no file is half-written; "
-              f"report: {report_path}", INTERRUPTED)
+              f"report: {quoted(report_path)}", INTERRUPTED)
     if not common.quiet and not common.json:
         for line in batch_table(outcomes, found):
             typer.echo(line)
-        typer.echo(f"report: {report_path}")
+        typer.echo(f"report: {quoted(report_path)}")
     code = overall(outcome.exit_status for outcome in outcomes)
     if code:
         raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def _locked(folders: list[Path]):
+    """Held: the batch's lock on the folders it reads and writes (fileio.FolderLock); a
+    one-line error when another batch holds one of them."""
+    from .fileio import FolderLock, FolderLocked
+
+    lock = FolderLock(folders)
+    try:
+        for folder in folders:
+            folder.mkdir(parents=True, exist_ok=True)       # (--out-dir: made now, to hold its lock)
+        lock.__enter__()
+    except FolderLocked as exc:
+        holder = f" (process {exc.pid})" if exc.pid else ""
+        _fail(f"{quoted(exc.folder)} is being synced by another subsync batch{holder}; "
+              "wait for it to end, or give another folder")
+    except OSError as exc:
+        _fail(f"{quoted(exc.filename or folders[0])}: cannot lock: {exc.strerror or exc}")
+    try:
+        yield lock
+    finally:
+        lock.release()
+
+
+def _follow(outcome_stream, report_path: Path, progress: Progress, as_json: bool) -> tuple[list, bool]:
+    """The batch's outcomes as they come, each appended to the report at once (and printed
+    as a JSON line with --json); whether Ctrl-C stopped it.  A report that cannot be
+    written stops the batch with a one-line error (the pairs written so far stay)."""
+    import datetime
+
+    from .render import BatchReport
+
+    started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    outcomes = []
+    try:
+        with BatchReport(report_path, started) as log:
+            for outcome in outcome_stream:
+                outcomes.append(outcome)
+                log.append(outcome)
+                progress.done(outcome)
+                if as_json:
+                    typer.echo(json.dumps(outcome.record()))
+    except KeyboardInterrupt:
+        getattr(outcome_stream, "close", lambda: None)()     # the workers stop, whatever was reading
+        progress.finish()
+        return outcomes, True
+    except OSError as exc:
+        getattr(outcome_stream, "close", lambda: None)()
+        progress.finish()
+        _fail(f"{quoted(report_path)}: cannot write the batch report: {exc.strerror or exc} "
+              f"(stopped after {len(outcomes)} pairs)")
+    progress.finish()
+    return outcomes, False
 
 
 def _on_cluster(address: str, jobs: int | None, pairs, model_options, options, **where):
@@ -569,15 +658,6 @@ def _on_cluster(address: str, jobs: int | None, pairs, model_options, options, *
         _fail(str(exc))
     workers = jobs or default_workers(cpus, len(pairs))
     return run_ray(pairs, workers, functools.partial(batching.synchronizer_sync, model_options, options), **where)
-
-
-def _write_batch_report(path: Path, outcomes) -> None:
-    from .render import write_batch_report
-
-    try:
-        write_batch_report(path, outcomes)
-    except OSError as exc:
-        _fail(f"{path}: cannot write the batch report: {exc.strerror or exc}")
 
 
 def run() -> None:
@@ -597,7 +677,22 @@ def run() -> None:
             message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
             typer.echo(f"subsync: error: {message} (see subsync {_command(exc)}--help)", err=True)
             code = getattr(exc, "exit_code", 2)
-    sys.exit(code if isinstance(code, int) else 0)
+    _exit(code if isinstance(code, int) else 0)
+
+
+def _exit(code: int) -> NoReturn:
+    """Exit with ``code``.  While the model still loads in its thread (a Ctrl-C during
+    "loading model"), the interpreter's shutdown would run torch's static destructors
+    under that thread and abort ("terminate called without an active exception", exit
+    -6): then the process ends at once, its output flushed.  Nothing is lost by that:
+    every file was renamed into place, or not written, before this point."""
+    api = sys.modules.get(f"{__package__}.api")         # (not imported: no model was asked for)
+    if api is not None and any(thread.name == api.MODEL_THREAD and thread.is_alive()
+                               for thread in threading.enumerate()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 def _command(exc) -> str:

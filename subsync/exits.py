@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from .errors import RefusedError, SubsyncError
+from .errors import RefusedError, SubsyncError, quoted
 
 OK = 0                              # written (or, with --dry-run, printed)
 ERROR = 1                           # bad input, an unreadable file, a broken model
@@ -40,7 +40,8 @@ def failure(exc: SubsyncError | OSError) -> Failure:
         return Failure(REFUSED, str(exc), f"refused: {exc}; nothing written{force}")
     if isinstance(exc, SubsyncError):
         return Failure(ERROR, str(exc), str(exc))
-    reason = f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": ")
+    name = quoted(exc.filename) if exc.filename else ""
+    reason = f"{name}: {exc.strerror or exc}".lstrip(": ")
     return Failure(ERROR, reason, reason)
 
 

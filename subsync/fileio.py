@@ -1,17 +1,43 @@
-"""Atomic file writing: a file is either left as it was or replaced whole, never half-written."""
+"""Atomic file writing: a file is either left as it was or replaced whole, never half-written;
+the outputs of one run are committed together or not at all; temp files a killed run left
+behind are removed by the next write to the same file; a backup never replaces another."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import re
 import secrets
+import shutil
 import stat
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
 
 PathLike = Union[str, os.PathLike]
 
-__all__ = ["PathLike", "atomic_write_bytes", "check_writable"]
+__all__ = ["PathLike", "Output", "FolderLock", "FolderLocked", "atomic_write_bytes", "atomic_write_all",
+           "backup_path", "check_writable", "process_running", "regular_file", "remove_stale_temps"]
+
+# ".<name>.<pid>-<hex>.tmp": the writer's process id tells a stale temp file from a live one.
+_TEMP_RE = re.compile(r"^\.(?P<name>.+)\.(?:(?P<pid>\d+)-)?[0-9a-f]{12}\.tmp$")
+STALE_UNOWNED_S = 60.0          # a temp file of ours without a pid (older versions) this old is stale
+STALE_ANY_S = 86400.0           # any temp file of ours this old is stale (its pid was reused)
+MAX_BACKUPS = 1000              # SUBS.bak, SUBS.bak.1, ... SUBS.bak.999
+
+
+@dataclass(frozen=True)
+class Output:
+    """One file to write: its destination, its bytes, and (a backup) the file whose
+    permission bits and times it takes; ``exclusive``: never replace an existing file."""
+
+    path: PathLike
+    data: bytes
+    like: PathLike | None = None
+    exclusive: bool = False
 
 
 def atomic_write_bytes(path: PathLike, data: bytes) -> None:
@@ -19,21 +45,61 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> None:
 
     An existing destination keeps its permission bits; a new one gets the
     usual umask-derived mode. The temp file is removed on any failure,
-    KeyboardInterrupt included. OSError propagates unchanged.
+    KeyboardInterrupt included. OSError propagates, naming ``path``.
     """
-    dest = Path(os.path.realpath(path))
-    mode = _existing_mode(dest)
-    fd, tmp = _open_temp(dest)
+    atomic_write_all([Output(path, data)])
+
+
+def atomic_write_all(outputs: Sequence[Output]) -> None:
+    """Write every output or none: each to a temp file beside its destination, fsynced;
+    only when all of them are on disk are they renamed into place, in order (so a backup
+    listed first is in place before the file it saves is replaced).  A failure before
+    the renames (a full disk, a folder that takes no file) removes the temp files and
+    leaves every destination as it was; its OSError names the destination."""
+    staged: list[tuple[Path, Path, Output]] = []
     try:
-        _write_fsync(fd, data)
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, dest)
+        for output in outputs:
+            dest = Path(os.path.realpath(output.path))
+            remove_stale_temps(dest)
+            mode = _existing_mode(dest)
+            fd, tmp = _open_temp(dest)
+            staged.append((dest, tmp, output))
+            try:
+                _write_fsync(fd, output.data)
+                if output.like is not None:
+                    shutil.copystat(output.like, tmp)
+                elif mode is not None:
+                    os.chmod(tmp, mode)
+            except OSError as exc:
+                raise _naming(exc, output.path) from None
+        for dest, tmp, output in staged:
+            try:
+                if output.exclusive:
+                    os.link(tmp, dest)          # fails on an existing file: nothing is replaced
+                    os.unlink(tmp)
+                else:
+                    os.replace(tmp, dest)
+            except OSError as exc:
+                raise _naming(exc, output.path) from None
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        for _, tmp, _ in staged:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
         raise
-    _fsync_directory(dest.parent)
+    for directory in {dest.parent for dest, _, _ in staged}:
+        _fsync_directory(directory)
+
+
+def backup_path(path: PathLike) -> Path:
+    """Where ``--in-place`` keeps the file it replaces: ``SUBS.bak``, or when that exists
+    (an earlier run's backup, the original download) ``SUBS.bak.1``, ``SUBS.bak.2``...: a
+    backup never replaces another."""
+    first = Path(f"{os.fspath(path)}.bak")
+    for k in range(MAX_BACKUPS):
+        candidate = first if k == 0 else Path(f"{first}.{k}")
+        if not os.path.lexists(candidate):
+            return candidate
+    raise FileExistsError(errno.EEXIST, f"{MAX_BACKUPS} backups exist already", os.fspath(first))
 
 
 def check_writable(path: PathLike) -> None:
@@ -42,10 +108,68 @@ def check_writable(path: PathLike) -> None:
     ``path`` is not a folder.  Lets a long job fail before its work, not after."""
     dest = Path(os.path.realpath(path))
     if dest.is_dir():
-        raise IsADirectoryError(f"{path} is a folder")
-    fd, tmp = _open_temp(dest)
+        raise IsADirectoryError(errno.EISDIR, "is a folder", os.fspath(path))
+    try:
+        fd, tmp = _open_temp(dest)
+    except OSError as exc:
+        raise _naming(exc, path) from None
     os.close(fd)
     os.unlink(tmp)
+
+
+def regular_file(path: PathLike) -> bool:
+    """Is ``path`` (after symbolic links) a regular file, not a FIFO, a device or a socket,
+    which a read could wait on for ever?  False when it does not exist."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def remove_stale_temps(dest: Path) -> list[Path]:
+    """Remove the temp files of ``dest`` (our naming) that no running writer owns: their
+    process is gone (a SIGKILL, a power cut), or they are too old to be anyone's.
+    Returns what was removed."""
+    removed = []
+    now = time.time()
+    try:
+        names = os.listdir(dest.parent)
+    except OSError:
+        return removed
+    for name in names:
+        match = _TEMP_RE.match(name)
+        if match is None or match["name"] != dest.name:
+            continue
+        temp = dest.parent / name
+        try:
+            age_s = now - os.lstat(temp).st_mtime
+        except OSError:
+            continue
+        pid = match["pid"]
+        stale = age_s > STALE_ANY_S or (age_s > STALE_UNOWNED_S if pid is None else not process_running(int(pid)))
+        if stale:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+                removed.append(temp)
+    return removed
+
+
+def process_running(pid: int) -> bool:
+    """Is process ``pid`` alive on this machine?"""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:                 # EPERM: it exists, another user's
+        return True
+    return True
+
+
+def _naming(exc: OSError, path: PathLike) -> OSError:
+    """``exc`` with ``path`` as its file name (a write to a descriptor names none)."""
+    return type(exc)(exc.errno, exc.strerror or str(exc), os.fspath(path)) if exc.errno else exc
 
 
 def _existing_mode(path: Path) -> int | None:
@@ -60,7 +184,7 @@ def _existing_mode(path: Path) -> int | None:
 def _open_temp(dest: Path) -> tuple[int, Path]:
     """Create and open a new, uniquely named temp file next to ``dest``."""
     while True:
-        tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(6)}.tmp")
+        tmp = dest.with_name(f".{dest.name}.{os.getpid()}-{secrets.token_hex(6)}.tmp")
         try:
             return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
         except FileExistsError:
@@ -83,3 +207,92 @@ def _fsync_directory(directory: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+# ---------------------------------------------------------------- one batch per folder
+
+LOCK_NAME = ".subsync.lock"
+
+
+class FolderLocked(OSError):
+    """Another process holds the lock of ``folder`` (its process id ``pid``, 0 if unknown)."""
+
+    def __init__(self, folder: PathLike, pid: int) -> None:
+        super().__init__(errno.EAGAIN, "locked by another process", os.fspath(folder))
+        self.folder, self.pid = Path(folder), pid
+
+
+class FolderLock:
+    """An exclusive lock on each of some folders, for as long as it is held (``with``):
+    a ``.subsync.lock`` file in each, flock'ed, with the holder's process id in it.  The
+    kernel releases it when the holder dies, however it dies (SIGKILL, out of memory),
+    so no stale lock ever stops a later run.  A folder that takes no new file (read
+    only) is not locked: nothing is written there.  Raises FolderLocked on the first
+    folder another process holds; then none is held."""
+
+    def __init__(self, folders: Sequence[PathLike]) -> None:
+        self.folders = sorted({Path(os.path.realpath(folder)) for folder in folders})
+        self._held: list[tuple[Path, int]] = []
+
+    def __enter__(self) -> FolderLock:
+        try:
+            for folder in self.folders:
+                fd = _lock(folder / LOCK_NAME)
+                if fd is not None:
+                    self._held.append((folder / LOCK_NAME, fd))
+        except BaseException:
+            self.release()
+            raise
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.release()
+
+    def release(self) -> None:
+        """Remove the lock files and let go (unlinked first, so a waiting process that
+        opened the old file sees it is no longer the folder's lock and opens anew)."""
+        while self._held:
+            path, fd = self._held.pop()
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+            os.close(fd)
+
+
+def _lock(path: Path) -> int | None:
+    """An open descriptor of ``path``, flock'ed, with our pid written; None when the
+    folder takes no file."""
+    import fcntl
+
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except (PermissionError, FileNotFoundError) as exc:
+            if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT):
+                return None
+            raise
+        except OSError as exc:
+            if exc.errno == errno.EROFS:
+                return None
+            raise
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pid = _pid_in(fd)
+            os.close(fd)
+            raise FolderLocked(path.parent, pid) from None
+        try:
+            same = os.path.samestat(os.fstat(fd), os.stat(path))
+        except FileNotFoundError:
+            same = False
+        if same:                    # else the holder removed it as we opened it: again
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            return fd
+        os.close(fd)
+
+
+def _pid_in(fd: int) -> int:
+    try:
+        return int(os.pread(fd, 32, 0).split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0

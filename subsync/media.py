@@ -20,7 +20,8 @@ import ffmpeg
 import numpy as np
 
 from .core.activity import SAMPLE_RATE_HZ    # what every consumer gets
-from .errors import MediaError
+from .errors import MediaError, quoted
+from .fileio import regular_file
 
 SAMPLE_DTYPE = np.dtype("<i2")           # what ffmpeg writes (s16le)
 BYTES_PER_SAMPLE = SAMPLE_DTYPE.itemsize
@@ -90,7 +91,7 @@ def audio_tracks(path: str | os.PathLike) -> list[AudioTrack]:
     media = _existing_file(path)
     stderr_lines = _probe_stderr(media)
     if not _input_opened(stderr_lines):
-        raise MediaError(f"could not decode audio from {path}: {_last_message(stderr_lines, media)}")
+        raise MediaError(f"could not decode audio from {quoted(path)}: {_last_message(stderr_lines, media)}")
     return _parse_audio_tracks(stderr_lines)
 
 
@@ -103,8 +104,18 @@ def _probe_stderr(media: Path) -> list[str]:
             stderr=subprocess.PIPE, timeout=PROBE_TIMEOUT_S,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise MediaError(f"could not run ffmpeg on {media}: {_one_line(str(exc))}") from None
-    return done.stderr.decode("utf-8", errors="replace").splitlines()
+        raise MediaError(f"could not run ffmpeg on {quoted(media)}: {_one_line(str(exc))}") from None
+    return _ffmpeg_lines(done.stderr, media)
+
+
+def _ffmpeg_lines(stderr: bytes, media: Path) -> list[str]:
+    """ffmpeg's stderr as lines, the media's name in them as messages show it (a newline
+    in the name would otherwise split ffmpeg's lines)."""
+    text = stderr.decode("utf-8", errors="replace")
+    name = os.fsdecode(os.fspath(media))
+    if not name.isprintable():
+        text = text.replace(name, quoted(media))
+    return text.splitlines()
 
 
 def _input_opened(stderr_lines: list[str]) -> bool:
@@ -148,7 +159,7 @@ def pick_audio_track(path: str | os.PathLike, wanted: int | str | None) -> int |
         if track.language and track.language.lower() in accepted:
             return track.index
     listed = ", ".join(f"{t.index} {t.language or 'untagged'}" for t in tracks) or "none"
-    raise MediaError(f"no audio track of {path} is tagged {wanted!r} (audio tracks: {listed})")
+    raise MediaError(f"no audio track of {quoted(path)} is tagged {wanted!r} (audio tracks: {listed})")
 
 
 def _language(tag: str | None) -> str | None:
@@ -168,11 +179,11 @@ def extract_subtitles(path: str | os.PathLike, stream: int) -> bytes:
     try:
         done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, timeout=EXTRACT_TIMEOUT_S)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise MediaError(f"could not run ffmpeg on {media}: {_one_line(str(exc))}") from None
+        raise MediaError(f"could not run ffmpeg on {quoted(media)}: {_one_line(str(exc))}") from None
     if done.returncode != 0 or not done.stdout.strip():
-        lines = done.stderr.decode("utf-8", errors="replace").splitlines()
+        lines = _ffmpeg_lines(done.stderr, media)
         reason = _last_message(lines, media) if lines else "it has no text cues"
-        raise MediaError(f"could not read subtitle stream {stream} of {path}: {reason}")
+        raise MediaError(f"could not read subtitle stream {stream} of {quoted(path)}: {reason}")
     return done.stdout
 
 
@@ -191,21 +202,30 @@ def load_audio(path: str | os.PathLike, audio_track: int | None = None) -> np.nd
 
     `audio_track` counts audio streams only (0 = first; None = first).  A file whose
     audio decodes much shorter than its container declares is truncated: MediaError.
+    Memory: the float32 result (sized from the declared duration) and one pipe read.
     """
     media = _existing_file(path)
     track = 0 if audio_track is None else audio_track
     if track < 0:
         raise MediaError(f"audio track must be 0 or more, not {track}")
-    chunks, stderr_lines = _decode_int16(media, track)  # [(n_i,) int16]
-    n_samples = sum(chunk.size for chunk in chunks)
-    if n_samples < MIN_AUDIO_SAMPLES:
-        raise _decode_failure(path, media, track, stderr_lines, n_samples)
     declared_s = _declared_duration_s(_probe_stderr(media))
-    decoded_s = n_samples / SAMPLE_RATE_HZ
+    audio, stderr_lines = _decode(media, track, declared_s)            # (n_samples,) float32
+    if audio.size < MIN_AUDIO_SAMPLES:
+        raise _decode_failure(path, media, track, stderr_lines, audio.size)
+    decoded_s = audio.size / SAMPLE_RATE_HZ
     if declared_s is not None and declared_s - decoded_s > max(TRUNCATION_MIN_S, TRUNCATION_FRACTION * declared_s):
-        raise MediaError(f"{path} is truncated or damaged: only {decoded_s:.1f} s of its "
+        raise MediaError(f"{quoted(path)} is truncated or damaged: only {decoded_s:.1f} s of its "
                          f"{declared_s:.1f} s of audio decode")
-    return _to_float(chunks)
+    return audio
+
+
+def media_duration_s(path: str | os.PathLike) -> float | None:
+    """The duration ``path``'s container declares (None when it declares none, or the
+    file cannot be read): what sizes a worker's memory before its audio is decoded."""
+    try:
+        return _declared_duration_s(_probe_stderr(_existing_file(path)))
+    except MediaError:
+        return None
 
 
 def _declared_duration_s(probe_lines: list[str]) -> float | None:
@@ -223,9 +243,11 @@ def _declared_duration_s(probe_lines: list[str]) -> float | None:
 def _existing_file(path: str | os.PathLike) -> Path:
     media = Path(path)
     if not media.exists():
-        raise MediaError(f"media file not found: {path}")
+        raise MediaError(f"media file not found: {quoted(path)}")
     if media.is_dir():
-        raise MediaError(f"{path} is a directory, not a media file")
+        raise MediaError(f"{quoted(path)} is a directory, not a media file")
+    if not regular_file(media):                 # a FIFO or a device: ffmpeg would wait on it for ever
+        raise MediaError(f"{quoted(path)} is not a regular file (a pipe or a device); give a media file")
     # Absolute, so that ffmpeg never reads "name:rest" as a protocol prefix.
     return media.absolute()
 
@@ -239,8 +261,8 @@ def _decode_command(media: Path, track: int) -> list[str]:
     return stream.compile(cmd=ffmpeg_binary())
 
 
-def _decode_int16(media: Path, track: int) -> tuple[list[np.ndarray], list[str]]:
-    """Run ffmpeg; returns (int16 sample chunks, stderr lines)."""
+def _decode(media: Path, track: int, declared_s: float | None) -> tuple[np.ndarray, list[str]]:
+    """Run ffmpeg; returns (float32 samples (n,), stderr lines)."""
     command = _decode_command(media, track)
     # stderr goes to a file so a chatty decoder can never block on a full pipe.
     with tempfile.TemporaryFile() as stderr_file:
@@ -249,9 +271,9 @@ def _decode_int16(media: Path, track: int) -> tuple[list[np.ndarray], list[str]]
                 command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr_file,
             )
         except OSError as exc:
-            raise MediaError(f"could not run ffmpeg on {media}: {_one_line(str(exc))}") from None
+            raise MediaError(f"could not run ffmpeg on {quoted(media)}: {_one_line(str(exc))}") from None
         try:
-            chunks = _read_chunks(process.stdout)
+            audio = _read_samples(process.stdout, declared_s)
         except BaseException:      # e.g. KeyboardInterrupt: do not leave ffmpeg running
             process.kill()
             raise
@@ -259,13 +281,15 @@ def _decode_int16(media: Path, track: int) -> tuple[list[np.ndarray], list[str]]
             process.stdout.close()
             process.wait()
         stderr_file.seek(0)
-        stderr_lines = stderr_file.read().decode("utf-8", errors="replace").splitlines()
-    return chunks, stderr_lines
+        stderr_lines = _ffmpeg_lines(stderr_file.read(), media)
+    return audio, stderr_lines
 
 
-def _read_chunks(pipe: IO[bytes]) -> list[np.ndarray]:
-    """All int16 samples from `pipe`, as a list of (n_i,) chunks (no joined copy)."""
-    chunks: list[np.ndarray] = []
+def _read_samples(pipe: IO[bytes], declared_s: float | None) -> np.ndarray:
+    """All samples from `pipe` (s16le) as float32 in [-1, 1), (n,), converted read by read
+    into one buffer sized from the declared duration (grown if the stream runs longer)."""
+    audio = np.empty(round(((declared_s or 0.0) + 1.0) * SAMPLE_RATE_HZ), dtype=np.float32)
+    filled = 0
     leftover = b""
     while True:
         block = pipe.read(READ_CHUNK_BYTES)
@@ -274,15 +298,21 @@ def _read_chunks(pipe: IO[bytes]) -> list[np.ndarray]:
         block = leftover + block if leftover else block
         usable = len(block) - len(block) % BYTES_PER_SAMPLE
         leftover = block[usable:]
-        chunks.append(np.frombuffer(block[:usable] if leftover else block, dtype=SAMPLE_DTYPE))
-    return chunks
-
-
-def _to_float(chunks: list[np.ndarray]) -> np.ndarray:
-    """int16 chunks -> float32 (n,) in [-1, 1).  Peak memory: int16 chunks + the float32 result (3x int16)."""
-    audio = np.concatenate(chunks, dtype=np.float32)
-    audio *= np.float32(1.0 / INT16_FULL_SCALE)
+        samples = np.frombuffer(block, dtype=SAMPLE_DTYPE, count=usable // BYTES_PER_SAMPLE)   # (m,) int16
+        if filled + samples.size > audio.size:
+            audio = _grown(audio, filled + samples.size)
+        np.multiply(samples, np.float32(1.0 / INT16_FULL_SCALE), out=audio[filled:filled + samples.size])
+        filled += samples.size
+    if filled < audio.size:
+        audio.resize(filled, refcheck=False)            # in place: no second copy
     return audio
+
+
+def _grown(audio: np.ndarray, needed: int) -> np.ndarray:
+    """``audio`` in a buffer of at least ``needed`` samples (1.5 times, to grow rarely)."""
+    bigger = np.empty(max(needed, audio.size * 3 // 2), dtype=np.float32)
+    bigger[:audio.size] = audio
+    return bigger
 
 
 def _decode_failure(
@@ -291,16 +321,16 @@ def _decode_failure(
     """The most specific error for a decode that produced (almost) no audio."""
     probe_lines = _probe_stderr(media)
     if not _input_opened(probe_lines):
-        return MediaError(f"could not decode audio from {path}: {_last_message(probe_lines, media)}")
+        return MediaError(f"could not decode audio from {quoted(path)}: {_last_message(probe_lines, media)}")
     tracks = _parse_audio_tracks(probe_lines)
     if not tracks:
-        return MediaError(f"{path} has no audio stream")
+        return MediaError(f"{quoted(path)} has no audio stream")
     if track >= len(tracks):
-        return MediaError(f"{path} has no audio track {track} (it has {len(tracks)})")
+        return MediaError(f"{quoted(path)} has no audio track {track} (it has {len(tracks)})")
     reason = _last_message(stderr_lines, media) if stderr_lines else (
         f"only {n_samples / SAMPLE_RATE_HZ * 1000:.0f} ms of audio decoded"
     )
-    return MediaError(f"could not decode audio from {path}: {reason}")
+    return MediaError(f"could not decode audio from {quoted(path)}: {reason}")
 
 
 def _last_message(stderr_lines: list[str], media: Path) -> str:
@@ -315,7 +345,7 @@ def _last_message(stderr_lines: list[str], media: Path) -> str:
     ]
     if not meaningful:
         return "ffmpeg reported no error"
-    prefix = f"{media}: "
+    prefix = f"{quoted(media)}: "
     message = meaningful[-1]
     if message.startswith(prefix):
         message = message[len(prefix):]

@@ -23,10 +23,16 @@ def check_available() -> None:
 
 
 def plot(result, path: str | os.PathLike) -> None:
+    """:func:`plot_bytes` written atomically to ``path``, in the format its suffix names."""
+    from .fileio import atomic_write_bytes
+
+    atomic_write_bytes(path, plot_bytes(result, os.path.splitext(os.fspath(path))[1].lstrip(".").lower() or "png"))
+
+
+def plot_bytes(result, image_format: str = "png") -> bytes:
     """Each line's correction (new start minus old start) against media time, coloured by
     confidence; the time map's correction as a line, cuts as vertical lines, lines moved
-    only by the map in grey.  Written atomically as PNG (or any format matplotlib knows
-    from the suffix)."""
+    only by the map in grey: the picture's bytes as PNG (or any format matplotlib knows)."""
     try:
         import matplotlib
 
@@ -34,7 +40,6 @@ def plot(result, path: str | os.PathLike) -> None:
         import matplotlib.pyplot as plt
     except ImportError:
         raise SubsyncError(f"--plot needs matplotlib: {PLOT_EXTRA}") from None
-    from .fileio import atomic_write_bytes
 
     old = np.array([cue.start_s for cue in result.document.cues])
     new = np.array([line.start_s for line in result.lines])
@@ -57,6 +62,6 @@ def plot(result, path: str | os.PathLike) -> None:
     ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
     buffer = io.BytesIO()
-    fig.savefig(buffer, format=os.path.splitext(os.fspath(path))[1].lstrip(".").lower() or "png", dpi=100)
+    fig.savefig(buffer, format=image_format, dpi=100)
     plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
+    return buffer.getvalue()

@@ -82,9 +82,59 @@ def batch_table(outcomes: Sequence, found) -> list[str]:
     return lines
 
 
+def report_bytes(result) -> bytes:
+    """``--report``: the result's JSON account."""
+    return (json.dumps(result.report(), indent=1) + "\n").encode()
+
+
 def write_report(path: str | os.PathLike, result) -> None:
     """``--report``: the result's JSON account, written atomically."""
-    atomic_write_bytes(path, (json.dumps(result.report(), indent=1) + "\n").encode())
+    atomic_write_bytes(path, report_bytes(result))
+
+
+class BatchReport:
+    """The batch's JSON-lines report, kept as the batch goes: each pair's record appended
+    (flushed and fsynced) as the pair finishes, after the records earlier batches left
+    there, so a batch killed at any point has a record of every pair it wrote.  Each
+    record names the batch it belongs to (``batch_started``, UTC).  OSError (naming the
+    report) when it cannot be written."""
+
+    def __init__(self, path: str | os.PathLike, started: str) -> None:
+        self.path, self.started = Path(path), started
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.path, "ab")
+        try:
+            if self._file.tell() and not _ends_with_newline(self.path):
+                self._write(b"\n")         # a record a killed writer left unfinished stays on its own
+        except BaseException:
+            self._file.close()
+            raise
+
+    def append(self, outcome) -> None:
+        self._write((json.dumps({**outcome.record(), "batch_started": self.started}) + "\n").encode())
+
+    def _write(self, data: bytes) -> None:
+        try:
+            self._file.write(data)
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, os.fspath(self.path)) from None
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> BatchReport:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) == b"\n"
 
 
 def write_batch_report(path: str | os.PathLike, outcomes: Sequence) -> None:

@@ -122,3 +122,39 @@ def test_out_of_range_timestamps_are_one_line_errors(stamp, kind):
     with pytest.raises(SubtitleError, match=r"line \d+") as caught:
         parse_subtitle_bytes(data, "x")
     assert "\n" not in str(caught.value) and len(str(caught.value)) < 300
+
+
+# ---------------------------------------------------------------- extreme numeric options
+
+EXTREME = st.one_of(st.floats(allow_nan=True, allow_infinity=True),
+                    st.sampled_from([0.0, -0.0, 1e-300, 5e-324, 1e9, 1e15, 1e300, -1.0, float("nan"), float("inf")]))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(max_offset_s=EXTREME, keep_tolerance_s=EXTREME, min_confidence=EXTREME)
+def test_extreme_sync_options_are_refused_or_bounded(max_offset_s, keep_tolerance_s, min_confidence):
+    """Any number for the numeric options: a ValueError naming the option (not finite,
+    negative, a zero offset search), or a reference sync whose cost the subtitles' length
+    bounds (1e300 once asked for 1.46 TiB and more) and whose times are finite."""
+    from subsync.core import engine
+    from subsync.core.hearing import Lines
+    from subsync.core.options import SyncOptions
+
+    try:
+        options = SyncOptions(max_offset_s=max_offset_s, keep_tolerance_s=keep_tolerance_s,
+                              min_confidence=min_confidence)
+    except ValueError as exc:
+        bad = {"max_offset_s": max_offset_s, "keep_tolerance_s": keep_tolerance_s, "min_confidence": min_confidence}
+        named = str(exc).split()[0].removeprefix("SyncOptions.")
+        value = bad[named]
+        assert not np.isfinite(value) or value < 0 or (named == "max_offset_s" and value == 0), exc
+        return
+    rng = np.random.default_rng(0)
+    starts = 3.0 + np.cumsum(rng.uniform(2.5, 9.0, 40))
+    ends = starts + rng.uniform(0.8, 2.2, 40)
+    texts = tuple(f"line {k}" for k in range(40))
+    placement = engine.sync_cues(Lines(texts, starts, ends), Lines(texts, starts + 7.0, ends + 7.0), options)
+    times = np.array([(line.start_s, line.end_s) for line in placement.lines])
+    assert np.isfinite(times).all()
+    if max_offset_s > 7.5:
+        assert abs(placement.time_map.offset_s + 7.0) < 0.02

@@ -59,6 +59,8 @@ TRUSTED_MARGIN = 1.2          # an activity match this far ahead of any other, o
                               # subtitles score 1.0-1.1
 REFERENCE_MARGIN = 1.1        # a reference whose cues match the subtitles' no better, over
                               # MIN_DECISIVE_SPAN_S, is refused (another episode: 1.00-1.03)
+MAX_OUTSIDE_SHARE = 0.5       # more of the lines than this beyond the end of the media: the
+                              # subtitles are not of this media (a longer recording's), refused
 MIN_HEARD_SHARE = 0.2         # fewer of the spoken lines heard than this, and no trusted activity
                               # match: the subtitles are refused (another episode, no speech)
 
@@ -121,7 +123,30 @@ def sync_audio(audio: np.ndarray, lines: Lines, options: SyncOptions, listener: 
     for audio without speech and AlignmentError for a map at the edge of the offset search; a result the
     self-check refuses comes back with ``refusal`` set."""
     media_s = audio.size / SAMPLE_RATE_HZ
-    return replace(_sync_audio(audio, lines, options, listener, report, labels), media_s=media_s)
+    options = _bounded(options, media_s, lines)
+    return _outside_refused(replace(_sync_audio(audio, lines, options, listener, report, labels), media_s=media_s),
+                            labels)
+
+
+def _bounded(options: SyncOptions, timeline_s: float, lines: Lines) -> SyncOptions:
+    """``options`` with the offset search no wider than can matter: an offset beyond the
+    media's length plus the subtitles' last end (at the largest framerate ratio) leaves
+    no cue over the media, so the search's cost follows the two lengths, not the option."""
+    last_end_s = float(np.max(lines.ends_s)) if lines.ends_s.size else 0.0
+    reach_s = timeline_s + max(timemap.FRAMERATE_RATIOS) * max(last_end_s, 0.0) + 2 * EDGE_S
+    return replace(options, max_offset_s=min(options.max_offset_s, reach_s))
+
+
+def _outside_refused(placement: Placement, labels: Labels) -> Placement:
+    """``placement`` refused when more than MAX_OUTSIDE_SHARE of its lines start beyond
+    the end of the media: a stray cue is the subtitler's, most of the file is another
+    recording's."""
+    outside = sum(line.start_s >= placement.media_s for line in placement.lines)
+    if placement.refusal or outside <= MAX_OUTSIDE_SHARE * len(placement.lines):
+        return placement
+    return replace(placement, refusal=(
+        f"{labels.subs}: {outside} of its {len(placement.lines)} lines would start beyond the end of "
+        f"{labels.media} ({placement.media_s:.1f} s): the subtitles of a longer recording?"))
 
 
 def _sync_audio(audio: np.ndarray, lines: Lines, options: SyncOptions, listener: Callable[[], Listener],
@@ -275,6 +300,7 @@ def sync_cues(reference: Lines, lines: Lines, options: SyncOptions, labels: Labe
     release (any language): the reference's cues stand in for the speech activity, and
     every line moves by the offset and drift found."""
     ref_starts, ref_ends = _spoken_cues(reference)
+    options = _bounded(options, float(ref_ends.max()) + 1.0, lines)
     n_frames = int(np.ceil((ref_ends.max() + 1.0) * ACTIVITY_FRAMES_PER_S))
     speech = cue_activity(ref_starts, ref_ends, n_frames)                # (n_frames,) 10 ms
     match = _search(speech, lines, options)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 
@@ -24,3 +25,11 @@ class SyncOptions:
     every_line: bool = False            # hear every window (no triage: see core/triage.py)
     cuts: bool = True                   # look for cuts (a piecewise map)
     force: bool = False                 # return a result the self-check would refuse
+
+    def __post_init__(self) -> None:
+        for name in ("max_offset_s", "keep_tolerance_s", "min_confidence"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise ValueError(f"SyncOptions.{name} must be a finite number of 0 or more, not {value!r}")
+        if self.max_offset_s == 0:
+            raise ValueError("SyncOptions.max_offset_s must be more than 0")

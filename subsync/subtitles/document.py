@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .encoding import encode
-from .timestamps import restamp
+from .timestamps import restamp, vtt_seconds
 
 Span = tuple[int, int, int, int]     # where a cue's two timestamps stand in the text
 
@@ -39,6 +39,9 @@ class SubtitleDocument:
     # Per cue: (start_begin, start_end, end_begin, end_end) offsets in _text.
     _spans: tuple[Span, ...] = field(default=(), repr=False)
     format: str = "srt"             # "srt", "vtt" (WebVTT) or "ass" (ASS/SSA); see conversion.py
+    # Per cue: (begin, end) offsets in _text of the timestamps inside its text (WebVTT's
+    # <00:00:10.000>); they move with the cue.
+    _inline: tuple[tuple[tuple[int, int], ...], ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -82,18 +85,35 @@ def render_in_place(doc: SubtitleDocument, times_s: Sequence[tuple[float, float]
 
     A timestamp whose value is unchanged (at the format's resolution) keeps its
     original spelling; a changed one is written in the format's canonical form
-    (SRT ``HH:MM:SS,mmm``).
+    (SRT ``HH:MM:SS,mmm``).  Timestamps inside a cue's text (WebVTT) move with the
+    cue: each keeps its place between the cue's start and end (:func:`inline_time_s`).
     """
     if len(times_s) != len(doc.cues):
         raise ValueError(f"expected {len(doc.cues)} (start, end) pairs, got {len(times_s)}")
+    inline = doc._inline or ((),) * len(doc.cues)
     pieces: list[str] = []
     pos = 0
-    for cue, span, (start_s, end_s) in zip(doc.cues, doc._spans, times_s):
+    for cue, span, stamps, (start_s, end_s) in zip(doc.cues, doc._spans, inline, times_s):
         a0, a1, b0, b1 = span
-        pieces.append(doc._text[pos:a0])
-        pieces.append(restamp(doc.format, doc._text[a0:a1], cue.start_s, start_s))
-        pieces.append(doc._text[a1:b0])
-        pieces.append(restamp(doc.format, doc._text[b0:b1], cue.end_s, end_s))
-        pos = b1
+        replaced = [(a0, a1, cue.start_s, start_s), (b0, b1, cue.end_s, end_s)]
+        for begin, end in stamps:
+            old_s = vtt_seconds(doc._text[begin:end])
+            if old_s is not None:
+                replaced.append((begin, end, old_s, inline_time_s(old_s, cue.start_s, cue.end_s, start_s, end_s)))
+        for begin, end, old_s, new_s in replaced:
+            pieces.append(doc._text[pos:begin])
+            pieces.append(restamp(doc.format, doc._text[begin:end], old_s, new_s))
+            pos = end
     pieces.append(doc._text[pos:])
     return encode("".join(pieces), doc._codec, doc._bom)
+
+
+def inline_time_s(t_s: float, old_start_s: float, old_end_s: float, start_s: float, end_s: float) -> float:
+    """Where a time inside a cue goes when the cue moves from (old_start_s, old_end_s) to
+    (start_s, end_s): the same share of the way through it (the same distance from its
+    start, when the cue had no length), within the new cue."""
+    if old_end_s > old_start_s:
+        moved = start_s + (t_s - old_start_s) * (end_s - start_s) / (old_end_s - old_start_s)
+    else:
+        moved = start_s + (t_s - old_start_s)
+    return min(max(moved, start_s), max(end_s, start_s))

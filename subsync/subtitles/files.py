@@ -13,15 +13,15 @@ import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from subsync.errors import SubtitleError
-from subsync.fileio import PathLike, atomic_write_bytes
+from subsync.errors import SubtitleError, quoted
+from subsync.fileio import PathLike, atomic_write_bytes, regular_file
 
 from .ass import parse_ass
 from .conversion import convert, sniff
 from .document import Cue, Span, SubtitleDocument, dominant_newline, render_in_place
 from .encoding import Decoded, decode
 from .srt import parse_srt
-from .vtt import parse_vtt
+from .vtt import inline_timestamps, parse_vtt
 
 _PARSERS: dict[str, Callable[[str, str], tuple[list[Cue], list[Span]]]] = {"vtt": parse_vtt, "ass": parse_ass}
 
@@ -31,6 +31,11 @@ def _one_line(value: object) -> str:
     return " ".join(str(value).splitlines())
 
 
+def _label(name: object) -> str:
+    """A file's name as messages show it (``errors.quoted``); other labels as they are."""
+    return quoted(name) if isinstance(name, (str, os.PathLike)) else _one_line(name)
+
+
 # --------------------------------------------------------------------------
 # Reading
 # --------------------------------------------------------------------------
@@ -38,13 +43,13 @@ def _one_line(value: object) -> str:
 
 def parse_srt_bytes(data: bytes, name: str = "<bytes>") -> SubtitleDocument:
     """Parse the bytes of an SRT file; raises SubtitleError naming ``name``."""
-    return _document(decode(data), _one_line(name), "srt", "SRT is")
+    return _document(decode(data), _label(name), "srt", "SRT is")
 
 
 def parse_subtitle_bytes(data: bytes, name: str = "<bytes>") -> SubtitleDocument:
     """Parse SRT, WebVTT or ASS/SSA bytes (told apart by their content)."""
     decoded = decode(data)
-    return _document(decoded, _one_line(name), sniff(decoded.text), "SRT, WebVTT and ASS/SSA are")
+    return _document(decoded, _label(name), sniff(decoded.text), "SRT, WebVTT and ASS/SSA are")
 
 
 def _document(decoded: Decoded, label: str, kind: str, supported: str) -> SubtitleDocument:
@@ -65,6 +70,7 @@ def _document(decoded: Decoded, label: str, kind: str, supported: str) -> Subtit
         _bom=decoded.bom,
         _spans=tuple(spans),
         format=kind,
+        _inline=inline_timestamps(decoded.text, spans) if kind == "vtt" else (),
     )
 
 
@@ -79,7 +85,10 @@ def read_subtitles(path: PathLike) -> SubtitleDocument:
 
 
 def _read(path: PathLike, parse: Callable[[bytes, str], SubtitleDocument]) -> SubtitleDocument:
-    name = _one_line(os.fspath(path))
+    name = quoted(path)
+    if os.path.exists(path) and not os.path.isdir(path) and not regular_file(path):
+        # A FIFO, a device or a socket: a read could wait for ever
+        raise SubtitleError(f"{name}: not a regular file (a pipe or a device); give a subtitle file")
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
@@ -90,7 +99,7 @@ def _read(path: PathLike, parse: Callable[[bytes, str], SubtitleDocument]) -> Su
         raise SubtitleError(f"{name}: cannot read subtitle file: permission denied") from None
     except OSError as exc:
         raise SubtitleError(f"{name}: cannot read subtitle file: {_one_line(exc.strerror or exc)}") from None
-    return parse(data, name)
+    return parse(data, os.fspath(path))
 
 
 # --------------------------------------------------------------------------
@@ -126,5 +135,5 @@ def _write(data: bytes, path: PathLike) -> None:
     try:
         atomic_write_bytes(path, data)
     except OSError as exc:
-        name = _one_line(os.fspath(path))
+        name = quoted(path)
         raise SubtitleError(f"{name}: cannot write subtitle file: {_one_line(exc.strerror or exc)}") from None

@@ -11,6 +11,8 @@ from .document import Cue, Line, Span, line_number, split_lines
 from .timestamps import MAX_HOURS, VTT_STAMP, vtt_seconds
 
 _TIMING_RE = re.compile(r"^[ \t]*(?P<a>" + VTT_STAMP + r")[ \t]+-->[ \t]+(?P<b>" + VTT_STAMP + r")(?P<rest>.*)$")
+_INLINE_RE = re.compile(r"<(" + VTT_STAMP + r")>")      # a karaoke/word timestamp inside a cue's text
+_PAYLOAD_END_RE = re.compile(r"(?:\r\n|\n|\r)[ \t]*(?:\r\n|\n|\r|$)")   # a blank line ends a cue
 _NOT_CUES = ("NOTE", "STYLE", "REGION", "WEBVTT")        # first words of blocks that are no cue
 _QUOTE_CHARS = 60                # longest file excerpt quoted in an error message
 
@@ -56,3 +58,16 @@ def _blocks(lines: list[Line]) -> list[list[Line]]:
         first = next((k for k, line in enumerate(blocks[0]) if "-->" in line.content), None)
         blocks[0] = [] if first is None else blocks[0][max(1, first - 1) if first > 1 else first:]
     return blocks
+
+
+def inline_timestamps(text: str, spans: list[Span] | tuple[Span, ...]) -> tuple[tuple[tuple[int, int], ...], ...]:
+    """Per cue, where the timestamps inside its text stand (``<00:00:10.000>``, the word
+    times of karaoke and YouTube captions): (begin, end) offsets of each stamp's digits,
+    from the end of the cue's timing line to the blank line that ends the cue."""
+    found = []
+    for k, (_, _, _, b1) in enumerate(spans):
+        limit = spans[k + 1][0] if k + 1 < len(spans) else len(text)
+        end = _PAYLOAD_END_RE.search(text, b1, limit)
+        stop = end.start() if end else limit
+        found.append(tuple(match.span(1) for match in _INLINE_RE.finditer(text, b1, stop)))
+    return tuple(found)

@@ -12,6 +12,7 @@ Three kinds of ``--model`` are accepted:
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import importlib.util
 import json
@@ -255,7 +256,8 @@ def _convert(model_bin: bytes, ct2_config: dict, tokenizer_json: bytes, target: 
     )
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    _remove_stale_staging(target)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-{os.getpid()}-", dir=target.parent))
     try:
         model.to(torch.float16).save_pretrained(staging)
         WhisperFeatureExtractor(feature_size=dims.n_mels).save_pretrained(staging)
@@ -267,6 +269,18 @@ def _convert(model_bin: bytes, ct2_config: dict, tokenizer_json: bytes, target: 
                 raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _remove_stale_staging(target: Path) -> None:
+    """Remove the staging folders of ``target`` that a conversion killed on its way left
+    (``.<name>-<pid>-<random>``, their process gone); a running one's stays."""
+    from ..fileio import process_running
+
+    prefix = f".{target.name}-"
+    for staging in target.parent.glob(f"{glob.escape(prefix)}*"):
+        pid = staging.name[len(prefix):].split("-", 1)[0]
+        if staging.is_dir() and pid.isdigit() and not process_running(int(pid)):
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 def _special_ids(tokenizer_json: bytes) -> dict[str, int]:
