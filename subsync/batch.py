@@ -188,7 +188,7 @@ def one_pair(pair: Pair, sync: Sync, report: Callable[[str, int, int], None], *,
 # ---------------------------------------------------------------- several worker processes
 
 MODEL_MEMORY_GB = 1.5           # a worker's peak with the base model and up to a film's audio (2 hours)
-MEMORY_GB_PER_AUDIO_HOUR = 0.25   # and each hour of audio beyond that (measured, benchmarks/README.md)
+MEMORY_GB_PER_AUDIO_HOUR = 0.3  # and each hour of audio beyond that (measured: benchmarks/README.md)
 MODEL_AUDIO_S = 2 * 3600.0      # the audio MODEL_MEMORY_GB holds
 THREADS_PER_JOB = 2             # by default each worker gets this many torch threads (2 workers of 1 thread
                                 # on 2 cores: 1.03x one worker of 2, benchmarks/batch_jobs.py)

@@ -9,6 +9,9 @@ from pathlib import Path
 import numpy as np
 
 SUBSYNC = [sys.executable, "-m", "subsync"]
+SPEECH = Path(__file__).parent / "data" / "speech"
+JFK = SPEECH / "whisper_jfk" / "media.flac"                 # 11 s of one speaker, one line
+JFK_TEXT = (SPEECH / "whisper_jfk" / "text.txt").read_text().strip()
 
 
 def run(*args, **kwargs) -> subprocess.CompletedProcess:

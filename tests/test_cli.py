@@ -12,24 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import SPEECH, distorted_srt
-
-JFK = SPEECH / "whisper_jfk" / "media.flac"
-JFK_TEXT = (SPEECH / "whisper_jfk" / "text.txt").read_text().strip()
-SUBSYNC = [sys.executable, "-m", "subsync"]
-
-
-def run(*args, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([*SUBSYNC, *map(str, args)], capture_output=True, text=True, timeout=600, **kwargs)
-
-
-def one_line_error(proc) -> str:
-    assert proc.returncode != 0
-    assert "Traceback" not in proc.stderr
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith("subsync: error: ")]
-    assert len(errors) == 1 and lines[-1] == errors[0], proc.stderr   # progress lines may precede it
-    return errors[0]
+from conftest import distorted_srt
+from helpers import JFK, JFK_TEXT, SUBSYNC, one_line_error, run
 
 
 def test_help_is_instant_and_lists_the_options():
@@ -418,8 +402,9 @@ def test_batch_folder_goes_on_past_broken_pairs(tmp_path):
     assert records[0]["offset_s"] == pytest.approx(-2.5, abs=0.3) and "not an SRT" in records[1]["message"]
     assert "1 synced, 0 skipped, 1 refused, 1 failed; 1 subtitle(s) without media" in proc.stdout
     again = run("batch", tmp_path, "--language", "en", "--out-dir", out, "--skip-existing", "--quiet", "--json")
-    assert [json.loads(line)["status"] for line in (out / "subsync-batch.jsonl").read_text().splitlines()] == [
-        "skipped", "failed", "refused"]
+    records = [json.loads(line) for line in (out / "subsync-batch.jsonl").read_text().splitlines()]
+    assert [r["status"] for r in records] == ["synced", "failed", "refused", "skipped", "failed", "refused"]
+    assert len({r["batch_started"] for r in records[:3]}) == len({r["batch_started"] for r in records[3:]}) == 1
     assert again.returncode == 1
     # --json: the same records as JSON lines on stdout, and no table
     assert [json.loads(line)["status"] for line in again.stdout.splitlines()] == ["skipped", "failed", "refused"]
@@ -622,8 +607,9 @@ def test_json_for_several_pairs_and_failures(tmp_path, jfk_srt):
 @pytest.mark.model
 def test_batch_jobs_give_the_same_bytes_report_and_table(tmp_path):
     """`--jobs 2`: two worker processes, each with its own model; the outputs byte-identical
-    to `--jobs 1`, the report and the table in pair order (workers finish in any order),
-    --skip-existing and --json (JSON lines as pairs finish) as before."""
+    to `--jobs 1`, the table in pair order and the report's records the same (appended as
+    the pairs finish, in any order), --skip-existing and --json (JSON lines as pairs finish)
+    as before."""
     import shutil
 
     for k in range(3):
@@ -636,7 +622,8 @@ def test_batch_jobs_give_the_same_bytes_report_and_table(tmp_path):
         out = tmp_path / f"out{jobs}"
         proc = run("batch", tmp_path, "--language", "en", "--out-dir", out, "--jobs", jobs)
         assert proc.returncode == 1, proc.stderr                          # the broken pair
-        records = [json.loads(line) for line in (out / "subsync-batch.jsonl").read_text().splitlines()]
+        records = sorted((json.loads(line) for line in (out / "subsync-batch.jsonl").read_text().splitlines()),
+                         key=lambda record: record["subs"])
         assert [r["status"] for r in records] == ["synced", "synced", "synced", "failed"]
         runs[jobs] = ({p.name: p.read_bytes() for p in out.glob("*.synced.srt")},
                       [(r["subs"], r["status"], r.get("offset_s")) for r in records])

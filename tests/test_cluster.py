@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from test_cli import JFK, JFK_TEXT, one_line_error, run
+from helpers import JFK, JFK_TEXT, one_line_error, run
 
 ray = pytest.importorskip("ray")
 
@@ -71,8 +71,8 @@ def _outputs(folder: Path) -> dict[str, bytes]:
 def test_a_library_on_a_cluster_gives_the_local_bytes_table_and_report(tmp_path, head):
     """`--ray ADDRESS --jobs 3`: three worker actors of two CPUs each on a 4-CPU cluster, so
     one is never placed (it takes no pair; the batch does not wait for it); the outputs
-    byte-identical to a local run, the broken pair failed in the same table and report, in
-    pair order."""
+    byte-identical to a local run, the broken pair failed in the same table (in pair order)
+    and report (its records appended as the pairs finish)."""
     _library(tmp_path, 3)
     local = run("batch", tmp_path, "--language", "en", "--out-dir", tmp_path / "local", "--jobs", "1")
     cluster = run("batch", tmp_path, "--language", "en", "--out-dir", tmp_path / "cluster", "--ray", head,
@@ -82,7 +82,7 @@ def test_a_library_on_a_cluster_gives_the_local_bytes_table_and_report(tmp_path,
     records = {}
     for name in ("local", "cluster"):
         lines = (tmp_path / name / "subsync-batch.jsonl").read_text().splitlines()
-        records[name] = [(r["subs"], r["status"], r.get("offset_s")) for r in map(json.loads, lines)]
+        records[name] = sorted((r["subs"], r["status"], r.get("offset_s")) for r in map(json.loads, lines))
     assert records["cluster"] == records["local"]
     assert [r[1] for r in records["cluster"]] == ["synced", "synced", "synced", "failed"]
     table = [line.split()[:2] for line in cluster.stdout.splitlines()[1:5]]

@@ -18,10 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import SPEECH, distorted_srt
-from helpers import SUBSYNC, dialogue_cues, one_line_error, reference_pair, run, srt_bytes
-
-JFK = SPEECH / "whisper_jfk" / "media.flac"
+from conftest import distorted_srt
+from helpers import JFK, JFK_TEXT, SUBSYNC, dialogue_cues, one_line_error, reference_pair, run, srt_bytes
 
 
 def _temp_files(folder: Path) -> list[str]:
@@ -364,7 +362,7 @@ def test_a_file_whose_lines_mostly_fall_beyond_the_media_is_refused(tmp_path):
     from subsync.errors import RefusedError
     from subsync.replay import ReplayListener, Utterance
 
-    text = (SPEECH / "whisper_jfk" / "text.txt").read_text().strip()
+    text = JFK_TEXT
     subs = tmp_path / "long.srt"
     cues = [(2.8, 13.0)] + [(1000.0 + 3 * k, 1001.5 + 3 * k) for k in range(300)]   # beyond any searched map
     subs.write_bytes(srt_bytes(cues, 0.0, "Line").replace(b"Line 1\n", text.encode() + b"\n", 1))

@@ -152,8 +152,11 @@ class _Reference:
         raster_norm = float(np.linalg.norm(raster))
         if raster_norm <= 1e-6 * np.sqrt(raster.size) or self.rms <= 0:
             return np.zeros(lags.size)                                 # a flat raster carries no timing
-        product = self.spectrum * np.conj(np.fft.rfft(raster, self.n_fft))
+        product = np.fft.rfft(raster, self.n_fft)                      # (n_fft // 2 + 1,) complex
+        np.conj(product, out=product)
+        product *= self.spectrum                                       # (in place: one spectrum less)
         correlation = np.fft.irfft(product, self.n_fft)                # (n_fft,) circular, no wrap
+        del product
         local = lags - self.start_frame                                # (n_lags,) into self.centred
         overlaps = (local + raster.size > 0) & (local < self.centred.size)
         numerator = np.where(overlaps, correlation[np.mod(local, self.n_fft)], 0.0)
