@@ -6,8 +6,8 @@ reference sync (`fix --reference`) against its number of cues, each in a subproc
                                      [--tree OTHER_CHECKOUT]
 
 The audio is the repository's 11 s JFK clip looped (its subtitle: the clip's line every 11 s,
-2 s late); the reference pairs are `tests/helpers.dialogue_cues` (cues every 2.5-9 s) and the
-same cues 12.5 s late.  `--tree` runs another checkout's subsync the same way, for a before and
+2 s late); the reference pairs are `tests/helpers.dialogue_cues` and the
+same cues 12.5 s late, a cue every 1.5-4 s.  `--tree` runs another checkout's subsync the same way, for a before and
 after in one run.
 """
 
@@ -32,6 +32,7 @@ JFK = ROOT / "tests" / "data" / "speech" / "whisper_jfk" / "media.flac"
 JFK_LINE = (ROOT / "tests" / "data" / "speech" / "whisper_jfk" / "text.txt").read_text().strip()
 JFK_S = 11.0
 SPOKEN_S = (0.3, 10.5)          # where the clip's line is spoken in it
+REFERENCE_GAPS_S = (1.5, 4.0)   # cue starts this far apart: 100,000 cues span 76 h (SRT's limit: 99 h)
 
 
 def main() -> None:
@@ -93,7 +94,7 @@ def _long_audio(folder: Path, hours: float) -> tuple[Path, Path]:
 
 
 def _reference_pair(folder: Path, n: int) -> tuple[Path, Path]:
-    cues = dialogue_cues(n)
+    cues = dialogue_cues(n, gaps_s=REFERENCE_GAPS_S)
     ref, subs = folder / f"ref{n}.srt", folder / f"subs{n}.srt"
     ref.write_bytes(srt_bytes(cues, 0.0, "Bonjour"))
     subs.write_bytes(srt_bytes(cues, 12.5, "Hello"))

@@ -26,7 +26,7 @@ from .core.listener import Listener
 from .core.options import SyncOptions
 from .core.timemap import TimeMap
 from .core.triage import Listened
-from .errors import NoSpeechError, RefusedError
+from .errors import NoSpeechError, RefusedError, quoted
 from .subtitles import Cue, SubtitleDocument, alignment_text, read_subtitles, render_subtitles, write_subtitles
 
 __all__ = ["ModelOptions", "SyncOptions", "SyncResult", "LineResult", "Synchronizer", "sync", "sync_to_reference"]
@@ -225,7 +225,7 @@ class Synchronizer:
             self._listener.start()                 # (--fast may not need it)
         report("decoding audio", 0, 1)
         audio = load_audio(media, track)                                     # (n_samples,)
-        labels = engine.Labels(os.fspath(media), _name(subs),
+        labels = engine.Labels(quoted(media), _name(subs),
                                "the audio" + (f" track {track}" if track is not None else ""))
         try:
             placement = engine.sync_audio(audio, lines_of(document), options, self._listener.result, report, labels)
@@ -327,7 +327,7 @@ def _document(subs: PathLike | SubtitleDocument) -> SubtitleDocument:
 
 
 def _name(subs: PathLike | SubtitleDocument) -> str:
-    return os.fspath(subs) if not isinstance(subs, SubtitleDocument) else "the subtitles"
+    return quoted(subs) if not isinstance(subs, SubtitleDocument) else "the subtitles"
 
 
 def _silent(stage: str, done: int, total: int) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .errors import quoted
 from .exits import ERROR, OK, REFUSED, attempt
 from .subtitles import EXTENSIONS, SUFFIXES
 
@@ -282,7 +283,7 @@ def run_parallel(pairs: Sequence[Pair], jobs: int, make_sync: Callable[[int], Sy
             pair = futures[future]
             return Outcome(pair, output_for(pair, suffix, out_dir, kind), "failed",
                            "its worker process died (out of memory?)",
-                           error=f"{pair.subs}: its worker process died (out of memory?)")
+                           error=f"{quoted(pair.subs)}: its worker process died (out of memory?)")
     try:
         for future in as_completed(futures):
             outcome = outcome_of(future)

@@ -252,7 +252,7 @@ def fix(
                                           or len({subs.suffix.lower() for _, subs in pairs}) > 1):
         _fail("--in-place keeps each file's format; --format converts into a new file", USAGE)
     if plot is not None and plot.suffix.lower() not in PLOT_SUFFIXES:
-        _fail(f"--plot {plot}: use .png, .svg or .pdf", USAGE)
+        _fail(f"--plot {quoted(plot)}: use .png, .svg or .pdf", USAGE)
     if plot is not None:
         _check_plot()
     options = common.sync_options()
@@ -262,6 +262,12 @@ def fix(
             _fail(f"{quoted(target)} is the input subtitle file; use --in-place to overwrite it", USAGE)
         outputs = [(target, "the output"), (report, "--report"), (plot, "--plot")]
         _refuse_overwriting_inputs(outputs, [media, reference] if in_place else [media, subs, reference])
+        if in_place:                    # --report SUBS or SUBS.bak would replace what --in-place keeps
+            _refuse_overwriting_inputs([(report, "--report"), (plot, "--plot")], [subs])
+            for path, role in ((report, "--report"), (plot, "--plot")):
+                if path is not None and _is_backup_of(path, subs):
+                    _fail(f"{role} {quoted(path)} is where --in-place keeps {quoted(subs)}'s backups; "
+                          "choose another path", USAGE)
         if not dry_run:
             _check_writable(outputs)
     if jobs is not None and jobs < 1:
@@ -357,6 +363,16 @@ def _fix_pairs(files: list[Path], reference: Path | None) -> list[tuple[Path | N
         _fail("missing argument SUBS (see subsync fix --help)" if files
               else "missing arguments MEDIA and SUBS (see subsync fix --help)", USAGE)
     return list(zip(files[0::2], files[1::2]))
+
+
+def _is_backup_of(path: Path, subs: Path) -> bool:
+    """Is ``path`` one of the names ``--in-place`` keeps ``subs``'s backups under
+    (``SUBS.bak``, ``SUBS.bak.N``)?"""
+    import re
+
+    real, original = Path(os.path.realpath(path)), Path(os.path.realpath(subs.parent)) / subs.name
+    return real.parent == original.parent and re.fullmatch(re.escape(original.name) + r"\.bak(\.\d+)?",
+                                                             real.name) is not None
 
 
 def _refuse_overwriting_inputs(outputs: list[tuple[Path | None, str]], inputs: list[Path | None]) -> None:
@@ -560,7 +576,8 @@ def batch(
     report_path = report or (out_dir or folders[0]) / "subsync-batch.jsonl"
     if jobs is not None and jobs < 1:
         _fail("--jobs must be 1 or more", USAGE)
-    with _locked([*folders, *([out_dir] if out_dir is not None else [])]):
+    written = {batching.output_for(pair, suffix, out_dir, kind).parent for pair in found.pairs}
+    with _locked([*folders, *([out_dir] if out_dir is not None else []), *(f for f in written if f.is_dir())]):
         progress = Progress(common.quiet, len(found.pairs))
         model_options = common.model_options()
         if ray is not None:
@@ -595,8 +612,10 @@ def batch(
 
 @contextlib.contextmanager
 def _locked(folders: list[Path]):
-    """Held: the batch's lock on the folders it reads and writes (fileio.FolderLock); a
-    one-line error when another batch holds one of them."""
+    """Held: the batch's lock on the folders it reads and writes (fileio.FolderLock): the
+    folders given, --out-dir and every folder an output goes to (a recursive batch over
+    /films and one over /films/Show exclude each other); a one-line error when another
+    batch holds one of them."""
     from .fileio import FolderLock, FolderLocked
 
     lock = FolderLock(folders)

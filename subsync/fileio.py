@@ -54,17 +54,22 @@ def atomic_write_all(outputs: Sequence[Output]) -> None:
     """Write every output or none: each to a temp file beside its destination, fsynced;
     only when all of them are on disk are they renamed into place, in order (so a backup
     listed first is in place before the file it saves is replaced).  A failure before
-    the renames (a full disk, a folder that takes no file) removes the temp files and
-    leaves every destination as it was; its OSError names the destination."""
+    the renames (a full disk, a folder that takes no file, two outputs that are one file)
+    removes the temp files and leaves every destination as it was; its OSError names the
+    destination.  (The renames themselves do not fail but for a folder changed under the
+    run; one that did would leave the renames before it done.)"""
+    destinations = [Path(os.path.realpath(output.path)) for output in outputs]
+    for k, dest in enumerate(destinations):
+        if dest in destinations[:k]:            # (--report SUBS.bak would replace the backup)
+            raise FileExistsError(errno.EEXIST, "is written twice by one run", os.fspath(outputs[k].path))
     staged: list[tuple[Path, Path, Output]] = []
     try:
-        for output in outputs:
-            dest = Path(os.path.realpath(output.path))
-            remove_stale_temps(dest)
-            mode = _existing_mode(dest)
-            fd, tmp = _open_temp(dest)
-            staged.append((dest, tmp, output))
+        for output, dest in zip(outputs, destinations):
             try:
+                remove_stale_temps(dest)
+                mode = _existing_mode(dest)
+                fd, tmp = _open_temp(dest)
+                staged.append((dest, tmp, output))
                 _write_fsync(fd, output.data)
                 if output.like is not None:
                     shutil.copystat(output.like, tmp)
@@ -75,8 +80,7 @@ def atomic_write_all(outputs: Sequence[Output]) -> None:
         for dest, tmp, output in staged:
             try:
                 if output.exclusive:
-                    os.link(tmp, dest)          # fails on an existing file: nothing is replaced
-                    os.unlink(tmp)
+                    _place_exclusive(tmp, dest)
                 else:
                     os.replace(tmp, dest)
             except OSError as exc:
@@ -88,6 +92,28 @@ def atomic_write_all(outputs: Sequence[Output]) -> None:
         raise
     for directory in {dest.parent for dest, _, _ in staged}:
         _fsync_directory(directory)
+
+
+def _place_exclusive(tmp: Path, dest: Path) -> None:
+    """Rename ``tmp`` to ``dest`` unless ``dest`` exists (FileExistsError then): a hard link
+    where the file system has them, else a new file made with O_EXCL (FAT, exFAT, many
+    SMB shares), written and fsynced."""
+    try:
+        os.link(tmp, dest)
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.EXDEV):
+            raise
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            with open(tmp, "rb") as source:
+                _write_fsync(fd, source.read())
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(dest)
+            raise
+        with contextlib.suppress(OSError):
+            shutil.copystat(tmp, dest)
+    os.unlink(tmp)
 
 
 def backup_path(path: PathLike) -> Path:
@@ -142,7 +168,8 @@ def remove_stale_temps(dest: Path) -> list[Path]:
             continue
         temp = dest.parent / name
         try:
-            age_s = now - os.lstat(temp).st_mtime
+            info = os.lstat(temp)
+            age_s = now - max(info.st_mtime, info.st_ctime)   # (ctime: a backup's temp has the original's mtime)
         except OSError:
             continue
         pid = match["pid"]
@@ -266,14 +293,13 @@ def _lock(path: Path) -> int | None:
     while True:
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        except (PermissionError, FileNotFoundError) as exc:
-            if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT):
-                return None
-            raise
         except OSError as exc:
-            if exc.errno == errno.EROFS:
-                return None
-            raise
+            if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT):
+                raise
+            try:                    # another user's lock file still locks (flock needs no write)
+                fd = os.open(path, os.O_RDONLY)
+            except OSError:
+                return None         # a folder that takes no file: nothing is written there
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -285,8 +311,9 @@ def _lock(path: Path) -> int | None:
         except FileNotFoundError:
             same = False
         if same:                    # else the holder removed it as we opened it: again
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{os.getpid()}\n".encode())
+            with contextlib.suppress(OSError):        # (read-only: the pid stays unknown)
+                os.ftruncate(fd, 0)
+                os.write(fd, f"{os.getpid()}\n".encode())
             return fd
         os.close(fd)
 

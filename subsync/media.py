@@ -28,6 +28,7 @@ BYTES_PER_SAMPLE = SAMPLE_DTYPE.itemsize
 INT16_FULL_SCALE = 32768.0
 MIN_AUDIO_S = 0.1                        # less decoded audio than this is an error
 MIN_AUDIO_SAMPLES = round(MIN_AUDIO_S * SAMPLE_RATE_HZ)
+FIRST_BUFFER_S = 4 * 3600.0              # the decode buffer starts at most this long, then grows
 READ_CHUNK_BYTES = 1 << 20               # ~33 s of audio per pipe read
 PROBE_TIMEOUT_S = 120.0
 EXTRACT_TIMEOUT_S = 600.0                # reading a subtitle stream demuxes the whole file
@@ -110,12 +111,11 @@ def _probe_stderr(media: Path) -> list[str]:
 
 def _ffmpeg_lines(stderr: bytes, media: Path) -> list[str]:
     """ffmpeg's stderr as lines, the media's name in them as messages show it (a newline
-    in the name would otherwise split ffmpeg's lines)."""
-    text = stderr.decode("utf-8", errors="replace")
-    name = os.fsdecode(os.fspath(media))
-    if not name.isprintable():
-        text = text.replace(name, quoted(media))
-    return text.splitlines()
+    in the name would otherwise split ffmpeg's lines); replaced in the raw bytes, before
+    any undecodable byte of the name is lost."""
+    if not os.fsdecode(os.fspath(media)).isprintable():
+        stderr = stderr.replace(os.fsencode(media), quoted(media).encode("utf-8", errors="backslashreplace"))
+    return stderr.decode("utf-8", errors="replace").splitlines()
 
 
 def _input_opened(stderr_lines: list[str]) -> bool:
@@ -288,7 +288,8 @@ def _decode(media: Path, track: int, declared_s: float | None) -> tuple[np.ndarr
 def _read_samples(pipe: IO[bytes], declared_s: float | None) -> np.ndarray:
     """All samples from `pipe` (s16le) as float32 in [-1, 1), (n,), converted read by read
     into one buffer sized from the declared duration (grown if the stream runs longer)."""
-    audio = np.empty(round(((declared_s or 0.0) + 1.0) * SAMPLE_RATE_HZ), dtype=np.float32)
+    first_s = min(declared_s or 0.0, FIRST_BUFFER_S) + 1.0      # (a damaged header may declare 1000 h)
+    audio = np.empty(round(first_s * SAMPLE_RATE_HZ), dtype=np.float32)
     filled = 0
     leftover = b""
     while True:

@@ -9,6 +9,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from .errors import quoted
 from .fileio import atomic_write_bytes
 from .subtitles import format_timestamp
 
@@ -73,7 +74,7 @@ def batch_table(outcomes: Sequence, found) -> list[str]:
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
     for o in outcomes:
         if o.message and o.status in ("refused", "failed"):
-            lines.append(f"{o.status}: {o.pair.subs}: {o.message}")
+            lines.append(f"{o.status}: {quoted(o.pair.subs)}: {o.message}")
     counts = {status: sum(o.status == status for o in outcomes)
               for status in ("synced", "skipped", "refused", "failed")}
     lines.append(", ".join(f"{n} {status}" for status, n in counts.items())

@@ -30,10 +30,12 @@ def one_line_error(proc) -> str:
     return errors[0]
 
 
-def dialogue_cues(n: int, seed: int = 3, first_s: float = 3.0) -> list[tuple[float, float]]:
-    """``n`` irregularly spaced cues, as dialogue is (a periodic pattern is ambiguous)."""
+def dialogue_cues(n: int, seed: int = 3, first_s: float = 3.0,
+                  gaps_s: tuple[float, float] = (2.5, 9.0)) -> list[tuple[float, float]]:
+    """``n`` irregularly spaced cues, as dialogue is (a periodic pattern is ambiguous): each
+    starts a uniform draw from ``gaps_s`` after the one before."""
     rng = np.random.default_rng(seed)
-    starts = first_s + np.cumsum(rng.uniform(2.5, 9.0, n))
+    starts = first_s + np.cumsum(rng.uniform(*gaps_s, n))
     return [(round(float(s), 2), round(float(s + d), 2)) for s, d in zip(starts, rng.uniform(0.8, 2.2, n))]
 
 

@@ -290,7 +290,7 @@ def test_workers_are_sized_by_the_longest_media():
 # ---------------------------------------------------------------- 8. temp files a kill left
 
 
-def test_a_temp_file_a_killed_writer_left_is_removed_by_the_next_write(tmp_path):
+def test_a_temp_file_a_killed_writer_left_is_removed_by_the_next_write(tmp_path, monkeypatch):
     """A writer SIGKILLed between creating its temp file and renaming it (signalled when
     it says so): the next write to the same file removes that temp file; a live
     writer's and another file's stay."""
@@ -305,9 +305,11 @@ def test_a_temp_file_a_killed_writer_left_is_removed_by_the_next_write(tmp_path)
     writer.kill()
     writer.wait(timeout=30)
     assert left.exists()
-    old_style = tmp_path / ".out.srt.0123456789ab.tmp"           # an older version's naming, an hour old
+    from subsync import fileio
+
+    old_style = tmp_path / ".out.srt.0123456789ab.tmp"           # an older version's naming (no pid) ...
     old_style.write_bytes(b"")
-    os.utime(old_style, (time.time() - 3600, time.time() - 3600))
+    monkeypatch.setattr(fileio, "STALE_UNOWNED_S", -1.0)         # ... old enough (its ctime cannot be faked)
     live = tmp_path / f".out.srt.{os.getpid()}-0123456789ab.tmp"
     other = tmp_path / f".other.srt.{writer.pid}-0123456789ab.tmp"
     live.write_bytes(b"")
@@ -398,3 +400,120 @@ def test_names_are_quoted_only_when_they_would_not_print():
     assert quoted("a\nb.srt") == "'a\\nb.srt'"
     assert quoted("it's\x1b[31m.srt") == "'it\\'s\\x1b[31m.srt'"
     assert quoted(os.fsdecode(b"caf\xe9.srt")) == "'caf\\udce9.srt'"
+
+
+# ---------------------------------------------------------------- found in review
+
+
+def test_in_place_refuses_a_report_over_the_subtitle_or_its_backups(tmp_path):
+    """`--in-place --report SUBS.bak` linked the backup, then replaced it with the report:
+    the original was lost.  Refused before any work, as is `--report SUBS`."""
+    ref, subs = reference_pair(tmp_path)
+    original = subs.read_bytes()
+    (tmp_path / "bad.srt.bak").write_bytes(b"the download\n")
+    for report in (tmp_path / "bad.srt.bak", tmp_path / "bad.srt.bak.1", subs):
+        proc = run("fix", "--reference", ref, subs, "--in-place", "--report", report)
+        assert proc.returncode == 2, proc.stderr
+        one_line_error(proc)
+    assert subs.read_bytes() == original and (tmp_path / "bad.srt.bak").read_bytes() == b"the download\n"
+
+
+def test_two_outputs_that_are_one_file_write_nothing(tmp_path):
+    from subsync.fileio import Output, atomic_write_all
+
+    target = tmp_path / "a.srt"
+    target.write_bytes(b"old")
+    with pytest.raises(FileExistsError) as info:
+        atomic_write_all([Output(target, b"one"), Output(tmp_path / "." / "a.srt", b"two")])
+    assert info.value.filename == str(tmp_path / "." / "a.srt")
+    assert target.read_bytes() == b"old" and _temp_files(tmp_path) == []
+
+
+def test_a_folder_that_takes_no_temp_file_is_named_as_the_destination(tmp_path):
+    from subsync.fileio import Output, atomic_write_all
+
+    with pytest.raises(FileNotFoundError) as info:
+        atomic_write_all([Output(tmp_path / "a.srt", b"x"), Output(tmp_path / "missing" / "r.json", b"y")])
+    assert info.value.filename == str(tmp_path / "missing" / "r.json")
+    assert not (tmp_path / "a.srt").exists() and _temp_files(tmp_path) == []
+
+
+def test_a_backup_is_placed_where_hard_links_are_not_allowed(tmp_path, monkeypatch):
+    """FAT, exFAT and many SMB shares refuse hard links (EPERM): the backup is then made
+    with O_EXCL, still never over another."""
+    import errno
+
+    from subsync import fileio
+
+    def no_links(source, dest):
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+    monkeypatch.setattr(fileio.os, "link", no_links)
+    backup = tmp_path / "a.srt.bak"
+    fileio.atomic_write_all([fileio.Output(backup, b"original", exclusive=True)])
+    assert backup.read_bytes() == b"original"
+    with pytest.raises(FileExistsError):
+        fileio.atomic_write_all([fileio.Output(backup, b"again", exclusive=True)])
+    assert backup.read_bytes() == b"original" and _temp_files(tmp_path) == []
+
+
+def test_crlf_webvtt_inline_timestamps_move_too():
+    from subsync.subtitles import parse_subtitle_bytes, render_subtitles
+
+    data = b"WEBVTT\r\n\r\n00:10.000 --> 00:14.000\r\n<00:11.000>one\r\n<00:12.000>two\r\n\r\n00:20.000 --> 00:22.000\r\nx\r\n"
+    out = render_subtitles(parse_subtitle_bytes(data), [(15.0, 19.0), (25.0, 27.0)])
+    assert out == data.replace(b"00:1", b"00:@").replace(b"00:@0", b"00:15").replace(b"00:@1", b"00:16") \
+        .replace(b"00:@2", b"00:17").replace(b"00:@4", b"00:19").replace(b"00:20", b"00:25").replace(b"00:22", b"00:27")
+
+
+def test_a_damaged_declared_duration_does_not_size_the_decode(tmp_path):
+    """A header declaring 1000 hours asked numpy for 230 GB up front (a traceback): the
+    buffer starts at most FIRST_BUFFER_S long and grows with what is really decoded."""
+    import io
+
+    from subsync.media import _read_samples
+
+    samples = (np.arange(48000) % 200 - 100).astype("<i2")
+    audio = _read_samples(io.BytesIO(samples.tobytes()), declared_s=1000 * 3600.0)
+    assert audio.size == 48000 and np.allclose(audio * 32768, samples)
+    grown = _read_samples(io.BytesIO(samples.tobytes() * 3), declared_s=0.5)
+    assert grown.size == 3 * 48000
+
+
+def test_the_engine_names_a_file_with_a_newline_on_one_line(tmp_path):
+    from subsync.api import Synchronizer
+    from subsync.errors import RefusedError
+    from subsync.replay import ReplayListener
+
+    media = tmp_path / "room\ntone.wav"
+    _silence(media)
+    subs = tmp_path / "a.srt"
+    subs.write_text("1\n00:00:01,000 --> 00:00:02,000\nHello\n")
+    with pytest.raises(RefusedError) as info:
+        Synchronizer(ReplayListener([]), language="en").sync(media, subs)
+    assert "\n" not in str(info.value) and "'" + str(tmp_path) + "/room\\ntone.wav'" in str(info.value)
+
+
+def _silence(path: Path) -> None:
+    import wave
+
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(16000)
+        f.writeframes(np.zeros(16000 * 3, "<i2").tobytes())
+
+
+def test_a_batch_over_a_sub_folder_waits_for_a_recursive_one(tmp_path, long_speech):
+    """`batch --recursive /films` locks every folder it writes to, so `batch /films/Show`
+    beside it is refused, not syncing the same pairs twice."""
+    show = tmp_path / "Show"
+    show.mkdir()
+    _episodes(show, long_speech, 2)
+    outer = subprocess.Popen([*SUBSYNC, "batch", str(tmp_path), "--recursive", "--fast", "--model", "no-such-model",
+                              "--jobs", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    outer.stderr.readline()
+    inner = run("batch", show, "--fast", "--model", "no-such-model")
+    outer.kill()
+    outer.wait(timeout=60)
+    assert inner.returncode == 1
+    assert f"{show} is being synced by another subsync batch" in one_line_error(inner)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 
@@ -29,7 +30,7 @@ class SyncOptions:
     def __post_init__(self) -> None:
         for name in ("max_offset_s", "keep_tolerance_s", "min_confidence"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            if not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
                 raise ValueError(f"SyncOptions.{name} must be a finite number of 0 or more, not {value!r}")
         if self.max_offset_s == 0:
             raise ValueError("SyncOptions.max_offset_s must be more than 0")

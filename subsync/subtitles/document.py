@@ -111,9 +111,10 @@ def render_in_place(doc: SubtitleDocument, times_s: Sequence[tuple[float, float]
 def inline_time_s(t_s: float, old_start_s: float, old_end_s: float, start_s: float, end_s: float) -> float:
     """Where a time inside a cue goes when the cue moves from (old_start_s, old_end_s) to
     (start_s, end_s): the same share of the way through it (the same distance from its
-    start, when the cue had no length), within the new cue."""
+    start, when the cue had no length).  A time outside its cue is no place in it and
+    stays as written."""
+    if not old_start_s <= t_s <= old_end_s:
+        return t_s
     if old_end_s > old_start_s:
-        moved = start_s + (t_s - old_start_s) * (end_s - start_s) / (old_end_s - old_start_s)
-    else:
-        moved = start_s + (t_s - old_start_s)
-    return min(max(moved, start_s), max(end_s, start_s))
+        return start_s + (t_s - old_start_s) * (end_s - start_s) / (old_end_s - old_start_s)
+    return start_s + (t_s - old_start_s)

