@@ -264,8 +264,10 @@ def fix(
         _refuse_overwriting_inputs(outputs, [media, reference] if in_place else [media, subs, reference])
         if in_place:                    # --report SUBS or SUBS.bak would replace what --in-place keeps
             _refuse_overwriting_inputs([(report, "--report"), (plot, "--plot")], [subs])
+            from .fileio import is_backup_of
+
             for path, role in ((report, "--report"), (plot, "--plot")):
-                if path is not None and _is_backup_of(path, subs):
+                if path is not None and is_backup_of(path, subs):
                     _fail(f"{role} {quoted(path)} is where --in-place keeps {quoted(subs)}'s backups; "
                           "choose another path", USAGE)
         if not dry_run:
@@ -363,16 +365,6 @@ def _fix_pairs(files: list[Path], reference: Path | None) -> list[tuple[Path | N
         _fail("missing argument SUBS (see subsync fix --help)" if files
               else "missing arguments MEDIA and SUBS (see subsync fix --help)", USAGE)
     return list(zip(files[0::2], files[1::2]))
-
-
-def _is_backup_of(path: Path, subs: Path) -> bool:
-    """Is ``path`` one of the names ``--in-place`` keeps ``subs``'s backups under
-    (``SUBS.bak``, ``SUBS.bak.N``)?"""
-    import re
-
-    real, original = Path(os.path.realpath(path)), Path(os.path.realpath(subs.parent)) / subs.name
-    return real.parent == original.parent and re.fullmatch(re.escape(original.name) + r"\.bak(\.\d+)?",
-                                                             real.name) is not None
 
 
 def _refuse_overwriting_inputs(outputs: list[tuple[Path | None, str]], inputs: list[Path | None]) -> None:

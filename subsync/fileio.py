@@ -20,12 +20,13 @@ from typing import Union
 PathLike = Union[str, os.PathLike]
 
 __all__ = ["PathLike", "Output", "FolderLock", "FolderLocked", "atomic_write_bytes", "atomic_write_all",
-           "backup_path", "check_writable", "process_running", "regular_file", "remove_stale_temps"]
+           "backup_path", "check_writable", "is_backup_of", "process_running", "regular_file", "remove_stale_temps"]
 
 # ".<name>.<pid>-<hex>.tmp": the writer's process id tells a stale temp file from a live one.
 _TEMP_RE = re.compile(r"^\.(?P<name>.+)\.(?:(?P<pid>\d+)-)?[0-9a-f]{12}\.tmp$")
 STALE_UNOWNED_S = 60.0          # a temp file of ours without a pid (older versions) this old is stale
 STALE_ANY_S = 86400.0           # any temp file of ours this old is stale (its pid was reused)
+BACKUP_SUFFIX = ".bak"
 MAX_BACKUPS = 1000              # SUBS.bak, SUBS.bak.1, ... SUBS.bak.999
 
 
@@ -120,12 +121,20 @@ def backup_path(path: PathLike) -> Path:
     """Where ``--in-place`` keeps the file it replaces: ``SUBS.bak``, or when that exists
     (an earlier run's backup, the original download) ``SUBS.bak.1``, ``SUBS.bak.2``...: a
     backup never replaces another."""
-    first = Path(f"{os.fspath(path)}.bak")
+    first = Path(f"{os.fspath(path)}{BACKUP_SUFFIX}")
     for k in range(MAX_BACKUPS):
         candidate = first if k == 0 else Path(f"{first}.{k}")
         if not os.path.lexists(candidate):
             return candidate
     raise FileExistsError(errno.EEXIST, f"{MAX_BACKUPS} backups exist already", os.fspath(first))
+
+
+def is_backup_of(path: PathLike, original: PathLike) -> bool:
+    """Is ``path`` one of the names :func:`backup_path` gives ``original``'s backups
+    (``SUBS.bak``, ``SUBS.bak.N``), symbolic links followed?"""
+    real = Path(os.path.realpath(path))
+    first = Path(os.path.realpath(Path(original).parent)) / f"{Path(original).name}{BACKUP_SUFFIX}"
+    return real.parent == first.parent and re.fullmatch(re.escape(first.name) + r"(\.\d+)?", real.name) is not None
 
 
 def check_writable(path: PathLike) -> None:

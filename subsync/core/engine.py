@@ -90,6 +90,11 @@ class Placement:
     media_s: float = float("inf")   # the media's length (lines placed beyond it fall outside)
     listened: triage.Listened | None = None   # windows the per-line pass heard, and why (None: none)
 
+    @property
+    def outside(self) -> int:
+        """How many lines start beyond the end of the media."""
+        return sum(line.start_s >= self.media_s for line in self.lines)
+
 
 @dataclass(frozen=True)
 class _Match:
@@ -141,7 +146,7 @@ def _outside_refused(placement: Placement, labels: Labels) -> Placement:
     """``placement`` refused when more than MAX_OUTSIDE_SHARE of its lines start beyond
     the end of the media: a stray cue is the subtitler's, most of the file is another
     recording's."""
-    outside = sum(line.start_s >= placement.media_s for line in placement.lines)
+    outside = placement.outside
     if placement.refusal or outside <= MAX_OUTSIDE_SHARE * len(placement.lines):
         return placement
     return replace(placement, refusal=(

@@ -86,7 +86,7 @@ def read_subtitles(path: PathLike) -> SubtitleDocument:
 
 def _read(path: PathLike, parse: Callable[[bytes, str], SubtitleDocument]) -> SubtitleDocument:
     name = quoted(path)
-    if os.path.exists(path) and not os.path.isdir(path) and not regular_file(path):
+    if not regular_file(path) and os.path.exists(path) and not os.path.isdir(path):
         # A FIFO, a device or a socket: a read could wait for ever
         raise SubtitleError(f"{name}: not a regular file (a pipe or a device); give a subtitle file")
     try:
