@@ -19,7 +19,15 @@ __all__ = ["sync", "sync_to_reference", "Synchronizer", "ModelOptions", "SyncOpt
 _API = frozenset(__all__[:7])
 
 if TYPE_CHECKING:
-    from .api import LineResult, ModelOptions, SyncOptions, SyncResult, Synchronizer, sync, sync_to_reference
+    from .api import (
+        LineResult,
+        ModelOptions,
+        Synchronizer,
+        SyncOptions,
+        SyncResult,
+        sync,
+        sync_to_reference,
+    )
     from .errors import RefusedError, SubsyncError
 
 

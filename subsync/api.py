@@ -22,12 +22,20 @@ import numpy as np
 from .core import engine
 from .core.decisions import LineResult
 from .core.hearing import Lines, Progress
+from .core.inference import Action
 from .core.listener import Listener
 from .core.options import SyncOptions
 from .core.timemap import TimeMap
 from .core.triage import Listened
 from .errors import NoSpeechError, RefusedError, quoted
-from .subtitles import Cue, SubtitleDocument, alignment_text, read_subtitles, render_subtitles, write_subtitles
+from .subtitles import (
+    Cue,
+    SubtitleDocument,
+    alignment_text,
+    read_subtitles,
+    render_subtitles,
+    write_subtitles,
+)
 
 __all__ = ["ModelOptions", "SyncOptions", "SyncResult", "LineResult", "Synchronizer", "sync", "sync_to_reference"]
 
@@ -90,7 +98,7 @@ class SyncResult:
 
     def counts(self) -> dict[str, int]:
         actions = [line.action for line in self.lines]
-        return {name: actions.count(name) for name in ("kept", "retimed", "mapped", "unaligned")}
+        return {action.value: actions.count(action) for action in Action}
 
     @property
     def mean_confidence(self) -> float:

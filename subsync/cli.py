@@ -100,7 +100,12 @@ class Progress:
     def _started(self):
         if self._bars is None:
             from rich.console import Console
-            from rich.progress import BarColumn, TaskProgressColumn, TextColumn, TimeRemainingColumn
+            from rich.progress import (
+                BarColumn,
+                TaskProgressColumn,
+                TextColumn,
+                TimeRemainingColumn,
+            )
             from rich.progress import Progress as Bars
 
             self._bars = Bars(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),

@@ -19,7 +19,7 @@ from typing import IO
 import ffmpeg
 import numpy as np
 
-from .core.activity import SAMPLE_RATE_HZ    # what every consumer gets
+from .core.activity import SAMPLE_RATE_HZ  # what every consumer gets
 from .errors import MediaError, quoted
 from .fileio import regular_file
 
@@ -190,7 +190,7 @@ def extract_subtitles(path: str | os.PathLike, stream: int) -> bytes:
 def extract_subtitle_document(path: str | os.PathLike, stream: int):
     """Subtitle stream ``stream`` of ``path`` (:func:`extract_subtitles`) as a
     ``SubtitleDocument``, e.g. a reference to sync to; MediaError or SubtitleError."""
-    from .subtitles import parse_srt_bytes      # lazily: this module stays ffmpeg-only
+    from .subtitles import parse_srt_bytes  # lazily: this module stays ffmpeg-only
 
     return parse_srt_bytes(extract_subtitles(path, stream), f"{path} subtitle stream {stream}")
 

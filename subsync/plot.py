@@ -7,8 +7,8 @@ import os
 
 import numpy as np
 
+from .core.inference import Action
 from .errors import SubsyncError
-
 
 PLOT_EXTRA = "pip install 'subsync-whisper[plot]'"     # this project's distribution and extra
 
@@ -44,7 +44,7 @@ def plot_bytes(result, image_format: str = "png") -> bytes:
     old = np.array([cue.start_s for cue in result.document.cues])
     new = np.array([line.start_s for line in result.lines])
     confidence = np.array([line.confidence for line in result.lines])
-    heard = np.array([line.action in ("kept", "retimed") for line in result.lines])
+    heard = np.array([line.action in (Action.KEPT, Action.RETIMED) for line in result.lines])
     span = np.linspace(old.min(), old.max(), 2000) if old.size else np.zeros(0)
     fig, ax = plt.subplots(figsize=(10, 4.5))
     ax.plot(result.time_map(span), result.time_map(span) - span, color="black", lw=1, label="time map")

@@ -21,11 +21,25 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..errors import AlignmentError, NoSpeechError
-from . import timemap, triage
-from .activity import (ACTIVITY_FRAME_S, ACTIVITY_FRAMES_PER_S, SAMPLE_RATE_HZ, SPEECH_THRESHOLD, cue_activity,
-                       speech_activity, voice_edges)
-from .decisions import LEAD_IN_S, Heard, LineResult, decide, heard_as_a_whole, heard_share
+from . import inference, timemap, triage
+from .activity import (
+    ACTIVITY_FRAME_S,
+    ACTIVITY_FRAMES_PER_S,
+    SAMPLE_RATE_HZ,
+    SPEECH_THRESHOLD,
+    cue_activity,
+    speech_activity,
+)
+from .decisions import (
+    Heard,
+    LineResult,
+    decide,
+    heard_as_a_whole,
+    heard_share,
+    is_evidence,
+)
 from .hearing import Hearing, Lines, Progress
+from .inference import Action
 from .listener import Listener
 from .options import SyncOptions
 
@@ -39,21 +53,9 @@ DECISIVE_MARGIN = 1.3         # an activity match this far ahead of the next is 
                               # then needs no model) ...
 CLEAR_MARGIN = 1.08           # ... this far, clear (the model checks it on two windows only) ...
 MIN_DECISIVE_SPAN_S = 300.0   # ... over subtitles spanning at least this long
-MAP_MARGIN = 0.1              # a refined map replaces the incumbent when it explains this much
-                              # more of the heard lines (timemap.anchor_agreement) ...
-HELD_OUT_T = 2.0              # ... or (explaining no fewer) the heard lines it was not fitted on
-                              # better by this many standard errors (timemap.held_out) ...
-HELD_OUT_MIN_S = 0.01         # ... and by this much a line on average (hundreds of lines make a
-                              # few ms "significant": a listener's own bias) ...
-FOLD_DRIFT_S = 0.02           # ... with a drift every fold finds: the folds' refits disagree by less
-                              # than this over the heard lines' span (half a frame)
 MIN_DRIFT_ANCHOR_SHARE = 0.5  # heard lines must span this share of the subtitles to refit the drift
-HEARD_SLACK_BIAS_S = -0.12    # heard start minus heard end errors (median, bench onset references)
-ACTIVITY_SLACK_BIAS_S = 0.0   # the same for the activity's voice edges
-FREE_END_S = 0.5             # a line whose next starts this long after its end lingers as its subtitler chose
+MIN_REFIT_LINES = 5           # fewer heard lines than this refit no map
 INPUT_BAND_S = 0.15          # a map that moves every line by less than this keeps the file as it is
-MIN_LEAD_LINES = 3            # lines with a voice (and free ends) needed to place the lead-in and measure slack
-MIN_LEAD_SHIFT_S = 0.06       # the map moves for its lead-in only by more than this
 TRUSTED_MARGIN = 1.2          # an activity match this far ahead of any other, over MIN_DECISIVE_SPAN_S,
                               # stands without the text (translated subtitles); another episode's
                               # subtitles score 1.0-1.1
@@ -163,7 +165,7 @@ def _sync_audio(audio: np.ndarray, lines: Lines, options: SyncOptions, listener:
     match = _search(speech, lines, options)
     if options.fast and match.decisive:
         global_map = _with_cuts(speech, lines, match.maps[0], options)
-        time_map = _placed_by_activity(global_map, lines, speech)
+        time_map = _placed_by_activity(global_map, lines)
         placed = _mapped_lines(time_map, lines, options, labels)
         return Placement(placed, time_map, global_map, options.language or "", margin=match.margin)
     report("loading model", 0, 1)
@@ -198,16 +200,14 @@ def _heard(hearing: Hearing, global_map: timemap.TimeMap, match: _Match, score: 
     heard, plan = _listen(hearing, global_map, match.span_s)
     time_map = global_map
     if heard_as_a_whole(heard, options.min_confidence):   # else a few lines heard by chance move nothing
-        time_map = _chosen(global_map, lines, heard, options, match.span_s)
+        time_map = _chosen(global_map, lines, heard, options, match.span_s, hearing)
         shift = np.abs(time_map(lines.starts_s) - global_map(lines.starts_s))
         if shift.max() > REALIGN_SHIFT_S:   # windows placed by a map this far off missed lines
             heard, plan = _listen(hearing, time_map, match.span_s)
-            time_map = _refined(time_map, lines, heard, options, match.span_s) or time_map
-        time_map = _kept_input(_with_lead(time_map, lines, _heard_voice(heard, options)), lines)
-    else:
-        time_map = _placed_by_activity(time_map, lines, hearing.speech)
+            time_map = _chosen(time_map, lines, heard, options, match.span_s, hearing)
+    time_map = _kept_input(time_map, lines)
     placed = decide(*timemap.mapped(time_map, lines.starts_s, lines.ends_s), heard, lines.texts, options,
-                    retime=not options.fast, speech=hearing.speech)
+                    retime=not options.fast, speech=hearing.speech, duration_s=hearing.duration_s)
     _check_found(global_map, placed, options, labels)
     placement = Placement(tuple(placed), time_map, global_map, hearing.language or "", hearing.listener.name,
                           margin=match.margin, text_score=score,
@@ -236,53 +236,39 @@ def _listen(hearing: Hearing, time_map: timemap.TimeMap, span_s: float) -> tuple
         sampled = hearing.hear_all(triage.sample(windows))
         guide = time_map
         if heard_as_a_whole(sampled, options.min_confidence):
-            guide = _chosen(time_map, lines, sampled, options, span_s)
+            guide = _chosen(time_map, lines, sampled, options, span_s, hearing)
         starts, ends = timemap.mapped(guide, lines.starts_s, lines.ends_s)
-        off = [line.index for line in decide(starts, ends, sampled, lines.texts, options, speech=hearing.speech)
-               if line.action == "retimed"]
+        off = [line.index for line in decide(starts, ends, sampled, lines.texts, options, speech=hearing.speech,
+                                             duration_s=hearing.duration_s)
+               if line.action is Action.RETIMED]
         plan = triage.plan(windows, sampled, starts, ends, lines.starts_s, hearing.speech, guide,
-                           options.min_confidence, off)
+                           options.min_confidence, off, options.keep_tolerance_s)
     return hearing.hear_all(plan.windows), plan
 
 
 def _chosen(incumbent: timemap.TimeMap, lines: Lines, heard: dict[int, Heard],
-            options: SyncOptions, span_s: float) -> timemap.TimeMap:
+            options: SyncOptions, span_s: float, hearing: Hearing | None = None) -> timemap.TimeMap:
     """The incumbent map (from the speech pattern over whole cue intervals, or verified),
-    unless the map refined through the heard lines explains them better: by MAP_MARGIN on
-    timemap.anchor_agreement, the same measure for both, or, explaining no fewer, on the
-    heard lines it was not fitted on (timemap.held_out: HELD_OUT_T standard errors and
-    HELD_OUT_MIN_S a line; a drift between two neighbouring framerate ratios, 0.1 %, moves
-    no line by 250 ms in a few minutes), with a new drift only if leaving out any fold of
-    them does not change it (FOLD_DRIFT_S: scattered anchors let noise pick a slope now and
-    then, which one fold's refit does not share; a drift off the standard ratios, which
-    fits a little differently in each fold, must win on the first measure).  Heard starts
-    carry the listener's errors and the subtitler's lead-in, so a refinement must earn its
-    place."""
-    sub, media, weights = _anchors(lines, heard, options)
-    if not sub.size:
+    unless the heard lines reject it for the map refined through them: a likelihood ratio
+    test under the decision model at its false-change rate (inference.drift_proven).  The
+    drift is refitted only over MIN_DRIFT_ANCHOR_SHARE of the subtitles' span; a refined
+    map that changes the offset alone never replaces the incumbent, since an offset cannot
+    be told from the file's own lead."""
+    sub, media, index = _anchors(lines, heard, options, hearing)
+    if sub.size < MIN_REFIT_LINES:
         return incumbent
-    free = _drift_free(sub, span_s)
-    refined = timemap.refine(incumbent, sub, media, weights, free_scale=free)
-    gain = (timemap.anchor_agreement(refined, sub, media, weights)
-            - timemap.anchor_agreement(incumbent, sub, media, weights))
-    if gain >= MAP_MARGIN:
-        return refined
-    if gain < 0:
+    refined = timemap.refine(incumbent, sub, media, np.ones(sub.size), free_scale=_drift_free(sub, span_s))
+    if refined.scale == incumbent.scale and not incumbent.cuts:
         return incumbent
-    # Each fold refits the drift if the whole does: leaving out the first or last line must
-    # not shrink the span below MIN_DRIFT_ANCHOR_SHARE and keep the incumbent's scale.
-    refit = lambda *anchors: timemap.refine(incumbent, *anchors, free_scale=free)   # noqa: E731
-    test = timemap.held_out(incumbent, refit, sub, media, weights)
-    same_drift = refined.scale == incumbent.scale or test.drift_spread_s <= FOLD_DRIFT_S
-    won = test.t >= HELD_OUT_T and test.gain_s >= HELD_OUT_MIN_S and same_drift
-    return refined if won else incumbent
+    shift_s = inference.refit_shift(media - incumbent(sub), media - refined(sub))
+    return incumbent if shift_s is None else refined.shifted(refined.scale, shift_s)
 
 
 def _unheard(hearing: Hearing, cut_map: timemap.TimeMap, match: _Match, score: float | None,
              labels: Labels) -> Placement:
     """The text is not heard anywhere (another language, another episode): the speech
     activity alone places the lines, if it is sure enough (else a refusal)."""
-    time_map = _placed_by_activity(cut_map, hearing.lines, hearing.speech)
+    time_map = _placed_by_activity(cut_map, hearing.lines)
     placed = _mapped_lines(time_map, hearing.lines, hearing.options, labels)
     refusal = "" if match.trusted else (
         f"{labels.subs}: {'its language is not spoken' if score is None else 'no line of it is heard'} in "
@@ -332,70 +318,10 @@ def _mapped_lines(time_map: timemap.TimeMap, lines: Lines, options: SyncOptions,
     return placed
 
 
-def _with_lead(time_map: timemap.TimeMap, lines: Lines, voice: _Voice) -> timemap.TimeMap:
-    """``time_map`` moved so that the lines start where a subtitler would put them.
-
-    The speech pattern fixes a map only up to the lines' lead-in and linger: cue intervals
-    longer than the speech under them match it equally well anywhere within their slack,
-    and a file-wide lead-in cannot be told from an offset.  The voice under the lines
-    (heard, or from the activity) tells the slack (how long lines whose end is free, the
-    next line FREE_END_S or more after them, run beyond their speech at both ends
-    together) and where the voice starts under the map.  Lines are put LEAD_IN_S before
-    their voice (half their slack when that is less: cues that mark the speech itself
-    have none; the prior itself when too few lines have free ends to tell), and the map
-    moves when that puts them more than MIN_LEAD_SHIFT_S from where they are."""
-    if voice.index.size < MIN_LEAD_LINES:
-        return time_map
-    starts, ends = timemap.mapped(time_map, lines.starts_s[voice.index], lines.ends_s[voice.index])
-    lead = voice.starts_s - starts                                       # (n,) voice after line start
-    linger = ends - voice.ends_s                                         # (n,) line end after voice
-    free = _free_ends(lines)[voice.index]                                # (n,)
-    wanted = LEAD_IN_S                      # lines chained end to start show no slack: the prior
-    if free.sum() >= MIN_LEAD_LINES:
-        slack = float(np.median(lead[free] + linger[free])) - voice.slack_bias_s
-        wanted = float(np.clip(slack / 2, 0.0, LEAD_IN_S))
-    shift = float(np.median(lead)) - wanted
-    if abs(shift) < MIN_LEAD_SHIFT_S:
-        return time_map
-    return time_map.shifted(time_map.scale, shift)
-
-
-@dataclass(frozen=True)
-class _Voice:
-    """Where the voice under some lines starts and ends (media seconds), (n,) each."""
-
-    index: np.ndarray               # (n,) line numbers
-    starts_s: np.ndarray
-    ends_s: np.ndarray
-    slack_bias_s: float             # the source's median (start error - end error)
-
-
-def _heard_voice(heard: dict[int, Heard], options: SyncOptions) -> _Voice:
-    confident = _confident(heard, options)
-    return _Voice(np.array(confident, dtype=np.int64), np.array([heard[i].start_s for i in confident]),
-                  np.array([heard[i].end_s for i in confident]), HEARD_SLACK_BIAS_S)
-
-
-def _activity_voice(speech: np.ndarray, time_map: timemap.TimeMap, lines: Lines) -> _Voice:
-    spoken = np.flatnonzero([bool(text) for text in lines.texts])
-    onsets, offsets = voice_edges(speech, *timemap.mapped(time_map, lines.starts_s[spoken], lines.ends_s[spoken]))
-    found = np.isfinite(onsets) & np.isfinite(offsets)
-    return _Voice(spoken[found], onsets[found], offsets[found], ACTIVITY_SLACK_BIAS_S)
-
-
-def _free_ends(lines: Lines) -> np.ndarray:
-    """(n_lines,) bool: the next line starts FREE_END_S or more after this one ends (the
-    last line's end is free), so its linger is the subtitler's choice, not the next line's."""
-    order = np.argsort(lines.starts_s, kind="stable")
-    gaps = np.full(lines.starts_s.size, np.inf)
-    gaps[order[:-1]] = lines.starts_s[order[1:]] - lines.ends_s[order[:-1]]
-    return gaps >= FREE_END_S
-
-
-def _placed_by_activity(time_map: timemap.TimeMap, lines: Lines, speech: np.ndarray) -> timemap.TimeMap:
-    """``time_map`` with the lead-in placed from the speech activity's voice edges (nothing
-    heard), or the input kept (_kept_input)."""
-    return _kept_input(_with_lead(time_map, lines, _activity_voice(speech, time_map, lines)), lines)
+def _placed_by_activity(time_map: timemap.TimeMap, lines: Lines) -> timemap.TimeMap:
+    """The speech activity's map as it is (the subtitler's lead kept), or the input kept
+    (_kept_input): no convention of where lines start moves a map."""
+    return _kept_input(time_map, lines)
 
 
 def _kept_input(time_map: timemap.TimeMap, lines: Lines) -> timemap.TimeMap:
@@ -406,33 +332,14 @@ def _kept_input(time_map: timemap.TimeMap, lines: Lines) -> timemap.TimeMap:
     return timemap.TimeMap.identity() if moved.max() <= INPUT_BAND_S else time_map
 
 
-def _confident(heard: dict[int, Heard], options: SyncOptions) -> list[int]:
-    """The lines heard with confidence."""
-    return [i for i, h in heard.items() if h.confidence >= options.min_confidence]
-
-
-def _anchors(lines: Lines, heard: dict[int, Heard], options: SyncOptions) -> tuple[np.ndarray, ...]:
-    """(subtitle start, heard start, confidence) of the lines heard with confidence, (n,) each."""
-    confident = _confident(heard, options)
-    return (lines.starts_s[confident], np.array([heard[i].start_s for i in confident]),
-            np.array([heard[i].confidence for i in confident]))
-
-
-def _refined(prior: timemap.TimeMap, lines: Lines, heard: dict[int, Heard],
-             options: SyncOptions, span_s: float) -> timemap.TimeMap | None:
-    """``prior`` fitted through the confident lines' (subtitle start, heard start) pairs
-    (None: no such line); see _refit."""
-    sub, media, weights = _anchors(lines, heard, options)
-    return _refit(prior, sub, media, weights, span_s) if sub.size else None
-
-
-def _refit(prior: timemap.TimeMap, sub: np.ndarray, media: np.ndarray, weights: np.ndarray,
-           span_s: float) -> timemap.TimeMap:
-    """``prior`` fitted through (subtitle start, heard start) anchors, (n,) each.  The scale
-    is refitted only when the anchors span at least MIN_DRIFT_ANCHOR_SHARE of ``span_s``,
-    the searched cues' span: a drift fitted on a short stretch of a file is noise that
-    moves every line beyond it."""
-    return timemap.refine(prior, sub, media, weights, free_scale=_drift_free(sub, span_s))
+def _anchors(lines: Lines, heard: dict[int, Heard], options: SyncOptions,
+             hearing: Hearing | None = None) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """(subtitle start, heard start) of the lines whose heard start is evidence (heard with
+    confidence, over speech, not at the audio's edge), (n,) each, and their numbers."""
+    speech, duration_s = (hearing.speech, hearing.duration_s) if hearing else (None, np.inf)
+    index = [i for i in sorted(heard) if heard[i].confidence >= options.min_confidence
+             and is_evidence(heard[i], speech, duration_s)]
+    return lines.starts_s[index], np.array([heard[i].start_s for i in index]), index
 
 
 def _drift_free(sub_s: np.ndarray, span_s: float) -> bool:
@@ -480,7 +387,7 @@ def _check_found(global_map: timemap.TimeMap, lines: Sequence[LineResult], optio
                  labels: Labels) -> None:
     """Refuse a map found at the edge of the offset search when no line was heard there:
     the true offset most likely lies beyond the search, and the result would be noise."""
-    heard_any = any(line.action in ("kept", "retimed") for line in lines)
+    heard_any = any(line.action in (Action.KEPT, Action.RETIMED) for line in lines)
     at_edge = abs(global_map.offset_s) >= options.max_offset_s - EDGE_S
     if at_edge and not heard_any:
         raise AlignmentError(

@@ -14,7 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import timemap
-from .activity import ACTIVITY_FRAME_S, ACTIVITY_FRAMES_PER_S, SAMPLE_RATE_HZ, SPEECH_THRESHOLD, n_frames_for
+from .activity import (
+    ACTIVITY_FRAME_S,
+    ACTIVITY_FRAMES_PER_S,
+    SAMPLE_RATE_HZ,
+    SPEECH_THRESHOLD,
+    n_frames_for,
+)
 from .attention import text_score
 from .decisions import Heard, Word
 from .listener import HeardLine, Listener, Passage, hear_many

@@ -15,8 +15,9 @@ class SyncOptions:
     audio_track: int | str | None = None  # index among the media's audio streams (from 0), or a
                                           # language tag ("eng", "de"); None: the first
     max_offset_s: float = 600.0         # search offsets within +- this
-    keep_tolerance_s: float = 0.15      # in a sloppily timed file, a line within this of where it is
-                                        # heard keeps its timing
+    keep_tolerance_s: float = 0.25      # a line this close to where the map (and the file's lead)
+                                        # puts its voice is right where it is: only lines likely
+                                        # further off are re-timed (core/inference.py)
     min_confidence: float = 0.35        # lines below this keep the global map's time
     fast: bool = False                  # fit the time map on a sample of the lines and move every
                                         # line by it (no per-line re-timing)

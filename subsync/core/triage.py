@@ -22,17 +22,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .activity import ACTIVITY_FRAME_S, ACTIVITY_FRAMES_PER_S, SPEECH_THRESHOLD, voice_onsets
-from .decisions import GROSS_MISS_S, Heard, file_lead, heard_as_a_whole, scattered
+from . import inference
+from .activity import (
+    ACTIVITY_FRAME_S,
+    ACTIVITY_FRAMES_PER_S,
+    SPEECH_THRESHOLD,
+    voice_onsets,
+)
+from .decisions import Heard, heard_as_a_whole
 from .timemap import TimeMap
 from .windows import Window, spread_sample
 
 SAMPLE_WINDOWS = 12           # windows heard first, spread over the file
 SILENT_SHARE = 0.2            # a line over less than this share of speech frames is suspect
-ONSET_FAR_S = GROSS_MISS_S    # no voice onset this close to where the line's voice should start ...
+ONSET_FAR_S = 0.6             # no voice onset this close to where the line's voice should start ...
 SILENT_START_S = 0.3          # ... while the first this much of it is mostly silent: suspect
 CUT_NEAR_S = 20.0             # lines this close (subtitle seconds) to a cut are suspect
 ALL_WINDOWS_SHARE = 0.6       # suspect windows beyond this share of all: hear every window
+WRONG_SHARE = 0.1             # the sample's fit puts more lines than this off or scattered beyond
+                              # the tolerance: hear every window
 
 
 @dataclass(frozen=True)
@@ -69,7 +77,7 @@ def every_window(windows: Sequence[Window], reason: str) -> Plan:
 
 def plan(windows: Sequence[Window], sampled: dict[int, Heard], mapped_starts: np.ndarray,
          mapped_ends: np.ndarray, starts_s: np.ndarray, speech: np.ndarray, time_map: TimeMap,
-         min_confidence: float, off: Sequence[int] = ()) -> Plan:
+         min_confidence: float, off: Sequence[int] = (), tolerance_s: float = 0.25) -> Plan:
     """What to hear after the sample (``sampled``: its heard lines).
 
     mapped_starts, mapped_ends: (n,) the lines under ``time_map`` (media seconds);
@@ -81,9 +89,10 @@ def plan(windows: Sequence[Window], sampled: dict[int, Heard], mapped_starts: np
         return every_window(windows, "the sample's text is not heard as a whole")
     confident = [i for i, h in sampled.items() if h.confidence >= min_confidence]
     deviations = np.array([sampled[i].start_s - mapped_starts[i] for i in confident])   # (n_confident,)
-    if scattered(deviations):
-        return every_window(windows, "the sample's lines scatter around their voice")
-    lead = file_lead(deviations)
+    fit = inference.best_fit(deviations)
+    if inference.wrong_share(fit, tolerance_s) > WRONG_SHARE:
+        return every_window(windows, f"the sample's lines are off or scatter ({fit.describe()})")
+    lead = fit.lead_s
     voiced = np.r_[0, np.cumsum(np.asarray(speech) >= SPEECH_THRESHOLD)]       # (n_frames + 1,) speech frames before
     reasons = {
         "over silence": _over_silence(mapped_starts, mapped_ends, voiced),
