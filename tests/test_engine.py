@@ -128,31 +128,13 @@ def test_a_short_file_is_verified_among_candidates(one_minute):
     assert len(heard) == len(set(heard))                       # a probed window is not heard again
 
 
-def test_a_wrong_activity_map_is_replaced_by_the_heard_lines(one_minute):
-    """When the speech pattern is 1.5 s away from where the lines are heard (the voices
-    the activity follows are not the subtitled ones), the anchors move the map and the
-    lines are heard again under it."""
-    truth, _ = one_minute
-    audio = babble(75.0, [(s + 1.5, e + 1.5) for s, e, _ in truth], seed=3)
-    listener = ReplayListener(script(truth))
-    placed = run(audio, as_lines(truth), listener)
-    assert placed.global_map.offset_s == pytest.approx(1.5, abs=0.05)
-    assert placed.time_map.offset_s == pytest.approx(0.0, abs=0.05)
-    heard = [(round(p.start_s, 3), p.samples.size, p.lines, p.before, p.after) for p in listener.passages]
-    assert len(heard) == len(set(heard))                       # no window heard twice
-    # re-aligned: the same lines heard in windows 1.5 s apart (under each map)
-    starts = {}
-    for start, _, lines, _, _ in heard:
-        starts.setdefault(lines, []).append(start)
-    assert any(max(s) - min(s) == pytest.approx(1.5, abs=0.1) for s in starts.values() if len(s) > 1)
-
-
 # ---------------------------------------------------------------- per-line decisions
 
 
 def test_sloppy_lines_are_retimed_and_good_ones_kept(one_minute):
-    """Lines scattered around where they are heard (sigma 0.4 s): those off by more than
-    the keep tolerance are re-timed onto their heard start, the others keep their time."""
+    """Lines scattered around where they are heard (sigma 0.4 s): those likely off by more
+    than the keep tolerance are re-timed to within it of their voice, the others keep
+    their time."""
     truth, audio = one_minute
     jitter = np.random.default_rng(4).normal(0, 0.4, len(truth))
     lines = as_lines(truth)
@@ -160,11 +142,11 @@ def test_sloppy_lines_are_retimed_and_good_ones_kept(one_minute):
                  ReplayListener(script(truth)))
     actions = np.array([line.action for line in placed.lines])
     errors = starts_error(placed, truth)
-    assert np.all(errors[actions == "retimed"] <= 0.05)
+    assert np.all(errors[actions == "retimed"] <= SyncOptions().keep_tolerance_s)
     # kept: within the tolerance of where the file's own lead (its median deviation) puts them
     lead = abs(float(np.median(jitter)))
     assert np.all(errors[actions == "kept"] <= SyncOptions().keep_tolerance_s + lead + 0.05)
-    assert np.sum(actions == "retimed") >= np.sum(np.abs(jitter) > 0.3)
+    assert np.sum(actions == "retimed") >= 0.5 * np.sum(np.abs(jitter) > 0.5)
 
 
 def test_a_start_heard_early_over_a_pause_is_no_evidence(six_minutes):
@@ -178,16 +160,21 @@ def test_a_start_heard_early_over_a_pause_is_no_evidence(six_minutes):
     assert placed.lines[10].start_s == pytest.approx(truth[10][0], abs=0.02)
 
 
-def test_a_gross_miss_heard_whole_is_retimed_in_a_sound_file(six_minutes):
-    """In a well-timed file only gross misses move, and only when heard displaced whole."""
+def test_gross_misses_are_retimed_in_a_sound_file(six_minutes):
+    """In a well-timed file, a section of lines shown 1.5 s early (one in six) is re-timed
+    to within the keep tolerance of its voice; the other lines keep their time."""
     truth, audio = six_minutes
     lines = as_lines(truth)
     starts, ends = lines.starts_s.copy(), lines.ends_s.copy()
-    starts[20] += 1.0
-    ends[20] += 1.0
+    missed = np.arange(len(truth)) % 6 == 2
+    starts[missed] -= 1.5
+    ends[missed] -= 1.5
     placed = run(audio, Lines(lines.texts, starts, ends), ReplayListener(script(truth)))
-    assert placed.lines[20].action == "retimed"
-    assert placed.lines[20].start_s == pytest.approx(truth[20][0], abs=0.05)
+    errors = starts_error(placed, truth)
+    actions = np.array([line.action for line in placed.lines])
+    assert np.mean(actions[missed] == "retimed") >= 0.9
+    assert np.all(errors[missed & (actions == "retimed")] <= SyncOptions().keep_tolerance_s)
+    assert np.all(errors[~missed] <= 0.03)
 
 
 def test_low_confidence_lines_keep_the_map(one_minute):
@@ -361,81 +348,3 @@ def _heard_lines(true_map: TimeMap, n: int, seed: int, noise_s: float) -> tuple[
     return lines, {i: Heard(float(s), float(s) + 1.2, float(rng.uniform(0.5, 0.9))) for i, s in enumerate(heard_s)}
 
 
-@pytest.mark.parametrize("seed", range(3))
-def test_the_engine_takes_a_refit_that_held_out_lines_prefer(seed, monkeypatch):
-    """The wrong neighbouring framerate ratio (25/23.976 for 25/24) ties with the refit on
-    the share of heard lines near it, so only the held-out comparison can replace it: it
-    does, and without that comparison the wrong map would stay."""
-    from subsync.core import timemap
-    right = TimeMap(25 / 24, -78.0)
-    lines, heard = _heard_lines(right, 60, seed, noise_s=0.06)
-    wrong = TimeMap(25 / (24000 / 1001), 0.0)
-    sub, media, weights = engine._anchors(lines, heard, SyncOptions())
-    wrong = TimeMap(wrong.scale, float(np.median(media - 0.15 - wrong.scale * sub)))    # its best offset
-    refit = engine._refit(wrong, sub, media, weights, 170.0)
-    gain = timemap.anchor_agreement(refit, sub, media, weights) - timemap.anchor_agreement(wrong, sub, media, weights)
-    assert 0 <= gain < engine.MAP_MARGIN                                 # the share alone cannot tell
-    chosen = engine._chosen(wrong, lines, heard, SyncOptions(), 170.0)
-    assert chosen.scale == pytest.approx(right.scale, abs=1e-9)      # the standard ratio, every fold
-    monkeypatch.setattr(engine, "HELD_OUT_T", float("inf"))
-    assert engine._chosen(wrong, lines, heard, SyncOptions(), 170.0) == wrong
-
-
-def test_the_engine_keeps_a_right_map_against_refits_of_noisy_heard_lines():
-    """Heard lines 300 ms from their place on average (a sloppy file's jitter): now and then
-    noise picks another slope that wins on held-out lines (t >= 2), but one fold's refit
-    does not share it, and the right map stays (80 draws of 25 and 38 lines)."""
-    from subsync.core import timemap
-    right, noisy_wins = TimeMap(25 / 24, -78.0), 0
-    for n in (25, 38):
-        for seed in range(40):
-            lines, heard = _heard_lines(right, n, seed, noise_s=0.5)
-            sub, media, weights = engine._anchors(lines, heard, SyncOptions())
-            refit = lambda *anchors: engine._refit(right, *anchors, 170.0)     # noqa: E731
-            test = timemap.held_out(right, refit, sub, media, weights)
-            noisy_wins += test.t >= engine.HELD_OUT_T and test.gain_s >= engine.HELD_OUT_MIN_S
-            chosen = engine._chosen(right, lines, heard, SyncOptions(), 170.0)
-            gain = (timemap.anchor_agreement(chosen, sub, media, weights)
-                    - timemap.anchor_agreement(right, sub, media, weights))
-            assert chosen.scale == right.scale or gain >= engine.MAP_MARGIN   # only the share may move it
-    assert noisy_wins >= 1
-
-
-def _lines_heard_at(true_map: TimeMap, starts: np.ndarray, seed: int, noise_s: float) -> tuple[Lines, dict]:
-    from subsync.core.decisions import Heard
-    rng = np.random.default_rng(seed)
-    lines = Lines(tuple(f"line {i}" for i in range(starts.size)), starts, starts + 1.5)
-    heard_s = true_map(starts) + 0.15 + rng.laplace(0.0, noise_s / np.sqrt(2), starts.size)
-    return lines, {i: Heard(float(s), float(s) + 1.2, float(rng.uniform(0.5, 0.9))) for i, s in enumerate(heard_s)}
-
-
-@pytest.mark.parametrize("situation", ["span just over half", "offset only"])
-def test_the_folds_agreement_on_the_drift_refuses_only_new_drifts_noise_made(situation, monkeypatch):
-    """What the held-out comparison takes, the folds' agreement keeps, in two cases where
-    it once refused: heard lines spanning just over half the subtitles (the fold without the
-    first line spans less; it must still refit the drift, not keep the incumbent's) and a
-    refit that changes only the offset (a fold snapping to a neighbouring ratio is no
-    reason to keep a wrong offset)."""
-    right, taken = TimeMap(25 / 24, -78.0), []
-    for seed in range(20):
-        rng = np.random.default_rng(100 + seed)
-        if situation == "span just over half":
-            starts = np.sort(rng.uniform(12.0, 170.0, 60))
-            starts[0], span_s, noise_s = 0.0, 336.0, 0.06
-            incumbent = TimeMap(25 / (24000 / 1001), 0.0)
-        else:
-            starts, span_s, noise_s = np.sort(rng.uniform(0.0, 170.0, 38)), 170.0, 0.1
-            incumbent = TimeMap(right.scale, right.offset_s + 0.4)
-        lines, heard = _lines_heard_at(right, starts, seed, noise_s)
-        sub, media, weights = engine._anchors(lines, heard, SyncOptions())
-        if situation == "span just over half":                           # the wrong ratio at its best offset
-            incumbent = TimeMap(incumbent.scale, float(np.median(media - 0.15 - incumbent.scale * sub)))
-        refined = engine._refit(incumbent, sub, media, weights, span_s)
-        if refined.scale not in (right.scale, incumbent.scale):          # a drift noise made: may be refused
-            continue
-        chosen = engine._chosen(incumbent, lines, heard, SyncOptions(), span_s)
-        monkeypatch.setattr(engine, "FOLD_DRIFT_S", float("inf"))
-        assert engine._chosen(incumbent, lines, heard, SyncOptions(), span_s) == chosen
-        monkeypatch.undo()
-        taken.append(chosen == refined)
-    assert sum(taken) >= 3

@@ -77,11 +77,11 @@ def decide(mapped_starts: np.ndarray, mapped_ends: np.ndarray, heard: dict[int, 
     silence is no evidence, nor one at the edge of the ``duration_s`` long audio."""
     n = mapped_starts.size
     retime = retime and heard_as_a_whole(heard, options.min_confidence)
-    evidence = [i for i in sorted(heard) if heard[i].confidence >= options.min_confidence
+    evidence = [i for i in sorted(heard) if retime and heard[i].confidence >= options.min_confidence
                 and is_evidence(heard[i], speech, duration_s)]
     shifts = np.zeros(n)
     moved = np.zeros(n, bool)
-    if retime and evidence:
+    if evidence:
         residuals = np.array([heard[i].start_s - mapped_starts[i] for i in evidence])   # (n_evidence,)
         verdict = inference.judge(residuals, inference.best_fit(residuals), options.keep_tolerance_s)
         shifts[evidence] = verdict.shift_s

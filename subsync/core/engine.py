@@ -200,11 +200,11 @@ def _heard(hearing: Hearing, global_map: timemap.TimeMap, match: _Match, score: 
     heard, plan = _listen(hearing, global_map, match.span_s)
     time_map = global_map
     if heard_as_a_whole(heard, options.min_confidence):   # else a few lines heard by chance move nothing
-        time_map = _chosen(global_map, lines, heard, options, match.span_s, hearing)
+        time_map = chosen_map(global_map, lines, heard, options, match.span_s, hearing)
         shift = np.abs(time_map(lines.starts_s) - global_map(lines.starts_s))
         if shift.max() > REALIGN_SHIFT_S:   # windows placed by a map this far off missed lines
             heard, plan = _listen(hearing, time_map, match.span_s)
-            time_map = _chosen(time_map, lines, heard, options, match.span_s, hearing)
+            time_map = chosen_map(time_map, lines, heard, options, match.span_s, hearing)
     time_map = _kept_input(time_map, lines)
     placed = decide(*timemap.mapped(time_map, lines.starts_s, lines.ends_s), heard, lines.texts, options,
                     retime=not options.fast, speech=hearing.speech, duration_s=hearing.duration_s)
@@ -236,7 +236,7 @@ def _listen(hearing: Hearing, time_map: timemap.TimeMap, span_s: float) -> tuple
         sampled = hearing.hear_all(triage.sample(windows))
         guide = time_map
         if heard_as_a_whole(sampled, options.min_confidence):
-            guide = _chosen(time_map, lines, sampled, options, span_s, hearing)
+            guide = chosen_map(time_map, lines, sampled, options, span_s, hearing)
         starts, ends = timemap.mapped(guide, lines.starts_s, lines.ends_s)
         off = [line.index for line in decide(starts, ends, sampled, lines.texts, options, speech=hearing.speech,
                                              duration_s=hearing.duration_s)
@@ -246,19 +246,21 @@ def _listen(hearing: Hearing, time_map: timemap.TimeMap, span_s: float) -> tuple
     return hearing.hear_all(plan.windows), plan
 
 
-def _chosen(incumbent: timemap.TimeMap, lines: Lines, heard: dict[int, Heard],
+def chosen_map(incumbent: timemap.TimeMap, lines: Lines, heard: dict[int, Heard],
             options: SyncOptions, span_s: float, hearing: Hearing | None = None) -> timemap.TimeMap:
     """The incumbent map (from the speech pattern over whole cue intervals, or verified),
     unless the heard lines reject it for the map refined through them: a likelihood ratio
-    test under the decision model at its false-change rate (inference.drift_proven).  The
+    test under the decision model at its false-change rate (inference.refit_shift).  The
     drift is refitted only over MIN_DRIFT_ANCHOR_SHARE of the subtitles' span; a refined
-    map that changes the offset alone never replaces the incumbent, since an offset cannot
-    be told from the file's own lead."""
+    map that changes the offset alone replaces the incumbent only when the lead the
+    incumbent leaves is beyond what any file shows (inference.lead_beyond_range): else an
+    offset cannot be told from the file's own lead."""
     sub, media, index = _anchors(lines, heard, options, hearing)
     if sub.size < MIN_REFIT_LINES:
         return incumbent
     refined = timemap.refine(incumbent, sub, media, np.ones(sub.size), free_scale=_drift_free(sub, span_s))
-    if refined.scale == incumbent.scale and not incumbent.cuts:
+    offset_only = refined.scale == incumbent.scale and not incumbent.cuts
+    if offset_only and not inference.lead_beyond_range(inference.best_fit(media - incumbent(sub))):
         return incumbent
     shift_s = inference.refit_shift(media - incumbent(sub), media - refined(sub))
     return incumbent if shift_s is None else refined.shifted(refined.scale, shift_s)

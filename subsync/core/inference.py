@@ -14,8 +14,8 @@ being more than ``tolerance`` from where it is (off the map, or scattered beyond
 at least MOVE_POSTERIOR, and then to its posterior median displacement: the file's lead
 is kept, its own linger too (the whole line moves).  A global map other than the speech
 activity's replaces it only when the heard lines are likelier under it by a likelihood
-ratio test at FALSE_CHANGE_RATE; an offset alone never does (it cannot be told from the
-file's lead).
+ratio test at FALSE_CHANGE_RATE; an offset alone does only when the lead it would leave is
+beyond LEAD_RANGE_S (within it, an offset cannot be told from the file's lead).
 
 Pure numpy; the engine gathers the residuals (heard start minus mapped start of the lines
 heard with confidence, over speech).
@@ -49,7 +49,7 @@ PRIOR_OFF_SHARE = 0.05          # before any evidence, one line in twenty is off
 PRIOR_LINES = 20.0              # ... a belief worth this many lines
 MAX_OFF_SHARE = 0.5             # the map is what most lines follow
 LEAD_RANGE_S = (-1.0, 1.0)      # the file's lead is looked for within this
-EM_ROUNDS = 25
+EM_ROUNDS = 20
 HARM_WEIGHT = 3.0               # a line moves when that makes it right this many times likelier
                                 # than it makes it wrong: harm counts three times a gain
 FALSE_CHANGE_RATE = 0.01        # a refined map replaces the incumbent at this rate when wrong
@@ -160,15 +160,23 @@ def fit(residuals_s: np.ndarray, errors: ErrorModel) -> FileFit:
 def _best_lead(r: np.ndarray, errors: ErrorModel, lead_s: float, spread_s: float, off_share: float) -> float:
     """The lead, within a few grid steps of ``lead_s``, under which ``r`` is likeliest."""
     leads = np.clip(lead_s + np.arange(-5, 6) * GRID_STEP_S, *LEAD_RANGE_S)
-    scores = [log_likelihood(r, errors, float(lead), spread_s, off_share) for lead in leads]
+    marginal = _marginal(errors, spread_s, off_share)
+    scores = [np.sum(np.log(marginal(r - lead) + 1e-300)) for lead in leads]
     return float(leads[int(np.argmax(scores))])
+
+
+def _marginal(errors: ErrorModel, spread_s: float, off_share: float) -> ErrorModel:
+    """The density of a residual minus the lead, the displacement summed out: the prior
+    convolved with the errors (on the errors' grid)."""
+    on, off = _prior(spread_s, off_share)
+    return ErrorModel(errors.name, np.convolve(errors.density, on + off, mode="same"))
 
 
 def log_likelihood(residuals_s: np.ndarray, errors: ErrorModel, lead_s: float, spread_s: float,
                    off_share: float) -> float:
     """log p(residuals | parameters), the lines independent."""
-    on, off = _joint(np.asarray(residuals_s, dtype=np.float64).reshape(-1), errors, lead_s, spread_s, off_share)
-    return float(np.sum(np.log(on.sum(axis=1) + off.sum(axis=1) + 1e-300)))
+    r = np.asarray(residuals_s, dtype=np.float64).reshape(-1)
+    return float(np.sum(np.log(_marginal(errors, spread_s, off_share)(r - lead_s) + 1e-300)))
 
 
 def best_fit(residuals_s: np.ndarray, models: tuple[ErrorModel, ...] | None = None) -> FileFit:
@@ -237,4 +245,12 @@ def refit_shift(incumbent_residuals_s: np.ndarray, refined_residuals_s: np.ndarr
     refined = best_fit(refined_residuals_s, models)
     if 2 * (refined.log_likelihood - incumbent.log_likelihood) < CHI2_ONE_DF[FALSE_CHANGE_RATE]:
         return None
+    if lead_beyond_range(incumbent):        # no lead to keep: the lines go on their voice
+        return refined.lead_s
     return refined.lead_s - incumbent.lead_s
+
+
+def lead_beyond_range(file_fit: FileFit) -> bool:
+    """Is the lead the file shows under a map at the edge of LEAD_RANGE_S?  No subtitler
+    starts lines a second from their voice: the map is off by an offset."""
+    return not LEAD_RANGE_S[0] + GRID_STEP_S < file_fit.lead_s < LEAD_RANGE_S[1] - GRID_STEP_S

