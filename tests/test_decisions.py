@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from subsync.core import decisions
-from subsync.core.decisions import Heard, Word, decide
+from subsync.core.decisions import Heard, decide
 from subsync.core.options import SyncOptions
 from subsync.core.windows import plan_windows
 

@@ -348,3 +348,16 @@ def _heard_lines(true_map: TimeMap, n: int, seed: int, noise_s: float) -> tuple[
     return lines, {i: Heard(float(s), float(s) + 1.2, float(rng.uniform(0.5, 0.9))) for i, s in enumerate(heard_s)}
 
 
+
+
+def test_tiling_cues_are_placed_by_the_heard_lines(six_minutes):
+    """Narration whose cues tile the audio (each runs to the next, as audiobook captions
+    do): the cue pattern is one block and fixes no offset within it, so the heard lines
+    place the file, its lines on their voice (mechanism 4 of the decision-model issue)."""
+    truth, audio = six_minutes
+    starts = np.array([s for s, _, _ in truth])
+    ends = np.r_[starts[1:], truth[-1][1]]                      # each cue runs to the next
+    tiling = Lines(tuple(t for _, _, t in truth), starts - 4.0, ends - 4.0)
+    assert engine.tiled(tiling) and not engine.tiled(as_lines(truth))
+    placed = run(audio, tiling, ReplayListener(script(truth)))
+    assert np.mean(starts_error(placed, truth) <= 0.25) >= 0.95

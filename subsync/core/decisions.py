@@ -70,7 +70,8 @@ def decide(mapped_starts: np.ndarray, mapped_ends: np.ndarray, heard: dict[int, 
            speech: np.ndarray | None = None, duration_s: float = np.inf) -> list[LineResult]:
     """Final times: each line heard with confidence, over speech, is judged by the decision
     model (inference.py): kept where the map puts it, or re-timed (moved as a whole) where
-    the model puts it; the others keep the map's time.  Every line keeps the map's time
+    the model puts it, unless that takes it past a neighbour (_in_order); the others keep
+    the map's time.  Every line keeps the map's time
     when not ``retime`` or when the text is not heard as a whole.
 
     ``speech``: the media's speech activity (ACTIVITY_FRAME_S grid): a start heard in
@@ -86,6 +87,8 @@ def decide(mapped_starts: np.ndarray, mapped_ends: np.ndarray, heard: dict[int, 
         verdict = inference.judge(residuals, inference.best_fit(residuals), options.keep_tolerance_s)
         shifts[evidence] = verdict.shift_s
         moved[evidence] = verdict.moves
+        moved &= _in_order(mapped_starts, mapped_ends, shifts, moved)
+        shifts[~moved] = 0.0
     actions = [Action.UNALIGNED if not texts[i] else Action.MAPPED for i in range(n)]
     for i in evidence:
         actions[i] = Action.RETIMED if moved[i] else Action.KEPT
@@ -96,6 +99,25 @@ def decide(mapped_starts: np.ndarray, mapped_ends: np.ndarray, heard: dict[int, 
                    heard[i].confidence if i in heard else 0.0, actions[i], heard[i].words if i in heard else ())
         for i in range(n)
     ]
+
+
+def _in_order(mapped_starts: np.ndarray, mapped_ends: np.ndarray, shifts: np.ndarray,
+              moved: np.ndarray) -> np.ndarray:
+    """(n,) bool: the moves that keep each moved line after the end of the line before it
+    and before the start of the line after it (where those end up).  Subtitles follow the
+    speech in order; a line heard over its neighbour was heard where that neighbour, or the
+    same words, are said."""
+    order = np.argsort(mapped_starts, kind="stable")
+    starts, ends = mapped_starts + shifts * moved, mapped_ends + shifts * moved
+    keep = moved.copy()
+    for k, i in enumerate(order):
+        if not moved[i]:
+            continue
+        if k and starts[i] < ends[order[k - 1]] and starts[i] < mapped_starts[i]:
+            keep[i] = False                 # moved back over the line before it
+        if k + 1 < order.size and starts[i] > starts[order[k + 1]]:
+            keep[i] = False                 # moved past the line after it
+    return keep
 
 
 def is_evidence(heard: Heard, speech: np.ndarray | None, duration_s: float = np.inf) -> bool:

@@ -54,7 +54,9 @@ DECISIVE_MARGIN = 1.3         # an activity match this far ahead of the next is 
 CLEAR_MARGIN = 1.08           # ... this far, clear (the model checks it on two windows only) ...
 MIN_DECISIVE_SPAN_S = 300.0   # ... over subtitles spanning at least this long
 MIN_DRIFT_ANCHOR_SHARE = 0.5  # heard lines must span this share of the subtitles to refit the drift
-MIN_REFIT_LINES = 5           # fewer heard lines than this refit no map
+MIN_REFIT_LINES = 5           # fewer heard lines than this refit no drift
+TILE_GAP_S = 0.1              # cues this close to the previous one's end continue it ...
+TILED_SHARE = 0.9             # ... and this share of them so: the cues tile the audio
 INPUT_BAND_S = 0.15          # a map that moves every line by less than this keeps the file as it is
 TRUSTED_MARGIN = 1.2          # an activity match this far ahead of any other, over MIN_DECISIVE_SPAN_S,
                               # stands without the text (translated subtitles); another episode's
@@ -253,17 +255,32 @@ def chosen_map(incumbent: timemap.TimeMap, lines: Lines, heard: dict[int, Heard]
     test under the decision model at its false-change rate (inference.refit_shift).  The
     drift is refitted only over MIN_DRIFT_ANCHOR_SHARE of the subtitles' span; a refined
     map that changes the offset alone replaces the incumbent only when the lead the
-    incumbent leaves is beyond what any file shows (inference.lead_beyond_range): else an
-    offset cannot be told from the file's own lead."""
+    incumbent leaves is beyond what any file shows (inference.lead_beyond_range), or when
+    the cues tile the audio (``tiled``: the speech pattern then fixes no offset, and the
+    cues' boundaries lie in the pauses before each voice): else an offset cannot be told
+    from the file's own lead."""
     sub, media, index = _anchors(lines, heard, options, hearing)
-    if sub.size < MIN_REFIT_LINES:
+    if not sub.size:
         return incumbent
-    refined = timemap.refine(incumbent, sub, media, np.ones(sub.size), free_scale=_drift_free(sub, span_s))
+    free = sub.size >= MIN_REFIT_LINES and _drift_free(sub, span_s)
+    refined = timemap.refine(incumbent, sub, media, np.ones(sub.size), free_scale=free)
     offset_only = refined.scale == incumbent.scale and not incumbent.cuts
-    if offset_only and not inference.lead_beyond_range(inference.best_fit(media - incumbent(sub))):
+    blind = tiled(lines)                    # the speech pattern cannot place tiling cues' offset
+    if offset_only and inference.lead_beyond_range(inference.best_fit(media - incumbent(sub))):
+        return refined.shifted(refined.scale, inference.best_fit(media - refined(sub)).lead_s)   # on the voice
+    if offset_only and not blind:
         return incumbent
-    shift_s = inference.refit_shift(media - incumbent(sub), media - refined(sub))
+    shift_s = inference.refit_shift(media - incumbent(sub), media - refined(sub), keep_lead=not blind)
     return incumbent if shift_s is None else refined.shifted(refined.scale, shift_s)
+
+
+def tiled(lines: Lines) -> bool:
+    """Do the cues tile their span (each starts within TILE_GAP_S of the previous one's end,
+    TILED_SHARE of them or more, as audiobook and read-along captions do)?  Their on/off
+    pattern is then one block: it fixes the span, not where the lines lie within it."""
+    order = np.argsort(lines.starts_s, kind="stable")
+    gaps = lines.starts_s[order][1:] - lines.ends_s[order][:-1]               # (n - 1,)
+    return gaps.size >= MIN_REFIT_LINES and float(np.mean(np.abs(gaps) <= TILE_GAP_S)) >= TILED_SHARE
 
 
 def _unheard(hearing: Hearing, cut_map: timemap.TimeMap, match: _Match, score: float | None,

@@ -234,19 +234,21 @@ def judge(residuals_s: np.ndarray, file_fit: FileFit, tolerance_s: float,
 
 
 def refit_shift(incumbent_residuals_s: np.ndarray, refined_residuals_s: np.ndarray,
-                models: tuple[ErrorModel, ...] | None = None) -> float | None:
+                models: tuple[ErrorModel, ...] | None = None, keep_lead: bool = True,
+                tolerance_s: float = 0.25) -> float | None:
     """Do the heard lines reject the incumbent map for a refined one with another drift?
     A likelihood ratio test, each map with the file's parameters fitted under it (the
     lead takes up any offset), at FALSE_CHANGE_RATE (one degree of freedom: the drift).
     None when they do not; else the offset (seconds) that gives the refined map the lead
     the incumbent shows (a map fitted through heard starts puts lines on their voice:
-    the file's own lead is kept, not the listener's onsets)."""
+    the file's own lead is kept, not the listener's onsets; without ``keep_lead``, when
+    the incumbent's offset says nothing of the lead, the lines go on their voice)."""
     incumbent = best_fit(incumbent_residuals_s, models)
     refined = best_fit(refined_residuals_s, models)
     if 2 * (refined.log_likelihood - incumbent.log_likelihood) < CHI2_ONE_DF[FALSE_CHANGE_RATE]:
         return None
-    if lead_beyond_range(incumbent):        # no lead to keep: the lines go on their voice
-        return refined.lead_s
+    if lead_beyond_range(incumbent) or wrong_share(incumbent, tolerance_s) > 0.5 or not keep_lead:
+        return refined.lead_s               # no lead to keep (most lines off under it): on the voice
     return refined.lead_s - incumbent.lead_s
 
 
