@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..errors import AlignmentError, NoSpeechError
-from . import inference, timemap, triage
+from . import anchors, inference, search, timemap, triage
 from .activity import (
     ACTIVITY_FRAME_S,
     ACTIVITY_FRAMES_PER_S,
@@ -263,7 +263,7 @@ def chosen_map(incumbent: timemap.TimeMap, lines: Lines, heard: dict[int, Heard]
     if not sub.size:
         return incumbent
     free = sub.size >= MIN_REFIT_LINES and _drift_free(sub, span_s)
-    refined = timemap.refine(incumbent, sub, media, np.ones(sub.size), free_scale=free)
+    refined = anchors.refine(incumbent, sub, media, np.ones(sub.size), free_scale=free)
     offset_only = refined.scale == incumbent.scale and not incumbent.cuts
     blind = tiled(lines)                    # the speech pattern cannot place tiling cues' offset
     if offset_only and inference.lead_beyond_range(inference.best_fit(media - incumbent(sub))):
@@ -372,7 +372,7 @@ def _with_cuts(speech: np.ndarray, lines: Lines, time_map: timemap.TimeMap,
     """``time_map`` with the cuts the spoken cues' pattern shows (if options.cuts)."""
     if not options.cuts:
         return time_map
-    return timemap.find_cuts(speech, *_searched_cues(lines, speech, options), time_map, options.max_offset_s)
+    return search.find_cuts(speech, *_searched_cues(lines, speech, options), time_map, options.max_offset_s)
 
 
 def _searched_cues(lines: Lines, speech: np.ndarray, options: SyncOptions) -> tuple[np.ndarray, np.ndarray]:
@@ -398,7 +398,7 @@ def _search(speech: np.ndarray, lines: Lines, options: SyncOptions) -> _Match:
     # Over a short span the cue pattern cannot tell framerates apart: only the common ones.
     span_s = timemap.span_s(starts, ends)
     scales = timemap.FRAMERATE_RATIOS if span_s >= MIN_DRIFT_SPAN_S else timemap.COMMON_SCALES
-    found = timemap.candidate_maps(speech, starts, ends, options.max_offset_s, scales)
+    found = search.candidate_maps(speech, starts, ends, options.max_offset_s, scales)
     return _Match(tuple(found.maps), found.margin, span_s)
 
 

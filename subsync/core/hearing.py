@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import timemap
+from . import anchors, timemap
 from .activity import (
     ACTIVITY_FRAME_S,
     ACTIVITY_FRAMES_PER_S,
@@ -188,7 +188,7 @@ class Hearing:
         sub = starts[list(best[1])]
         media = np.array([h.start_s for h in best[1].values()])
         weights = np.array([h.confidence for h in best[1].values()])
-        return [timemap.TimeMap(float(scale), timemap.offset_at(float(scale), sub, media, weights))
+        return [timemap.TimeMap(float(scale), anchors.offset_at(float(scale), sub, media, weights))
                 for scale in timemap.COMMON_SCALES]
 
     def _probe(self, window: Window | None) -> float:
