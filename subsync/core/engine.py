@@ -4,8 +4,9 @@
    candidate global maps (offset and framerate drift) and how far the best one leads.
 2. Cuts are looked for under the best map; the candidates are verified by hearing their
    lines (a decisive activity match in --fast mode needs no listener at all).
-3. Lines are heard under the chosen map, confident ones refine it, and each line keeps
-   its human timing, is re-timed, or keeps the map's time (decisions.py).
+3. Lines are heard under the chosen map; they replace it only by the decision model's
+   likelihood ratio test (chosen_map, inference.py), and each line keeps the map's time
+   or is re-timed as the model decides (decisions.py, inference.py).
 4. The self-check: a result that would likely make the file worse carries a refusal.
 
 It knows no files and no model: the caller decodes the audio, cleans the cue texts and
