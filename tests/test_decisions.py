@@ -90,3 +90,20 @@ def test_decide_never_leaves_a_zero_or_negative_duration():
     heard = {0: Heard(2.9, 2.95, 0.9), 1: Heard(2.9, 2.9, 0.9), 2: Heard(0.0, 0.01, 0.9)}
     lines = decide(starts, starts + 0.8, heard, ["a b", "c", "d"], OPTIONS)
     assert all(line.end_s > line.start_s >= 0 for line in lines)
+
+
+def test_a_line_heard_past_its_neighbour_stays_and_the_others_still_move():
+    """Lines 3 s apart, a fifth of them shown 2 s early (they move back to their voice); one
+    more line heard 4 s late, past the next line's start (where the same words are said
+    again): it stays, and the lines around it still move."""
+    starts = np.arange(40) * 3.0 + 5.0
+    voice = starts + 0.1
+    mapped = starts.copy()
+    early = [k for k in range(40) if k % 5 == 2]
+    mapped[early] -= 2.0
+    heard = heard_at(voice, np.zeros(40))
+    heard[20] = Heard(voice[20] + 4.0, voice[20] + 5.5, 0.9)         # beyond line 21
+    lines = decide(mapped, mapped + 1.5, heard, ["some words"] * 40, OPTIONS)
+    assert lines[20].action == "kept" and lines[20].start_s == mapped[20]
+    assert all(lines[k].action == "retimed" and abs(lines[k].start_s - starts[k]) <= 0.15 for k in early)
+    assert all(a.start_s <= b.start_s for a, b in zip(lines, lines[1:]))

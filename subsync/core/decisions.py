@@ -87,7 +87,9 @@ def decide(mapped_starts: np.ndarray, mapped_ends: np.ndarray, heard: dict[int, 
         verdict = inference.judge(residuals, inference.best_fit(residuals), options.keep_tolerance_s)
         shifts[evidence] = verdict.shift_s
         moved[evidence] = verdict.moves
-        moved &= _in_order(mapped_starts, mapped_ends, shifts, moved)
+        gains = np.zeros(n)
+        gains[evidence] = verdict.gain - verdict.harm
+        moved &= _in_order(mapped_starts, shifts, moved, gains)
         shifts[~moved] = 0.0
     actions = [Action.UNALIGNED if not texts[i] else Action.MAPPED for i in range(n)]
     for i in evidence:
@@ -101,22 +103,23 @@ def decide(mapped_starts: np.ndarray, mapped_ends: np.ndarray, heard: dict[int, 
     ]
 
 
-def _in_order(mapped_starts: np.ndarray, mapped_ends: np.ndarray, shifts: np.ndarray,
-              moved: np.ndarray) -> np.ndarray:
-    """(n,) bool: the moves that keep each moved line after the end of the line before it
-    and before the start of the line after it (where those end up).  Subtitles follow the
-    speech in order; a line heard over its neighbour was heard where that neighbour, or the
-    same words, are said."""
+def _in_order(mapped_starts: np.ndarray, shifts: np.ndarray, moved: np.ndarray,
+              priority: np.ndarray) -> np.ndarray:
+    """(n,) bool: the moves that keep the lines in order.  Subtitles follow the speech in
+    order; a line heard beyond its neighbour was heard where that neighbour, or the same
+    words, are said.  Moves are taken surest first (``priority``, (n,)), each only when
+    its line's new start lies between its neighbours' starts as they stand, so the lines
+    stay in order whatever is taken."""
     order = np.argsort(mapped_starts, kind="stable")
-    starts, ends = mapped_starts + shifts * moved, mapped_ends + shifts * moved
-    keep = moved.copy()
-    for k, i in enumerate(order):
-        if not moved[i]:
-            continue
-        if k and starts[i] < ends[order[k - 1]] and starts[i] < mapped_starts[i]:
-            keep[i] = False                 # moved back over the line before it
-        if k + 1 < order.size and starts[i] > starts[order[k + 1]]:
-            keep[i] = False                 # moved past the line after it
+    rank = np.empty(order.size, dtype=np.int64)
+    rank[order] = np.arange(order.size)                                       # (n,) place in file order
+    starts = mapped_starts.astype(float).copy()
+    keep = np.zeros(moved.size, bool)
+    for i in sorted(np.flatnonzero(moved), key=lambda i: -priority[i]):
+        new = mapped_starts[i] + shifts[i]
+        k = rank[i]
+        if (k == 0 or new >= starts[order[k - 1]]) and (k + 1 == order.size or new <= starts[order[k + 1]]):
+            starts[i], keep[i] = new, True
     return keep
 
 

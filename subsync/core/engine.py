@@ -56,7 +56,8 @@ CLEAR_MARGIN = 1.08           # ... this far, clear (the model checks it on two 
 MIN_DECISIVE_SPAN_S = 300.0   # ... over subtitles spanning at least this long
 MIN_DRIFT_ANCHOR_SHARE = 0.5  # heard lines must span this share of the subtitles to refit the drift
 MIN_REFIT_LINES = 5           # fewer heard lines than this refit no drift
-TILE_GAP_S = 0.1              # cues this close to the previous one's end continue it ...
+TILE_GAP_S = 0.02             # cues this close to the previous one's end continue it (subtitlers
+                              # leave at least two frames, 66-83 ms, between chained lines) ...
 TILED_SHARE = 0.9             # ... and this share of them so: the cues tile the audio
 INPUT_BAND_S = 0.15          # a map that moves every line by less than this keeps the file as it is
 TRUSTED_MARGIN = 1.2          # an activity match this far ahead of any other, over MIN_DECISIVE_SPAN_S,
@@ -269,9 +270,10 @@ def chosen_map(incumbent: timemap.TimeMap, lines: Lines, heard: dict[int, Heard]
     blind = tiled(lines)                    # the speech pattern cannot place tiling cues' offset
     if offset_only and inference.lead_beyond_range(inference.best_fit(media - incumbent(sub))):
         return refined.shifted(refined.scale, inference.best_fit(media - refined(sub)).lead_s)   # on the voice
-    if offset_only and not blind:
-        return incumbent
-    shift_s = inference.refit_shift(media - incumbent(sub), media - refined(sub), keep_lead=not blind)
+    if offset_only:                         # tiling cues: the heard lines place them, on their voice
+        return refined.shifted(refined.scale, inference.best_fit(media - refined(sub)).lead_s) if blind else incumbent
+    shift_s = inference.refit_shift(media - incumbent(sub), media - refined(sub), keep_lead=not blind,
+                                    tolerance_s=options.keep_tolerance_s)
     return incumbent if shift_s is None else refined.shifted(refined.scale, shift_s)
 
 

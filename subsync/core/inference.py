@@ -9,10 +9,11 @@ hears is the voice plus an error drawn from its measured distribution (listener_
 speech and singing apart, tails included).  ``lead``, ``spread`` and ``off_share`` are
 estimated from the file itself (EM, with a prior that one line in twenty is off, worth
 twenty lines of evidence); which error distribution applies is the one under which the
-file's residuals are likelier.  A line moves only when its posterior probability of
-being more than ``tolerance`` from where it is (off the map, or scattered beyond it) is
-at least MOVE_POSTERIOR, and then to its posterior median displacement: the file's lead
-is kept, its own linger too (the whole line moves).  A global map other than the speech
+file's residuals are likelier.  A line's best place is the displacement with the most
+posterior mass within ``tolerance`` of it; the line moves there only when it is more
+than ``tolerance`` from where it is, and moving is at least HARM_WEIGHT times likelier
+to make it right than to make it wrong.  The file's lead is kept, its own linger too
+(the whole line moves).  A global map other than the speech
 activity's replaces it only when the heard lines are likelier under it by a likelihood
 ratio test at FALSE_CHANGE_RATE; an offset alone does only when the lead it would leave is
 beyond LEAD_RANGE_S (within it, an offset cannot be told from the file's lead).
@@ -70,7 +71,8 @@ class Action(str, Enum):
 
 @dataclass(frozen=True)
 class ErrorModel:
-    """The listener's error distribution: density of heard minus true start, per second,
+    """The listener's error distribution: density of heard start minus reference start
+    (measured on the bench: the references' own lead is in it), per second,
     on the grid of differences (-2 * REACH_S .. 2 * REACH_S)."""
 
     name: str
@@ -141,8 +143,10 @@ def fit(residuals_s: np.ndarray, errors: ErrorModel) -> FileFit:
     """The file's lead, spread and share of off lines from its residuals (n,) seconds
     (heard start minus mapped start), by EM."""
     r = np.asarray(residuals_s, dtype=np.float64).reshape(-1)
+    if not r.size:
+        return FileFit(0.0, MIN_SPREAD_S, PRIOR_OFF_SHARE, 0.0, errors.name)
     e = _displacements()
-    lead = float(np.clip(np.median(r), *LEAD_RANGE_S)) if r.size else 0.0
+    lead = float(np.clip(np.median(r), *LEAD_RANGE_S))
     spread, off_share = 0.1, PRIOR_OFF_SHARE
     for _ in range(EM_ROUNDS):
         on, off = _joint(r, errors, lead, spread, off_share)
@@ -218,17 +222,18 @@ def judge(residuals_s: np.ndarray, file_fit: FileFit, tolerance_s: float,
     mass = on + off
     mass /= mass.sum(axis=1, keepdims=True) + 1e-300                          # (n, n_e) posterior
     e = _displacements()
+    steps = np.arange(e.size) - e.size // 2                                   # (n_e,) e in grid steps
     k = int(round(tolerance_s / GRID_STEP_S))
     cumulative = np.pad(np.cumsum(mass, axis=1), ((0, 0), (1, 0)))            # (n, n_e + 1)
     centre = np.arange(e.size)
     near = cumulative[:, np.minimum(centre + k + 1, e.size)] - cumulative[:, np.maximum(centre - k, 0)]  # (n, n_e)
     best = np.argmax(near, axis=1)                                            # (n,)
-    right_here = np.abs(e) <= tolerance_s                                     # (n_e,)
-    right_there = np.abs(e[None, :] - e[best][:, None]) <= tolerance_s        # (n, n_e)
+    right_here = np.abs(steps) <= k                                           # (n_e,)
+    right_there = np.abs(steps[None, :] - steps[best][:, None]) <= k          # (n, n_e)
     gain = np.sum(mass * (~right_here[None, :] & right_there), axis=1)
     harm = np.sum(mass * (right_here[None, :] & ~right_there), axis=1)
     within_reach = np.abs(r - file_fit.lead_s) <= REACH_S                     # (n,) else the listener failed
-    moves = (gain >= HARM_WEIGHT * harm) & (gain > 0) & (np.abs(e[best]) > tolerance_s) & within_reach
+    moves = (gain >= HARM_WEIGHT * harm) & (gain > 0) & (np.abs(steps[best]) > k) & within_reach
     wrong = 1 - np.sum(mass[:, right_here], axis=1)
     return Verdict(wrong, gain, harm, np.where(moves, e[best], 0.0), moves)
 
