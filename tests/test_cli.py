@@ -428,8 +428,7 @@ def test_batch_interrupted_leaves_no_half_written_file(tmp_path, jobs):
     for line in proc.stderr:                     # the first pair is written: interrupt the others
         if line.startswith("[1/4] synced"):
             break
-    time.sleep(0.5 if jobs > 1 else 1.0)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGINT)              # (on the line read, not after a sleep)
     _, rest = proc.communicate(timeout=180)
     assert proc.returncode == 130, rest
     assert "interrupted" in rest and "Traceback" not in rest

@@ -89,7 +89,8 @@ def decide(mapped_starts: np.ndarray, mapped_ends: np.ndarray, heard: dict[int, 
         moved[evidence] = verdict.moves
         gains = np.zeros(n)
         gains[evidence] = verdict.gain - verdict.harm
-        moved &= _in_order(mapped_starts, shifts, moved, gains)
+        moved &= _in_order(mapped_starts, mapped_ends, shifts, moved, gains,
+                           np.array([bool(t) for t in texts], dtype=bool))
         shifts[~moved] = 0.0
     actions = [Action.UNALIGNED if not texts[i] else Action.MAPPED for i in range(n)]
     for i in evidence:
@@ -103,23 +104,26 @@ def decide(mapped_starts: np.ndarray, mapped_ends: np.ndarray, heard: dict[int, 
     ]
 
 
-def _in_order(mapped_starts: np.ndarray, shifts: np.ndarray, moved: np.ndarray,
-              priority: np.ndarray) -> np.ndarray:
+def _in_order(mapped_starts: np.ndarray, mapped_ends: np.ndarray, shifts: np.ndarray, moved: np.ndarray,
+              priority: np.ndarray, spoken: np.ndarray) -> np.ndarray:
     """(n,) bool: the moves that keep the lines in order.  Subtitles follow the speech in
-    order; a line heard beyond its neighbour was heard where that neighbour, or the same
+    order; a line heard over its neighbour was heard where that neighbour, or the same
     words, are said.  Moves are taken surest first (``priority``, (n,)), each only when
-    its line's new start lies between its neighbours' starts as they stand, so the lines
-    stay in order whatever is taken."""
+    its line's new start lies after the end of the spoken line before it (after the start
+    of one without words: a sign or music cue may span the speech) and before the start of
+    the line after it, as those stand."""
     order = np.argsort(mapped_starts, kind="stable")
     rank = np.empty(order.size, dtype=np.int64)
     rank[order] = np.arange(order.size)                                       # (n,) place in file order
-    starts = mapped_starts.astype(float).copy()
+    starts, ends = mapped_starts.astype(float).copy(), mapped_ends.astype(float).copy()
     keep = np.zeros(moved.size, bool)
     for i in sorted(np.flatnonzero(moved), key=lambda i: -priority[i]):
         new = mapped_starts[i] + shifts[i]
         k = rank[i]
-        if (k == 0 or new >= starts[order[k - 1]]) and (k + 1 == order.size or new <= starts[order[k + 1]]):
-            starts[i], keep[i] = new, True
+        before = order[k - 1] if k else None
+        floor = -np.inf if before is None else (ends[before] if spoken[before] else starts[before])
+        if new >= min(floor, mapped_starts[i]) and (k + 1 == order.size or new <= starts[order[k + 1]]):
+            starts[i], ends[i], keep[i] = new, mapped_ends[i] + shifts[i], True
     return keep
 
 
