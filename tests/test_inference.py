@@ -95,6 +95,15 @@ def test_a_drift_the_activity_missed_is_taken_from_the_heard_lines():
     assert chosen(middle) == pytest.approx(wrong(middle), abs=0.1)      # the lead where the maps agreed
 
 
+def _judged_draw(kind: str, rng, draw: int, n_lines: int = 200):
+    """One drawn file of ``kind`` judged out of sample: (error after, true displacement,
+    displaced mask), (n_lines,) each."""
+    models, errors = _held_out(draw % 2)
+    residuals, true, displaced = decision_model.draw_file(kind, rng, errors, n_lines)
+    verdict = inference.judge(residuals, inference.best_fit(residuals, models), 0.25, models)
+    return verdict.shift_s - true, true, displaced
+
+
 def test_displaced_lines_are_put_back_and_the_others_stay():
     """Proof (b): 20 % of the lines displaced by 0.5-3 s.  Measured out of sample: 54 % of
     them come back within 250 ms (the issue's target is 90 %; what limits it is the
@@ -103,10 +112,7 @@ def test_displaced_lines_are_put_back_and_the_others_stay():
     rng = np.random.default_rng(3)
     displaced_total = restored = harmed = others = 0
     for draw in range(40):
-        models, errors = _held_out(draw % 2)
-        residuals, true, displaced = decision_model.draw_file("displaced", rng, errors, 200)
-        verdict = inference.judge(residuals, inference.best_fit(residuals, models), 0.25, models)
-        after = verdict.shift_s - true
+        after, true, displaced = _judged_draw("displaced", rng, draw)
         displaced_total += displaced.sum()
         restored += np.sum(displaced & (np.abs(after) <= 0.25))
         others += np.sum(~displaced)
@@ -121,10 +127,7 @@ def test_jittered_lines_come_closer():
     rng = np.random.default_rng(4)
     before = after_count = worse = total = 0
     for draw in range(30):
-        models, errors = _held_out(draw % 2)
-        residuals, true, _ = decision_model.draw_file("jitter", rng, errors, 200)
-        verdict = inference.judge(residuals, inference.best_fit(residuals, models), 0.25, models)
-        after = verdict.shift_s - true
+        after, true, _ = _judged_draw("jitter", rng, draw)
         before += np.sum(np.abs(true) <= 0.25)
         after_count += np.sum(np.abs(after) <= 0.25)
         worse += np.sum(np.abs(after) > np.abs(true) + 0.25)
