@@ -3,9 +3,11 @@
     python benchmarks/decision_model.py [--draws 100]
 
 The speech recordings of the hearing report (results/hearing-raw.json) are split in two
-folds by recording; the model's error distribution is fitted on one fold and the heard
+folds by recording; the model's error distribution is made from one fold and the heard
 starts are drawn from the other's errors (and the other way round), so no figure uses a
-recording twice.  Singing is scored the same way over the four songs (two a fold).
+recording twice.  Singing is scored over the four songs, each drawn from while the other
+three make the model.  Only the lines that are evidence count (hearing.is_evidence), each
+group's judged, and its starts placed, by the first-word fit of the others (hearing.onset_fit).
 Files of 5-500 lines, each with its own lead (0-300 ms), in three kinds:
 
 - global: the file's only fault is global; each line within N(0, 40 ms) of the map;
@@ -29,21 +31,36 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+import hearing  # noqa: E402
 from subsync.core import inference  # noqa: E402
 
 KINDS = ("global", "jitter", "displaced")
 TOLERANCE_S = 0.25
-MIN_CONFIDENCE = 0.35
 
 
-def folds(raw: dict, singing: bool) -> list[np.ndarray]:
-    """Two folds of line-start errors (s), recordings alternating by size."""
+def splits(raw: dict, singing: bool) -> list[tuple[list[np.ndarray], list[np.ndarray]]]:
+    """(errors the model is made from, errors drawn from) of each split: line-start errors
+    (s) of the lines that are evidence (hearing.is_evidence), one array per recording.
+    Speech: the recordings in two folds (hearing.folds), each drawn from while the other
+    makes the model.  Singing, four songs: each song drawn from while the other three make
+    the model.  Each group's lines are judged, and their starts placed, by the first-word
+    fit of the other groups (hearing.onset_fit)."""
     cases = [c for c in raw["cases"] if c["singing"] == singing]
-    per_case = [np.array([line["heard"]["start_s"] - line["start_s"] for line in c["lines"]
-                          if line["heard"] and line["spoken"] and line["heard"]["confidence"] >= MIN_CONFIDENCE])
-                for c in cases]
-    order = np.argsort([-e.size for e in per_case])
-    return [np.concatenate([per_case[k] for k in order[f::2]]) for f in (0, 1)]
+    groups = [[c] for c in cases] if singing else hearing.folds(cases)
+    errors = []
+    for k, group in enumerate(groups):
+        fit = hearing.onset_fit([c for j, g in enumerate(groups) if j != k for c in g])
+        errors.append([np.array([hearing.onset_s(line["heard"], fit) - line["start_s"] for line in c["lines"]
+                                 if line["heard"] and line["spoken"]
+                                 and hearing.is_evidence(line["heard"], fit.bound_s, hearing.MIN_CONFIDENCE)])
+                       for c in group])
+    return [([e for j, part in enumerate(errors) if j != k for e in part], errors[k]) for k in range(len(groups))]
+
+
+def fold_model(name: str, fold: list[np.ndarray]) -> inference.ErrorModel:
+    """The error model made from some recordings' errors alone (its kernel width chosen
+    among them, inference.kernel_width)."""
+    return inference.error_model(name, np.concatenate(fold), inference.kernel_width(fold))
 
 
 def draw_file(kind: str, rng: np.random.Generator, errors_s: np.ndarray, n_lines: int):
@@ -60,9 +77,10 @@ def draw_file(kind: str, rng: np.random.Generator, errors_s: np.ndarray, n_lines
     return true + lead + rng.choice(errors_s, n_lines), true, displaced
 
 
-def score(kind: str, draws: int, fitted: np.ndarray, heard: np.ndarray, name: str, seed: int) -> dict:
+def score(kind: str, draws: int, fitted: list[np.ndarray], heard: list[np.ndarray], name: str, seed: int) -> dict:
     rng = np.random.default_rng(seed)
-    models = (inference.error_model(name, fitted),)
+    models = (fold_model(name, fitted),)
+    heard = np.concatenate(heard)
     totals = dict(lines=0, moved=0, harm=0, within_before=0, within_after=0, displaced=0, restored=0,
                   files_with_harm=0)
     for _ in range(draws):
@@ -91,14 +109,14 @@ def main() -> None:
     print("| heard | kind | lines | moved | harm | files with harm | within 250 ms before | after | displaced restored |")
     print("|---|---|---|---|---|---|---|---|---|")
     for singing in (False, True):
-        a, b = folds(raw, singing)
+        parts = splits(raw, singing)
         for kind in KINDS:
-            runs = [score(kind, args.draws // 2, fit, heard, "singing" if singing else "speech", seed)
-                    for seed, (fit, heard) in enumerate(((a, b), (b, a)))]
+            runs = [score(kind, args.draws // len(parts), fit, heard, "singing" if singing else "speech", seed)
+                    for seed, (fit, heard) in enumerate(parts)]
             t = {k: sum(r[k] for r in runs) for k in runs[0]}
             restored = f"{100 * t['restored'] / t['displaced']:.1f} %" if t["displaced"] else "-"
             print(f"| {'singing' if singing else 'speech'} | {kind} | {t['lines']} | {100 * t['moved'] / t['lines']:.2f} % "
-                  f"| {100 * t['harm'] / t['lines']:.2f} % | {t['files_with_harm']} of {args.draws // 2 * 2} "
+                  f"| {100 * t['harm'] / t['lines']:.2f} % | {t['files_with_harm']} of {args.draws // len(parts) * len(parts)} "
                   f"| {100 * t['within_before'] / t['lines']:.1f} % | {100 * t['within_after'] / t['lines']:.1f} % "
                   f"| {restored} |", flush=True)
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .core import listener_errors
 from .core.activity import SAMPLE_RATE_HZ
 from .core.listener import HeardLine, HeardWord, Listener, Passage
 
@@ -32,6 +33,9 @@ class Utterance:
     start_s: float
     end_s: float
     score: float = 0.9          # how surely a listener hears it there (0..1)
+    voice_start_s: float | None = None  # where its words are really said from, when ``start_s`` is
+                                        # heard earlier (a first word stretched over a pause or a
+                                        # filler, as aligners do); None: from start_s
 
 
 def _key(words: Sequence[str]) -> str:
@@ -45,14 +49,18 @@ class ReplayListener:
 
     start_errors_s / end_errors_s: the heard-minus-true error distribution (seconds) to
     draw from, one draw per utterance and seed (the same line heard twice is heard the
-    same way, as a deterministic model would).  max_words: more words in one passage
-    than this cannot be taken at once (as a decoder's context).  ``passages`` records
-    every passage heard."""
+    same way, as a deterministic model would).  first_words_s: how long the first word
+    was heard with each start error (paired with start_errors_s, as the hearing report
+    records them); without it a first word lasts what a line's first word typically does
+    (listener_errors.FIRST_WORD_S), so the engine's onset correction leaves the start
+    error as drawn.  max_words: more words in one passage than this cannot be taken at
+    once (as a decoder's context).  ``passages`` records every passage heard."""
 
     script: Sequence[Utterance]
     language: str = "en"
     start_errors_s: Sequence[float] = (0.0,)
     end_errors_s: Sequence[float] = (0.0,)
+    first_words_s: Sequence[float] | None = None
     seed: int = 0
     unheard_score: float = 0.05
     max_words: int | None = None
@@ -61,6 +69,8 @@ class ReplayListener:
     passages: list[Passage] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
+        if self.first_words_s is not None and len(self.first_words_s) != len(self.start_errors_s):
+            raise ValueError("first_words_s pairs with start_errors_s: give as many of each")
         self._by_text: dict[str, list[int]] = {}
         for k, utterance in enumerate(self.script):
             self._by_text.setdefault(_key(utterance.text.split()), []).append(k)
@@ -80,28 +90,44 @@ class ReplayListener:
         return tuple(self._line(words, passage.start_s, length_s) for words in passage.lines)
 
     def _line(self, words: tuple[str, ...], origin_s: float, length_s: float) -> HeardLine:
-        spoken = self._spoken_in(_key(words), origin_s, origin_s + length_s)
+        spoken, said = self._spoken_in(_key(words), origin_s, origin_s + length_s)
+        first_s = listener_errors.FIRST_WORD_S
         if spoken is None:               # not said here: placed mid-passage, unsure
-            start_s, end_s, score = 0.4 * length_s, 0.6 * length_s, self.unheard_score
+            start_s, end_s = 0.4 * length_s, 0.6 * length_s
+            first_end_s = start_s + first_s
+            score = self.unheard_score
         else:
             utterance = self.script[spoken]
             rng = np.random.default_rng([self.seed, spoken])
-            start_s = utterance.start_s + float(rng.choice(self.start_errors_s)) - origin_s
-            end_s = utterance.end_s + float(rng.choice(self.end_errors_s)) - origin_s
+            drawn = int(rng.integers(len(self.start_errors_s)))
+            start_s = utterance.start_s - origin_s + float(self.start_errors_s[drawn])
+            said_end_s = utterance.start_s + said * (utterance.end_s - utterance.start_s)
+            end_s = said_end_s - origin_s + float(rng.choice(self.end_errors_s))
+            if utterance.voice_start_s is not None:      # the first word stretched back over a pause
+                first_end_s = utterance.voice_start_s - origin_s + first_s
+            else:
+                first_end_s = start_s + (first_s if self.first_words_s is None else float(self.first_words_s[drawn]))
             score = utterance.score
         start_s = float(np.clip(start_s, 0.0, length_s))
         end_s = float(np.clip(end_s, start_s, length_s))
-        edges = np.linspace(start_s, end_s, len(words) + 1)
+        edges = _word_edges(words, start_s, first_end_s, end_s)
         return HeardLine(tuple(HeardWord(w, float(a), float(b)) for w, a, b in zip(words, edges, edges[1:])),
                          float(score))
 
-    def _spoken_in(self, key: str, first_s: float, last_s: float) -> int | None:
-        """The utterance of this text whose middle lies in [first_s, last_s] (None: none)."""
+    def _spoken_in(self, key: str, first_s: float, last_s: float) -> tuple[int | None, float]:
+        """The utterance of this text whose middle lies in [first_s, last_s], or one that
+        starts there with these as its first words (a line longer than the passage, heard
+        by its beginning), and the share of its words they are; (None, 0) when none."""
         for k in self._by_text.get(key, ()):
             middle = (self.script[k].start_s + self.script[k].end_s) / 2
             if first_s <= middle <= last_s:
-                return k
-        return None
+                return k, 1.0
+        for text, ks in self._by_text.items():
+            if key and text.startswith(key + " "):
+                for k in ks:
+                    if first_s <= self.script[k].start_s <= last_s:
+                        return k, len(key.split()) / len(text.split())
+        return None, 0.0
 
 
 class RecordingListener:
@@ -128,3 +154,15 @@ class RecordingListener:
     def script(self) -> list[Utterance]:
         """The utterances heard, most confident first for each text (as ReplayListener reads them)."""
         return sorted(self.heard, key=lambda u: -u.score)
+
+
+def _word_edges(words: Sequence[str], start_s: float, first_end_s: float, end_s: float) -> np.ndarray:
+    """(n_words + 1,) word boundaries of a line heard from ``start_s`` to ``end_s``: the
+    first word ends at ``first_end_s`` (a one-word line's at ``end_s``), the others share
+    the rest by their letters."""
+    if len(words) == 1:
+        return np.array([start_s, end_s])
+    first_end_s = float(np.clip(first_end_s, start_s, end_s))
+    letters = np.array([max(1, len(_WORD_RE.sub("", word))) for word in words[1:]], dtype=np.float64)
+    rest = first_end_s + (end_s - first_end_s) * np.cumsum(letters) / letters.sum()
+    return np.concatenate([[start_s, first_end_s], rest])

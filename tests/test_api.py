@@ -113,8 +113,10 @@ def test_default_mode_on_minutes_of_hearing_impaired_dialogue(base_model, long_s
     for line in np.array(result.lines, dtype=object)[is_extra]:
         assert line.action == "unaligned"
         assert (line.start_s, line.end_s) == (line.mapped_start_s, line.mapped_end_s)
-    # Most lines are heard with confidence (one-word lines such as the sonnet number are not).
-    assert result.counts()["kept"] + result.counts()["retimed"] >= 0.6 * len(cues)
+    # Most lines are heard with confidence (one-word lines such as the sonnet number are not);
+    # those whose first word was heard stretched over a pause are no evidence, and stay mapped.
+    assert sum(line.confidence >= OPTIONS.min_confidence for line in result.lines) >= 0.6 * len(cues)
+    assert result.counts()["kept"] + result.counts()["retimed"] >= 0.5 * len(cues)
     assert result.text_heard and not result.time_map.cuts
 
 

@@ -29,6 +29,24 @@ def test_plan_windows_cover_every_spoken_line_once_within_30_s():
     assert any(w.before for w in windows[1:])
 
 
+def test_a_line_longer_than_a_window_is_heard_by_its_first_words():
+    """A 90 s line between short ones opens a window of its own, which hears the share of
+    its words that its time inside gives; the short lines are heard whole."""
+    starts = np.array([0.0, 5.0, 100.0])
+    ends = np.array([3.0, 95.0, 103.0])
+    texts = ["a short line", " ".join(f"w{k}" for k in range(180)), "another short line"]
+    windows = plan_windows(starts, ends, texts, duration_s=110.0, window_s=30.0)
+    long = next(w for w in windows if 1 in w.lines)
+    k = long.lines.index(1)
+    assert long.end_s - long.start_s == pytest.approx(30.0)
+    share = (long.end_s - 5.0) / 90.0                               # 28 of its 90 s inside
+    assert long.words(k, texts[1]) == tuple(texts[1].split())[: int(np.ceil(share * 180))]
+    for w in windows:
+        for j, i in enumerate(w.lines):
+            if i != 1:
+                assert w.words(j, texts[i]) == tuple(texts[i].split())
+
+
 def heard_at(starts, shift, confidence=0.9):
     return {i: Heard(s + d, s + d + 1.5, confidence) for i, (s, d) in enumerate(zip(starts, shift))}
 
@@ -93,14 +111,14 @@ def test_decide_never_leaves_a_zero_or_negative_duration():
 
 
 def test_a_line_heard_past_its_neighbour_stays_and_the_others_still_move():
-    """Lines 3 s apart, a fifth of them shown 2 s early (they move back to their voice); one
-    more line heard 4 s late, past the next line's start (where the same words are said
+    """Lines 3 s apart, a fifth of them shown 1.6-2.4 s early (they move back to their voice);
+    one more line heard 4 s late, past the next line's start (where the same words are said
     again): it stays, and the lines around it still move."""
     starts = np.arange(40) * 3.0 + 5.0
     voice = starts + 0.1
     mapped = starts.copy()
     early = [k for k in range(40) if k % 5 == 2]
-    mapped[early] -= 2.0
+    mapped[early] -= np.linspace(1.6, 2.4, len(early))
     heard = heard_at(voice, np.zeros(40))
     heard[20] = Heard(voice[20] + 4.0, voice[20] + 5.5, 0.9)         # beyond line 21
     lines = decide(mapped, mapped + 1.5, heard, ["some words"] * 40, OPTIONS)

@@ -3,8 +3,9 @@
 Human subtitles are not speech onsets: lines start a little before the voice (a lead-in
 that is the file's convention) and linger after it.  Here such files, whose only fault is
 global (offset, drift), are synced with the replay listener hearing every line with the
-Whisper listener's own start and end errors as measured on the bench
-(tests/data/hearing_errors.json, made by benchmarks/hearing_errors.py: tails included).
+Whisper listener's own start errors, each with the first word it was heard with, and end
+errors, as measured on the bench's speech (benchmarks/results/hearing-raw.json, made by
+benchmarks/hearing.py: every heard line, tails included).
 A line that was right must stay right: at least 99 % of the lines stay within 50 ms of
 the map's placement, which keeps the subtitler's timing, and the map is the speech
 activity's unless the heard lines prove a drift.  Each failure mode seen on human
@@ -21,13 +22,16 @@ import numpy as np
 import pytest
 
 from subsync.core.hearing import Lines
+from subsync.core.timemap import TimeMap
 from subsync.replay import ReplayListener, Utterance
 
 from test_engine import babble, film, run
 
-ERRORS = json.loads((Path(__file__).parent / "data" / "hearing_errors.json").read_text())["cases"]
-START_ERRORS_S = tuple(e for case in ERRORS.values() for e in case["start_errors_s"])
-END_ERRORS_S = tuple(e for case in ERRORS.values() for e in case["end_errors_s"])
+RAW = json.loads((Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "hearing-raw.json").read_text())
+HEARD = [(line["heard"]["start_s"] - line["start_s"], line["heard"]["first_word_s"], line["heard"]["end_s"] - line["end_s"])
+         for case in RAW["cases"] if not case["singing"] for line in case["lines"]
+         if line["heard"] and line["spoken"] and line["heard"]["first_word_s"] is not None]
+START_ERRORS_S, FIRST_WORDS_S, END_ERRORS_S = (tuple(column) for column in zip(*HEARD))
 
 
 def human_times(voices, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -50,7 +54,7 @@ def subtitle(voices, starts, ends, scale: float, offset_s: float) -> Lines:
 
 def listener(voices, seed: int, **kwargs) -> ReplayListener:
     return ReplayListener([Utterance(t, s, e) for s, e, t in voices], start_errors_s=START_ERRORS_S,
-                          end_errors_s=END_ERRORS_S, seed=seed, **kwargs)
+                          first_words_s=FIRST_WORDS_S, end_errors_s=END_ERRORS_S, seed=seed, **kwargs)
 
 
 def unmoved(placed) -> np.ndarray:
@@ -90,8 +94,10 @@ def test_a_film_whose_only_fault_is_global_comes_back_with_its_human_timing(seed
 
 
 def test_a_few_wild_anchors_on_a_short_file_do_not_replace_a_right_map():
-    """Failure 1: 52 s, seven long utterances, the activity map exact; two lines heard a
-    second early (a breath, a false start) must not tilt the map into a drift."""
+    """Failure 1: 52 s, seven long utterances, the file right; two lines heard a second
+    early (a breath, a false start) must not tilt the map into a drift.  (The activity map
+    here is 0.3 s early, a lead of half a second under it; the input's own offset, which
+    leaves the subtitler's 0.19 s, stands.)"""
     rng = np.random.default_rng(5)
     t, voices = 2.0, []
     for k in range(7):
@@ -102,8 +108,8 @@ def test_a_few_wild_anchors_on_a_short_file_do_not_replace_a_right_map():
     starts, ends = human_times(voices, 5)
     heard = [Utterance(text, s - (1.0 if k in (1, 5) else 0.0), e, 0.9) for k, (s, e, text) in enumerate(voices)]
     placed = run(audio, subtitle(voices, starts, ends, 1.0, 0.0), ReplayListener(heard))
-    assert placed.time_map.scale == pytest.approx(1.0, abs=1e-3)
-    assert placed.time_map == placed.global_map            # the activity's map, not tilted
+    assert placed.time_map.scale == 1.0                    # not tilted
+    assert placed.time_map in (placed.global_map, TimeMap.identity())
     assert np.all(unmoved(placed)) and np.all(near(placed, starts))
 
 
@@ -117,7 +123,7 @@ def test_starts_heard_early_over_a_pause_or_filler_are_no_evidence():
     spans += [(voices[k][0] - pause - 0.3, voices[k][0] - pause) for k, pause in fillers.items()]
     audio = babble(310.0, spans, seed=6)
     starts, ends = human_times(voices, 6)
-    heard = [Utterance(t, s - (fillers[k] + 0.3 if k in fillers else 0.0), e, 0.9)
+    heard = [Utterance(t, s - (fillers[k] + 0.3 if k in fillers else 0.0), e, 0.9, voice_start_s=s)
              for k, (s, e, t) in enumerate(voices)]
     placed = run(audio, subtitle(voices, starts, ends, 1.0, 5.0), ReplayListener(heard))
     assert np.mean(unmoved(placed)) >= 0.99 and np.mean(near(placed, starts)) >= 0.99
@@ -167,15 +173,18 @@ def test_a_right_file_stays_exactly_as_it_was(seed):
 
 
 def test_overlapping_cues_with_right_starts_stay_put():
-    """Each cue ends 2.5 s late, over the next one (two speakers, songs): the starts are
-    right and stay right; no line is moved early or shrunk."""
+    """Each cue ends 2.5 s late, over the next one (two speakers, songs): the speech pattern
+    misplaces the map by 1.4 s, which the heard lines reject.  Unshifted, the starts are
+    right and stay exactly right (the input's offset leaves a lead in range); shifted by
+    6 s, the lines go on their voice, the subtitler's lead (100-250 ms) not being
+    knowable: within 300 ms.  No line is moved early or shrunk."""
     voices = film(300.0, seed=14)
     audio = babble(310.0, [(s, e) for s, e, _ in voices], seed=14)
     starts, ends = human_times(voices, 14)
-    for offset_s in (0.0, 6.0):
+    for offset_s, tolerance_s in ((0.0, 0.001), (6.0, 0.3)):
         placed = run(audio, subtitle(voices, starts, ends + 2.5, 1.0, offset_s), listener(voices, 14))
         new_starts = np.array([line.start_s for line in placed.lines])
-        assert np.mean(np.abs(new_starts - starts) <= 0.25) >= 0.99, offset_s
+        assert np.mean(np.abs(new_starts - starts) <= tolerance_s) >= 0.99, offset_s
         shown = np.array([line.end_s - line.start_s for line in placed.lines])
         assert np.all(shown >= (ends + 2.5 - starts) - 0.05), offset_s
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import inference
+from . import inference, listener_errors
 from .activity import ACTIVITY_FRAME_S, SPEECH_THRESHOLD
 from .inference import Action
 from .options import SyncOptions
@@ -128,9 +128,15 @@ def _in_order(mapped_starts: np.ndarray, mapped_ends: np.ndarray, shifts: np.nda
 
 
 def is_evidence(heard: Heard, speech: np.ndarray | None, duration_s: float = np.inf) -> bool:
-    """Does a heard start say where the line is?  Not when it lies within EDGE_S of the
-    audio's start or end, nor when most of the ONSET_CHECK_FRAMES after it are silent."""
-    if heard.start_s < EDGE_S or heard.start_s > duration_s - EDGE_S:
+    """Does a heard start say where the line is?  Not when the listener put it (its first
+    word's start) within EDGE_S of the audio's start or end, nor when its first word lasts
+    longer than the measured listener_errors.MAX_FIRST_WORD_S (the alignment path absorbed
+    a pause or other speech into it), nor when most of the ONSET_CHECK_FRAMES after it are
+    silent."""
+    listened_s = heard.words[0].start_s if heard.words else heard.start_s
+    if listened_s < EDGE_S or listened_s > duration_s - EDGE_S:
+        return False
+    if heard.words and heard.words[0].end_s - heard.words[0].start_s > listener_errors.MAX_FIRST_WORD_S:
         return False
     if speech is None:
         return True

@@ -255,9 +255,14 @@ def chosen_map(incumbent: timemap.TimeMap, lines: Lines, heard: dict[int, Heard]
     """The incumbent map (from the speech pattern over whole cue intervals, or verified),
     unless the heard lines reject it for the map refined through them: a likelihood ratio
     test under the decision model at its false-change rate (inference.refit_shift).  The
-    drift is refitted only over MIN_DRIFT_ANCHOR_SHARE of the subtitles' span; a refined
+    drift is refitted only over MIN_DRIFT_ANCHOR_SHARE of the subtitles' span, and kept
+    only when it passes the same test against the incumbent's drift with the offset
+    refitted (an offset the heard lines correct brings no drift along); a refined
     map that changes the offset alone replaces the incumbent only when the lead the
-    incumbent leaves is beyond what any file shows (inference.lead_beyond_range), or when
+    incumbent leaves is beyond what any file shows (inference.lead_beyond_range), or the
+    heard lines reject it for the refitted offset by the same test, which no lead in range
+    can pass (then the input's own offset when the lead it leaves is in range: that cannot
+    be told from the subtitler's lead), or when
     the cues tile the audio (``tiled``: the speech pattern then fixes no offset, and the
     cues' boundaries lie in the pauses before each voice): else an offset cannot be told
     from the file's own lead."""
@@ -265,10 +270,18 @@ def chosen_map(incumbent: timemap.TimeMap, lines: Lines, heard: dict[int, Heard]
     if not sub.size:
         return incumbent
     free = sub.size >= MIN_REFIT_LINES and _drift_free(sub, span_s)
-    refined = anchors.refine(incumbent, sub, media, np.ones(sub.size), free_scale=free)
+    level = anchors.refine(incumbent, sub, media, np.ones(sub.size), free_scale=False)
+    refined = anchors.refine(incumbent, sub, media, np.ones(sub.size), free_scale=True) if free else level
+    if refined.scale != incumbent.scale and inference.refit_shift(
+            media - level(sub), media - refined(sub), tolerance_s=options.keep_tolerance_s) is None:
+        refined = level                     # a drift no likelier than the incumbent's with another offset
     offset_only = refined.scale == incumbent.scale and not incumbent.cuts
     blind = tiled(lines)                    # the speech pattern cannot place tiling cues' offset
-    if offset_only and inference.lead_beyond_range(inference.best_fit(media - incumbent(sub))):
+    misplaced = offset_only and (inference.lead_beyond_range(inference.best_fit(media - incumbent(sub)))
+                                 or inference.rejects(media - incumbent(sub), media - level(sub)))
+    if misplaced:                           # no lead in range explains the heard lines: the offset is off
+        if incumbent.scale == 1.0 and not inference.lead_beyond_range(inference.best_fit(media - sub)):
+            return timemap.TimeMap.identity()   # the input's own offset leaves a lead in range: it stands
         return refined.shifted(refined.scale, inference.best_fit(media - refined(sub)).lead_s)   # on the voice
     if offset_only:                         # tiling cues: the heard lines place them, on their voice
         return refined.shifted(refined.scale, inference.best_fit(media - refined(sub)).lead_s) if blind else incumbent

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import anchors, timemap
+from . import anchors, listener_errors, timemap
 from .activity import (
     ACTIVITY_FRAME_S,
     ACTIVITY_FRAMES_PER_S,
@@ -22,7 +22,7 @@ from .activity import (
     n_frames_for,
 )
 from .attention import text_score
-from .decisions import Heard, Word
+from .decisions import Heard, Word, is_evidence
 from .listener import HeardLine, Listener, Passage, hear_many
 from .options import SyncOptions
 from .windows import Window, far_window, fullest, plan_windows, spread_sample
@@ -166,7 +166,8 @@ class Hearing:
 
         The block is the fullest window's lines under ``reference``, cut to SCAN_BLOCK_S
         of subtitle time; it is heard over windows every SCAN_STEP_S across the media,
-        and the best window's heard starts give an offset for each common scale.
+        and the best window's heard starts that are evidence (decisions.is_evidence) give
+        an offset for each common scale.
         """
         block = fullest(self.windows(reference))
         if block is None:
@@ -183,11 +184,12 @@ class Hearing:
                 score = float(np.mean([h.confidence for h in heard.values()]))
                 if score > best[0]:
                     best = (score, heard)
-        if best[0] < self.options.min_confidence:
+        evidence = {i: h for i, h in best[1].items() if is_evidence(h, self.speech, self.duration_s)}
+        if best[0] < self.options.min_confidence or not evidence:
             return []
-        sub = starts[list(best[1])]
-        media = np.array([h.start_s for h in best[1].values()])
-        weights = np.array([h.confidence for h in best[1].values()])
+        sub = starts[list(evidence)]
+        media = np.array([h.start_s for h in evidence.values()])
+        weights = np.array([h.confidence for h in evidence.values()])
         return [timemap.TimeMap(float(scale), anchors.offset_at(float(scale), sub, media, weights))
                 for scale in timemap.COMMON_SCALES]
 
@@ -245,7 +247,7 @@ class Hearing:
         first_frame = int(round(window.start_s * ACTIVITY_FRAMES_PER_S))
         speech = self.speech[first_frame : first_frame + n_frames_for(samples.size)]
         return Passage(window.start_s, samples, speech,
-                       tuple(tuple(self.lines.texts[i].split()) for i in window.lines),
+                       tuple(window.words(k, self.lines.texts[i]) for k, i in enumerate(window.lines)),
                        tuple(window.before.split()), tuple(window.after.split()), self.language)
 
     @staticmethod
@@ -281,9 +283,24 @@ class Hearing:
                 for first in chosen]
 
 
+def voice_onset_s(first_word_start_s: float, first_word_end_s: float,
+                  knee_s: float = listener_errors.FIRST_WORD_KNEE_S,
+                  slope: float = listener_errors.FIRST_WORD_SLOPE) -> float:
+    """Where a heard line's voice starts: its first word's start, moved later by ``slope``
+    times how much longer than ``knee_s`` (longer than nine in ten first words last) that
+    word is heard.  The alignment path must place every frame: it stretches a line's
+    first word over the pause or breath before it, so the longer the word is heard past
+    what words last, the earlier its start lands (measured on the bench with
+    benchmarks/hearing.py; listener_errors.py).  Never past the word's end."""
+    excess_s = max(0.0, (first_word_end_s - first_word_start_s) - knee_s)
+    return float(min(first_word_start_s + slope * excess_s, first_word_end_s))
+
+
 def _heard(line: HeardLine, start_s: float, voice: float) -> Heard:
-    """A listener's line (times from its passage's ``start_s``) in media seconds, its score
-    weighed by how much of it lies on speech (``voice``, voice_factor)."""
+    """A listener's line (times from its passage's ``start_s``) in media seconds, its start
+    where its first word says the voice starts (voice_onset_s), its score weighed by how
+    much of it lies on speech (``voice``, voice_factor).  Its words are as heard."""
     confidence = float(line.score * voice)
-    return Heard(start_s + line.start_s, start_s + line.end_s, confidence,
+    first = line.words[0]
+    return Heard(start_s + voice_onset_s(first.start_s, first.end_s), start_s + line.end_s, confidence,
                  tuple(Word(w.word, start_s + w.start_s, start_s + w.end_s, confidence) for w in line.words))

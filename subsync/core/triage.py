@@ -29,7 +29,7 @@ from .activity import (
     SPEECH_THRESHOLD,
     voice_onsets,
 )
-from .decisions import Heard, heard_as_a_whole
+from .decisions import Heard, heard_as_a_whole, is_evidence
 from .timemap import TimeMap
 from .windows import Window, spread_sample
 
@@ -87,7 +87,7 @@ def plan(windows: Sequence[Window], sampled: dict[int, Heard], mapped_starts: np
         return every_window(windows, "the sample is every window")
     if not heard_as_a_whole(sampled, min_confidence):
         return every_window(windows, "the sample's text is not heard as a whole")
-    confident = [i for i, h in sampled.items() if h.confidence >= min_confidence]
+    confident = [i for i, h in sampled.items() if h.confidence >= min_confidence and is_evidence(h, speech)]
     deviations = np.array([sampled[i].start_s - mapped_starts[i] for i in confident])   # (n_confident,)
     fit = inference.best_fit(deviations)
     if inference.wrong_share(fit, tolerance_s) > WRONG_SHARE:

@@ -17,6 +17,16 @@ class Window:
     lines: tuple[int, ...]          # cue indices aligned here (their times are used)
     before: str = ""                # context text heard before the first line (times discarded)
     after: str = ""                 # context text heard after the last line
+    shares: tuple[float, ...] = ()  # per line, the share of its mapped time inside the window:
+                                    # a line longer than a window is heard by that share of its
+                                    # first words (empty: every line whole)
+
+    def words(self, k: int, text: str) -> tuple[str, ...]:
+        """The words of the window's k-th line (``text``) that it hears: all of them, or
+        the first ones, as many as the share of the line's time inside the window."""
+        words = tuple(text.split())
+        share = self.shares[k] if self.shares else 1.0
+        return words if share >= 1.0 else words[: max(1, int(np.ceil(share * len(words))))]
 
 
 def plan_windows(mapped_starts: np.ndarray, mapped_ends: np.ndarray, texts: Sequence[str],
@@ -24,7 +34,9 @@ def plan_windows(mapped_starts: np.ndarray, mapped_ends: np.ndarray, texts: Sequ
     """Group consecutive spoken lines into windows of at most ``window_s`` of audio.
 
     Each window spans its lines' mapped times plus PAD_S on each side; lines that only
-    partly fall inside contribute the share of their words that does, as context.
+    partly fall inside contribute the share of their words that does, as context.  A line
+    longer than a window opens one of its own, which hears the share of its first words
+    that its time inside gives (Window.shares): its start is heard, not skipped.
     """
     order = [i for i in np.argsort(mapped_starts, kind="stable") if texts[i]
              and mapped_ends[i] > 0 and mapped_starts[i] < duration_s]
@@ -43,8 +55,18 @@ def plan_windows(mapped_starts: np.ndarray, mapped_ends: np.ndarray, texts: Sequ
         following = order[k] if k < len(order) else None
         before = _context(previous, -1, start, end, mapped_starts, mapped_ends, texts)
         after = _context(following, +1, start, end, mapped_starts, mapped_ends, texts)
-        windows.append(Window(start, end, tuple(int(i) for i in group), before, after))
+        shares = tuple(_inside(start, end, mapped_starts[i], mapped_ends[i]) for i in group)
+        windows.append(Window(start, end, tuple(int(i) for i in group), before, after,
+                              shares if min(shares) < 1.0 else ()))
     return windows
+
+
+def _inside(start: float, end: float, line_start: float, line_end: float) -> float:
+    """Share of a line's [line_start, line_end] inside [start, end] (1 for an empty line)."""
+    length = line_end - line_start
+    if length <= 0:
+        return 1.0
+    return float(np.clip((min(end, line_end) - max(start, line_start)) / length, 0.0, 1.0))
 
 
 def _context(line, direction, start, end, starts, ends, texts) -> str:
