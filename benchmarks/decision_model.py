@@ -50,10 +50,11 @@ def splits(raw: dict, singing: bool) -> list[tuple[list[np.ndarray], list[np.nda
     errors = []
     for k, group in enumerate(groups):
         fit = hearing.onset_fit([c for j, g in enumerate(groups) if j != k for c in g])
-        errors.append([np.array([hearing.onset_s(line["heard"], fit) - line["start_s"] for line in c["lines"]
-                                 if line["heard"] and line["spoken"]
-                                 and hearing.is_evidence(line["heard"], fit.bound_s, hearing.MIN_CONFIDENCE)])
-                       for c in group])
+        def evidence(heard: dict) -> bool:
+            return hearing.is_evidence(heard, fit.bound_s, hearing.MIN_CONFIDENCE)
+
+        errors.append([np.array([s["start_error_s"] for samples in hearing.groups([c], evidence, fit).values()
+                                 for s in samples]) for c in group])
     return [([e for j, part in enumerate(errors) if j != k for e in part], errors[k]) for k in range(len(groups))]
 
 

@@ -230,8 +230,7 @@ def held_out_groups(cases: list[dict], min_confidence: float, set_aside: bool = 
         fit = onset_fit(parts[1 - k])
 
         def keep(heard: dict) -> bool:
-            return (heard["confidence"] >= min_confidence
-                    and is_evidence(heard, fit.bound_s, min_confidence) != set_aside)
+            return heard["confidence"] >= min_confidence and is_evidence(heard, fit.bound_s) != set_aside
 
         for key, samples in groups(parts[k], keep, fit if corrected else None).items():
             out.setdefault(key, []).extend(samples)

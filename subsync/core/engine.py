@@ -271,20 +271,25 @@ def chosen_map(incumbent: timemap.TimeMap, lines: Lines, heard: dict[int, Heard]
         return incumbent
     free = sub.size >= MIN_REFIT_LINES and _drift_free(sub, span_s)
     level = anchors.refine(incumbent, sub, media, np.ones(sub.size), free_scale=False)
-    refined = anchors.refine(incumbent, sub, media, np.ones(sub.size), free_scale=True) if free else level
-    if refined.scale != incumbent.scale and inference.refit_shift(
-            media - level(sub), media - refined(sub), tolerance_s=options.keep_tolerance_s) is None:
-        refined = level                     # a drift no likelier than the incumbent's with another offset
+    level_fit = inference.best_fit(media - level(sub))
+    refined, refined_fit = level, level_fit
+    if free:
+        drifted = anchors.refine(incumbent, sub, media, np.ones(sub.size), free_scale=True)
+        drifted_fit = inference.best_fit(media - drifted(sub))
+        # a drift no likelier than the incumbent's with another offset is not taken
+        if drifted.scale == incumbent.scale or inference.rejects(level_fit, drifted_fit):
+            refined, refined_fit = drifted, drifted_fit
     offset_only = refined.scale == incumbent.scale and not incumbent.cuts
     blind = tiled(lines)                    # the speech pattern cannot place tiling cues' offset
-    misplaced = offset_only and (inference.lead_beyond_range(inference.best_fit(media - incumbent(sub)))
-                                 or inference.rejects(media - incumbent(sub), media - level(sub)))
-    if misplaced:                           # no lead in range explains the heard lines: the offset is off
+    on_voice = refined.shifted(refined.scale, refined_fit.lead_s)
+    incumbent_fit = inference.best_fit(media - incumbent(sub))
+    if offset_only and (inference.lead_beyond_range(incumbent_fit) or inference.rejects(incumbent_fit, level_fit)):
+        # no lead in range explains the heard lines: the offset is off
         if incumbent.scale == 1.0 and not inference.lead_beyond_range(inference.best_fit(media - sub)):
             return timemap.TimeMap.identity()   # the input's own offset leaves a lead in range: it stands
-        return refined.shifted(refined.scale, inference.best_fit(media - refined(sub)).lead_s)   # on the voice
+        return on_voice
     if offset_only:                         # tiling cues: the heard lines place them, on their voice
-        return refined.shifted(refined.scale, inference.best_fit(media - refined(sub)).lead_s) if blind else incumbent
+        return on_voice if blind else incumbent
     shift_s = inference.refit_shift(media - incumbent(sub), media - refined(sub), keep_lead=not blind,
                                     tolerance_s=options.keep_tolerance_s)
     return incumbent if shift_s is None else refined.shifted(refined.scale, shift_s)

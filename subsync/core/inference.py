@@ -212,8 +212,7 @@ def best_fit(residuals_s: np.ndarray, models: tuple[ErrorModel, ...] | None = No
     better whatever is heard, and is no proof that it is sung."""
     fits = [fit(residuals_s, model) for model in (models or measured())]
     default, others = fits[0], fits[1:]
-    proven = [f for f in others if 2 * (f.log_likelihood - default.log_likelihood) >= CHI2_ONE_DF[FALSE_CHANGE_RATE]]
-    return max(proven, key=lambda f: f.log_likelihood, default=default)
+    return max((f for f in others if rejects(default, f)), key=lambda f: f.log_likelihood, default=default)
 
 
 def wrong_share(file_fit: FileFit, tolerance_s: float) -> float:
@@ -277,23 +276,18 @@ def refit_shift(incumbent_residuals_s: np.ndarray, refined_residuals_s: np.ndarr
     the incumbent's offset says nothing of the lead, the lines go on their voice)."""
     incumbent = best_fit(incumbent_residuals_s, models)
     refined = best_fit(refined_residuals_s, models)
-    if not _rejected(incumbent, refined):
+    if not rejects(incumbent, refined):
         return None
     if lead_beyond_range(incumbent) or wrong_share(incumbent, tolerance_s) > 0.5 or not keep_lead:
         return refined.lead_s               # no lead to keep (most lines off under it): on the voice
     return refined.lead_s - incumbent.lead_s
 
 
-def rejects(incumbent_residuals_s: np.ndarray, refined_residuals_s: np.ndarray,
-            models: tuple[ErrorModel, ...] | None = None) -> bool:
-    """Do the heard lines reject the incumbent map for the refined one, by the likelihood
-    ratio test at FALSE_CHANGE_RATE (each with the file's parameters fitted under it)?  For
-    a refined offset this is a test of the lead: within LEAD_RANGE_S the lead takes up any
+def rejects(incumbent: FileFit, refined: FileFit) -> bool:
+    """Does the refined fit reject the incumbent one, by the likelihood ratio test at
+    FALSE_CHANGE_RATE (one degree of freedom)?  For two maps (each fit made under one) with
+    another offset this is a test of the lead: within LEAD_RANGE_S the lead takes up any
     offset, and only residuals no lead in range explains reject the incumbent."""
-    return _rejected(best_fit(incumbent_residuals_s, models), best_fit(refined_residuals_s, models))
-
-
-def _rejected(incumbent: FileFit, refined: FileFit) -> bool:
     return 2 * (refined.log_likelihood - incumbent.log_likelihood) >= CHI2_ONE_DF[FALSE_CHANGE_RATE]
 
 

@@ -72,14 +72,10 @@ def _inside(start: float, end: float, line_start: float, line_end: float) -> flo
 def _context(line, direction, start, end, starts, ends, texts) -> str:
     """Words of the neighbouring ``line`` (None: none) that its mapped time puts inside
     [start, end]: its last words before a window (direction -1), its first after (+1)."""
-    if line is None:
+    if line is None or ends[line] - starts[line] <= 0:
         return ""
-    length = ends[line] - starts[line]
-    if length <= 0:
-        return ""
-    inside = (min(end, ends[line]) - max(start, starts[line])) / length
     words = texts[line].split()
-    n = int(round(np.clip(inside, 0.0, 1.0) * len(words)))
+    n = int(round(_inside(start, end, starts[line], ends[line]) * len(words)))
     if n == 0:
         return ""
     return " ".join(words[-n:] if direction < 0 else words[:n])
