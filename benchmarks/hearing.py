@@ -43,7 +43,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from subsync.core import inference  # noqa: E402
+from subsync.core import anchors, inference  # noqa: E402
 from subsync.core.hearing import voice_onset_s  # noqa: E402
 
 RAW = HERE / "results" / "hearing-raw.json"
@@ -166,8 +166,8 @@ def onset_fit(cases: list[dict]) -> OnsetFit:
     """From the ``cases``' reference line-first words: the bound (their FIRST_WORD_QUANTILE
     percentile), their median and the knee (their FIRST_WORD_KNEE_QUANTILE percentile);
     from their heard lines: the slope of the heard start's error on the heard first word's
-    excess over the knee, by least squares over the lines heard with MIN_CONFIDENCE whose
-    first word is within the bound."""
+    excess over the knee, by least absolute deviations (lad_slope) over the lines heard
+    with MIN_CONFIDENCE whose first word is within the bound."""
     durations = [d for case in cases for d in case.get("first_word_s", [])]
     if not durations:
         return OnsetFit(float("inf"), 0.0, float("inf"), 0.0)
@@ -177,9 +177,18 @@ def onset_fit(cases: list[dict]) -> OnsetFit:
                       for case in cases for line in case["lines"] if line["heard"] and line["spoken"]
                       and is_evidence(line["heard"], bound_s, MIN_CONFIDENCE)
                       and line["heard"]["first_word_s"] is not None]).reshape(-1, 2)
-    excess, error = pairs[:, 0], pairs[:, 1]
-    slope = float(-np.sum(excess * error) / np.sum(excess ** 2)) if np.any(excess) else 0.0
-    return OnsetFit(bound_s, float(np.median(durations)), knee_s, slope)
+    return OnsetFit(bound_s, float(np.median(durations)), knee_s, lad_slope(pairs[:, 0], pairs[:, 1]))
+
+
+def lad_slope(excess_s: np.ndarray, error_s: np.ndarray) -> float:
+    """The slope k of error = -k * excess by least absolute deviations (the errors are
+    heavy-tailed: a few lines heard a second off would pull a least-squares slope): the
+    median of -error / excess weighted by excess, over the lines with an excess; 0.0
+    when none has one."""
+    has = excess_s > 0
+    if not has.any():
+        return 0.0
+    return anchors.weighted_median(-error_s[has] / excess_s[has], excess_s[has])
 
 
 def onset_s(heard: dict, fit: OnsetFit | None) -> float:
@@ -344,7 +353,7 @@ MAX_FIRST_WORD_S: the {FIRST_WORD_QUANTILE}th percentile of how long they last; 
 longer than that has absorbed a pause or other speech (the alignment path must place every
 frame), and its start is no evidence.  FIRST_WORD_S: their median.  FIRST_WORD_KNEE_S: their
 {FIRST_WORD_KNEE_QUANTILE}th percentile.  FIRST_WORD_SLOPE: how far a heard start moves per second its
-first word is heard longer than FIRST_WORD_KNEE_S (least squares over the lines heard with
+first word is heard longer than FIRST_WORD_KNEE_S (least absolute deviations over the lines heard with
 confidence {MIN_CONFIDENCE} or more, first word within the bound; the path stretches a first
 word over the pause before it).
 

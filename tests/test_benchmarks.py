@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import cases  # noqa: E402
 import constants_cv  # noqa: E402
 import distortions  # noqa: E402
+import hearing  # noqa: E402
 import lead_in_bound  # noqa: E402
 import run as bench_run  # noqa: E402
 
@@ -122,3 +123,17 @@ def test_a_tally_counts_lines_against_the_exact_map():
     exact = truth + np.array([0.0, 0.3, -0.1, 0.0])
     got = constants_cv.tally(truth + np.array([0.1, 0.2, 0.6, np.inf]), truth, exact)
     assert got.row() == (4, 1, 2, 2, 3)
+
+
+def test_first_word_slope_by_least_absolute_deviations_ignores_a_tail():
+    """error = -2 * excess on most lines; a fifth heard about a second early (a first
+    word stretched over the pause before it) pulls a least-squares slope far from 2, not
+    the weighted median."""
+    rng = np.random.default_rng(0)
+    excess = rng.uniform(0.05, 0.5, 200)
+    error = -2.0 * excess + rng.normal(0.0, 0.01, excess.size)
+    error[:40] -= rng.uniform(0.8, 1.5, 40)
+    least_squares = -np.sum(excess * error) / np.sum(excess ** 2)
+    assert hearing.lad_slope(excess, error) == pytest.approx(2.0, abs=0.15)
+    assert abs(least_squares - 2.0) > 0.5
+    assert hearing.lad_slope(np.zeros(5), np.ones(5)) == 0.0

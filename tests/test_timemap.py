@@ -10,7 +10,7 @@ from conftest import SPEECH
 
 from subsync.core.activity import ACTIVITY_FRAMES_PER_S, cue_activity
 from subsync.core.anchors import fit_anchors, refine
-from subsync.core.search import GlobalMatch, find_cuts, global_search
+from subsync.core.search import GlobalMatch, find_cuts, global_search, offset_at
 from subsync.core.timemap import FRAMERATE_RATIOS, Cut, TimeMap
 
 NTSC_FILM = 24000 / 1001
@@ -125,6 +125,24 @@ def test_global_search_without_a_match_scores_low():
     assert unrelated.score < 0.2
     assert unrelated.score < 1.3 * unrelated.runner_up
     assert related.score > 3 * unrelated.score
+
+
+@pytest.mark.parametrize("scale, offset_s", [(24 / 25, 12.3), (25 / NTSC_FILM, -7.0), (1.0, 0.4)])
+def test_offset_at_finds_the_pattern_offset_for_a_given_scale(scale, offset_s):
+    """A scale found another way (the heard lines): the speech pattern's offset for it,
+    searched only within the window given, even when a better match lies outside."""
+    truth = TimeMap(scale, offset_s)
+    speech, sub_starts, sub_ends, media_starts = _distorted_case(truth, 600.0, seed=3)
+    found = offset_at(speech, sub_starts, sub_ends, scale, offset_s - 0.5, offset_s + 0.5)
+    assert found == pytest.approx(offset_s, abs=TOLERANCE_S)
+    off_window = offset_at(speech, sub_starts, sub_ends, scale, offset_s + 1.0, offset_s + 2.0)
+    assert offset_s + 1.0 <= off_window <= offset_s + 2.0
+
+
+def test_offset_at_without_a_pattern_gives_none():
+    assert offset_at(np.ones(30_000, np.float32), [1.0, 5.0], [2.0, 6.0], 1.0, -0.5, 0.5) is None
+    assert offset_at(np.zeros(0), [1.0], [2.0], 1.0, -0.5, 0.5) is None
+    assert offset_at(_speech_for(*_dialogue(300.0), 300.0), [], [], 1.0, -0.5, 0.5) is None
 
 
 def test_global_search_degenerate_inputs():

@@ -292,7 +292,26 @@ def chosen_map(incumbent: timemap.TimeMap, lines: Lines, heard: dict[int, Heard]
         return on_voice if blind else incumbent
     shift_s = inference.refit_shift(media - incumbent(sub), media - refined(sub), keep_lead=not blind,
                                     tolerance_s=options.keep_tolerance_s)
-    return incumbent if shift_s is None else refined.shifted(refined.scale, shift_s)
+    if shift_s is None:
+        return incumbent
+    if not blind and not incumbent.cuts and hearing is not None:
+        pattern = _pattern_map(hearing, on_voice)
+        if pattern is not None:
+            return pattern
+    return refined.shifted(refined.scale, shift_s)
+
+
+def _pattern_map(hearing: Hearing, on_voice: timemap.TimeMap) -> timemap.TimeMap | None:
+    """The speech pattern's map at the scale the heard lines found: its offset searched
+    where the file's lead can lie (inference.LEAD_RANGE_S) from the map that puts the
+    lines on their voice.  A drift refit keeps the subtitler's own lead as the global map
+    does: the lead the heard lines show under the rejected map is no measure of it (its
+    residuals slope with the drift).  None when the pattern gives nothing."""
+    starts, ends = _searched_cues(hearing.lines, hearing.speech, hearing.options)
+    offset_s = search.offset_at(hearing.speech, starts, ends, on_voice.scale,
+                                on_voice.offset_s - inference.LEAD_RANGE_S[1],
+                                on_voice.offset_s - inference.LEAD_RANGE_S[0])
+    return None if offset_s is None else timemap.TimeMap(on_voice.scale, offset_s)
 
 
 def tiled(lines: Lines) -> bool:

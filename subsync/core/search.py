@@ -95,6 +95,24 @@ def global_search(speech: np.ndarray, starts_s, ends_s, max_offset_s: float = 60
     return _search(speech, starts_s, ends_s, max_offset_s, scales)[0]
 
 
+def offset_at(speech: np.ndarray, starts_s, ends_s, scale: float, low_s: float, high_s: float) -> float | None:
+    """The offset (seconds, within [low_s, high_s]) at which the cues' on/off pattern at
+    a fixed ``scale`` best matches ``speech``: the speech pattern's own offset for a scale
+    found another way.  None when there is nothing to correlate."""
+    speech = np.asarray(speech, dtype=np.float64).reshape(-1)              # (n_frames,)
+    starts, ends = _valid_cues(starts_s, ends_s)                            # (n_cues,) each
+    if starts.size == 0 or speech.size == 0 or np.ptp(speech) == 0 or high_s < low_s:
+        return None
+    centred = speech - speech.mean()                                        # (n_frames,)
+    reference = _Reference(centred, 0, _raster_length(starts, ends, scale), float(np.sqrt(np.mean(centred**2))))
+    offsets, scores = _scale_scores(reference, starts, ends, scale, max(abs(low_s), abs(high_s)) + ACTIVITY_FRAME_S)
+    offsets_s = offsets * ACTIVITY_FRAME_S
+    allowed = (offsets_s >= low_s - 1e-9) & (offsets_s <= high_s + 1e-9)
+    if not allowed.any() or not np.any(scores[allowed] > 0):
+        return None
+    return float(np.clip(_peak(offsets, scores, allowed).offset_s, low_s, high_s))
+
+
 def _search(speech: np.ndarray, starts_s, ends_s, max_offset_s: float,
             scales) -> tuple[GlobalMatch, dict[float, tuple[np.ndarray, np.ndarray]]]:
     """The global match and each scale's (offsets in frames, scores), computed once."""
