@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from subsync.core import engine, hearing, listener_errors
+from subsync.core import engine, hearing, listener_errors, mapchoice
 from subsync.core.activity import SAMPLE_RATE_HZ
 from subsync.core.hearing import Lines
 from subsync.core.options import SyncOptions
@@ -370,7 +370,7 @@ def test_tiling_cues_are_placed_by_the_heard_lines(six_minutes):
     starts = np.array([s for s, _, _ in truth])
     ends = np.r_[starts[1:], truth[-1][1]]                      # each cue runs to the next
     tiling = Lines(tuple(t for _, _, t in truth), starts - 4.0, ends - 4.0)
-    assert engine.tiled(tiling) and not engine.tiled(as_lines(truth))
+    assert mapchoice.tiled(tiling) and not mapchoice.tiled(as_lines(truth))
     placed = run(audio, tiling, ReplayListener(script(truth)))
     assert np.mean(starts_error(placed, truth) <= 0.25) >= 0.95
 

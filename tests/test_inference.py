@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from subsync.core import engine, inference
+from subsync.core import inference, mapchoice
 from subsync.core.hearing import Lines
 from subsync.core.options import SyncOptions
 from subsync.core.decisions import Heard
@@ -79,7 +79,7 @@ def test_a_right_map_is_not_replaced_by_heard_lines():
         lead = rng.uniform(0.0, 0.3)
         heard = {k: Heard(float(true(starts[k]) + lead + rng.normal(0, 0.04) + rng.choice(errors)), 0.0, 0.9)
                  for k in range(n)}
-        chosen = engine.chosen_map(true, lines, heard, SyncOptions(), float(np.ptp(starts)))
+        chosen = mapchoice.chosen_map(true, lines, heard, SyncOptions(), float(np.ptp(starts)))
         moved = np.abs(chosen(lines.starts_s) - true(lines.starts_s))
         kept += bool(moved.max() <= 0.02)
     assert kept >= 99
@@ -95,7 +95,7 @@ def test_a_drift_the_activity_missed_is_taken_from_the_heard_lines():
     true, wrong = TimeMap(25 / 23.976, 3.0), TimeMap(25 / 24, 3.0)
     _, errors = _held_out(0)
     heard = {k: Heard(float(true(starts[k]) + 0.15 + rng.choice(errors)), 0.0, 0.9) for k in range(400)}
-    chosen = engine.chosen_map(wrong, lines, heard, SyncOptions(), float(np.ptp(starts)))
+    chosen = mapchoice.chosen_map(wrong, lines, heard, SyncOptions(), float(np.ptp(starts)))
     assert chosen.scale == pytest.approx(25 / 23.976, rel=1e-5)
     assert np.abs(chosen(starts) - true(starts)).max() <= 0.3
 

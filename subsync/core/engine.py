@@ -5,7 +5,7 @@
 2. Cuts are looked for under the best map; the candidates are verified by hearing their
    lines (a decisive activity match in --fast mode needs no listener at all).
 3. Lines are heard under the chosen map; they replace it only by the decision model's
-   likelihood ratio test (chosen_map, inference.py), and each line keeps the map's time
+   likelihood ratio test (mapchoice.py, inference.py), and each line keeps the map's time
    or is re-timed as the model decides (decisions.py, inference.py).
 4. The self-check: a result that would likely make the file worse carries a refusal.
 
@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..errors import AlignmentError, NoSpeechError
-from . import anchors, inference, search, timemap, triage
+from . import search, timemap, triage
 from .activity import (
     ACTIVITY_FRAME_S,
     ACTIVITY_FRAMES_PER_S,
@@ -37,11 +37,11 @@ from .decisions import (
     decide,
     heard_as_a_whole,
     heard_share,
-    is_evidence,
 )
 from .hearing import Hearing, Lines, Progress
 from .inference import Action
 from .listener import Listener
+from .mapchoice import chosen_map, searched_cues, spoken_cues
 from .options import SyncOptions
 
 EDGE_S = 1.0                  # a global offset this close to +-max_offset is at the search's edge
@@ -54,11 +54,6 @@ DECISIVE_MARGIN = 1.3         # an activity match this far ahead of the next is 
                               # then needs no model) ...
 CLEAR_MARGIN = 1.08           # ... this far, clear (the model checks it on two windows only) ...
 MIN_DECISIVE_SPAN_S = 300.0   # ... over subtitles spanning at least this long
-MIN_DRIFT_ANCHOR_SHARE = 0.5  # heard lines must span this share of the subtitles to refit the drift
-MIN_REFIT_LINES = 5           # fewer heard lines than this refit no drift
-TILE_GAP_S = 0.02             # cues this close to the previous one's end continue it (subtitlers
-                              # leave at least two frames, 66-83 ms, between chained lines) ...
-TILED_SHARE = 0.9             # ... and this share of them so: the cues tile the audio
 INPUT_BAND_S = 0.15          # a map that moves every line by less than this keeps the file as it is
 TRUSTED_MARGIN = 1.2          # an activity match this far ahead of any other, over MIN_DECISIVE_SPAN_S,
                               # stands without the text (translated subtitles); another episode's
@@ -250,79 +245,6 @@ def _listen(hearing: Hearing, time_map: timemap.TimeMap, span_s: float) -> tuple
     return hearing.hear_all(plan.windows), plan
 
 
-def chosen_map(incumbent: timemap.TimeMap, lines: Lines, heard: dict[int, Heard],
-            options: SyncOptions, span_s: float, hearing: Hearing | None = None) -> timemap.TimeMap:
-    """The incumbent map (from the speech pattern over whole cue intervals, or verified),
-    unless the heard lines reject it for the map refined through them: a likelihood ratio
-    test under the decision model at its false-change rate (inference.refit_shift).  The
-    drift is refitted only over MIN_DRIFT_ANCHOR_SHARE of the subtitles' span, and kept
-    only when it passes the same test against the incumbent's drift with the offset
-    refitted (an offset the heard lines correct brings no drift along); a refined
-    map that changes the offset alone replaces the incumbent only when the lead the
-    incumbent leaves is beyond what any file shows (inference.lead_beyond_range), or the
-    heard lines reject it for the refitted offset by the same test, which no lead in range
-    can pass (then the input's own offset when the lead it leaves is in range: that cannot
-    be told from the subtitler's lead), or when
-    the cues tile the audio (``tiled``: the speech pattern then fixes no offset, and the
-    cues' boundaries lie in the pauses before each voice): else an offset cannot be told
-    from the file's own lead."""
-    sub, media, index = _anchors(lines, heard, options, hearing)
-    if not sub.size:
-        return incumbent
-    free = sub.size >= MIN_REFIT_LINES and _drift_free(sub, span_s)
-    level = anchors.refine(incumbent, sub, media, np.ones(sub.size), free_scale=False)
-    level_fit = inference.best_fit(media - level(sub))
-    refined, refined_fit = level, level_fit
-    if free:
-        drifted = anchors.refine(incumbent, sub, media, np.ones(sub.size), free_scale=True)
-        drifted_fit = inference.best_fit(media - drifted(sub))
-        # a drift no likelier than the incumbent's with another offset is not taken
-        if drifted.scale == incumbent.scale or inference.rejects(level_fit, drifted_fit):
-            refined, refined_fit = drifted, drifted_fit
-    offset_only = refined.scale == incumbent.scale and not incumbent.cuts
-    blind = tiled(lines)                    # the speech pattern cannot place tiling cues' offset
-    on_voice = refined.shifted(refined.scale, refined_fit.lead_s)
-    incumbent_fit = inference.best_fit(media - incumbent(sub))
-    if offset_only and (inference.lead_beyond_range(incumbent_fit) or inference.rejects(incumbent_fit, level_fit)):
-        # no lead in range explains the heard lines: the offset is off
-        if incumbent.scale == 1.0 and not inference.lead_beyond_range(inference.best_fit(media - sub)):
-            return timemap.TimeMap.identity()   # the input's own offset leaves a lead in range: it stands
-        return on_voice
-    if offset_only:                         # tiling cues: the heard lines place them, on their voice
-        return on_voice if blind else incumbent
-    shift_s = inference.refit_shift(media - incumbent(sub), media - refined(sub), keep_lead=not blind,
-                                    tolerance_s=options.keep_tolerance_s)
-    if shift_s is None:
-        return incumbent
-    if not blind and not incumbent.cuts and hearing is not None:
-        pattern = _pattern_map(hearing, on_voice)
-        if pattern is not None:
-            return pattern
-    return refined.shifted(refined.scale, shift_s)
-
-
-def _pattern_map(hearing: Hearing, on_voice: timemap.TimeMap) -> timemap.TimeMap | None:
-    """The speech pattern's map at the scale the heard lines found: its offset searched
-    where the file's lead can lie (inference.LEAD_RANGE_S) from the map that puts the
-    lines on their voice.  A drift refit keeps the subtitler's own lead as the global map
-    does: the lead the heard lines show under the rejected map is no measure of it (its
-    residuals slope with the drift).  None when the pattern gives nothing."""
-    starts, ends = _searched_cues(hearing.lines, hearing.speech, hearing.options)
-    offset_s = search.offset_at(hearing.speech, starts, ends, on_voice.scale,
-                                on_voice.offset_s - inference.LEAD_RANGE_S[1],
-                                on_voice.offset_s - inference.LEAD_RANGE_S[0])
-    return None if offset_s is None else timemap.TimeMap(on_voice.scale, offset_s)
-
-
-def tiled(lines: Lines) -> bool:
-    """Do the cues tile their span (each starts within TILE_GAP_S of the previous one's end,
-    TILED_SHARE of them or more, as audiobook and read-along captions do)?  Their on/off
-    pattern is then one block: it fixes the span, not where the lines lie within it."""
-    order = np.argsort(lines.starts_s, kind="stable")
-    gaps = lines.starts_s[order][1:] - lines.ends_s[order][:-1]               # (n - 1,)
-    return gaps.size >= MIN_REFIT_LINES and float(np.mean(np.abs(gaps) <= TILE_GAP_S)) >= TILED_SHARE
-
-
 def _unheard(hearing: Hearing, cut_map: timemap.TimeMap, match: _Match, score: float | None,
              labels: Labels) -> Placement:
     """The text is not heard anywhere (another language, another episode): the speech
@@ -349,7 +271,7 @@ def sync_cues(reference: Lines, lines: Lines, options: SyncOptions, labels: Labe
     """Place ``lines`` by the timing of ``reference``, correctly timed cues of the same
     release (any language): the reference's cues stand in for the speech activity, and
     every line moves by the offset and drift found."""
-    ref_starts, ref_ends = _spoken_cues(reference)
+    ref_starts, ref_ends = spoken_cues(reference)
     options = _bounded(options, float(ref_ends.max()) + 1.0, lines)
     n_frames = int(np.ceil((ref_ends.max() + 1.0) * ACTIVITY_FRAMES_PER_S))
     speech = cue_activity(ref_starts, ref_ends, n_frames)                # (n_frames,) 10 ms
@@ -391,50 +313,17 @@ def _kept_input(time_map: timemap.TimeMap, lines: Lines) -> timemap.TimeMap:
     return timemap.TimeMap.identity() if moved.max() <= INPUT_BAND_S else time_map
 
 
-def _anchors(lines: Lines, heard: dict[int, Heard], options: SyncOptions,
-             hearing: Hearing | None = None) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """(subtitle start, heard start) of the lines whose heard start is evidence (heard with
-    confidence, over speech, not at the audio's edge), (n,) each, and their numbers."""
-    speech, duration_s = (hearing.speech, hearing.duration_s) if hearing else (None, np.inf)
-    index = [i for i in sorted(heard) if heard[i].confidence >= options.min_confidence
-             and is_evidence(heard[i], speech, duration_s)]
-    return lines.starts_s[index], np.array([heard[i].start_s for i in index]), index
-
-
-def _drift_free(sub_s: np.ndarray, span_s: float) -> bool:
-    """Do anchors at subtitle times ``sub_s`` (n,) span enough of the searched cues (span_s)
-    to refit the drift (MIN_DRIFT_ANCHOR_SHARE)?"""
-    return float(sub_s.max() - sub_s.min()) >= MIN_DRIFT_ANCHOR_SHARE * span_s
-
-
 def _with_cuts(speech: np.ndarray, lines: Lines, time_map: timemap.TimeMap,
                options: SyncOptions) -> timemap.TimeMap:
     """``time_map`` with the cuts the spoken cues' pattern shows (if options.cuts)."""
     if not options.cuts:
         return time_map
-    return search.find_cuts(speech, *_searched_cues(lines, speech, options), time_map, options.max_offset_s)
-
-
-def _searched_cues(lines: Lines, speech: np.ndarray, options: SyncOptions) -> tuple[np.ndarray, np.ndarray]:
-    """The spoken cues that timemap.reachable keeps (all of them when it keeps none): what
-    the searches match and whose span the drift rules read; the others fall outside the
-    media, mapped."""
-    starts_s, ends_s = _spoken_cues(lines)
-    keep = timemap.reachable(starts_s, speech.size * ACTIVITY_FRAME_S, options.max_offset_s)
-    return (starts_s[keep], ends_s[keep]) if keep.any() else (starts_s, ends_s)
-
-
-def _spoken_cues(lines: Lines) -> tuple[np.ndarray, np.ndarray]:
-    """Starts and ends of the cues with words to hear (all cues when none has)."""
-    spoken = np.array([bool(text) for text in lines.texts], dtype=bool)
-    if not spoken.any():
-        return lines.starts_s, lines.ends_s
-    return lines.starts_s[spoken], lines.ends_s[spoken]
+    return search.find_cuts(speech, *searched_cues(lines, speech, options), time_map, options.max_offset_s)
 
 
 def _search(speech: np.ndarray, lines: Lines, options: SyncOptions) -> _Match:
     """Candidate maps from the spoken cues' pattern against ``speech``."""
-    starts, ends = _searched_cues(lines, speech, options)
+    starts, ends = searched_cues(lines, speech, options)
     # Over a short span the cue pattern cannot tell framerates apart: only the common ones.
     span_s = timemap.span_s(starts, ends)
     scales = timemap.FRAMERATE_RATIOS if span_s >= MIN_DRIFT_SPAN_S else timemap.COMMON_SCALES
