@@ -1,8 +1,15 @@
 """Media decoding: the only module that runs ffmpeg.
 
 Audio is decoded to 16 kHz mono float32 via an ffmpeg subprocess (command built
-with ffmpeg-python).  Stream listing parses the stderr of ``ffmpeg -i FILE``,
-so no ffprobe is needed (the imageio-ffmpeg wheel ships none).
+with ffmpeg-python), placed on the player's clock (:func:`load_audio`).  Stream listing
+parses the stderr of ``ffmpeg -i FILE``, so no ffprobe is needed (the imageio-ffmpeg
+wheel ships none).
+
+The player's clock: time 0 is the container's start, the earliest timestamp of any
+stream, as mpv, ffplay and ffmpeg itself rebase it (and as subtitle editors show it).
+An audio stream that starts later (a delay in the container: an mkv block offset, an
+mp4 edit list) begins after that much silence; samples before 0 (codec delay, AAC
+priming, a negative start from a stream-copy cut) are dropped, as players drop them.
 """
 
 from __future__ import annotations
@@ -42,6 +49,11 @@ _AUDIO_STREAM_RE = re.compile(
 )
 _INPUT_OPENED_RE = re.compile(r"^Input #0, ")
 _DURATION_RE = re.compile(r"^\s*Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
+_START_RE = re.compile(r"^\s*Duration: .*, start: (-?\d+(?:\.\d+)?)")
+# "  Stream #0:0: Video: h264 ..."; cover art ("(attached pic)") is one still, no timeline
+_VIDEO_STREAM_RE = re.compile(r"^\s*Stream #0:\d+(?:\[[^\]]*\])?(?:\([^)]*\))?: Video: (?!.*\(attached pic\))")
+_OUT_TIME_RE = re.compile(r"^out_time_us=(\d+)$")
+_FIRST_PTS_RE = re.compile(r"\] n:\s*0 pts:\s*-?\d+ pts_time:\s*(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)")
 _LOG_CONTEXT_RE = re.compile(r"^\[[^\]]* @ 0x[0-9a-fA-F]+\]\s*")  # "[mp3 @ 0x55b9...] "
 _UNDEFINED_LANGUAGES = {"", "und", "unk", "xx"}
 
@@ -198,25 +210,88 @@ def extract_subtitle_document(path: str | os.PathLike, stream: int):
 # ---------------------------------------------------------------- decoding
 
 def load_audio(path: str | os.PathLike, audio_track: int | None = None) -> np.ndarray:
-    """Decode one audio stream of `path` to float32 mono 16 kHz in [-1, 1]; shape (n_samples,).
+    """Decode one audio stream of `path` to float32 mono 16 kHz in [-1, 1] on the player's
+    clock (sample k plays at k / SAMPLE_RATE_HZ seconds, as the subtitles are timed; see
+    the module's docstring); shape (n_samples,).
 
-    `audio_track` counts audio streams only (0 = first; None = first).  A file whose
-    audio decodes much shorter than its container declares is truncated: MediaError.
+    `audio_track` counts audio streams only (0 = first; None = first).  An audio stream
+    that starts late or ends before the video is no damage; a file whose data ends well
+    before its container declares is truncated: MediaError.
     Memory: the float32 result (sized from the declared duration) and one pipe read.
     """
     media = _existing_file(path)
     track = 0 if audio_track is None else audio_track
     if track < 0:
         raise MediaError(f"audio track must be 0 or more, not {track}")
-    declared_s = _declared_duration_s(_probe_stderr(media))
-    audio, stderr_lines = _decode(media, track, declared_s)            # (n_samples,) float32
-    if audio.size < MIN_AUDIO_SAMPLES:
+    probe_lines = _probe_stderr(media)
+    declared_s = _declared_duration_s(probe_lines)
+    first_s = _first_sample_s(media, track)
+    lead_s = 0.0 if first_s is None else first_s - max(0.0, _container_start_s(probe_lines))
+    lead = round(lead_s * SAMPLE_RATE_HZ)                              # samples of silence before the first
+    audio, stderr_lines = _decode(media, track, declared_s, lead)      # (n_samples,) on the player's clock
+    if audio.size - max(0, lead) < MIN_AUDIO_SAMPLES:
         raise _decode_failure(path, media, track, stderr_lines, audio.size)
-    decoded_s = audio.size / SAMPLE_RATE_HZ
-    if declared_s is not None and declared_s - decoded_s > max(TRUNCATION_MIN_S, TRUNCATION_FRACTION * declared_s):
-        raise MediaError(f"{quoted(path)} is truncated or damaged: only {decoded_s:.1f} s of its "
-                         f"{declared_s:.1f} s of audio decode")
+    _check_complete(path, media, audio.size / SAMPLE_RATE_HZ, probe_lines)
     return audio
+
+
+def _check_complete(path: str | os.PathLike, media: Path, audio_end_s: float, probe_lines: list[str]) -> None:
+    """MediaError when the file's data ends well before the end its container declares
+    (TRUNCATION_MIN_S, TRUNCATION_FRACTION): a cut-off download, not an audio stream that
+    is shorter than the video (whose data then runs on)."""
+    declared_s = _declared_duration_s(probe_lines)
+    if declared_s is None:
+        return
+    end_s = declared_s - max(0.0, _container_start_s(probe_lines))      # on the player's clock
+    slack_s = max(TRUNCATION_MIN_S, TRUNCATION_FRACTION * end_s)
+    if end_s - audio_end_s <= slack_s:
+        return
+    if _has_video(probe_lines) and (_video_data_end_s(media) or 0.0) - audio_end_s > slack_s:
+        return                                  # the video runs on: the audio is just shorter
+    raise MediaError(f"{quoted(path)} is truncated or damaged: only {audio_end_s:.1f} s of its "
+                     f"{end_s:.1f} s of audio decode")
+
+
+def _first_sample_s(media: Path, track: int) -> float | None:
+    """The time stamp of the stream's first decoded sample, on the container's own clock
+    (seconds, as its demuxer gives it: edit lists and stream delays applied, priming
+    samples still in); None when ffmpeg gives none (the decode then says why)."""
+    command = [ffmpeg_binary(), "-nostdin", "-hide_banner", "-copyts", "-i", str(media),
+               "-map", f"0:a:{track}", "-af", "ashowinfo", "-frames:a", "1", "-f", "null", "-"]
+    try:
+        done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, timeout=PROBE_TIMEOUT_S)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = _FIRST_PTS_RE.search(done.stderr.decode("utf-8", "replace"))
+    return float(match[1]) if match else None
+
+
+def _container_start_s(probe_lines: list[str]) -> float:
+    """The container's start (seconds; 0.0 when ``ffmpeg -i`` gives none): ffmpeg's
+    time 0 for every stream it decodes."""
+    for line in probe_lines:
+        match = _START_RE.match(line)
+        if match:
+            return float(match[1])
+    return 0.0
+
+
+def _has_video(probe_lines: list[str]) -> bool:
+    """Does the file hold a video stream (cover art aside)?"""
+    return any(_VIDEO_STREAM_RE.match(line) for line in probe_lines)
+
+
+def _video_data_end_s(media: Path) -> float | None:
+    """Where the first video stream's data ends on the player's clock (seconds), read by
+    demuxing it without decoding; None when ffmpeg says nothing."""
+    command = [ffmpeg_binary(), "-nostdin", "-hide_banner", "-loglevel", "error", "-i", str(media),
+               "-map", "0:v:0", "-c", "copy", "-f", "null", "-progress", "pipe:1", "-nostats", "-"]
+    try:
+        done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, timeout=EXTRACT_TIMEOUT_S)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    times = [int(m[1]) for m in map(_OUT_TIME_RE.match, done.stdout.decode("ascii", "replace").splitlines()) if m]
+    return times[-1] / 1e6 if times else None
 
 
 def media_duration_s(path: str | os.PathLike) -> float | None:
@@ -261,8 +336,9 @@ def _decode_command(media: Path, track: int) -> list[str]:
     return stream.compile(cmd=ffmpeg_binary())
 
 
-def _decode(media: Path, track: int, declared_s: float | None) -> tuple[np.ndarray, list[str]]:
-    """Run ffmpeg; returns (float32 samples (n,), stderr lines)."""
+def _decode(media: Path, track: int, declared_s: float | None, lead: int = 0) -> tuple[np.ndarray, list[str]]:
+    """Run ffmpeg; returns (float32 samples (n,), stderr lines), the first decoded sample
+    at index ``lead`` (silence before it; when negative, the first -lead samples dropped)."""
     command = _decode_command(media, track)
     # stderr goes to a file so a chatty decoder can never block on a full pipe.
     with tempfile.TemporaryFile() as stderr_file:
@@ -273,7 +349,7 @@ def _decode(media: Path, track: int, declared_s: float | None) -> tuple[np.ndarr
         except OSError as exc:
             raise MediaError(f"could not run ffmpeg on {quoted(media)}: {_one_line(str(exc))}") from None
         try:
-            audio = _read_samples(process.stdout, declared_s)
+            audio = _read_samples(process.stdout, declared_s, lead)
         except BaseException:      # e.g. KeyboardInterrupt: do not leave ffmpeg running
             process.kill()
             raise
@@ -285,17 +361,23 @@ def _decode(media: Path, track: int, declared_s: float | None) -> tuple[np.ndarr
     return audio, stderr_lines
 
 
-def _read_samples(pipe: IO[bytes], declared_s: float | None) -> np.ndarray:
+def _read_samples(pipe: IO[bytes], declared_s: float | None, lead: int = 0) -> np.ndarray:
     """All samples from `pipe` (s16le) as float32 in [-1, 1), (n,), converted read by read
-    into one buffer sized from the declared duration (grown if the stream runs longer)."""
+    into one buffer sized from the declared duration (grown if the stream runs longer),
+    after ``lead`` samples of silence (when negative, the first -lead samples dropped)."""
     first_s = min(declared_s or 0.0, FIRST_BUFFER_S) + 1.0      # (a damaged header may declare 1000 h)
-    audio = np.empty(round(first_s * SAMPLE_RATE_HZ), dtype=np.float32)
-    filled = 0
+    audio = np.empty(max(round(first_s * SAMPLE_RATE_HZ), lead + 1), dtype=np.float32)
+    filled = max(0, lead)
+    audio[:filled] = 0.0
+    skip_bytes = max(0, -lead) * BYTES_PER_SAMPLE
     leftover = b""
     while True:
         block = pipe.read(READ_CHUNK_BYTES)
         if not block:
             break
+        if skip_bytes:
+            dropped = min(skip_bytes, len(block))
+            block, skip_bytes = block[dropped:], skip_bytes - dropped
         block = leftover + block if leftover else block
         usable = len(block) - len(block) % BYTES_PER_SAMPLE
         leftover = block[usable:]

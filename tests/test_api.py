@@ -54,6 +54,27 @@ def test_offset_and_framerate_drift_come_back(base_model, case, media, scale, of
 
 
 @pytest.mark.model
+@pytest.mark.parametrize("container", ["mkv", "mp4"])
+def test_an_audio_stream_delayed_in_the_container_is_synced_on_the_players_clock(base_model, tmp_path, container):
+    """A remux whose audio stream starts 2.5 s into the film (-itsoffset), with video
+    running past the audio's end: the subtitles, timed to the audio alone, come back on
+    the film's clock, 2.5 s later, and the file is not taken for a truncated one."""
+    import subprocess
+
+    from subsync.media import ffmpeg_binary
+
+    case = SPEECH / "mfa_cold_corpus3"
+    film = tmp_path / f"film.{container}"
+    subprocess.run([ffmpeg_binary(), "-nostdin", "-loglevel", "error", "-f", "lavfi",
+                    "-i", "color=black:s=64x48:r=25:d=40", "-itsoffset", "2.5", "-i", str(case / "media.wav"),
+                    "-map", "0:v", "-map", "1:a", "-c:v", "mpeg4", "-c:a", "aac", str(film)], check=True)
+    reference = read_srt(case / "reference.srt")
+    result = subsync.sync(film, reference, model=base_model, language="en")
+    errors = np.abs([new.start_s - (old.start_s + 2.5) for new, old in zip(result.cues, reference.cues)])
+    assert np.mean(errors <= 0.25) >= 0.95, errors.round(3)
+
+
+@pytest.mark.model
 def test_confidence_tells_spoken_text_from_other_text(base_model):
     jfk = SPEECH / "whisper_jfk" / "media.flac"
     spoken = (SPEECH / "whisper_jfk" / "text.txt").read_text().strip()

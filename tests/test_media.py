@@ -227,3 +227,82 @@ def test_decodes_with_imageio_binary(files, monkeypatch):
     with pytest.raises(MediaError) as excinfo:
         load_audio(files["two_tracks.mkv"], audio_track=5)
     _assert_one_line_error(excinfo, "has no audio track 5 (it has 2)")
+
+
+# ---------------------------------------------------------------- the player's clock
+
+BEEP_AT_S = 5.0                 # the beep in the source audio starts here
+CLOCK_TOLERANCE_S = 0.03        # one AAC frame (23 ms) and a video frame's rounding
+
+
+@pytest.fixture(scope="module")
+def timelines(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Files laid out as remuxed releases come: an audio stream delayed in the container
+    (-itsoffset, mkv and mp4), a stream-copy cut whose edit list starts the film at 3.3 s,
+    audio shorter than the video, audio-only files that start late (MPEG-TS, m4a), and a
+    cut-off download."""
+    folder = tmp_path_factory.mktemp("timelines")
+    beep = folder / "beep.wav"
+    _ffmpeg("-f", "lavfi", "-i", f"aevalsrc='if(between(t,{BEEP_AT_S},{BEEP_AT_S + 0.2}),0.5*sin(2*PI*1000*t),0)'"
+            ":s=44100:d=10", str(beep))
+    black = ["-f", "lavfi", "-i", "color=black:s=64x48:r=25:d=12"]
+    made = {}
+    for container in ("mkv", "mp4"):
+        made[f"delayed.{container}"] = folder / f"delayed.{container}"
+        _ffmpeg(*black, "-itsoffset", "2.5", "-i", str(beep), "-map", "0:v", "-map", "1:a",
+                "-c:v", "mpeg4", "-c:a", "aac", str(made[f"delayed.{container}"]))
+    made["source.mp4"] = folder / "source.mp4"
+    _ffmpeg(*black, "-i", str(beep), "-map", "0:v", "-map", "1:a", "-c:v", "mpeg4", "-g", "5", "-c:a", "aac",
+            str(made["source.mp4"]))
+    made["cut.mp4"] = folder / "cut.mp4"
+    _ffmpeg("-ss", "3.3", "-i", str(made["source.mp4"]), "-c", "copy", str(made["cut.mp4"]))
+    made["short_audio.mkv"] = folder / "short_audio.mkv"
+    _ffmpeg("-f", "lavfi", "-i", "color=black:s=64x48:r=25:d=40", "-i", str(beep), "-map", "0:v", "-map", "1:a",
+            "-c:v", "mpeg4", "-c:a", "aac", str(made["short_audio.mkv"]))
+    made["late.ts"] = folder / "late.ts"
+    _ffmpeg("-i", str(beep), "-c:a", "mp2", "-f", "mpegts", str(made["late.ts"]))
+    made["late.m4a"] = folder / "late.m4a"
+    _ffmpeg("-itsoffset", "4", "-i", str(beep), "-c:a", "aac", str(made["late.m4a"]))
+    long_video = folder / "long.mkv"
+    _ffmpeg("-f", "lavfi", "-i", "color=black:s=64x48:r=25:d=40", "-f", "lavfi", "-i", "sine=duration=40",
+            "-map", "0:v", "-map", "1:a", "-c:v", "mpeg4", "-c:a", "aac", str(long_video))
+    made["truncated.mkv"] = folder / "truncated.mkv"
+    whole = long_video.read_bytes()
+    made["truncated.mkv"].write_bytes(whole[: len(whole) // 2])
+    return made
+
+
+def _beep_s(audio: np.ndarray) -> float:
+    return float(np.flatnonzero(np.abs(audio) > 0.05)[0] / SAMPLE_RATE_HZ)
+
+
+@pytest.mark.parametrize("name, beep_s", [
+    ("delayed.mkv", BEEP_AT_S + 2.5),       # the audio stream starts 2.5 s into the film
+    ("delayed.mp4", BEEP_AT_S + 2.5),
+    ("cut.mp4", BEEP_AT_S - 3.3),           # the edit list starts the film at the source's 3.3 s
+    ("short_audio.mkv", BEEP_AT_S),
+    ("late.ts", BEEP_AT_S),                 # audio only: the container starts where it does (1.4 s)
+    ("late.m4a", BEEP_AT_S),
+])
+def test_audio_is_placed_on_the_players_clock(timelines, name, beep_s):
+    audio = load_audio(timelines[name])
+    assert _beep_s(audio) == pytest.approx(beep_s, abs=CLOCK_TOLERANCE_S)
+
+
+def test_audio_shorter_than_its_video_is_no_damage_and_a_cut_off_file_is(timelines):
+    assert load_audio(timelines["short_audio.mkv"]).size / SAMPLE_RATE_HZ == pytest.approx(10.0, abs=0.1)
+    with pytest.raises(MediaError) as excinfo:
+        load_audio(timelines["truncated.mkv"])
+    _assert_one_line_error(excinfo, "truncated.mkv is truncated or damaged")
+
+
+@pytest.mark.parametrize("lead, kept", [(0, 6), (3, 9), (-2, 4)])
+def test_samples_read_after_a_lead_of_silence_or_from_zero(lead, kept):
+    """A stream that starts late is preceded by silence; samples before 0 are dropped."""
+    import io
+
+    samples = (np.arange(1, 7) * 1000).astype("<i2")                      # (6,)
+    audio = media._read_samples(io.BytesIO(samples.tobytes()), 1.0, lead)
+    assert audio.size == kept
+    expected = np.concatenate([np.zeros(max(0, lead)), samples[max(0, -lead):] / media.INT16_FULL_SCALE])
+    np.testing.assert_allclose(audio, expected.astype(np.float32))
