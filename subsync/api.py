@@ -16,6 +16,9 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, fields, replace
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -37,6 +40,9 @@ from .subtitles import (
     write_subtitles,
 )
 
+if TYPE_CHECKING:
+    from .media import AudioTrack, TrackReason
+
 __all__ = ["ModelOptions", "SyncOptions", "SyncResult", "LineResult", "Synchronizer", "sync", "sync_to_reference"]
 
 PathLike = str | os.PathLike
@@ -54,6 +60,30 @@ class ModelOptions:
 
 
 _MODEL_FIELDS = frozenset(f.name for f in fields(ModelOptions))
+
+
+class LanguageSource(str, Enum):
+    """Where the language an audio track was chosen for came from."""
+
+    SPOKEN = "--language"           # the spoken language, given
+    SUBS = "--subs-language"        # the subtitles' language, given
+    NAME = "file name"              # the subtitles' file name (Movie.fr.srt)
+    TEXT = "text"                   # identified from the subtitles' text
+
+
+@dataclass(frozen=True)
+class AudioChoice:
+    """The audio track a sync used, and why."""
+
+    index: int | None                           # among the media's audio streams (None: its only one)
+    language: str | None                        # the track's tag
+    reason: TrackReason
+    wanted: str | None = None                   # the language the choice looked for ...
+    wanted_from: LanguageSource | None = None   # ... and where that came from
+
+    def to_dict(self) -> dict:
+        return {"index": self.index, "language": self.language, "why": self.reason.value,
+                "wanted_language": self.wanted, "wanted_from": self.wanted_from.value if self.wanted_from else None}
 
 
 @dataclass(frozen=True)
@@ -76,6 +106,7 @@ class SyncResult:
     media_s: float = float("inf")   # the media's length (inf: synced to a reference)
     listened: Listened | None = None  # windows the per-line pass heard, of how many, and why
                                       # (None: no per-line pass)
+    audio: AudioChoice | None = None  # the audio track used and why (None: synced to a reference)
 
     @property
     def outside(self) -> int:
@@ -143,6 +174,7 @@ class SyncResult:
             "windows": None if self.listened is None else {
                 "heard": self.listened.heard, "total": self.listened.total, "why": self.listened.why,
                 "passages": self.listened.passages},
+            "audio_track": None if self.audio is None else self.audio.to_dict(),
         }
 
     def apply(self, other: PathLike | SubtitleDocument) -> SyncResult:
@@ -165,6 +197,57 @@ def lines_of(document: SubtitleDocument) -> Lines:
     return Lines(tuple(alignment_text(cue.text) for cue in document.cues),
                  np.array([cue.start_s for cue in document.cues]),
                  np.array([cue.end_s for cue in document.cues]))
+
+
+def audio_choice(media: PathLike, subs: PathLike | SubtitleDocument, document: SubtitleDocument,
+                 options: SyncOptions) -> AudioChoice:
+    """The audio track to sync ``subs`` against: ``options.audio_track`` when given; else
+    the one tagged with the language wanted (the spoken one when given, else the
+    subtitles': given, from their file name, or identified from their text), else the one
+    marked default, else the first (media.choose_audio_track)."""
+    from .media import TrackReason, audio_tracks, choose_audio_track, pick_audio_track
+
+    if options.audio_track is not None:
+        index = pick_audio_track(media, options.audio_track)
+        tracks = audio_tracks(media)
+        return AudioChoice(index, tracks[index].language if index is not None and index < len(tracks) else None,
+                           TrackReason.GIVEN)
+    tracks = audio_tracks(media)
+    if len(tracks) <= 1:
+        return AudioChoice(None, tracks[0].language if tracks else None, TrackReason.ONLY)
+    wanted, source = _wanted_language(subs, document, options)
+    track, reason = choose_audio_track(tracks, wanted)
+    return AudioChoice(track.index, track.language, reason, wanted, source)
+
+
+def _wanted_language(subs: PathLike | SubtitleDocument, document: SubtitleDocument,
+                     options: SyncOptions) -> tuple[str | None, LanguageSource | None]:
+    """The language the audio track should speak, and where it came from (None, None: unknown)."""
+    from .languages import language_in_name
+    from .subtitles.language import text_language
+
+    if options.language:
+        return options.language, LanguageSource.SPOKEN
+    if options.subs_language:
+        return options.subs_language, LanguageSource.SUBS
+    if not isinstance(subs, SubtitleDocument):
+        named = language_in_name(Path(subs).name)
+        if named:
+            return named, LanguageSource.NAME
+    identified = text_language([alignment_text(cue.text) for cue in document.cues])
+    return (identified, LanguageSource.TEXT) if identified else (None, None)
+
+
+def _other_tracks(media: PathLike, choice: AudioChoice) -> list[AudioTrack]:
+    """The tracks to try when the chosen one's speech does not match the text: the others
+    that may speak the language wanted (tagged with it, or untagged; all when it is unknown)."""
+    from .languages import same_language
+    from .media import TrackReason, audio_tracks
+
+    if choice.reason in (TrackReason.GIVEN, TrackReason.ONLY, TrackReason.SPEECH):
+        return []
+    return [track for track in audio_tracks(media) if track.index != choice.index
+            and (choice.wanted is None or track.language is None or same_language(track.language, choice.wanted))]
 
 
 def _speaking_track_hint(media: PathLike, track: int | None) -> str:
@@ -223,23 +306,42 @@ class Synchronizer:
         """Re-time ``subs`` (SRT, WebVTT or ASS) to the speech in ``media`` with this
         synchronizer's model; ``options`` or keyword ``overrides`` of SyncOptions fields
         steer this file (the model's options are fixed: passing one here is an error)."""
-        from .media import load_audio, pick_audio_track
+        from .media import TrackReason
 
         options = self._options(options, overrides)
         report = progress or _silent
         document = _document(subs)
-        track = pick_audio_track(media, options.audio_track)   # (a missing or silent media fails here, fast)
+        choice = audio_choice(media, subs, document, options)   # (a missing or silent media fails here, fast)
         if not options.fast:                       # the model loads while ffmpeg decodes
             self._listener.start()                 # (--fast may not need it)
+        try:
+            placement = self._placed(media, subs, document, options, choice.index, report)
+        except NoSpeechError as exc:
+            placement, error = None, NoSpeechError(f"{exc}{_speaking_track_hint(media, choice.index)}")
+        if placement is None or placement.refusal or not placement.text_heard:
+            for other in _other_tracks(media, choice):     # the text may be spoken on another track
+                try:
+                    tried = self._placed(media, subs, document, options, other.index, report)
+                except NoSpeechError:
+                    continue
+                if tried.text_heard and not tried.refusal:
+                    placement, choice = tried, replace(choice, index=other.index, language=other.language,
+                                                       reason=TrackReason.SPEECH)
+                    break
+        if placement is None:
+            raise error
+        return _finish(document, placement, options, choice)
+
+    def _placed(self, media: PathLike, subs: PathLike | SubtitleDocument, document: SubtitleDocument,
+                options: SyncOptions, track: int | None, report: Progress) -> engine.Placement:
+        """The engine's placement of ``document`` against audio track ``track`` of ``media``."""
+        from .media import load_audio
+
         report("decoding audio", 0, 1)
         audio = load_audio(media, track)                                     # (n_samples,)
         labels = engine.Labels(quoted(media), _name(subs),
                                "the audio" + (f" track {track}" if track is not None else ""))
-        try:
-            placement = engine.sync_audio(audio, lines_of(document), options, self._listener.result, report, labels)
-        except NoSpeechError as exc:
-            raise NoSpeechError(f"{exc}{_speaking_track_hint(media, track)}") from None
-        return _finish(document, placement, options)
+        return engine.sync_audio(audio, lines_of(document), options, self._listener.result, report, labels)
 
     def sync_to_reference(self, reference: PathLike | SubtitleDocument, subs: PathLike | SubtitleDocument,
                           options: SyncOptions | None = None, **overrides) -> SyncResult:
@@ -322,9 +424,11 @@ def sync_to_reference(reference: PathLike | SubtitleDocument, subs: PathLike | S
     return _finish(document, placement, options)
 
 
-def _finish(document: SubtitleDocument, placement: engine.Placement, options: SyncOptions) -> SyncResult:
+def _finish(document: SubtitleDocument, placement: engine.Placement, options: SyncOptions,
+            audio: AudioChoice | None = None) -> SyncResult:
     """The result; RefusedError (carrying it) when the self-check refuses, unless forced."""
-    result = SyncResult(document=document, **{f.name: getattr(placement, f.name) for f in fields(placement)})
+    result = SyncResult(document=document, audio=audio,
+                        **{f.name: getattr(placement, f.name) for f in fields(placement)})
     if result.refusal and not options.force:
         raise RefusedError(result.refusal, result)
     return result

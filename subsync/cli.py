@@ -138,7 +138,8 @@ class SyncArgs:
                              "(a translation): speech activity alone places the lines.")] = None
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto"
     audio_track: Annotated[Optional[str], typer.Option(help="Audio stream to use: its number, counting from 0, "
-                           "or its language tag (eng, de, fre...).")] = None
+                           "or its language tag (eng, de, fre...). Default: the one tagged with the subtitles' language, "
+                           "else the default track, else the first.")] = None
     max_offset: Annotated[float, typer.Option(help="Largest offset searched, in seconds (never more than the "
                           "media's and the subtitles' lengths together).")] = 600.0
     int8: Annotated[Optional[bool], typer.Option("--int8/--no-int8", help="int8 linear layers (default: on for "

@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import IO
 
@@ -27,6 +28,7 @@ import ffmpeg
 import numpy as np
 
 from .core.activity import SAMPLE_RATE_HZ  # what every consumer gets
+from . import languages
 from .errors import MediaError, quoted
 from .fileio import regular_file
 
@@ -55,7 +57,7 @@ _VIDEO_STREAM_RE = re.compile(r"^\s*Stream #0:\d+(?:\[[^\]]*\])?(?:\([^)]*\))?: 
 _OUT_TIME_RE = re.compile(r"^out_time_us=(\d+)$")
 _FIRST_PTS_RE = re.compile(r"\] n:\s*0 pts:\s*-?\d+ pts_time:\s*(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)")
 _LOG_CONTEXT_RE = re.compile(r"^\[[^\]]* @ 0x[0-9a-fA-F]+\]\s*")  # "[mp3 @ 0x55b9...] "
-_UNDEFINED_LANGUAGES = {"", "und", "unk", "xx"}
+_DEFAULT_RE = re.compile(r"\(default\)")    # a disposition ffmpeg prints after the stream
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,18 @@ class AudioTrack:
     index: int               # position among the file's audio streams (0 = first), as in --audio-track
     language: str | None     # ISO 639 tag from the container, None when absent or "und"
     codec: str               # ffmpeg's description, e.g. "aac (LC) (mp4a / 0x6134706D), 44100 Hz, stereo, fltp"
+    default: bool = False    # marked as the default track (players' first choice)
+
+
+class TrackReason(str, Enum):
+    """Why an audio track was used."""
+
+    GIVEN = "given"          # --audio-track
+    ONLY = "only"            # the file has one audio track (or none listed)
+    LANGUAGE = "language"    # tagged with the subtitles' language
+    DEFAULT = "default"      # no track has their language: the one marked default
+    FIRST = "first"          # ... and none is marked: the first
+    SPEECH = "speech"        # the first choice's speech did not match the text, this one's did
 
 
 # ---------------------------------------------------------------- binary lookup
@@ -139,19 +153,9 @@ def _parse_audio_tracks(stderr_lines: list[str]) -> list[AudioTrack]:
     for line in stderr_lines:
         match = _AUDIO_STREAM_RE.match(line)
         if match:
-            tracks.append(AudioTrack(len(tracks), _language(match["lang"]), match["codec"].strip()))
+            tracks.append(AudioTrack(len(tracks), _language(match["lang"]), match["codec"].strip(),
+                                     default=bool(_DEFAULT_RE.search(match["codec"]))))
     return tracks
-
-
-# ISO 639-1 codes and the ISO 639-2 tags (bibliographic and terminological) containers use
-# for them, for the languages films are most often dubbed in.  Any other tag matches as written.
-_LANGUAGE_TAGS = {
-    "en": ("eng",), "fr": ("fre", "fra"), "de": ("ger", "deu"), "es": ("spa",), "it": ("ita",),
-    "pt": ("por",), "nl": ("dut", "nld"), "ru": ("rus",), "ja": ("jpn",), "zh": ("chi", "zho"),
-    "ko": ("kor",), "ar": ("ara",), "hi": ("hin",), "pl": ("pol",), "tr": ("tur",), "sv": ("swe",),
-    "da": ("dan",), "no": ("nor", "nob", "nno"), "fi": ("fin",), "cs": ("cze", "ces"), "el": ("gre", "ell"),
-    "he": ("heb",), "hu": ("hun",), "ro": ("rum", "ron"), "uk": ("ukr",),
-}
 
 
 def pick_audio_track(path: str | os.PathLike, wanted: int | str | None) -> int | None:
@@ -163,19 +167,31 @@ def pick_audio_track(path: str | os.PathLike, wanted: int | str | None) -> int |
     text = wanted.strip().lower()
     if text.isdigit():
         return int(text)
-    accepted = {text, *_LANGUAGE_TAGS.get(text, ())}
-    accepted |= {short for short, tags in _LANGUAGE_TAGS.items() if text in tags}
-    accepted |= {tag for short in list(accepted) for tag in _LANGUAGE_TAGS.get(short, ())}
     tracks = audio_tracks(path)
     for track in tracks:
-        if track.language and track.language.lower() in accepted:
+        if track.language and (track.language.lower() == text or languages.same_language(track.language, text)):
             return track.index
     listed = ", ".join(f"{t.index} {t.language or 'untagged'}" for t in tracks) or "none"
     raise MediaError(f"no audio track of {quoted(path)} is tagged {wanted!r} (audio tracks: {listed})")
 
 
+def choose_audio_track(tracks: list[AudioTrack], language: str | None) -> tuple[AudioTrack | None, TrackReason]:
+    """The track a sync uses when none is given: the first tagged with ``language`` (the
+    subtitles'), else the one marked default, else the first.  (None, ONLY) when there is
+    no choice to make."""
+    if len(tracks) <= 1:
+        return (tracks[0] if tracks else None), TrackReason.ONLY
+    for track in tracks:
+        if languages.same_language(track.language, language):
+            return track, TrackReason.LANGUAGE
+    for track in tracks:
+        if track.default:
+            return track, TrackReason.DEFAULT
+    return tracks[0], TrackReason.FIRST
+
+
 def _language(tag: str | None) -> str | None:
-    if tag is None or tag.strip().lower() in _UNDEFINED_LANGUAGES:
+    if tag is None or tag.strip().lower() in languages.UNDEFINED:
         return None
     return tag.strip()
 

@@ -42,8 +42,34 @@ def summary(result, from_reference: bool = False) -> str:
     outside = result.outside
     if outside:
         how += f"; {outside} line{'s' if outside > 1 else ''} placed beyond the end of the media"
+    how += track(result.audio)
     warning = f"; WRITTEN DESPITE THE SELF-CHECK (--force): {result.refusal}" if result.refusal else ""
     return f"{found}, {how}{warning}"
+
+
+def track(audio) -> str:
+    """"; audio track N (tag): why" for a file with several audio tracks (an AudioChoice),
+    else ""."""
+    from .api import LanguageSource
+    from .media import TrackReason
+
+    if audio is None or audio.reason is TrackReason.ONLY:
+        return ""
+    tag = f" ({audio.language})" if audio.language else ""
+    wanted = {LanguageSource.SPOKEN: "the spoken language (--language)",
+              LanguageSource.SUBS: "the subtitles' language (--subs-language)",
+              LanguageSource.NAME: "the subtitles' language (from their file name)",
+              LanguageSource.TEXT: "the subtitles' language (identified from their text)"}.get(audio.wanted_from, "")
+    why = {
+        TrackReason.GIVEN: "given",
+        TrackReason.LANGUAGE: f"tagged {audio.wanted}, {wanted}",
+        TrackReason.DEFAULT: "marked default, " + (f"as no track is tagged {audio.wanted}, {wanted}" if audio.wanted
+                                                   else "the subtitles' language being unknown"),
+        TrackReason.FIRST: "the first, " + (f"as no track is tagged {audio.wanted}, {wanted}, nor marked default"
+                                            if audio.wanted else "the subtitles' language being unknown"),
+        TrackReason.SPEECH: "its speech matches the text, the first choice's did not",
+    }[audio.reason]
+    return f"; audio track {audio.index}{tag}: {why}"
 
 
 def changes(result) -> list[str]:

@@ -74,6 +74,37 @@ def test_an_audio_stream_delayed_in_the_container_is_synced_on_the_players_clock
     assert np.mean(errors <= 0.25) >= 0.95, errors.round(3)
 
 
+def _two_recordings(tmp_path, first, second, tags):
+    """An mkv over black video with two audio tracks, tagged ``tags`` (None: untagged)."""
+    import subprocess
+
+    from subsync.media import ffmpeg_binary
+
+    film = tmp_path / "film.mkv"
+    metadata = [arg for k, tag in enumerate(tags) if tag for arg in (f"-metadata:s:a:{k}", f"language={tag}")]
+    subprocess.run([ffmpeg_binary(), "-nostdin", "-loglevel", "error", "-f", "lavfi",
+                    "-i", "color=black:s=64x48:r=25:d=30", "-i", str(first), "-i", str(second),
+                    "-map", "0:v", "-map", "1:a", "-map", "2:a", "-c:v", "mpeg4", "-c:a", "flac", *metadata,
+                    str(film)], check=True)
+    return film
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("tags, reason", [
+    (("fre", "eng"), "language"),       # the track tagged with the subtitles' language (from their text)
+    (("eng", None), "speech"),          # the tagged one speaks other words: the one whose speech is heard
+])
+def test_the_audio_track_that_speaks_the_subtitles_is_chosen(base_model, tmp_path, tags, reason):
+    """Another recording on the first track, the subtitles' speech on the second, no option."""
+    case = SPEECH / "mfa_cold_corpus3"
+    film = _two_recordings(tmp_path, SPEECH / "whisper_jfk" / "media.flac", case / "media.wav", tags)
+    reference = read_srt(case / "reference.srt")
+    result = subsync.sync(film, reference, model=base_model, language="en" if reason == "speech" else None)
+    assert result.audio.index == 1 and result.audio.reason.value == reason, result.audio
+    errors = np.abs([new.start_s - old.start_s for new, old in zip(result.cues, reference.cues)])
+    assert np.mean(errors <= 0.25) >= 0.95, errors.round(3)
+
+
 @pytest.mark.model
 def test_confidence_tells_spoken_text_from_other_text(base_model):
     jfk = SPEECH / "whisper_jfk" / "media.flac"

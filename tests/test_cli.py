@@ -534,10 +534,21 @@ def test_flags_show_no_value_in_help():
 
 
 def test_a_silent_track_names_the_track_that_speaks(tmp_path, jfk_srt):
-    proc = run("fix", _two_tracks(tmp_path), jfk_srt, "-o", tmp_path / "out.srt")
+    proc = run("fix", _two_tracks(tmp_path), jfk_srt, "-o", tmp_path / "out.srt", "--audio-track", "0")
     assert proc.returncode == 3
     line = one_line_error(proc)
     assert "audio track 1 (eng) has speech: --audio-track 1" in line
+
+
+@pytest.mark.model
+def test_the_track_in_the_subtitles_language_is_used_and_named(tmp_path, jfk_srt):
+    """[untagged silence, eng: the speech] and English subtitles, no option: the English
+    track is used, and the summary and --report say which and why."""
+    proc = run("fix", _two_tracks(tmp_path), jfk_srt, "-o", tmp_path / "out.srt", "--report", tmp_path / "r.json")
+    assert proc.returncode == 0, proc.stderr
+    assert "audio track 1 (eng): tagged en, the subtitles' language (identified from their text)" in proc.stderr
+    assert json.loads((tmp_path / "r.json").read_text())["audio_track"] == {
+        "index": 1, "language": "eng", "why": "language", "wanted_language": "en", "wanted_from": "text"}
 
 
 @pytest.mark.model

@@ -79,7 +79,7 @@ def test_no_import_circle():
 
 
 def test_lower_layers_never_import_upper_ones():
-    layers = {"subsync.core": 0, "subsync.errors": 0, "subsync.fileio": 0, "subsync.subtitles": 1,
+    layers = {"subsync.core": 0, "subsync.errors": 0, "subsync.fileio": 0, "subsync.languages": 0, "subsync.subtitles": 1,
               "subsync.media": 1, "subsync.whisper": 1, "subsync.replay": 1, "subsync.api": 2,
               "subsync.batch": 2, "subsync.exits": 2, "subsync.render": 3, "subsync.plot": 3, "subsync.cluster": 3,
               "subsync.cli": 4, "subsync.__main__": 4}

@@ -306,3 +306,25 @@ def test_samples_read_after_a_lead_of_silence_or_from_zero(lead, kept):
     assert audio.size == kept
     expected = np.concatenate([np.zeros(max(0, lead)), samples[max(0, -lead):] / media.INT16_FULL_SCALE])
     np.testing.assert_allclose(audio, expected.astype(np.float32))
+
+
+def _track(index, language=None, default=False):
+    return AudioTrack(index, language, "aac", default)
+
+
+@pytest.mark.parametrize("tracks, language, index, reason", [
+    ([_track(0, "fre", True), _track(1, "eng")], "en", 1, media.TrackReason.LANGUAGE),
+    ([_track(0, "fre", True), _track(1, "eng")], "pt-BR", 0, media.TrackReason.DEFAULT),
+    ([_track(0, "fre"), _track(1, "ger", True)], None, 1, media.TrackReason.DEFAULT),
+    ([_track(0, "fre"), _track(1, "ger")], "ja", 0, media.TrackReason.FIRST),
+    ([_track(0, "jpn"), _track(1, "eng"), _track(2, "eng")], "eng", 1, media.TrackReason.LANGUAGE),
+    ([_track(0, "jpn")], "en", 0, media.TrackReason.ONLY),
+])
+def test_the_track_chosen_when_none_is_given(tracks, language, index, reason):
+    track, why = media.choose_audio_track(tracks, language)
+    assert (track.index, why) == (index, reason)
+    assert media.choose_audio_track([], "en") == (None, media.TrackReason.ONLY)
+
+
+def test_the_default_disposition_is_read(files):
+    assert [t.default for t in audio_tracks(files["two_tracks.mkv"])] == [True, False]

@@ -13,7 +13,9 @@ class SyncOptions:
 
     language: str | None = None         # spoken language (ISO 639-1); None detects it
     audio_track: int | str | None = None  # index among the media's audio streams (from 0), or a
-                                          # language tag ("eng", "de"); None: the first
+                                          # language tag ("eng", "de"); None: the one tagged with
+                                          # the subtitles' language, else the default, else the
+                                          # first (api.audio_choice)
     max_offset_s: float = 600.0         # search offsets within +- this
     keep_tolerance_s: float = 0.25      # a line this close to where the map (and the file's lead)
                                         # puts its voice is right where it is: only lines likely
