@@ -41,7 +41,7 @@ from .subtitles import (
 )
 
 if TYPE_CHECKING:
-    from .media import AudioTrack, TrackReason
+    from .media import AudioTrack, SubtitleStream, TrackReason
 
 __all__ = ["ModelOptions", "SyncOptions", "SyncResult", "LineResult", "Synchronizer", "sync", "sync_to_reference"]
 
@@ -67,6 +67,7 @@ class LanguageSource(str, Enum):
 
     SPOKEN = "--language"           # the spoken language, given
     SUBS = "--subs-language"        # the subtitles' language, given
+    STREAM = "stream tag"           # the tag of the subtitle stream they were read from
     NAME = "file name"              # the subtitles' file name (Movie.fr.srt)
     TEXT = "text"                   # identified from the subtitles' text
 
@@ -200,7 +201,7 @@ def lines_of(document: SubtitleDocument) -> Lines:
 
 
 def audio_choice(media: PathLike, subs: PathLike | SubtitleDocument, document: SubtitleDocument,
-                 options: SyncOptions) -> AudioChoice:
+                 options: SyncOptions, subs_tag: str | None = None) -> AudioChoice:
     """The audio track to sync ``subs`` against: ``options.audio_track`` when given; else
     the one tagged with the language wanted (the spoken one when given, else the
     subtitles': given, from their file name, or identified from their text), else the one
@@ -215,13 +216,13 @@ def audio_choice(media: PathLike, subs: PathLike | SubtitleDocument, document: S
     tracks = audio_tracks(media)
     if len(tracks) <= 1:
         return AudioChoice(None, tracks[0].language if tracks else None, TrackReason.ONLY)
-    wanted, source = _wanted_language(subs, document, options)
+    wanted, source = _wanted_language(subs, document, options, subs_tag)
     track, reason = choose_audio_track(tracks, wanted)
     return AudioChoice(track.index, track.language, reason, wanted, source)
 
 
-def _wanted_language(subs: PathLike | SubtitleDocument, document: SubtitleDocument,
-                     options: SyncOptions) -> tuple[str | None, LanguageSource | None]:
+def _wanted_language(subs: PathLike | SubtitleDocument, document: SubtitleDocument, options: SyncOptions,
+                     subs_tag: str | None = None) -> tuple[str | None, LanguageSource | None]:
     """The language the audio track should speak, and where it came from (None, None: unknown)."""
     from .languages import language_in_name
     from .subtitles.language import text_language
@@ -230,12 +231,45 @@ def _wanted_language(subs: PathLike | SubtitleDocument, document: SubtitleDocume
         return options.language, LanguageSource.SPOKEN
     if options.subs_language:
         return options.subs_language, LanguageSource.SUBS
+    if subs_tag:
+        return subs_tag, LanguageSource.STREAM
     if not isinstance(subs, SubtitleDocument):
         named = language_in_name(Path(subs).name)
         if named:
             return named, LanguageSource.NAME
     identified = text_language([alignment_text(cue.text) for cue in document.cues])
     return (identified, LanguageSource.TEXT) if identified else (None, None)
+
+
+def forced_by_full(forced: SubtitleDocument, full: SubtitleDocument, synced: SyncResult) -> SyncResult:
+    """A forced subtitle moved by the map that synced the full subtitle of its release
+    (``synced``, from ``full`` as it was): its lines are lines of the full one, timed from
+    the same source, so that map places them; the forced file's own offset from the full
+    one (the median over the lines whose text both hold, 0 when none does) is kept out of
+    it.  Few and far between, the forced lines' own on/off pattern cannot place them: on a
+    25 s recording with 3 forced lines of 10, reference mode put them 8 s off."""
+    by_text: dict[str, list[float]] = {}
+    for cue in full.cues:
+        by_text.setdefault(alignment_text(cue.text), []).append(cue.start_s)
+    deltas = [min(by_text[key], key=lambda start: abs(start - cue.start_s)) - cue.start_s
+              for cue in forced.cues if (key := alignment_text(cue.text)) and key in by_text]
+    delta_s = float(np.median(deltas)) if deltas else 0.0      # full time = forced time + delta_s
+    time_map = synced.time_map
+    moved = replace(synced, time_map=TimeMap(time_map.scale, time_map.offset_s + time_map.scale * delta_s,
+                                             tuple(replace(cut, at_s=cut.at_s - delta_s,
+                                                           offset_s=cut.offset_s + time_map.scale * delta_s)
+                                                   for cut in time_map.cuts)))
+    return replace(moved.apply(forced), text_heard=synced.text_heard)
+
+
+def _full_stream(media: PathLike, forced: SubtitleStream) -> SubtitleStream | None:
+    """The text subtitle stream of ``media`` that is not forced and has ``forced``'s language
+    (the full track a forced one was cut from); None when there is none."""
+    from .languages import normalized
+    from .media import subtitle_streams
+
+    return next((stream for stream in subtitle_streams(media) if stream.is_text and not stream.forced
+                 and normalized(stream.language) == normalized(forced.language)), None)
 
 
 def _other_tracks(media: PathLike, choice: AudioChoice) -> list[AudioTrack]:
@@ -301,17 +335,37 @@ class Synchronizer:
         options = self.model_options
         return load_listener(options.model, options.device, options.threads, options.int8)
 
+    def sync_stream(self, media: PathLike, stream: SubtitleStream, options: SyncOptions | None = None, *,
+                    progress: Progress | None = None, synced: dict[int, SyncResult] | None = None,
+                    **overrides) -> SyncResult:
+        """Re-time text subtitle stream ``stream`` of ``media`` (media.subtitle_streams) to
+        its speech; the container is only read.  A forced stream (a few dozen lines over a
+        film: too few for their own pattern to place them) follows the release's full
+        stream of the same language when there is one (forced_by_full); that stream is
+        synced first, unless ``synced`` (stream index -> result) holds it already.
+        Otherwise it is synced, like any other, by the audio."""
+        from .media import extract_subtitle_document
+
+        document = extract_subtitle_document(media, stream.index, stream.kind)
+        full = _full_stream(media, stream) if stream.forced else None
+        if full is None:
+            return self.sync(media, document, options, progress=progress, subs_tag=stream.language, **overrides)
+        done = (synced or {}).get(full.index) or self.sync_stream(media, full, options, progress=progress,
+                                                                   **overrides)
+        return forced_by_full(document, extract_subtitle_document(media, full.index, full.kind), done)
+
     def sync(self, media: PathLike, subs: PathLike | SubtitleDocument, options: SyncOptions | None = None, *,
-             progress: Progress | None = None, **overrides) -> SyncResult:
+             progress: Progress | None = None, subs_tag: str | None = None, **overrides) -> SyncResult:
         """Re-time ``subs`` (SRT, WebVTT or ASS) to the speech in ``media`` with this
         synchronizer's model; ``options`` or keyword ``overrides`` of SyncOptions fields
-        steer this file (the model's options are fixed: passing one here is an error)."""
+        steer this file (the model's options are fixed: passing one here is an error);
+        ``subs_tag``: the subtitles' language tag where they came from a media file's stream."""
         from .media import TrackReason
 
         options = self._options(options, overrides)
         report = progress or _silent
         document = _document(subs)
-        choice = audio_choice(media, subs, document, options)   # (a missing or silent media fails here, fast)
+        choice = audio_choice(media, subs, document, options, subs_tag)   # (a missing or silent media fails here)
         if not options.fast:                       # the model loads while ffmpeg decodes
             self._listener.start()                 # (--fast may not need it)
         try:

@@ -125,6 +125,19 @@ def output_path(subs: Path, suffix: str = ".synced", kind: str | None = None, ou
     return Path(out_dir) / relative / name
 
 
+def sidecar_path(media: Path, language: str | None, forced: bool = False, hearing_impaired: bool = False,
+                 kind: str = "srt") -> Path:
+    """Where a subtitle stream of ``media`` is written beside it, named as media servers read
+    it: ``movie.en.srt``, ``movie.en.forced.srt``, ``movie.en.sdh.srt`` (no language part
+    when the language is unknown); the language as its ISO 639-1 code where it has one."""
+    from .languages import normalized
+
+    code = normalized(language)
+    parts = [media.stem, *([code] if code else []), *(["forced"] if forced else []),
+             *(["sdh"] if hearing_impaired else [])]
+    return media.with_name(".".join(parts) + SUFFIXES[kind])
+
+
 def output_for(pair: Pair, suffix: str = ".synced", out_dir: Path | None = None, kind: str | None = None) -> Path:
     """Where ``subsync batch`` writes ``pair``'s result (:func:`output_path`): ``Show.S01E02.en.srt``
     -> ``Show.S01E02.en.synced.srt`` next to it, or under ``out_dir`` mirroring the sub-folders."""

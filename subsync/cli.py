@@ -217,7 +217,8 @@ PLOT_SUFFIXES = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".webp", ".eps", ".ps"
 def fix(
     files: Annotated[Optional[list[Path]], typer.Argument(
         help="MEDIA SUBS: a video or audio file (anything ffmpeg reads) and the subtitle (SRT, WebVTT or "
-             "ASS/SSA) to re-time; several MEDIA SUBS pairs in a row; SUBS alone with --reference.",
+             "ASS/SSA) to re-time; several MEDIA SUBS pairs in a row; SUBS alone with --reference; MEDIA "
+             "alone: its text subtitle streams, written beside it as MEDIA.en.srt, MEDIA.en.forced.srt...",
         show_default=False, metavar="MEDIA SUBS")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o",
                       help="Where to write the result (default: SUBS.synced.srt; one pair only).")] = None,
@@ -230,6 +231,8 @@ def fix(
                          "language): sync to its timing instead of the audio.")] = None,
     reference_stream: Annotated[Optional[int], typer.Option(help="Sync to the Nth subtitle stream of MEDIA "
                                 "(from 0; text subtitles) instead of its audio.")] = None,
+    stream: Annotated[Optional[int], typer.Option(help="MEDIA alone: sync only its Nth subtitle stream "
+                      "(from 0), not each text stream.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the lines whose times would change; "
                                           "write nothing.")] = False,
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Several pairs: worker processes, each with "
@@ -238,10 +241,22 @@ def fix(
     *,
     common: SyncArgs,
 ) -> None:
-    """Re-time SUBS to the speech in MEDIA (or to --reference) and write SUBS.synced.srt."""
+    """Re-time SUBS to the speech in MEDIA (or to --reference) and write SUBS.synced.srt; MEDIA alone:
+    each subtitle stream inside it, written beside it."""
     from .batch import output_path
     from .subtitles import EXTENSIONS
 
+    if stream is not None and stream < 0:
+        _fail("--stream counts from 0", USAGE)
+    if files and len(files) == 1 and reference is None and files[0].suffix.lower() not in EXTENSIONS:
+        if in_place or reference_stream is not None or jobs is not None:
+            _fail("MEDIA alone syncs the subtitles inside it: --in-place, --reference-stream and --jobs do not "
+                  "apply", USAGE)
+        if stream is None and (output is not None or report is not None or plot is not None):
+            _fail("--output, --report and --plot take one subtitle stream: give --stream N", USAGE)
+        return _fix_embedded(files[0], stream, output, report, plot, dry_run, common)
+    if stream is not None:
+        _fail("--stream picks a subtitle stream of MEDIA given alone (subsync fix MEDIA --stream N)", USAGE)
     pairs = _fix_pairs(files or [], reference)
     if reference is not None and reference_stream is not None:
         _fail("--reference and --reference-stream exclude each other", USAGE)
@@ -299,6 +314,85 @@ def fix(
     code = overall([fix_one(media, subs, target) for (media, subs), target in zip(pairs, targets)])
     if common.json:
         typer.echo(json.dumps(fix_one.records[0] if len(pairs) == 1 else fix_one.records))
+    if code:
+        raise typer.Exit(code)
+
+
+def _fix_embedded(media: Path, stream: int | None, output: Path | None, report: Path | None, plot: Path | None,
+                  dry_run: bool, common: SyncArgs) -> None:
+    """``subsync fix MEDIA``: each text subtitle stream of MEDIA (or stream ``stream``)
+    synced to its audio and written beside it in media-server naming (``movie.en.srt``,
+    ``movie.en.forced.srt``, ``movie.en.sdh.srt``); image streams named and skipped; the
+    container is only read, and no existing file is replaced."""
+    from . import render
+    from .api import Synchronizer
+    from .batch import sidecar_path
+    from .errors import SubsyncError
+    from .fileio import Output
+    from .media import subtitle_streams
+
+    try:
+        streams = subtitle_streams(media)
+    except SubsyncError as exc:
+        _fail(str(exc), ERROR)
+    if stream is not None and stream >= len(streams):
+        _fail(f"{quoted(media)} has no subtitle stream {stream} (it has {len(streams)})", USAGE)
+    chosen = streams if stream is None else [streams[stream]]
+    for skipped in (s for s in chosen if not s.is_text):
+        typer.echo(f"subsync: skipped: {quoted(media)} subtitle stream {skipped.index} "
+                   f"({skipped.language or 'untagged'}, {skipped.codec}) is pictures of text", err=True)
+    texts = [s for s in chosen if s.is_text]
+    if not texts:
+        _fail(f"{quoted(media)} has no text subtitle stream to sync" + (
+            f" ({len(chosen)} image stream{'s' * (len(chosen) > 1)} skipped)" if chosen else ""), ERROR)
+    synchronizer = Synchronizer(common.model_options())
+    options, kind, statuses, records, synced = common.sync_options(), common.kind(), [], [], {}
+    for text in sorted(texts, key=lambda s: s.forced):     # full streams first: forced ones follow them
+        target = output or sidecar_path(media, text.language, text.forced, text.hearing_impaired, kind or text.kind)
+        label = f"stream {text.index} ({text.language or 'untagged'})"
+        if target.exists() and not dry_run and output is None:
+            statuses.append(_error(f"{quoted(target)} exists and is not replaced: {label} of {quoted(media)} "
+                                   "not synced (give --stream N -o PATH to write it elsewhere)", ERROR))
+            continue
+        progress = Progress(common.quiet)
+
+        def work():
+            result = synchronizer.sync_stream(media, text, options, progress=progress, synced=synced)
+            synced[text.index] = result
+            progress.finish()
+            if not dry_run:
+                outputs = [(Output(target, result.to_bytes(kind or text.kind)), "the output")]
+                if report is not None:
+                    outputs.append((Output(report, render.report_bytes(result)), "--report"))
+                if plot is not None:
+                    from .plot import plot_bytes
+
+                    outputs.append((Output(plot, plot_bytes(result, plot.suffix.lstrip(".").lower())), "--plot"))
+                commit_outputs(outputs)
+            return result
+        try:
+            result, failed = attempt(work)
+        except KeyboardInterrupt:
+            progress.finish()
+            _fail(INTERRUPTED_MESSAGE, INTERRUPTED)
+        written = None if dry_run else target
+        if failed is not None:
+            progress.finish()
+            records.append(_fix_record(media, media, written, failed.outcome, f"{label}: {failed.reason}"))
+            statuses.append(_error(f"{label}: {failed.message}", failed.status))
+            continue
+        records.append({**_fix_record(media, media, written, "dry run" if dry_run else "synced",
+                                      header=result.header()), "stream": text.index})
+        if dry_run and not common.json:
+            for line in render.changes(result):
+                typer.echo(line)
+        if not common.quiet and not common.json:
+            where = "dry run, nothing written" if dry_run else quoted(target)
+            typer.echo(f"{where} ({label}): {render.summary(result)}", err=True)
+        statuses.append(OK)
+    if common.json:
+        typer.echo(json.dumps(records[0] if len(records) == 1 else records))
+    code = overall(statuses)
     if code:
         raise typer.Exit(code)
 

@@ -57,6 +57,9 @@ _VIDEO_STREAM_RE = re.compile(r"^\s*Stream #0:\d+(?:\[[^\]]*\])?(?:\([^)]*\))?: 
 _OUT_TIME_RE = re.compile(r"^out_time_us=(\d+)$")
 _FIRST_PTS_RE = re.compile(r"\] n:\s*0 pts:\s*-?\d+ pts_time:\s*(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)")
 _LOG_CONTEXT_RE = re.compile(r"^\[[^\]]* @ 0x[0-9a-fA-F]+\]\s*")  # "[mp3 @ 0x55b9...] "
+_SUBTITLE_STREAM_RE = re.compile(
+    r"^\s*Stream #0:\d+(?:\[[^\]]*\])?(?:\((?P<lang>[^)]*)\))?: Subtitle: (?P<codec>[A-Za-z0-9_]+)(?P<rest>.*)$"
+)
 _DEFAULT_RE = re.compile(r"\(default\)")    # a disposition ffmpeg prints after the stream
 
 
@@ -66,6 +69,30 @@ class AudioTrack:
     language: str | None     # ISO 639 tag from the container, None when absent or "und"
     codec: str               # ffmpeg's description, e.g. "aac (LC) (mp4a / 0x6134706D), 44100 Hz, stereo, fltp"
     default: bool = False    # marked as the default track (players' first choice)
+
+
+# ffmpeg's names of the subtitle codecs that hold text; the others (hdmv_pgs_subtitle,
+# dvd_subtitle, dvb_subtitle, xsub...) are pictures of text.
+TEXT_SUBTITLE_CODECS = frozenset({"subrip", "srt", "ass", "ssa", "webvtt", "mov_text", "text"})
+
+
+@dataclass(frozen=True)
+class SubtitleStream:
+    index: int               # position among the file's subtitle streams (0 = first), as in --stream
+    language: str | None     # ISO 639 tag from the container, None when absent or "und"
+    codec: str               # ffmpeg's codec name: subrip, ass, webvtt, mov_text, hdmv_pgs_subtitle...
+    default: bool = False
+    forced: bool = False     # only the lines in another language than the film's (signs, foreign speech)
+    hearing_impaired: bool = False
+
+    @property
+    def is_text(self) -> bool:
+        return self.codec in TEXT_SUBTITLE_CODECS
+
+    @property
+    def kind(self) -> str:
+        """The subtitle format it is written in: "ass" (ASS/SSA), "vtt" (WebVTT) or "srt" (the rest)."""
+        return {"ass": "ass", "ssa": "ass", "webvtt": "vtt"}.get(self.codec, "srt")
 
 
 class TrackReason(str, Enum):
@@ -158,6 +185,27 @@ def _parse_audio_tracks(stderr_lines: list[str]) -> list[AudioTrack]:
     return tracks
 
 
+def subtitle_streams(path: str | os.PathLike) -> list[SubtitleStream]:
+    """The subtitle streams of `path` in order; MediaError if it is missing or not a media file."""
+    media = _existing_file(path)
+    stderr_lines = _probe_stderr(media)
+    if not _input_opened(stderr_lines):
+        raise MediaError(f"could not read {quoted(path)}: {_last_message(stderr_lines, media)}")
+    return _parse_subtitle_streams(stderr_lines)
+
+
+def _parse_subtitle_streams(stderr_lines: list[str]) -> list[SubtitleStream]:
+    streams: list[SubtitleStream] = []
+    for line in stderr_lines:
+        match = _SUBTITLE_STREAM_RE.match(line)
+        if match:
+            rest = match["rest"]
+            streams.append(SubtitleStream(len(streams), _language(match["lang"]), match["codec"],
+                                          default="(default)" in rest, forced="(forced)" in rest,
+                                          hearing_impaired="(hearing impaired)" in rest))
+    return streams
+
+
 def pick_audio_track(path: str | os.PathLike, wanted: int | str | None) -> int | None:
     """The index (among audio streams) of ``wanted``: an index (int or digits) as it is, or
     a language tag (``eng``, ``en``, ``ger``, ``de``...) matched against the container's
@@ -196,14 +244,20 @@ def _language(tag: str | None) -> str | None:
     return tag.strip()
 
 
-def extract_subtitles(path: str | os.PathLike, stream: int) -> bytes:
-    """Subtitle stream ``stream`` of ``path`` (counting its subtitle streams from 0),
-    converted to SRT by ffmpeg; MediaError when there is none or it is not text."""
+_MUXERS = {"srt": ["-f", "srt"], "vtt": ["-f", "webvtt"], "ass": ["-c:s", "copy", "-f", "ass"]}
+
+
+def extract_subtitles(path: str | os.PathLike, stream: int, kind: str = "srt") -> bytes:
+    """Subtitle stream ``stream`` of ``path`` (counting its subtitle streams from 0), in
+    format ``kind`` ("srt", converted by ffmpeg; "vtt"; "ass", an ASS stream as it is),
+    timed on the player's clock as the audio is (load_audio); MediaError when there is
+    none or it is not text."""
     media = _existing_file(path)
     if stream < 0:
         raise MediaError(f"subtitle stream must be 0 or more, not {stream}")
-    command = [ffmpeg_binary(), "-nostdin", "-hide_banner", "-loglevel", "error", "-i", str(media),
-               "-map", f"0:s:{stream}", "-f", "srt", "pipe:"]
+    origin_s = max(0.0, _container_start_s(_probe_stderr(media)))
+    command = [ffmpeg_binary(), "-nostdin", "-hide_banner", "-loglevel", "error", "-copyts", "-i", str(media),
+               "-map", f"0:s:{stream}", "-output_ts_offset", f"{-origin_s:.6f}", *_MUXERS[kind], "pipe:"]
     try:
         done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, timeout=EXTRACT_TIMEOUT_S)
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -215,12 +269,12 @@ def extract_subtitles(path: str | os.PathLike, stream: int) -> bytes:
     return done.stdout
 
 
-def extract_subtitle_document(path: str | os.PathLike, stream: int):
+def extract_subtitle_document(path: str | os.PathLike, stream: int, kind: str = "srt"):
     """Subtitle stream ``stream`` of ``path`` (:func:`extract_subtitles`) as a
     ``SubtitleDocument``, e.g. a reference to sync to; MediaError or SubtitleError."""
-    from .subtitles import parse_srt_bytes  # lazily: this module stays ffmpeg-only
+    from .subtitles import parse_subtitle_bytes  # lazily: this module stays ffmpeg-only
 
-    return parse_srt_bytes(extract_subtitles(path, stream), f"{path} subtitle stream {stream}")
+    return parse_subtitle_bytes(extract_subtitles(path, stream, kind), f"{path} subtitle stream {stream}")
 
 
 # ---------------------------------------------------------------- decoding

@@ -58,6 +58,7 @@ def track(audio) -> str:
     tag = f" ({audio.language})" if audio.language else ""
     wanted = {LanguageSource.SPOKEN: "the spoken language (--language)",
               LanguageSource.SUBS: "the subtitles' language (--subs-language)",
+              LanguageSource.STREAM: "the subtitles' language (their stream's tag)",
               LanguageSource.NAME: "the subtitles' language (from their file name)",
               LanguageSource.TEXT: "the subtitles' language (identified from their text)"}.get(audio.wanted_from, "")
     why = {

@@ -332,3 +332,21 @@ class _NoListener:
 
     def hear(self, passage):
         return None
+
+
+def test_a_forced_subtitle_follows_the_map_of_its_full_subtitle():
+    """Three lines of ten, timed 0.4 s off the full file: the full file's map places them,
+    their own offset from it kept out; unmatched text keeps the full file's timing."""
+    from subsync.api import SyncResult, forced_by_full
+    from subsync.core.timemap import TimeMap
+
+    full = parse_srt_bytes("".join(f"{i + 1}\n00:00:{2 * i + 1:02d},000 --> 00:00:{2 * i + 2:02d},000\nline {i}\n\n"
+                                   for i in range(10)).encode())
+    forced = parse_srt_bytes(b"1\n00:00:05,400 --> 00:00:06,400\nline 2\n\n2\n00:00:13,400 --> 00:00:14,400\n"
+                             b"line 6\n\n3\n00:00:15,400 --> 00:00:16,000\nnot in the full file\n")
+    time_map = TimeMap(25 / 24, -3.0)
+    synced = SyncResult(full, (), time_map, time_map, "en", "replay")     # (apply maps the lines anew)
+    result = forced_by_full(forced, full, synced)
+    expected = [time_map(c.start_s - 0.4) for c in forced.cues]
+    assert np.allclose([c.start_s for c in result.cues], expected, atol=1e-6)
+    assert [c.text for c in result.cues] == [c.text for c in forced.cues]

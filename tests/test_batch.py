@@ -129,3 +129,15 @@ def test_batch_table_and_json_lines_report(tmp_path):
     assert [(r["status"], r["message"], r["seconds"]) for r in records] == [
         ("synced", "", 1.25), ("failed", "b.srt: not an SRT file", 0.5)]
     assert records[0]["offset_s"] == -2.5 and "offset_s" not in records[1]
+
+
+@pytest.mark.parametrize("language, forced, sdh, kind, name", [
+    ("eng", False, False, "srt", "movie.en.srt"),
+    ("eng", True, False, "srt", "movie.en.forced.srt"),
+    ("fre", False, True, "ass", "movie.fr.sdh.ass"),
+    ("pt-BR", False, False, "vtt", "movie.pt.vtt"),
+    ("tlh", False, False, "srt", "movie.tlh.srt"),
+    (None, True, False, "srt", "movie.forced.srt"),
+])
+def test_sidecars_are_named_as_media_servers_read_them(tmp_path, language, forced, sdh, kind, name):
+    assert batch.sidecar_path(tmp_path / "movie.mkv", language, forced, sdh, kind) == tmp_path / name

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from conftest import distorted_srt
-from helpers import JFK, JFK_TEXT, SUBSYNC, one_line_error, run
+from helpers import JFK, JFK_TEXT, SPEECH, SUBSYNC, one_line_error, run
 
 
 def test_help_is_instant_and_lists_the_options():
@@ -693,3 +693,62 @@ def test_default_jobs_follow_cores_and_memory():
     assert default_jobs(cpus=16, memory_gb=64) == 16 // THREADS_PER_JOB
     assert default_jobs(cpus=16, memory_gb=3 * MODEL_MEMORY_GB) == 3
     assert default_jobs(cpus=2, memory_gb=0.5) == 1
+
+
+# ---------------------------------------------------------------- subtitles inside the media
+
+def _film_with_subtitle_streams(tmp_path: Path) -> tuple[Path, list[float]]:
+    """A recording in an mkv over black video with two English subtitle streams, both 3 s
+    late: the full one, and a forced one holding three of its lines.  Returns the film
+    and the reference's starts (the lines' true times)."""
+    from subsync.media import ffmpeg_binary
+    from subsync.subtitles import read_srt, render_srt
+
+    case = SPEECH / "mfa_cold_corpus3"
+    reference = read_srt(case / "reference.srt")
+    full, forced = tmp_path / "full.srt", tmp_path / "forced.srt"
+    full.write_bytes(render_srt(reference, [(c.start_s + 3.0, c.end_s + 3.0) for c in reference.cues]))
+    kept = (2, 5, 8)
+    forced.write_text("\n".join(f"{n + 1}\n{_stamp(reference.cues[i].start_s + 3.0)} --> "
+                                f"{_stamp(reference.cues[i].end_s + 3.0)}\n{reference.cues[i].text}\n"
+                                for n, i in enumerate(kept)))
+    film = tmp_path / "film.mkv"
+    subprocess.run([ffmpeg_binary(), "-nostdin", "-loglevel", "error", "-f", "lavfi",
+                    "-i", "color=black:s=64x48:r=25:d=30", "-i", str(case / "media.wav"), "-i", str(full),
+                    "-i", str(forced), "-map", "0:v", "-map", "1:a", "-map", "2", "-map", "3", "-c:v", "mpeg4",
+                    "-c:a", "flac", "-c:s", "srt", "-metadata:s:s:0", "language=eng",
+                    "-metadata:s:s:1", "language=eng", "-disposition:s:1", "forced", str(film)],
+                   check=True, timeout=60)
+    return film, [c.start_s for c in reference.cues]
+
+
+@pytest.mark.model
+def test_the_subtitle_streams_inside_a_film_are_synced_into_sidecars(tmp_path):
+    from subsync.subtitles import read_srt
+
+    film, starts = _film_with_subtitle_streams(tmp_path)
+    before = film.read_bytes()
+    proc = run("fix", film)
+    assert proc.returncode == 0, proc.stderr
+    full, forced = read_srt(tmp_path / "film.en.srt"), read_srt(tmp_path / "film.en.forced.srt")
+    assert np.abs(np.array([c.start_s for c in full.cues]) - starts).max() < 0.15
+    assert np.abs(np.array([c.start_s for c in forced.cues]) - [starts[i] for i in (2, 5, 8)]).max() < 0.15
+    assert film.read_bytes() == before                      # the container is only read
+    assert "film.en.forced.srt (stream 1 (eng))" in proc.stderr
+    again = run("fix", film)                                # no sidecar is replaced
+    assert again.returncode == 1 and again.stderr.count("exists and is not replaced") == 2, again.stderr
+    one = run("fix", film, "--stream", "0", "-o", tmp_path / "one.srt", "--json")
+    assert one.returncode == 0, one.stderr
+    record = json.loads(one.stdout)
+    assert record["stream"] == 0 and record["audio_track"]["why"] == "only"
+    assert (tmp_path / "one.srt").read_bytes() == (tmp_path / "film.en.srt").read_bytes()
+
+
+def test_media_alone_without_text_subtitles_is_one_line_error(tmp_path):
+    proc = run("fix", JFK)
+    assert proc.returncode == 1
+    assert "has no text subtitle stream to sync" in one_line_error(proc)
+    proc = run("fix", JFK, "--stream", "0")
+    assert proc.returncode == 2 and "has no subtitle stream 0 (it has 0)" in one_line_error(proc)
+    proc = run("fix", JFK, JFK, "--stream", "0")
+    assert proc.returncode == 2 and "--stream picks a subtitle stream of MEDIA given alone" in one_line_error(proc)

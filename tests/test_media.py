@@ -328,3 +328,37 @@ def test_the_track_chosen_when_none_is_given(tracks, language, index, reason):
 
 def test_the_default_disposition_is_read(files):
     assert [t.default for t in audio_tracks(files["two_tracks.mkv"])] == [True, False]
+
+
+def test_subtitle_streams_are_read_with_their_kind_and_dispositions():
+    lines = [
+        "  Stream #0:2(eng): Subtitle: subrip (default)",
+        "  Stream #0:3(eng): Subtitle: ass (forced)",
+        "  Stream #0:4(fre): Subtitle: webvtt (hearing impaired)",
+        "  Stream #0:5[0x1200](eng): Subtitle: hdmv_pgs_subtitle ([144][0][0][0] / 0x0090), 1920x1080",
+        "  Stream #0:6(und): Subtitle: dvd_subtitle (dvdsub), 720x576",
+        "  Stream #0:7[0x3](und): Subtitle: mov_text (tx3g / 0x67337874), 0 kb/s (default)",
+        "  Stream #0:1(eng): Audio: aac (LC), 48000 Hz, stereo, fltp",
+    ]
+    streams = media._parse_subtitle_streams(lines)
+    assert [(s.index, s.language, s.codec, s.is_text, s.kind) for s in streams] == [
+        (0, "eng", "subrip", True, "srt"), (1, "eng", "ass", True, "ass"), (2, "fre", "webvtt", True, "vtt"),
+        (3, "eng", "hdmv_pgs_subtitle", False, "srt"), (4, None, "dvd_subtitle", False, "srt"),
+        (5, None, "mov_text", True, "srt")]
+    assert [(s.default, s.forced, s.hearing_impaired) for s in streams[:3]] == [
+        (True, False, False), (False, True, False), (False, False, True)]
+
+
+def test_text_subtitle_streams_are_read_in_their_own_format(tmp_path):
+    srt = tmp_path / "a.srt"
+    srt.write_text("1\n00:00:01,000 --> 00:00:02,000\nHello there\n\n2\n00:00:03,000 --> 00:00:04,000\nAgain\n")
+    film = tmp_path / "subs.mkv"
+    _ffmpeg("-f", "lavfi", "-i", "sine=duration=6", "-i", str(srt), "-i", str(srt), "-map", "0", "-map", "1",
+            "-map", "2", "-c:a", "flac", "-c:s:0", "srt", "-c:s:1", "ass", "-metadata:s:s:1", "language=ger",
+            "-disposition:s:1", "forced", str(film))
+    streams = media.subtitle_streams(film)
+    assert [(s.codec, s.language, s.forced) for s in streams] == [("subrip", None, False), ("ass", "ger", True)]
+    for stream in streams:
+        document = media.extract_subtitle_document(film, stream.index, stream.kind)
+        assert document.format == stream.kind
+        assert [(round(c.start_s, 2), c.text) for c in document.cues] == [(1.0, "Hello there"), (3.0, "Again")]
