@@ -100,6 +100,20 @@ def test_a_drift_the_activity_missed_is_taken_from_the_heard_lines():
     assert np.abs(chosen(starts) - true(starts)).max() <= 0.3
 
 
+def test_the_input_offset_stands_only_when_the_heard_lines_do_not_reject_it():
+    """A wrong activity map (9.3 s off) on a file whose subtitles are 2.5 s early: the heard
+    lines reject it and the input's own offset alike (a lead in range with every line in
+    the tail explains nothing; this left a 93 s recording 2.5 s off, exit 0), so the map
+    goes where they put the voice.  When the input is right, it stands."""
+    rng = np.random.default_rng(4)
+    lines, starts = _film_lines(rng, 30)
+    _, errors = _held_out(0)
+    for true_offset_s, expected_s in ((2.5, 2.5), (0.1, 0.0)):
+        heard = {k: Heard(float(starts[k] + true_offset_s + rng.choice(errors)), 0.0, 0.9) for k in range(30)}
+        chosen = mapchoice.chosen_map(TimeMap(1.0, -6.84), lines, heard, SyncOptions(), float(np.ptp(starts)))
+        assert chosen.scale == 1.0 and chosen.offset_s == pytest.approx(expected_s, abs=0.15), chosen
+
+
 def _judged_draw(kind: str, rng, draw: int, n_lines: int = 200):
     """One drawn file of ``kind`` judged out of sample: (error after, true displacement,
     displaced mask), (n_lines,) each."""

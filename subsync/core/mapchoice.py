@@ -53,22 +53,38 @@ def chosen_map(incumbent: timemap.TimeMap, lines: Lines, heard: dict[int, Heard]
     blind = tiled(lines)                    # the speech pattern cannot place tiling cues' offset
     on_voice = refined.shifted(refined.scale, refined_fit.lead_s)
     incumbent_fit = inference.best_fit(media - incumbent(sub))
-    if offset_only and (inference.lead_beyond_range(incumbent_fit) or inference.rejects(incumbent_fit, level_fit)):
+    if offset_only and _rejected(incumbent_fit, level_fit):
         # no lead in range explains the heard lines: the offset is off
-        if incumbent.scale == 1.0 and not inference.lead_beyond_range(inference.best_fit(media - sub)):
-            return timemap.TimeMap.identity()   # the input's own offset leaves a lead in range: it stands
-        return on_voice
+        if incumbent.scale == 1.0 and not _rejected(inference.best_fit(media - sub), level_fit):
+            return timemap.TimeMap.identity()   # the input's own offset explains them: it stands
+        return _kept_lead(on_voice, hearing, blind)
     if offset_only:                         # tiling cues: the heard lines place them, on their voice
         return on_voice if blind else incumbent
     shift_s = inference.refit_shift(media - incumbent(sub), media - refined(sub), keep_lead=not blind,
                                     tolerance_s=options.keep_tolerance_s)
     if shift_s is None:
         return incumbent
-    if not blind and not incumbent.cuts and hearing is not None:
-        pattern = _pattern_map(hearing, on_voice)
-        if pattern is not None:
-            return pattern
+    if not incumbent.cuts:
+        return _kept_lead(refined.shifted(refined.scale, shift_s), hearing, blind, on_voice)
     return refined.shifted(refined.scale, shift_s)
+
+
+def _kept_lead(fallback: timemap.TimeMap, hearing: Hearing | None, blind: bool,
+               on_voice: timemap.TimeMap | None = None) -> timemap.TimeMap:
+    """A map the heard lines chose, with the subtitler's own lead: the speech pattern's map
+    at its scale near where the heard lines put the voice (_pattern_map); ``fallback`` when
+    the cues tile the audio (their pattern fixes no offset: the lines go on their voice) or
+    the pattern gives nothing."""
+    if blind or hearing is None:
+        return fallback
+    return _pattern_map(hearing, on_voice or fallback) or fallback
+
+
+def _rejected(fit: inference.FileFit, refined: inference.FileFit) -> bool:
+    """Do the heard lines reject a map (its ``fit``) for the one refined through them: the
+    lead it leaves is beyond any file's, or the likelihood ratio test rejects it (an
+    in-range lead with most lines in the tail explains nothing)?"""
+    return inference.lead_beyond_range(fit) or inference.rejects(fit, refined)
 
 
 def _pattern_map(hearing: Hearing, on_voice: timemap.TimeMap) -> timemap.TimeMap | None:
