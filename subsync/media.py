@@ -142,11 +142,17 @@ def _imageio_ffmpeg_binary() -> str:
 
 def audio_tracks(path: str | os.PathLike) -> list[AudioTrack]:
     """The audio streams of `path` in order; MediaError if it is missing or not a media file."""
+    return _parse_audio_tracks(_opened(path, "could not decode audio from"))
+
+
+def _opened(path: str | os.PathLike, failure: str) -> list[str]:
+    """``ffmpeg -i``'s lines on `path`; MediaError (``failure`` and ffmpeg's reason) when it
+    is missing or ffmpeg cannot open it as media."""
     media = _existing_file(path)
     stderr_lines = _probe_stderr(media)
     if not _input_opened(stderr_lines):
-        raise MediaError(f"could not decode audio from {quoted(path)}: {_last_message(stderr_lines, media)}")
-    return _parse_audio_tracks(stderr_lines)
+        raise MediaError(f"{failure} {quoted(path)}: {_last_message(stderr_lines, media)}")
+    return stderr_lines
 
 
 def _probe_stderr(media: Path) -> list[str]:
@@ -187,11 +193,7 @@ def _parse_audio_tracks(stderr_lines: list[str]) -> list[AudioTrack]:
 
 def subtitle_streams(path: str | os.PathLike) -> list[SubtitleStream]:
     """The subtitle streams of `path` in order; MediaError if it is missing or not a media file."""
-    media = _existing_file(path)
-    stderr_lines = _probe_stderr(media)
-    if not _input_opened(stderr_lines):
-        raise MediaError(f"could not read {quoted(path)}: {_last_message(stderr_lines, media)}")
-    return _parse_subtitle_streams(stderr_lines)
+    return _parse_subtitle_streams(_opened(path, "could not read"))
 
 
 def _parse_subtitle_streams(stderr_lines: list[str]) -> list[SubtitleStream]:
