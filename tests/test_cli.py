@@ -752,3 +752,23 @@ def test_media_alone_without_text_subtitles_is_one_line_error(tmp_path):
     assert proc.returncode == 2 and "has no subtitle stream 0 (it has 0)" in one_line_error(proc)
     proc = run("fix", JFK, JFK, "--stream", "0")
     assert proc.returncode == 2 and "--stream picks a subtitle stream of MEDIA given alone" in one_line_error(proc)
+
+
+def test_image_subtitle_streams_are_named_and_skipped(monkeypatch, tmp_path):
+    """ffmpeg cannot make a picture subtitle from text, so the streams are given: each image
+    stream is named on one line, and with no text stream left the run fails on one line."""
+    from typer.testing import CliRunner
+
+    from subsync import cli, media
+
+    film = tmp_path / "film.mkv"
+    film.write_bytes(b"not read: the streams are given")
+    monkeypatch.setattr(media, "subtitle_streams", lambda path: [
+        media.SubtitleStream(0, "eng", "hdmv_pgs_subtitle"), media.SubtitleStream(1, None, "dvd_subtitle")])
+    done = CliRunner().invoke(cli.app, ["fix", str(film)])
+    assert done.exit_code == 1
+    lines = done.output.strip().splitlines()
+    assert lines[0].endswith("subtitle stream 0 (eng, hdmv_pgs_subtitle) is pictures of text")
+    assert lines[1].endswith("subtitle stream 1 (untagged, dvd_subtitle) is pictures of text")
+    assert lines[2] == f"subsync: error: {film} has no text subtitle stream to sync (2 image streams skipped)"
+    assert film.read_bytes() == b"not read: the streams are given"
