@@ -130,13 +130,20 @@ def test_global_search_without_a_match_scores_low():
 @pytest.mark.parametrize("scale, offset_s", [(24 / 25, 12.3), (25 / NTSC_FILM, -7.0), (1.0, 0.4)])
 def test_offset_at_finds_the_pattern_offset_for_a_given_scale(scale, offset_s):
     """A scale found another way (the heard lines): the speech pattern's offset for it,
-    searched only within the window given, even when a better match lies outside."""
+    searched only within the window given; none when its best match there is at the
+    window's edge (a better one lies outside)."""
     truth = TimeMap(scale, offset_s)
     speech, sub_starts, sub_ends, media_starts = _distorted_case(truth, 600.0, seed=3)
     found = offset_at(speech, sub_starts, sub_ends, scale, offset_s - 0.5, offset_s + 0.5)
     assert found == pytest.approx(offset_s, abs=TOLERANCE_S)
-    off_window = offset_at(speech, sub_starts, sub_ends, scale, offset_s + 1.0, offset_s + 2.0)
-    assert offset_s + 1.0 <= off_window <= offset_s + 2.0
+    assert offset_at(speech, sub_starts, sub_ends, scale, offset_s + 1.0, offset_s + 2.0) is None
+
+
+def test_offset_at_says_nothing_for_one_cue_longer_than_its_speech():
+    """One cue (2 s) over 1 s of speech matches equally anywhere the speech lies inside it:
+    the best match in a window is at its edge, and no offset is given."""
+    speech = cue_activity(np.array([10.0]), np.array([11.0]), 3000).astype(np.float32)
+    assert offset_at(speech, [9.5], [11.5], 1.0, -0.5, 0.5) is None
 
 
 def test_offset_at_without_a_pattern_gives_none():

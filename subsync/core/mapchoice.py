@@ -57,7 +57,7 @@ def chosen_map(incumbent: timemap.TimeMap, lines: Lines, heard: dict[int, Heard]
         # no lead in range explains the heard lines: the offset is off
         if incumbent.scale == 1.0 and not _rejected(inference.best_fit(media - sub), level_fit):
             return timemap.TimeMap.identity()   # the input's own offset explains them: it stands
-        return _kept_lead(on_voice, hearing, blind)
+        return on_voice
     if offset_only:                         # tiling cues: the heard lines place them, on their voice
         return on_voice if blind else incumbent
     shift_s = inference.refit_shift(media - incumbent(sub), media - refined(sub), keep_lead=not blind,
@@ -70,14 +70,15 @@ def chosen_map(incumbent: timemap.TimeMap, lines: Lines, heard: dict[int, Heard]
 
 
 def _kept_lead(fallback: timemap.TimeMap, hearing: Hearing | None, blind: bool,
-               on_voice: timemap.TimeMap | None = None) -> timemap.TimeMap:
-    """A map the heard lines chose, with the subtitler's own lead: the speech pattern's map
-    at its scale near where the heard lines put the voice (_pattern_map); ``fallback`` when
-    the cues tile the audio (their pattern fixes no offset: the lines go on their voice) or
-    the pattern gives nothing."""
+               on_voice: timemap.TimeMap) -> timemap.TimeMap:
+    """A drift the heard lines chose, with the subtitler's own lead: the speech pattern's
+    map at its scale near where the heard lines put the voice (_pattern_map); ``fallback``
+    when the cues tile the audio (their pattern fixes no offset: the lines go on their
+    voice) or the pattern gives nothing.  (An offset alone that the heard lines choose
+    puts the lines on their voice: on a file of one cue, its pattern put it 0.5 s off.)"""
     if blind or hearing is None:
         return fallback
-    return _pattern_map(hearing, on_voice or fallback) or fallback
+    return _pattern_map(hearing, on_voice) or fallback
 
 
 def _rejected(fit: inference.FileFit, refined: inference.FileFit) -> bool:

@@ -30,6 +30,7 @@ REFINE_ROUNDS = 2
 MIN_REFINE_DRIFT_S = 0.06       # a refined scale must move the span's ends by at least this ...
 MIN_REFINE_GAIN = 0.002         # ... and raise the full correlation by this fraction
 RUNNER_UP_EXCLUSION_S = 1.0     # "clearly different" offsets are at least this far from the best
+FLAT_SCORE = 1e-6               # scores this close (relative) are equal: float rounding
 UNIT_SCALE_PREFERENCE = 0.05    # another ratio must beat scale 1.0 by this fraction of its score
 
 
@@ -98,7 +99,9 @@ def global_search(speech: np.ndarray, starts_s, ends_s, max_offset_s: float = 60
 def offset_at(speech: np.ndarray, starts_s, ends_s, scale: float, low_s: float, high_s: float) -> float | None:
     """The offset (seconds, within [low_s, high_s]) at which the cues' on/off pattern at
     a fixed ``scale`` best matches ``speech``: the speech pattern's own offset for a scale
-    found another way.  None when there is nothing to correlate."""
+    found another way.  None when there is nothing to correlate, or when the best match
+    in the window is at its edge (the pattern prefers an offset outside it, or is flat, as
+    one cue longer than its speech is: it says nothing of where in the window)."""
     speech = np.asarray(speech, dtype=np.float64).reshape(-1)              # (n_frames,)
     starts, ends = _valid_cues(starts_s, ends_s)                            # (n_cues,) each
     if starts.size == 0 or speech.size == 0 or np.ptp(speech) == 0 or high_s < low_s:
@@ -107,10 +110,14 @@ def offset_at(speech: np.ndarray, starts_s, ends_s, scale: float, low_s: float, 
     reference = _Reference(centred, 0, _raster_length(starts, ends, scale), float(np.sqrt(np.mean(centred**2))))
     offsets, scores = _scale_scores(reference, starts, ends, scale, max(abs(low_s), abs(high_s)) + ACTIVITY_FRAME_S)
     offsets_s = offsets * ACTIVITY_FRAME_S
-    allowed = (offsets_s >= low_s - 1e-9) & (offsets_s <= high_s + 1e-9)
-    if not allowed.any() or not np.any(scores[allowed] > 0):
+    allowed = np.flatnonzero((offsets_s >= low_s - 1e-9) & (offsets_s <= high_s + 1e-9))
+    if allowed.size < 3 or not np.any(scores[allowed] > 0):
         return None
-    return float(np.clip(_peak(offsets, scores, allowed).offset_s, low_s, high_s))
+    best = allowed[np.argmax(scores[allowed])]
+    flat = FLAT_SCORE * max(abs(float(scores[best])), 1e-12)          # rounding, not a rise
+    if scores[best] - max(scores[allowed[0]], scores[allowed[-1]]) <= flat:
+        return None
+    return float(np.clip(_peak(offsets, scores, np.isin(np.arange(offsets.size), allowed)).offset_s, low_s, high_s))
 
 
 def _search(speech: np.ndarray, starts_s, ends_s, max_offset_s: float,
