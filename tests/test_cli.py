@@ -30,7 +30,7 @@ def test_help_is_instant_and_lists_the_options():
     assert time.monotonic() - started < 20
 
 
-@pytest.mark.parametrize("args", [("fix",), ("fix", "a.mp4"), ("fix", "a", "b", "--max-offset", "x"),
+@pytest.mark.parametrize("args", [("fix",), ("fix", "a.srt"), ("fix", "a", "b", "--max-offset", "x"),
                                   ("fix", "a", "b", "--audio-track=-1"),
                                   ("bogus",), ("fix", "--no-such-option", "a", "b")])
 def test_usage_errors_are_one_line(args):
@@ -745,6 +745,8 @@ def test_the_subtitle_streams_inside_a_film_are_synced_into_sidecars(tmp_path):
 
 
 def test_media_alone_without_text_subtitles_is_one_line_error(tmp_path):
+    proc = run("fix", tmp_path / "a.mp4")               # MEDIA alone is no usage error: a missing one is
+    assert proc.returncode == 1 and "media file not found" in one_line_error(proc)
     proc = run("fix", JFK)
     assert proc.returncode == 1
     assert "has no text subtitle stream to sync" in one_line_error(proc)
