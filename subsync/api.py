@@ -208,12 +208,11 @@ def audio_choice(media: PathLike, subs: PathLike | SubtitleDocument, document: S
     marked default, else the first (media.choose_audio_track)."""
     from .media import TrackReason, audio_tracks, choose_audio_track, pick_audio_track
 
+    tracks = audio_tracks(media)
     if options.audio_track is not None:
-        index = pick_audio_track(media, options.audio_track)
-        tracks = audio_tracks(media)
+        index = pick_audio_track(media, options.audio_track, tracks)
         return AudioChoice(index, tracks[index].language if index is not None and index < len(tracks) else None,
                            TrackReason.GIVEN)
-    tracks = audio_tracks(media)
     if len(tracks) <= 1:
         return AudioChoice(None, tracks[0].language if tracks else None, TrackReason.ONLY)
     wanted, source = _wanted_language(subs, document, options, subs_tag)

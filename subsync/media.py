@@ -208,16 +208,18 @@ def _parse_subtitle_streams(stderr_lines: list[str]) -> list[SubtitleStream]:
     return streams
 
 
-def pick_audio_track(path: str | os.PathLike, wanted: int | str | None) -> int | None:
+def pick_audio_track(path: str | os.PathLike, wanted: int | str | None,
+                     tracks: list[AudioTrack] | None = None) -> int | None:
     """The index (among audio streams) of ``wanted``: an index (int or digits) as it is, or
     a language tag (``eng``, ``en``, ``ger``, ``de``...) matched against the container's
-    tags, the first matching track; MediaError when no track has it."""
+    tags (``tracks``, listed from ``path`` when not given), the first matching track;
+    MediaError when no track has it."""
     if wanted is None or isinstance(wanted, int):
         return wanted
     text = wanted.strip().lower()
     if text.isdigit():
         return int(text)
-    tracks = audio_tracks(path)
+    tracks = audio_tracks(path) if tracks is None else tracks
     for track in tracks:
         if track.language and (track.language.lower() == text or languages.same_language(track.language, text)):
             return track.index
@@ -303,15 +305,15 @@ def load_audio(path: str | os.PathLike, audio_track: int | None = None) -> np.nd
     audio, stderr_lines = _decode(media, track, declared_s, lead)      # (n_samples,) on the player's clock
     if audio.size - max(0, lead) < MIN_AUDIO_SAMPLES:
         raise _decode_failure(path, media, track, stderr_lines, audio.size)
-    _check_complete(path, media, audio.size / SAMPLE_RATE_HZ, probe_lines)
+    _check_complete(path, media, audio.size / SAMPLE_RATE_HZ, declared_s, probe_lines)
     return audio
 
 
-def _check_complete(path: str | os.PathLike, media: Path, audio_end_s: float, probe_lines: list[str]) -> None:
+def _check_complete(path: str | os.PathLike, media: Path, audio_end_s: float, declared_s: float | None,
+                    probe_lines: list[str]) -> None:
     """MediaError when the file's data ends well before the end its container declares
     (TRUNCATION_MIN_S, TRUNCATION_FRACTION): a cut-off download, not an audio stream that
     is shorter than the video (whose data then runs on)."""
-    declared_s = _declared_duration_s(probe_lines)
     if declared_s is None:
         return
     end_s = declared_s - max(0.0, _container_start_s(probe_lines))      # on the player's clock

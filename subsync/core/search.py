@@ -110,14 +110,15 @@ def offset_at(speech: np.ndarray, starts_s, ends_s, scale: float, low_s: float, 
     reference = _Reference(centred, 0, _raster_length(starts, ends, scale), float(np.sqrt(np.mean(centred**2))))
     offsets, scores = _scale_scores(reference, starts, ends, scale, max(abs(low_s), abs(high_s)) + ACTIVITY_FRAME_S)
     offsets_s = offsets * ACTIVITY_FRAME_S
-    allowed = np.flatnonzero((offsets_s >= low_s - 1e-9) & (offsets_s <= high_s + 1e-9))
+    inside = (offsets_s >= low_s - 1e-9) & (offsets_s <= high_s + 1e-9)
+    allowed = np.flatnonzero(inside)
     if allowed.size < 3 or not np.any(scores[allowed] > 0):
         return None
     best = allowed[np.argmax(scores[allowed])]
     flat = FLAT_SCORE * max(abs(float(scores[best])), 1e-12)          # rounding, not a rise
     if scores[best] - max(scores[allowed[0]], scores[allowed[-1]]) <= flat:
         return None
-    return float(np.clip(_peak(offsets, scores, np.isin(np.arange(offsets.size), allowed)).offset_s, low_s, high_s))
+    return float(np.clip(_peak(offsets, scores, inside).offset_s, low_s, high_s))
 
 
 def _search(speech: np.ndarray, starts_s, ends_s, max_offset_s: float,
