@@ -577,8 +577,8 @@ def test_the_bazarr_command_of_the_readme(tmp_path):
     import shlex
     import shutil
 
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
-    section = readme[readme.index("## Media servers: Bazarr"):]
+    readme = (Path(__file__).parent.parent / "docs" / "integrations.md").read_text()
+    section = readme[readme.index("## Bazarr"):]
     command = re.search(r"```sh\n(subsync fix .*?)\n```", section).group(1)
     examples = Path(__file__).parent.parent / "examples"
     episode, subtitles = tmp_path / "Show S01E01.mp3", tmp_path / "Show S01E01.en.srt"
