@@ -65,8 +65,8 @@ _MODEL_FIELDS = frozenset(f.name for f in fields(ModelOptions))
 class LanguageSource(str, Enum):
     """Where the language an audio track was chosen for came from."""
 
-    SPOKEN = "--language"           # the spoken language, given
-    SUBS = "--subs-language"        # the subtitles' language, given
+    SPOKEN = "spoken"               # the spoken language, given (SyncOptions.language)
+    SUBS = "subs"                   # the subtitles' language, given (SyncOptions.subs_language)
     STREAM = "stream tag"           # the tag of the subtitle stream they were read from
     NAME = "file name"              # the subtitles' file name (Movie.fr.srt)
     TEXT = "text"                   # identified from the subtitles' text
@@ -108,6 +108,8 @@ class SyncResult:
     listened: Listened | None = None  # windows the per-line pass heard, of how many, and why
                                       # (None: no per-line pass)
     audio: AudioChoice | None = None  # the audio track used and why (None: synced to a reference)
+    detected_language: str | None = None  # the spoken language as detected, not given (None: given,
+                                          # or no listener heard the lines)
 
     @property
     def outside(self) -> int:
@@ -283,17 +285,24 @@ def _other_tracks(media: PathLike, choice: AudioChoice) -> list[AudioTrack]:
             and (choice.wanted is None or track.language is None or same_language(track.language, choice.wanted))]
 
 
-def _speaking_track_hint(media: PathLike, track: int | None) -> str:
-    """"; audio track N has speech: --audio-track N" when another track of ``media`` has
-    speech (a commentary or music track chosen by default), else ""."""
+def _speaking_track(media: PathLike, track: int | None) -> AudioTrack | None:
+    """Another audio track of ``media`` than ``track`` that has speech (when a commentary
+    or music track was chosen by default, or given), else None."""
     from .core.activity import speech_activity
     from .media import audio_tracks, load_audio
 
-    for other in audio_tracks(media):
-        if other.index != (track or 0) and engine.has_speech(speech_activity(load_audio(media, other.index))):
-            tag = f" ({other.language})" if other.language else ""
-            return f"; audio track {other.index}{tag} has speech: --audio-track {other.index}"
-    return ""
+    return next((other for other in audio_tracks(media) if other.index != (track or 0)
+                 and engine.has_speech(speech_activity(load_audio(media, other.index)))), None)
+
+
+def _no_speech(exc: NoSpeechError, media: PathLike, track: int | None) -> NoSpeechError:
+    """``exc`` naming the audio track of ``media`` that has speech, when another has."""
+    other = _speaking_track(media, track)
+    if other is None:
+        return exc
+    tag = f" ({other.language})" if other.language else ""
+    return NoSpeechError(f"{exc}; audio track {other.index}{tag} has speech", exc.result,
+                         speaking_track=other.index, speaking_language=other.language)
 
 
 class Synchronizer:
@@ -370,7 +379,7 @@ class Synchronizer:
         try:
             placement = self._placed(media, subs, document, options, choice.index, report)
         except NoSpeechError as exc:
-            placement, error = None, NoSpeechError(f"{exc}{_speaking_track_hint(media, choice.index)}")
+            placement, error = None, _no_speech(exc, media, choice.index)
         if placement is None or placement.refusal or not placement.text_heard:
             for other in _other_tracks(media, choice):     # the text may be spoken on another track
                 try:

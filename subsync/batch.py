@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import quoted
-from .exits import ERROR, OK, REFUSED, attempt
+from .exits import ERROR, OK, REFUSED, Explain, attempt, failure
 from .subtitles import EXTENSIONS, SUFFIXES
 
 MEDIA_EXTENSIONS = frozenset({".mkv", ".mp4", ".m4v", ".avi", ".mov", ".webm", ".wmv", ".ts", ".m2ts", ".mts",
@@ -49,7 +49,8 @@ class Outcome:
     seconds: float = 0.0
     report: dict = field(default_factory=dict)   # SyncResult.header(): the report without the lines
     result: object = field(default=None, repr=False, compare=False)   # the SyncResult, if synced
-    error: str = ""             # a refused or failed pair: the command line's one line (exits.Failure.message)
+    error: str = ""             # a refused or failed pair: its whole one line (exits.Failure.message, as
+                                # the run's ``explain`` words it)
 
     @property
     def exit_status(self) -> int:
@@ -165,23 +166,26 @@ EXIT_STATUS = {"synced": OK, "skipped": OK, "refused": REFUSED, "failed": ERROR}
 
 def run(pairs: Iterable[Pair], sync: Sync, *, suffix: str = ".synced", out_dir: Path | None = None,
         kind: str | None = None, skip_existing: bool = False,
-        progress: Callable[[int, Pair, str, int, int], None] | None = None) -> Iterator[Outcome]:
+        progress: Callable[[int, Pair, str, int, int], None] | None = None,
+        explain: Explain = failure) -> Iterator[Outcome]:
     """Sync each pair (``sync(pair, progress)`` returns a SyncResult) and write its output
     atomically; yields an Outcome per pair.  A pair that fails or is refused does not stop
-    the others.  ``progress(k, pair, stage, done, total)`` reports the k-th pair's stages."""
+    the others.  ``progress(k, pair, stage, done, total)`` reports the k-th pair's stages;
+    ``explain`` words a failed pair's messages (exits.failure: the library's own)."""
     for k, pair in enumerate(pairs):
         def report(stage: str, done: int, total: int, k=k, pair=pair) -> None:
             if progress is not None:
                 progress(k, pair, stage, done, total)
 
-        yield one_pair(pair, sync, report, suffix=suffix, out_dir=out_dir, kind=kind, skip_existing=skip_existing)
+        yield one_pair(pair, sync, report, suffix=suffix, out_dir=out_dir, kind=kind, skip_existing=skip_existing,
+                       explain=explain)
 
 
 def one_pair(pair: Pair, sync: Sync, report: Callable[[str, int, int], None], *, suffix: str = ".synced",
              out_dir: Path | None = None, kind: str | None = None, skip_existing: bool = False,
-             describe: Callable[[object], str] | None = None) -> Outcome:
+             describe: Callable[[object], str] | None = None, explain: Explain = failure) -> Outcome:
     """One pair synced and its output written atomically (or skipped), as an Outcome
-    (``describe(result)``: a synced pair's message)."""
+    (``describe(result)``: a synced pair's message; ``explain(error)``: a failed pair's)."""
     output = output_for(pair, suffix, out_dir, kind)
     if skip_existing and output.exists():
         return Outcome(pair, output, "skipped", "output exists")
@@ -192,7 +196,7 @@ def one_pair(pair: Pair, sync: Sync, report: Callable[[str, int, int], None], *,
         output.parent.mkdir(parents=True, exist_ok=True)
         result.save(output, kind)
         return result
-    result, failed = attempt(work)
+    result, failed = attempt(work, explain)
     if failed is not None:
         return Outcome(pair, output, failed.outcome, failed.reason, time.monotonic() - started, error=failed.message)
     return Outcome(pair, output, "synced", describe(result) if describe else "", time.monotonic() - started,
@@ -269,7 +273,7 @@ def _available_memory_gb() -> float:
 
 def run_parallel(pairs: Sequence[Pair], jobs: int, make_sync: Callable[[int], Sync], *, suffix: str = ".synced",
                  out_dir: Path | None = None, kind: str | None = None, skip_existing: bool = False,
-                 describe: Callable[[object], str] | None = None) -> Iterator[Outcome]:
+                 describe: Callable[[object], str] | None = None, explain: Explain = failure) -> Iterator[Outcome]:
     """:func:`run` over ``jobs`` worker processes, each with its own model:
     ``make_sync(threads)`` (picklable) is called once in each worker with its share of
     the CPU threads and returns its ``sync``.  Outcomes come as the pairs finish (sort them
@@ -285,7 +289,7 @@ def run_parallel(pairs: Sequence[Pair], jobs: int, make_sync: Callable[[int], Sy
     stop = context.Event()                             # set on Ctrl-C: queued pairs are not started
     executor = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
                                    initargs=(make_sync, threads, stop))
-    futures = {executor.submit(_worker_pair, pair, suffix, out_dir, kind, skip_existing, describe): pair
+    futures = {executor.submit(_worker_pair, pair, suffix, out_dir, kind, skip_existing, describe, explain): pair
                for pair in pairs}
     given: set = set()                     # futures whose outcome was yielded
 
@@ -344,14 +348,15 @@ def _start_worker(make_sync: Callable[[int], Sync], threads: int, stop) -> None:
 
 
 def _worker_pair(pair: Pair, suffix: str, out_dir: Path | None, kind: str | None,
-                 skip_existing: bool, describe: Callable[[object], str] | None = None) -> Outcome | None:
+                 skip_existing: bool, describe: Callable[[object], str] | None = None,
+                 explain: Explain = failure) -> Outcome | None:
     """One pair in a worker (None when interrupted); the SyncResult stays in the worker."""
     if _WORKER_STOP is not None and _WORKER_STOP.is_set():
         return None
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         outcome = one_pair(pair, _WORKER_SYNC, lambda *_: None, suffix=suffix, out_dir=out_dir, kind=kind,
-                           skip_existing=skip_existing, describe=describe)
+                           skip_existing=skip_existing, describe=describe, explain=explain)
     except KeyboardInterrupt:
         return None
     finally:

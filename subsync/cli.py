@@ -334,7 +334,7 @@ def _fix_embedded(media: Path, stream: int | None, output: Path | None, report: 
     try:
         streams = subtitle_streams(media)
     except SubsyncError as exc:
-        _fail(str(exc), ERROR)
+        _fail(render.reason(exc), ERROR)
     if stream is not None and stream >= len(streams):
         _fail(f"{quoted(media)} has no subtitle stream {stream} (it has {len(streams)})", USAGE)
     chosen = streams if stream is None else [streams[stream]]
@@ -371,7 +371,7 @@ def _fix_embedded(media: Path, stream: int | None, output: Path | None, report: 
                 commit_outputs(outputs)
             return result
         try:
-            result, failed = attempt(work)
+            result, failed = attempt(work, render.failure)
         except KeyboardInterrupt:
             progress.finish()
             _fail(INTERRUPTED_MESSAGE, INTERRUPTED)
@@ -411,7 +411,7 @@ def _fix_in_workers(pairs, targets, workers: int, common: SyncArgs, options, kin
     one after the other: a summary line per pair written, the error line of each that is
     not, in the order given; the same outputs and exit status."""
     from . import batch as batching
-    from .render import summary
+    from .render import failure, summary
 
     given = [batching.Pair(media, subs, subs.parent) for media, subs in pairs]
     make_sync = functools.partial(batching.synchronizer_sync, common.model_options(), options)
@@ -419,7 +419,8 @@ def _fix_in_workers(pairs, targets, workers: int, common: SyncArgs, options, kin
     progress(f"syncing {len(given)} pairs with {workers} workers", 0, 1)
     done = {}
     try:
-        for outcome in batching.run_parallel(given, workers, make_sync, kind=kind, describe=summary):
+        for outcome in batching.run_parallel(given, workers, make_sync, kind=kind, describe=summary,
+                                             explain=failure):
             done[outcome.pair] = outcome
             progress(f"syncing {len(given)} pairs with {workers} workers", len(done), len(given))
     except KeyboardInterrupt:
@@ -478,11 +479,12 @@ def _refuse_overwriting_inputs(outputs: list[tuple[Path | None, str]], inputs: l
 def _check_plot() -> None:
     from .errors import SubsyncError
     from .plot import check_available
+    from .render import reason
 
     try:
         check_available()
     except SubsyncError as exc:
-        _fail(str(exc), ERROR)
+        _fail(reason(exc), ERROR)
 
 
 def _check_writable(outputs: list[tuple[Path | None, str]]) -> None:
@@ -550,7 +552,7 @@ class _Fix:
             progress.finish()
             return result, self.write(result, subs, target)
         try:
-            done, failed = attempt(work)
+            done, failed = attempt(work, render.failure)
         except KeyboardInterrupt:
             progress.finish()
             _fail(INTERRUPTED_MESSAGE, INTERRUPTED)
@@ -643,7 +645,7 @@ def batch(
 ) -> None:
     """Sync every media/subtitle pair in DIR... with one model per worker; a summary table at the end."""
     from . import batch as batching
-    from .render import batch_table
+    from .render import batch_table, failure
 
     for folder in folders:
         if not folder.is_dir():
@@ -681,12 +683,14 @@ def batch(
             if jobs > 1:
                 make_sync = functools.partial(batching.synchronizer_sync, model_options, options)
                 outcome_stream = batching.run_parallel(found.pairs, jobs, make_sync, suffix=suffix,
-                                                       out_dir=out_dir, kind=kind, skip_existing=skip_existing)
+                                                       out_dir=out_dir, kind=kind, skip_existing=skip_existing,
+                                                       explain=failure)
                 progress(f"syncing with {jobs} workers", 0, 1)
             else:
                 sync = batching.synchronizer_sync(model_options, options, model_options.threads)
                 outcome_stream = batching.run(found.pairs, sync, suffix=suffix, out_dir=out_dir, kind=kind,
-                                              skip_existing=skip_existing, progress=progress.pair_stage)
+                                              skip_existing=skip_existing, progress=progress.pair_stage,
+                                              explain=failure)
         outcomes, interrupted = _follow(outcome_stream, report_path, progress, common.json)
     order = {pair: k for k, pair in enumerate(found.pairs)}
     outcomes.sort(key=lambda outcome: order[outcome.pair])      # (workers finish in any order)
@@ -762,13 +766,15 @@ def _on_cluster(address: str, jobs: int | None, pairs, model_options, options, *
     """The pairs' outcomes from worker actors on the Ray cluster at ``address``."""
     from . import batch as batching
     from .cluster import ClusterError, connect, default_workers, run_ray
+    from .render import failure, reason
 
     try:
         cpus = connect(address)
     except ClusterError as exc:
-        _fail(str(exc))
+        _fail(reason(exc))
     workers = jobs or default_workers(cpus, len(pairs))
-    return run_ray(pairs, workers, functools.partial(batching.synchronizer_sync, model_options, options), **where)
+    return run_ray(pairs, workers, functools.partial(batching.synchronizer_sync, model_options, options),
+                   explain=failure, **where)
 
 
 def run() -> None:

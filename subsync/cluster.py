@@ -18,7 +18,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from .batch import THREADS_PER_JOB, Outcome, Pair, Sync, one_pair
-from .errors import SubsyncError
+from .errors import MissingExtraError, SubsyncError
+from .exits import Explain, failure
 
 RESTARTS = 3                    # an actor (its node lost) is restarted this many times ...
 TASK_RETRIES = 3                # ... and a pair it held retried this many times
@@ -31,13 +32,29 @@ class ClusterError(SubsyncError):
     """Ray is missing, or the cluster cannot be reached."""
 
 
+class RayMissingError(ClusterError, MissingExtraError):
+    """Ray (the extra ``subsync-whisper[ray]``) is not installed."""
+
+    def __init__(self) -> None:
+        MissingExtraError.__init__(self, "running on a Ray cluster", "ray", "Ray")
+
+
+class ClusterAddressError(ClusterError):
+    """``address`` is not a Ray cluster address (auto, host:port or ray://host[:port])."""
+
+    def __init__(self, address: str) -> None:
+        super().__init__(f"Ray cluster address {address!r} is not auto, host:port or ray://host[:port]")
+        self.address = address
+
+
 def connect(address: str) -> int:
     """Join the Ray cluster at ``address`` ("auto", "host:port" or "ray://host:port");
-    returns its CPU count.  ClusterError when Ray is not installed or no cluster answers."""
+    returns its CPU count.  ClusterError when Ray is not installed (RayMissingError), the
+    address is not one (ClusterAddressError) or no cluster answers."""
     try:
         import ray
     except ImportError:
-        raise ClusterError("--ray needs Ray: pip install 'subsync-whisper[ray]'") from None
+        raise RayMissingError() from None
     _reachable(address)
     package = Path(__file__).resolve().parent
     try:
@@ -60,7 +77,7 @@ def _reachable(address: str) -> None:
     if address.startswith("ray://") and not (port.isdigit() and host and not host.endswith(":")):
         host, port = rest, str(CLIENT_PORT)
     if not host or not port.isdigit() or (":" in host and not host.startswith("[")):
-        raise ClusterError(f"--ray: {address!r} is not auto, host:port or ray://host[:port]")
+        raise ClusterAddressError(address)
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
     except OSError as exc:
@@ -74,19 +91,19 @@ def default_workers(cluster_cpus: int, pairs: int) -> int:
 
 def run_ray(pairs: Sequence[Pair], workers: int, make_sync: Callable[[int], Sync], *, suffix: str = ".synced",
             out_dir: Path | None = None, kind: str | None = None, skip_existing: bool = False,
-            threads: int = THREADS_PER_JOB) -> Iterator[Outcome]:
+            threads: int = THREADS_PER_JOB, explain: Explain = failure) -> Iterator[Outcome]:
     """The pairs synced by ``workers`` actors on the cluster joined by :func:`connect`
     (``make_sync(threads)``, picklable, builds each actor's ``sync`` once).  Outcomes come
     as the pairs finish.  A pair goes to an actor only once it has started (an actor the
     cluster has no room for takes none); an actor lost beyond Ray's restarts takes no more
     pairs, and when no actor is left (or none starts within START_TIMEOUT_S) the rest come
-    back failed.  Ctrl-C: queued pairs are not started, the running ones finish (their
+    back failed.  ``explain`` (picklable) words a failed pair's messages (batch.one_pair).  Ctrl-C: queued pairs are not started, the running ones finish (their
     outputs whole), then KeyboardInterrupt is raised here."""
     import ray
 
     worker_class = ray.remote(num_cpus=threads, max_restarts=RESTARTS, max_task_retries=TASK_RETRIES)(_Worker)
     actors = [worker_class.remote(make_sync, threads) for _ in range(max(1, min(workers, len(pairs))))]
-    options = (suffix, out_dir, kind, skip_existing)
+    options = (suffix, out_dir, kind, skip_existing, explain)
     starting = {actor.ready.remote(): actor for actor in actors}      # not yet placed and loaded
     queue = list(reversed(pairs))
     running: dict = {}                                                # ObjectRef -> (pair, actor)
@@ -175,9 +192,10 @@ class _Worker:
         """Answers once the actor is placed and its model loaded."""
         return True
 
-    def sync(self, pair: Pair, suffix: str, out_dir: Path | None, kind: str | None, skip_existing: bool) -> Outcome:
+    def sync(self, pair: Pair, suffix: str, out_dir: Path | None, kind: str | None, skip_existing: bool,
+             explain: Explain = failure) -> Outcome:
         outcome = one_pair(pair, self._sync, lambda *_: None, suffix=suffix, out_dir=out_dir, kind=kind,
-                           skip_existing=skip_existing)
+                           skip_existing=skip_existing, explain=explain)
         return replace(outcome, result=None)
 
 

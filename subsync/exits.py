@@ -1,5 +1,9 @@
 """Exit statuses, and the one map from the project's exceptions to a status and a one-line
-message: ``subsync fix`` prints it, ``subsync batch`` records it per pair and goes on."""
+message: ``subsync fix`` prints it, ``subsync batch`` records it per pair and goes on.
+
+The messages here are the library's own (no command-line option named); the command line
+words its advice about options with its own map (``subsync.render.failure``), passed to
+:func:`attempt` as ``explain``."""
 
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ class Failure:
 
     status: int         # REFUSED or ERROR
     reason: str         # the error's own line (a batch's per-pair message)
-    message: str        # the line the command line prints after "subsync: error: "
+    message: str        # the whole line (the command line prints it after "subsync: error: ")
 
     @property
     def outcome(self) -> str:
@@ -36,8 +40,7 @@ class Failure:
 def failure(exc: SubsyncError | OSError) -> Failure:
     """The status and one-line message of one of the project's errors."""
     if isinstance(exc, RefusedError):
-        force = "" if exc.result is None else " (--force writes it anyway)"
-        return Failure(REFUSED, str(exc), f"refused: {exc}; nothing written{force}")
+        return Failure(REFUSED, str(exc), f"refused: {exc}; nothing written")
     if isinstance(exc, SubsyncError):
         return Failure(ERROR, str(exc), str(exc))
     name = quoted(exc.filename) if exc.filename else ""
@@ -45,14 +48,17 @@ def failure(exc: SubsyncError | OSError) -> Failure:
     return Failure(ERROR, reason, reason)
 
 
-def attempt(work: Callable[[], T]) -> tuple[T, None] | tuple[None, Failure]:
-    """``(work(), None)``, or ``(None, failure)`` when it raises one of the project's errors
-    (any other exception is a bug and goes through).  Ctrl-C goes through too: it stops
-    the caller, who says what was left undone (``INTERRUPTED``)."""
+Explain = Callable[[SubsyncError | OSError], Failure]
+
+
+def attempt(work: Callable[[], T], explain: Explain = failure) -> tuple[T, None] | tuple[None, Failure]:
+    """``(work(), None)``, or ``(None, explain(error))`` when it raises one of the project's
+    errors (any other exception is a bug and goes through).  Ctrl-C goes through too: it
+    stops the caller, who says what was left undone (``INTERRUPTED``)."""
     try:
         return work(), None
     except (SubsyncError, OSError) as exc:
-        return None, failure(exc)
+        return None, explain(exc)
 
 
 def overall(statuses: Iterable[int]) -> int:

@@ -8,18 +8,20 @@ import os
 import numpy as np
 
 from .core.inference import Action
-from .errors import SubsyncError
-
-PLOT_EXTRA = "pip install 'subsync-whisper[plot]'"     # this project's distribution and extra
+from .errors import MissingExtraError
 
 
 def check_available() -> None:
-    """Raise SubsyncError (with the install hint) unless matplotlib can be imported:
+    """Raise MissingExtraError (with the install hint) unless matplotlib can be imported:
     called before any work, so that --plot never fails after a long sync."""
     import importlib.util
 
     if importlib.util.find_spec("matplotlib") is None:
-        raise SubsyncError(f"--plot needs matplotlib: {PLOT_EXTRA}")
+        raise _missing()
+
+
+def _missing() -> MissingExtraError:
+    return MissingExtraError("drawing a plot", "plot", "matplotlib")
 
 
 def plot(result, path: str | os.PathLike) -> None:
@@ -39,7 +41,7 @@ def plot_bytes(result, image_format: str = "png") -> bytes:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise SubsyncError(f"--plot needs matplotlib: {PLOT_EXTRA}") from None
+        raise _missing() from None
 
     old = np.array([cue.start_s for cue in result.document.cues])
     new = np.array([line.start_s for line in result.lines])

@@ -1,6 +1,10 @@
 """What the command line shows and writes besides the subtitles: the summary line, the dry
-run's change lines, the batch table, the JSON report and the batch's JSON-lines report.
-Plain strings and bytes (no typer): the commands print them."""
+run's change lines, the batch table, the JSON report and the batch's JSON-lines report, and
+its error lines.  Plain strings and bytes (no typer): the commands print them.
+
+This is the command line's module (only ``subsync.cli`` imports it): here, and only here
+and in the CLI itself, the library's errors and values become advice naming options
+(``--language``, ``--audio-track N``, ``--force``)."""
 
 from __future__ import annotations
 
@@ -9,13 +13,28 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import quoted
+from .errors import (
+    EnglishOnlyModelError,
+    Int8NeedsCpuError,
+    MissingExtraError,
+    ModelIsAFileError,
+    NoCudaError,
+    NoSpeechError,
+    OffsetBeyondSearchError,
+    RefusedError,
+    SubsyncError,
+    quoted,
+)
+from .exits import Failure
+from .exits import failure as plain_failure
 from .fileio import atomic_write_bytes
 from .subtitles import format_timestamp
 
 
 def summary(result, from_reference: bool = False) -> str:
     """One line: the map (offset, drift, cuts), what happened to the lines, and any warning."""
+    from .core.triage import FAST_SAMPLE
+
     counts = result.counts()
     time_map = result.time_map
     drift = (time_map.scale - 1.0) * 100
@@ -38,12 +57,13 @@ def summary(result, from_reference: bool = False) -> str:
     listened = result.listened
     if listened is not None and listened.heard < listened.total:
         how += (f"; {listened.heard} of {listened.total} windows heard "
-                f"({'a sample' if listened.why.startswith('--fast') else 'triage'})")
+                f"({'a sample' if listened.why == FAST_SAMPLE else 'triage'})")
     outside = result.outside
     if outside:
         how += f"; {outside} line{'s' if outside > 1 else ''} placed beyond the end of the media"
     how += track(result.audio)
-    warning = f"; WRITTEN DESPITE THE SELF-CHECK (--force): {result.refusal}" if result.refusal else ""
+    warning = (f"; WRITTEN DESPITE THE SELF-CHECK (--force): {refusal(result.refusal, result.detected_language)}"
+               if result.refusal else "")
     return f"{found}, {how}{warning}"
 
 
@@ -71,6 +91,62 @@ def track(audio) -> str:
         TrackReason.SPEECH: "its speech matches the text, the first choice's did not",
     }[audio.reason]
     return f"; audio track {audio.index}{tag}: {why}"
+
+
+OPTION_OF_EXTRA = {"plot": "--plot", "ray": "--ray"}     # the option that needs each extra
+LANGUAGE_ADVICE = "; if it is another, give it with --language"
+
+
+def reason(exc: SubsyncError) -> str:
+    """An error's own line as the command line words it: the library's message, or, for an
+    error an option causes or cures, the same with the option named (``--language fr``,
+    ``--audio-track 1``, ``raise --max-offset``)."""
+    if isinstance(exc, EnglishOnlyModelError):
+        return f"model {exc.model} is English-only; --language {exc.language} needs a multilingual model such as base"
+    if isinstance(exc, ModelIsAFileError):
+        return f"--model {exc.model} is a file; give a model directory, a hub id or one of: {', '.join(exc.bundled)}"
+    if isinstance(exc, NoCudaError):
+        return f"--device {exc.device} was asked for, but torch sees no CUDA GPU"
+    if isinstance(exc, Int8NeedsCpuError):
+        return "int8 runs on the CPU only; use --device cpu or drop --int8"
+    if isinstance(exc, MissingExtraError) and exc.extra in OPTION_OF_EXTRA:
+        return f"{OPTION_OF_EXTRA[exc.extra]} needs {exc.module}: {exc.install}"
+    if isinstance(exc, OffsetBeyondSearchError):
+        return (f"{exc.subs}: no line is heard in {exc.media} within the searched offsets "
+                f"(+-{exc.max_offset_s:g} s); if the subtitles are further off, raise --max-offset")
+    if isinstance(exc, NoSpeechError) and exc.speaking_track is not None:
+        return f"{exc}: --audio-track {exc.speaking_track}"
+    if isinstance(exc, RefusedError):
+        return refusal(str(exc), exc.detected_language)
+    from .cluster import ClusterAddressError
+
+    if isinstance(exc, ClusterAddressError):
+        return f"--ray: {exc.address!r} is not auto, host:port or ray://host[:port]"
+    return str(exc)
+
+
+def refusal(text: str, detected_language: str | None) -> str:
+    """A refusal as the command line words it: where it says which language the speech was
+    taken for (detected, not given), it says how to give another."""
+    if not detected_language:
+        return text
+    from .core.engine import language_note
+
+    return text.replace(language_note(detected_language), language_note(detected_language, LANGUAGE_ADVICE))
+
+
+def failure(exc: SubsyncError | OSError) -> Failure:
+    """:func:`subsync.exits.failure` as the command line words it (:func:`reason`; a refused
+    result that ``--force`` would write says so).  Module-level, so that worker processes
+    and cluster actors can be handed it (``explain``)."""
+    plain = plain_failure(exc)
+    if not isinstance(exc, SubsyncError):
+        return plain
+    line = reason(exc)
+    if isinstance(exc, RefusedError):
+        force = "" if exc.result is None else " (--force writes it anyway)"
+        return Failure(plain.status, line, f"refused: {line}; nothing written{force}")
+    return Failure(plain.status, line, line)
 
 
 def changes(result) -> list[str]:

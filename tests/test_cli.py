@@ -67,7 +67,9 @@ def test_one_map_from_errors_to_exit_status_and_message():
         return work
 
     assert attempt(lambda: 5) == (5, None)
-    _, refused = attempt(raising(RefusedError("x.srt: no line of it is heard", result=object())))
+    from subsync.render import failure      # (the command line's words: it names --force)
+
+    _, refused = attempt(raising(RefusedError("x.srt: no line of it is heard", result=object())), failure)
     assert (refused.status, refused.reason, refused.message) == (
         3, "x.srt: no line of it is heard",
         "refused: x.srt: no line of it is heard; nothing written (--force writes it anyway)")

@@ -35,7 +35,7 @@ def test_a_well_timed_file_is_heard_in_part_and_comes_back_as_with_every_window(
     parts = run(audio, lines, listener(voices, seed))
     every = run(audio, lines, listener(voices, seed), every_line=True)
     assert parts.listened.heard < 0.5 * parts.listened.total, parts.listened
-    assert every.listened.heard == every.listened.total and every.listened.why == "--every-line"
+    assert every.listened.heard == every.listened.total and every.listened.why == "every line"
     gap = np.abs(np.array([a.start_s - b.start_s for a, b in zip(parts.lines, every.lines)]))
     assert gap.max() <= 0.03
     assert np.mean(unmoved(parts)) >= 0.99 and np.mean(restored(parts, starts)) >= 0.99

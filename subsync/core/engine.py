@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..errors import AlignmentError, NoSpeechError
+from ..errors import NoSpeechError, OffsetBeyondSearchError
 from . import search, timemap, triage
 from .activity import (
     ACTIVITY_FRAME_S,
@@ -90,6 +90,8 @@ class Placement:
     refusal: str = ""               # why the self-check refuses this result ("": it passes)
     media_s: float = float("inf")   # the media's length (lines placed beyond it fall outside)
     listened: triage.Listened | None = None   # windows the per-line pass heard, and why (None: none)
+    detected_language: str | None = None      # the spoken language as detected, not given (None:
+                                              # given, or no listener heard the lines)
 
     @property
     def outside(self) -> int:
@@ -126,8 +128,8 @@ def sync_audio(audio: np.ndarray, lines: Lines, options: SyncOptions, listener: 
                report: Progress, labels: Labels = Labels()) -> Placement:
     """Place ``lines`` in ``audio`` (float32 mono at SAMPLE_RATE_HZ).  ``listener()`` is
     called once, when a listener is first needed.  Raises NoSpeechError (a RefusedError)
-    for audio without speech and AlignmentError for a map at the edge of the offset search; a result the
-    self-check refuses comes back with ``refusal`` set."""
+    for audio without speech and OffsetBeyondSearchError (an AlignmentError) for a map at the edge of
+    the offset search; a result the self-check refuses comes back with ``refusal`` set."""
     media_s = audio.size / SAMPLE_RATE_HZ
     options = _bounded(options, media_s, lines)
     return _outside_refused(replace(_sync_audio(audio, lines, options, listener, report, labels), media_s=media_s),
@@ -211,7 +213,8 @@ def _heard(hearing: Hearing, global_map: timemap.TimeMap, match: _Match, score: 
     placement = Placement(tuple(placed), time_map, global_map, hearing.language or "", hearing.listener.name,
                           margin=match.margin, text_score=score,
                           listened=triage.Listened(len(plan.windows), plan.total, plan.reason,
-                                                   hearing.windows_heard))
+                                                   hearing.windows_heard),
+                          detected_language=_detected_language(hearing))
     share = heard_share(heard, options.min_confidence)
     if share < MIN_HEARD_SHARE and not match.trusted:
         return replace(placement, refusal=(
@@ -228,9 +231,9 @@ def _listen(hearing: Hearing, time_map: timemap.TimeMap, span_s: float) -> tuple
     options, lines = hearing.options, hearing.lines
     windows = hearing.windows(time_map)
     if options.fast:
-        plan = triage.Plan(tuple(triage.sample(windows)), len(windows), "--fast: a sample")
+        plan = triage.Plan(tuple(triage.sample(windows)), len(windows), triage.FAST_SAMPLE)
     elif options.every_line:
-        plan = triage.every_window(windows, "--every-line")
+        plan = triage.every_window(windows, triage.EVERY_LINE)
     else:
         sampled = hearing.hear_all(triage.sample(windows))
         guide = time_map
@@ -256,15 +259,28 @@ def _unheard(hearing: Hearing, cut_map: timemap.TimeMap, match: _Match, score: f
         f"{labels.media} and the speech pattern matches no offset clearly "
         f"(activity margin {match.margin:.2f}): another episode, or no dialogue?{_detected(hearing)}")
     return Placement(placed, time_map, cut_map, hearing.language or "", hearing.listener.name, text_heard=False,
-                     margin=match.margin, text_score=score, refusal=refusal)
+                     margin=match.margin, text_score=score, refusal=refusal,
+                     detected_language=_detected_language(hearing))
+
+
+def _detected_language(hearing: Hearing) -> str | None:
+    """The spoken language when it was detected, not given (None when given)."""
+    return hearing.language if hearing.detected else None
 
 
 def _detected(hearing: Hearing) -> str:
-    """A hint when the spoken language was detected, not given: a few seconds of speech
-    are easily taken for another language, and text heard in the wrong one is not heard."""
-    if not hearing.detected:
-        return ""
-    return f" (the speech was taken for language {hearing.language!r}; if it is another, give it with --language)"
+    """A note when the spoken language was detected, not given: a few seconds of speech
+    are easily taken for another language, and text heard in the wrong one is not heard
+    (the placement's ``detected_language`` carries the language for callers' advice)."""
+    language = _detected_language(hearing)
+    return "" if language is None else language_note(language)
+
+
+def language_note(language: str, advice: str = "") -> str:
+    """What a refusal says when the spoken language was detected: ``" (the speech was
+    taken for language 'en')"``; ``advice`` goes inside the parentheses, after it (the
+    command line's: how to give another)."""
+    return f" (the speech was taken for language {language!r}{advice})"
 
 
 def sync_cues(reference: Lines, lines: Lines, options: SyncOptions, labels: Labels = Labels()) -> Placement:
@@ -338,6 +354,4 @@ def _check_found(global_map: timemap.TimeMap, lines: Sequence[LineResult], optio
     heard_any = any(line.action in (Action.KEPT, Action.RETIMED) for line in lines)
     at_edge = abs(global_map.offset_s) >= options.max_offset_s - EDGE_S
     if at_edge and not heard_any:
-        raise AlignmentError(
-            f"{labels.subs}: no line is heard in {labels.media} within the searched offsets "
-            f"(+-{options.max_offset_s:g} s); if the subtitles are further off, raise --max-offset")
+        raise OffsetBeyondSearchError(labels.subs, labels.media, options.max_offset_s)

@@ -41,6 +41,8 @@ CUT_NEAR_S = 20.0             # lines this close (subtitle seconds) to a cut are
 ALL_WINDOWS_SHARE = 0.6       # suspect windows beyond this share of all: hear every window
 WRONG_SHARE = 0.1             # the sample's fit puts more lines than this off or scattered beyond
                               # the tolerance: hear every window
+FAST_SAMPLE = "fast: a sample"   # Plan.reason when only the sample is heard (SyncOptions.fast)
+EVERY_LINE = "every line"        # Plan.reason when every window is heard as asked (SyncOptions.every_line)
 
 
 @dataclass(frozen=True)

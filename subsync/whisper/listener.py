@@ -17,7 +17,7 @@ import numpy as np
 from ..core import attention
 from ..core.activity import ACTIVITY_FRAME_S, SAMPLE_RATE_HZ, speech_activity
 from ..core.listener import HeardLine, HeardWord, Passage
-from ..errors import ModelError
+from ..errors import EnglishOnlyModelError, UnknownLanguageError
 from .model import MAX_FRAMES, MAX_TEXT_TOKENS, TOKEN_FRAME_S, WINDOW_S
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -93,11 +93,10 @@ class WhisperListener:
     def language_for(self, requested: str | None) -> str | None:
         model = self.model
         if not model.multilingual and requested not in (None, "en"):
-            raise ModelError(f"model {model.spec} is English-only; --language {requested} needs a "
-                             "multilingual model such as base")
+            raise EnglishOnlyModelError(model.spec, requested)
         language = requested if model.multilingual else "en"
         if language and model.multilingual and language not in model.language_ids:
-            raise ModelError(f"model {model.spec} does not know language {language!r}")
+            raise UnknownLanguageError(model.spec, language)
         return language
 
     def detect_language(self, pieces: Sequence[np.ndarray]) -> str:

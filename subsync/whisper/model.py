@@ -26,7 +26,14 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 import numpy as np
 
 from ..core.activity import SAMPLE_RATE_HZ
-from ..errors import ModelError, quoted
+from ..errors import (
+    Int8NeedsCpuError,
+    ModelError,
+    ModelIsAFileError,
+    NoCudaError,
+    UnknownLanguageError,
+    quoted,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -148,7 +155,7 @@ def resolve_model(spec: str) -> str:
             return str(path)
         raise ModelError(f"model directory {spec} has neither config.json nor model.bin")
     if path.exists():
-        raise ModelError(f"--model {spec} is a file; give a model directory, a hub id or one of: {_names()}")
+        raise ModelIsAFileError(spec, tuple(BUNDLED_MODELS))
     if spec.count("/") != 1 or spec.startswith(("/", ".", "~")):
         raise ModelError(f"unknown model {spec!r}: not a directory, a hub id (org/name) or one of: {_names()}")
     return spec
@@ -324,7 +331,7 @@ class WhisperModel:
         self.int8 = (self.device == "cpu") if int8 is None else int8
         if self.int8:
             if self.device != "cpu":
-                raise ModelError("int8 runs on the CPU only; use --device cpu or drop --int8")
+                raise Int8NeedsCpuError(self.device)
             _quantize(self._model)
         self._vocab = self._tokenizer.get_vocab()
         self.sot = self._token_id("<|startoftranscript|>")
@@ -378,7 +385,7 @@ class WhisperModel:
             return [self.sot]
         lang = self.language_ids.get(language or "en")
         if lang is None:
-            raise ModelError(f"model {self.spec} does not know language {language!r}")
+            raise UnknownLanguageError(self.spec, language)
         return [self.sot, lang, self.transcribe]
 
     # -- audio ----------------------------------------------------------------------------
@@ -442,7 +449,7 @@ def _pick_device(device: str) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ModelError("--device cuda was asked for, but torch sees no CUDA GPU")
+        raise NoCudaError(device)
     if device != "cpu" and not device.startswith("cuda"):
         raise ModelError(f"unknown device {device!r}: use auto, cpu or cuda")
     return device
