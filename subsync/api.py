@@ -219,6 +219,7 @@ def audio_choice(media: PathLike, subs: PathLike | SubtitleDocument, document: S
         return AudioChoice(None, tracks[0].language if tracks else None, TrackReason.ONLY)
     wanted, source = _wanted_language(subs, document, options, subs_tag)
     track, reason = choose_audio_track(tracks, wanted)
+    assert track is not None                    # (there are two tracks or more)
     return AudioChoice(track.index, track.language, reason, wanted, source)
 
 
@@ -341,6 +342,7 @@ class Synchronizer:
         from .whisper.listener import load_listener
 
         options = self.model_options
+        assert options is not None                  # (set whenever a model is to be loaded)
         return load_listener(options.model, options.device, options.threads, options.int8)
 
     def sync_stream(self, media: PathLike, stream: SubtitleStream, options: SyncOptions | None = None, *,
@@ -434,13 +436,17 @@ class _Loader:
         return self
 
     def _run(self) -> None:
+        future = self._future
+        assert future is not None                   # (started by start)
         try:
-            self._future.set_result(self._load())
+            future.set_result(self._load())
         except BaseException as exc:       # handed to whoever asks for the result
-            self._future.set_exception(exc)
+            future.set_exception(exc)
 
     def result(self) -> Listener:
-        return self.start()._future.result()
+        future = self.start()._future
+        assert future is not None
+        return future.result()
 
 
 def sync(media: PathLike, subs: PathLike | SubtitleDocument, options: SyncOptions | None = None, *,

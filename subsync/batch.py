@@ -199,6 +199,7 @@ def one_pair(pair: Pair, sync: Sync, report: Callable[[str, int, int], None], *,
     result, failed = attempt(work, explain)
     if failed is not None:
         return Outcome(pair, output, failed.outcome, failed.reason, time.monotonic() - started, error=failed.message)
+    assert result is not None
     return Outcome(pair, output, "synced", describe(result) if describe else "", time.monotonic() - started,
                    result.header(), result)
 
@@ -353,6 +354,7 @@ def _worker_pair(pair: Pair, suffix: str, out_dir: Path | None, kind: str | None
     """One pair in a worker (None when interrupted); the SyncResult stays in the worker."""
     if _WORKER_STOP is not None and _WORKER_STOP.is_set():
         return None
+    assert _WORKER_SYNC is not None                 # (set by the pool's initializer)
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         outcome = one_pair(pair, _WORKER_SYNC, lambda *_: None, suffix=suffix, out_dir=out_dir, kind=kind,

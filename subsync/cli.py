@@ -14,13 +14,17 @@ import os
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated, NoReturn, Optional, get_type_hints
+from typing import TYPE_CHECKING, Annotated, NoReturn, Optional, get_type_hints
 
 import typer
 
 from . import __version__
 from .errors import quoted
 from .exits import ERROR, INTERRUPTED, INTERRUPTED_MESSAGE, OK, USAGE, attempt, overall
+
+if TYPE_CHECKING:                       # (imported lazily at run time: --help stays instant)
+    from .api import SyncOptions, SyncResult, Synchronizer
+    from .fileio import Output
 
 app = typer.Typer(
     add_completion=False,
@@ -55,7 +59,7 @@ class Progress:
         self.quiet, self.pairs = quiet, pairs
         self.tty = sys.stderr.isatty()
         self.head = ""          # in a batch: "[k/n  p%] media name"
-        self.shown = None       # what the last line printed (not on a terminal) said
+        self.shown: str | None = None       # what the last line printed (not on a terminal) said
         self.finished = 0
         self._bars = None       # rich.progress.Progress, on a terminal, once something is shown
         self._stage = self._files = None
@@ -302,7 +306,7 @@ def fix(
     if len(pairs) > 1 and not (in_place or dry_run or reference or reference_stream is not None):
         from . import batch as batching
 
-        workers = min(jobs or _default_jobs([batching.Pair(m, s, s.parent) for m, s in pairs], common.device),
+        workers = min(jobs or _default_jobs([batching.Pair(m, s, s.parent) for m, s in pairs if m is not None], common.device),
                       len(pairs))
         if workers > 1:
             return _fix_in_workers(pairs, targets, workers, common, options, kind)
@@ -346,7 +350,8 @@ def _fix_embedded(media: Path, stream: int | None, output: Path | None, report: 
         _fail(f"{quoted(media)} has no text subtitle stream to sync" + (
             f" ({len(chosen)} image stream{'s' * (len(chosen) > 1)} skipped)" if chosen else ""), ERROR)
     synchronizer = Synchronizer(common.model_options())
-    options, kind, statuses, records, synced = common.sync_options(), common.kind(), [], [], {}
+    options, kind, statuses, records = common.sync_options(), common.kind(), [], []
+    synced: dict[int, SyncResult] = {}
     for text in sorted(texts, key=lambda s: s.forced):     # full streams first: forced ones follow them
         target = output or sidecar_path(media, text.language, text.forced, text.hearing_impaired, kind or text.kind)
         label = f"stream {text.index} ({text.language or 'untagged'})"
@@ -381,6 +386,7 @@ def _fix_embedded(media: Path, stream: int | None, output: Path | None, report: 
             records.append(_fix_record(media, media, written, failed.outcome, f"{label}: {failed.reason}"))
             statuses.append(_error(f"{label}: {failed.message}", failed.status))
             continue
+        assert result is not None
         records.append({**_fix_record(media, media, written, "dry run" if dry_run else "synced",
                                       header=result.header()), "stream": text.index})
         if dry_run and not common.json:
@@ -500,7 +506,7 @@ def _check_writable(outputs: list[tuple[Path | None, str]]) -> None:
             _fail(f"cannot write {role} {quoted(path)}: {exc.strerror or exc}", ERROR)
 
 
-def commit_outputs(outputs: list[tuple[object, str]]) -> None:
+def commit_outputs(outputs: list[tuple[Output, str]]) -> None:
     """Write a pair's outputs (fileio.Output, role) together or not at all; a failure is a
     SubsyncError naming the role and path (``cannot write --report r.json: No space left
     on device``), and then no file was replaced."""
@@ -526,8 +532,8 @@ def _same_file(a: Path, b: Path) -> bool:
 class _Fix:
     """What ``subsync fix`` does with each of its pairs."""
 
-    synchronizer: object            # subsync.api.Synchronizer
-    options: object                 # subsync.api.SyncOptions
+    synchronizer: Synchronizer
+    options: SyncOptions
     kind: str | None
     report: Path | None
     plot: Path | None
@@ -561,14 +567,15 @@ class _Fix:
             if self.as_json:
                 self.records.append(_fix_record(media, subs, output, failed.outcome, failed.reason))
             return _error(failed.message, failed.status)
+        assert done is not None
         result, backup = done
         if self.as_json:
             kept = {} if backup is None else {"backup": os.fspath(backup)}
             self.records.append(_fix_record(media, subs, output, "dry run" if self.dry_run else "synced",
                                             header={**kept, **result.header()}))
         if not self.quiet and not self.dry_run and not self.as_json:
-            kept = f" (the file it replaced is {quoted(backup)})" if backup is not None else ""
-            typer.echo(f"{quoted(target)}{kept}: {render.summary(result, self.from_reference)}", err=True)
+            replaced = f" (the file it replaced is {quoted(backup)})" if backup is not None else ""
+            typer.echo(f"{quoted(target)}{replaced}: {render.summary(result, self.from_reference)}", err=True)
         return OK
 
     @property
@@ -579,11 +586,13 @@ class _Fix:
         if self.reference_stream is not None:
             from .media import extract_subtitle_document
 
+            assert media is not None                # (the stream is read from the media)
             reference = extract_subtitle_document(media, self.reference_stream)
         else:
             reference = self.reference
         if reference is not None:
             return self.synchronizer.sync_to_reference(reference, subs, self.options)
+        assert media is not None                    # (only a reference sync has none)
         return self.synchronizer.sync(media, subs, self.options, progress=progress)
 
     def write(self, result, subs: Path, target: Path) -> Path | None:
@@ -602,7 +611,7 @@ class _Fix:
         commit_outputs(outputs)
         return Path(outputs[0][0].path) if self.in_place else None
 
-    def outputs(self, result, subs: Path, target: Path) -> list[tuple[object, str]]:
+    def outputs(self, result, subs: Path, target: Path) -> list[tuple[Output, str]]:
         """What this pair writes, in the order it is put in place, each with its role
         in messages: the backup (``--in-place``: never over an earlier one), the
         subtitle, the report, the plot."""
@@ -788,7 +797,7 @@ def run() -> None:
         code = _error(INTERRUPTED_MESSAGE, INTERRUPTED)
     except TyperException as exc:            # click's usage errors (typer vendors click)
         if type(exc).__name__ == "NoArgsIsHelpError":
-            typer.echo(exc.ctx.get_help())
+            typer.echo(getattr(exc, "ctx").get_help())  # (NoArgsIsHelpError carries its context)
             code = 0
         else:
             message = exc.format_message() if hasattr(exc, "format_message") else str(exc)

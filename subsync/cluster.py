@@ -12,9 +12,11 @@ the same code.  Library code: it reports through return values, never prints.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
+from typing import Any
 from pathlib import Path
 
 from .batch import THREADS_PER_JOB, Outcome, Pair, Sync, one_pair
@@ -58,7 +60,7 @@ def connect(address: str) -> int:
     _reachable(address)
     package = Path(__file__).resolve().parent
     try:
-        ray.init(address=address, logging_level="ERROR", log_to_driver=False, configure_logging=False,
+        ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False, configure_logging=False,
                  runtime_env={"py_modules": [os.fspath(package)], "excludes": ["__pycache__"]})
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise ClusterError(f"cannot join the Ray cluster at {address}: {_first_line(exc)}") from None
@@ -101,8 +103,8 @@ def run_ray(pairs: Sequence[Pair], workers: int, make_sync: Callable[[int], Sync
     outputs whole), then KeyboardInterrupt is raised here."""
     import ray
 
-    worker_class = ray.remote(num_cpus=threads, max_restarts=RESTARTS, max_task_retries=TASK_RETRIES)(_Worker)
-    actors = [worker_class.remote(make_sync, threads) for _ in range(max(1, min(workers, len(pairs))))]
+    worker_class: Any = ray.remote(num_cpus=threads, max_restarts=RESTARTS, max_task_retries=TASK_RETRIES)(_Worker)
+    actors: list[Any] = [worker_class.remote(make_sync, threads) for _ in range(max(1, min(workers, len(pairs))))]
     options = (suffix, out_dir, kind, skip_existing, explain)
     starting = {actor.ready.remote(): actor for actor in actors}      # not yet placed and loaded
     queue = list(reversed(pairs))
@@ -124,7 +126,7 @@ def run_ray(pairs: Sequence[Pair], workers: int, make_sync: Callable[[int], Sync
                 actor = starting.pop(ref)
                 why = _started(ref)
                 lost = why or lost
-                idle = None if why else actor
+                idle: Any = None if why else actor
             else:
                 pair, actor = running.pop(ref)
                 outcome, alive = _outcome(ref, pair, out_dir, suffix, kind)

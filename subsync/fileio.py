@@ -165,7 +165,7 @@ def remove_stale_temps(dest: Path) -> list[Path]:
     """Remove the temp files of ``dest`` (our naming) that no running writer owns: their
     process is gone (a SIGKILL, a power cut), or they are too old to be anyone's.
     Returns what was removed."""
-    removed = []
+    removed: list[Path] = []
     now = time.time()
     try:
         names = os.listdir(dest.parent)

@@ -60,8 +60,8 @@ def _usable_anchors(sub_s, media_s, weights) -> tuple[np.ndarray, np.ndarray, np
 def _candidate_lines(sub: np.ndarray, media: np.ndarray, weight: np.ndarray,
                      prior: TimeMap) -> np.ndarray:
     """(scale, offset) rows: prior scale with median offset, Theil-Sen, and RANSAC pair lines."""
-    lines = [(prior.scale, weighted_median(media - prior.scale * sub, weight)),
-             _theil_sen(sub, media, weight)]
+    lines: list[tuple[float, float]] = [(prior.scale, weighted_median(media - prior.scale * sub, weight)),
+                                        _theil_sen(sub, media, weight)]
     rng = np.random.default_rng(0)
     first = rng.choice(sub.size, RANSAC_TRIALS, p=weight / weight.sum())
     second = rng.choice(sub.size, RANSAC_TRIALS, p=weight / weight.sum())
@@ -69,8 +69,8 @@ def _candidate_lines(sub: np.ndarray, media: np.ndarray, weight: np.ndarray,
     first, second = first[apart], second[apart]
     slopes = (media[second] - media[first]) / (sub[second] - sub[first])
     lines += list(zip(slopes, media[first] - slopes * sub[first]))
-    lines = np.array(lines, dtype=np.float64)
-    return lines[np.isfinite(lines).all(axis=1) & (lines[:, 0] > 0)]
+    rows = np.array(lines, dtype=np.float64)  # (n, 2): scale, offset
+    return rows[np.isfinite(rows).all(axis=1) & (rows[:, 0] > 0)]
 
 
 def _theil_sen(sub: np.ndarray, media: np.ndarray, weight: np.ndarray) -> tuple[float, float]:

@@ -44,7 +44,7 @@ def median_filter(x: np.ndarray, width: int) -> np.ndarray:
         return x
     pad = width // 2
     mode = "reflect" if x.shape[-1] > pad else "edge"
-    padded = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(pad, pad)], mode=mode)
+    padded = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(pad, pad)], mode=mode)  # type: ignore[call-overload]
     if width == 7:
         return _median_of_7(padded)
     windows = np.lib.stride_tricks.sliding_window_view(padded, width, axis=-1)  # (..., n, width)

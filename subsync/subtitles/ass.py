@@ -15,7 +15,8 @@ def parse_ass(text: str, name: str) -> tuple[list[Cue], list[Span]]:
     """Cues (Dialogue lines of [Events]) and timestamp spans of an ASS/SSA text."""
     fields: list[str] | None = None
     in_events = False
-    cues, spans = [], []
+    cues: list[Cue] = []
+    spans: list[Span] = []
     for line in split_lines(text):
         content = line.content.strip()
         if content.startswith("[") and content.endswith("]"):

@@ -19,7 +19,8 @@ _QUOTE_CHARS = 60                # longest file excerpt quoted in an error messa
 
 def parse_vtt(text: str, name: str) -> tuple[list[Cue], list[Span]]:
     """Cues and timestamp spans of a WebVTT text (NOTE, STYLE and REGION blocks skipped)."""
-    cues, spans = [], []
+    cues: list[Cue] = []
+    spans: list[Span] = []
     for block in _blocks(split_lines(text)):
         if not block or block[0].content.split(" ", 1)[0] in _NOT_CUES:
             continue

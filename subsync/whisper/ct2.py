@@ -21,7 +21,8 @@ from ..errors import ModelError
 SUPPORTED_BINARY_VERSIONS = (5, 6)
 
 # CTranslate2 DataType enum -> numpy dtype (bfloat16 is read as raw uint16 and widened).
-_DTYPES = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16, 5: "bfloat16"}
+_DTYPES: dict[int, type[np.generic] | str] = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16,
+                                              5: "bfloat16"}
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def _to_array(raw: bytes, dtype_id: int, shape: tuple[int, ...], name: str) -> n
     if dtype == "bfloat16":
         widened = np.frombuffer(raw, dtype=np.uint16).astype(np.uint32) << 16
         return widened.view(np.float32).reshape(shape)
-    array = np.frombuffer(raw, dtype=dtype)
+    array = np.frombuffer(raw, dtype=np.dtype(dtype))
     if array.size != int(np.prod(shape, dtype=np.int64)):
         raise ModelError(f"CTranslate2 variable {name} has {array.size} values for shape {shape}")
     return array.reshape(shape)

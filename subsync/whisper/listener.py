@@ -101,12 +101,12 @@ class WhisperListener:
 
     def detect_language(self, pieces: Sequence[np.ndarray]) -> str:
         probs = self.model.detect_language(self.model.encode(self.model.log_mel(list(pieces))))
-        return max(probs, key=probs.get)
+        return max(probs, key=lambda language: probs[language])
 
     def hear(self, passage: Passage, encoded=None) -> tuple[HeardLine, ...] | None:
         before, lines = passage.before, passage.lines
         all_words = [*before, *[w for words in lines for w in words], *passage.after]
-        firsts = np.cumsum([len(before), *[len(w) for w in lines[:-1]]]).astype(int)
+        firsts = [int(k) for k in np.cumsum([len(before), *[len(w) for w in lines[:-1]]])]
         words = heard_words(self.model, passage.samples, all_words, passage.language, passage.speech,
                             line_starts=firsts, encoded=encoded)
         if words is None:
