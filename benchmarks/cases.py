@@ -178,7 +178,9 @@ class Film:
 def build_film(pool: list[Utterance], seconds: float, seed: int) -> Film:
     """Scenes of utterances on beds, with music interludes, until ``seconds`` are filled."""
     rng = np.random.default_rng(seed)
-    pieces, cues, gaps = [], [], []
+    pieces: list[np.ndarray] = []
+    cues: list = []
+    gaps: list = []
     t = 0.0
     while t < seconds:
         if pieces and rng.random() < 1.0 / INTERLUDE_EVERY:

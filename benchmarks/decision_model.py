@@ -81,12 +81,12 @@ def draw_file(kind: str, rng: np.random.Generator, errors_s: np.ndarray, n_lines
 def score(kind: str, draws: int, fitted: list[np.ndarray], heard: list[np.ndarray], name: str, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     models = (fold_model(name, fitted),)
-    heard = np.concatenate(heard)
+    heard_s = np.concatenate(heard)
     totals = dict(lines=0, moved=0, harm=0, within_before=0, within_after=0, displaced=0, restored=0,
                   files_with_harm=0)
     for _ in range(draws):
         n = int(np.exp(rng.uniform(np.log(5), np.log(500))))
-        residuals, true, displaced = draw_file(kind, rng, heard, n)
+        residuals, true, displaced = draw_file(kind, rng, heard_s, n)
         verdict = inference.judge(residuals, inference.best_fit(residuals, models), TOLERANCE_S, models)
         error_after = verdict.shift_s - true
         harm = (verdict.moves & (np.abs(error_after) > 0.1) if kind == "global"

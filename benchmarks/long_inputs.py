@@ -44,8 +44,8 @@ def main() -> None:
     args = parser.parse_args()
     trees = [ROOT, *args.tree]
     rows = []
-    with tempfile.TemporaryDirectory() as scratch:
-        scratch = Path(scratch)
+    with tempfile.TemporaryDirectory() as scratch_name:
+        scratch = Path(scratch_name)
         for hours in args.hours:
             media, subs = _long_audio(scratch, hours)
             for tree in trees:

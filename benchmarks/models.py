@@ -56,11 +56,14 @@ def main() -> None:
         folder = args.bench / case["id"]
         audio = load_audio(folder / case["media"])
         words = [w for w in json.loads((folder / "words.json").read_text())["words"] if w["word"].strip()]
-        spans, _, _ = attention_spans(model, audio[:N_SAMPLES], [w["word"] for w in words], case["language"])
+        heard = attention_spans(model, audio[:N_SAMPLES], [w["word"] for w in words], case["language"])
+        if heard is None:
+            continue
+        spans = heard[0]
         errors.extend(spans.start_s + model.onset_bias_s - np.array([w["start"] for w in words]))
-    errors = np.array(errors)
-    print(f"{args.model}: {errors.size} word starts, signed median {np.median(errors) * 1000:+.0f} ms, "
-          f"within 50 ms {np.mean(np.abs(errors) <= 0.05):.1%}, within 100 ms {np.mean(np.abs(errors) <= 0.1):.1%}")
+    starts = np.array(errors)
+    print(f"{args.model}: {starts.size} word starts, signed median {np.median(starts) * 1000:+.0f} ms, "
+          f"within 50 ms {np.mean(np.abs(starts) <= 0.05):.1%}, within 100 ms {np.mean(np.abs(starts) <= 0.1):.1%}")
 
 
 if __name__ == "__main__":

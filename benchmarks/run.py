@@ -123,7 +123,7 @@ def clip_jobs(args, work: Path):
 
 
 def film_jobs(args, work: Path):
-    films = [("film_3min", 180.0, ("cut",))] if args.smoke else [("film_20min", 1200.0, FILM_KINDS)]
+    films: list[tuple[str, float, tuple[str, ...]]] = [("film_3min", 180.0, ("cut",))] if args.smoke else [("film_20min", 1200.0, FILM_KINDS)]
     if not (args.smoke or args.quick):
         films.append(("film_2h", 7200.0, LONG_FILM_KINDS))
     pool = utterances(args.bench) if films else []

@@ -35,6 +35,7 @@ class System:
             out.write_bytes(subs.read_bytes())
             return Run(0.0, 0.0, None)
         command = self.command if reference is None else self.reference_command
+        assert command is not None, f"{self.name} cannot sync to a reference"
         argv = [part.format(media=media, subs=subs, out=out, reference=reference) for part in command]
         if self.language_flag and language:
             argv += ["--language", language]

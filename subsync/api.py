@@ -41,6 +41,7 @@ from .subtitles import (
 )
 
 if TYPE_CHECKING:
+    from .whisper.model import WhisperModel
     from .media import AudioTrack, SubtitleStream, TrackReason
 
 __all__ = ["ModelOptions", "SyncOptions", "SyncResult", "LineResult", "Synchronizer", "sync", "sync_to_reference"]
@@ -319,7 +320,7 @@ class Synchronizer:
         ...     synchronizer.sync(video, subs).save(subs.with_suffix(".synced.srt"))
     """
 
-    def __init__(self, model: ModelOptions | str | Listener | None = None, options: SyncOptions | None = None,
+    def __init__(self, model: ModelOptions | str | Listener | WhisperModel | None = None, options: SyncOptions | None = None,
                  **overrides) -> None:
         if isinstance(model, SyncOptions) and options is None:     # Synchronizer(SyncOptions(...)), as before
             model, options = None, model
@@ -450,7 +451,7 @@ class _Loader:
 
 
 def sync(media: PathLike, subs: PathLike | SubtitleDocument, options: SyncOptions | None = None, *,
-         model: ModelOptions | str | Listener | None = None, progress: Progress | None = None,
+         model: ModelOptions | str | Listener | WhisperModel | None = None, progress: Progress | None = None,
          **overrides) -> SyncResult:
     """Re-time the subtitles ``subs`` (SRT, WebVTT or ASS) to the speech in ``media``.
 

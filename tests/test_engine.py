@@ -33,7 +33,8 @@ WORDS = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel
 def film(seconds: float, seed: int = 0) -> list[tuple[float, float, str]]:
     """Lines (true start, true end, text) over ``seconds``: 0.8-4 s long, 0.3-4 s apart."""
     rng = np.random.default_rng(seed)
-    lines, t = [], 3.0
+    lines: list[tuple[float, float, str]] = []
+    t = 3.0
     while t < seconds - 5.0:
         length = rng.uniform(0.8, 4.0)
         text = " ".join(rng.choice(WORDS, 3)) + f" line {len(lines)}"

