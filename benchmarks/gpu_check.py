@@ -69,13 +69,13 @@ def main() -> None:
     report["engine_offset_s"], report["engine_scale"] = many.time_map.offset_s, many.time_map.scale
 
     hearing = Hearing(listener, audio, speech_activity(audio), lines, options, lambda *_: None)
-    report.update(_compare(listener, [hearing._passage(w) for w in hearing.windows(many.time_map)], "example"))
+    report.update(_compare(listener, [hearing.passage(w) for w in hearing.windows(many.time_map)], "example"))
     if args.film is not None:
         film = _audio(args.film)
         film_lines = lines_of(read_subtitles(args.film_subs))
         film_hearing = Hearing(listener, film, speech_activity(film), film_lines, options, lambda *_: None)
         windows = film_hearing.windows(engine.timemap.TimeMap.identity())[: args.film_windows]
-        passages = [p for p in (film_hearing._passage(w) for w in windows) if p is not None]
+        passages = [p for p in (film_hearing.passage(w) for w in windows) if p is not None]
         report.update(_compare(listener, passages, "film", timed=True, device=args.device))
     text = json.dumps(report, indent=1, default=float)
     print(text)

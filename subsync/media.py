@@ -193,10 +193,12 @@ def _parse_audio_tracks(stderr_lines: list[str]) -> list[AudioTrack]:
 
 def subtitle_streams(path: str | os.PathLike) -> list[SubtitleStream]:
     """The subtitle streams of `path` in order; MediaError if it is missing or not a media file."""
-    return _parse_subtitle_streams(_opened(path, "could not read"))
+    return parse_subtitle_streams(_opened(path, "could not read"))
 
 
-def _parse_subtitle_streams(stderr_lines: list[str]) -> list[SubtitleStream]:
+def parse_subtitle_streams(stderr_lines: list[str]) -> list[SubtitleStream]:
+    """The subtitle streams that ffmpeg's stream listing (its stderr lines, as ``ffmpeg -i``
+    prints them) names, in order, with their language, codec and dispositions."""
     streams: list[SubtitleStream] = []
     for line in stderr_lines:
         match = _SUBTITLE_STREAM_RE.match(line)

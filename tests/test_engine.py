@@ -9,54 +9,13 @@ import numpy as np
 import pytest
 
 from subsync.core import engine, hearing, listener_errors, mapchoice
-from subsync.core.activity import SAMPLE_RATE_HZ
 from subsync.core.hearing import Lines
 from subsync.core.options import SyncOptions
 from subsync.core.timemap import TimeMap
 from subsync.errors import AlignmentError, RefusedError
 from subsync.replay import RecordingListener, Utterance
-from subsync.replay import ReplayListener as _Replay
 
-
-def ReplayListener(script, **kwargs) -> _Replay:       # noqa: N802 (stands in for the class)
-    """The replay listener hearing ends as the Whisper listener does: 0.12 s later, relative
-    to its starts, than the references mark them (the median of start minus end errors,
-    machine references, benchmarks/results/hearing.md)."""
-    kwargs.setdefault("end_errors_s", (0.12,))
-    return _Replay(script, **kwargs)
-
-
-WORDS = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet",
-         "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango")
-
-
-def film(seconds: float, seed: int = 0) -> list[tuple[float, float, str]]:
-    """Lines (true start, true end, text) over ``seconds``: 0.8-4 s long, 0.3-4 s apart."""
-    rng = np.random.default_rng(seed)
-    lines: list[tuple[float, float, str]] = []
-    t = 3.0
-    while t < seconds - 5.0:
-        length = rng.uniform(0.8, 4.0)
-        text = " ".join(rng.choice(WORDS, 3)) + f" line {len(lines)}"
-        lines.append((t, t + length, text))
-        t += length + rng.uniform(0.3, 4.0)
-    return lines
-
-
-def babble(seconds: float, spans, seed: int = 0) -> np.ndarray:
-    """Speech-like audio: band-limited noise with a 4 Hz syllable rhythm over ``spans``,
-    a faint noise floor elsewhere.  (n_samples,) float32."""
-    rng = np.random.default_rng(seed)
-    audio = rng.normal(0, 0.001, int(seconds * SAMPLE_RATE_HZ)).astype(np.float32)
-    for a, b in spans:
-        first, last = int(a * SAMPLE_RATE_HZ), min(audio.size, int(b * SAMPLE_RATE_HZ))
-        spectrum = np.fft.rfft(rng.normal(0, 1, last - first))
-        freqs = np.fft.rfftfreq(last - first, 1 / SAMPLE_RATE_HZ)
-        spectrum[(freqs < 200) | (freqs > 3500)] = 0
-        voice = np.fft.irfft(spectrum, last - first)
-        rhythm = 0.6 + 0.4 * np.sin(2 * np.pi * 4 * np.arange(last - first) / SAMPLE_RATE_HZ)
-        audio[first:last] += (0.1 * voice / voice.std() * rhythm).astype(np.float32)
-    return audio
+from helpers import WORDS, babble, engine_sync, film, replay_listener, script
 
 
 def as_lines(truth, scale: float = 1.0, offset_s: float = 0.0, texts=None) -> Lines:
@@ -64,18 +23,6 @@ def as_lines(truth, scale: float = 1.0, offset_s: float = 0.0, texts=None) -> Li
     starts = np.array([(s - offset_s) / scale for s, _, _ in truth])
     ends = np.array([(e - offset_s) / scale for _, e, _ in truth])
     return Lines(tuple(texts or [t for _, _, t in truth]), starts, ends)
-
-
-def script(truth, score: float = 0.9) -> list[Utterance]:
-    return [Utterance(text, s, e, score) for s, e, text in truth]
-
-
-def run(audio, lines, listener=None, **options):
-    def listen():
-        if listener is None:
-            raise AssertionError("the listener was asked for")
-        return listener
-    return engine.sync_audio(audio, lines, SyncOptions(**options), listen, lambda *_: None)
 
 
 def starts_error(placement, truth) -> np.ndarray:
@@ -101,8 +48,8 @@ def test_offset_and_drift_come_back_and_lines_keep_their_timing(six_minutes):
     """A long file whose only fault is global: a clear activity match, checked on two
     windows; the heard lines confirm it, so every line keeps its timing under it."""
     truth, audio = six_minutes
-    listener = ReplayListener(script(truth), start_errors_s=(-0.04, 0.0, 0.03), end_errors_s=(0.0, 0.2))
-    placed = run(audio, as_lines(truth, 25 / 23.976, 7.5), listener)
+    listener = replay_listener(script(truth), start_errors_s=(-0.04, 0.0, 0.03), end_errors_s=(0.0, 0.2))
+    placed = engine_sync(audio, as_lines(truth, 25 / 23.976, 7.5), listener)
     assert np.all(starts_error(placed, truth) <= 0.03), starts_error(placed, truth).max()
     assert placed.time_map == placed.global_map                # the activity map stands
     assert placed.time_map.scale == pytest.approx(25 / 23.976, rel=1e-4)
@@ -121,7 +68,7 @@ def stretched(line) -> bool:
 
 def test_fast_mode_with_a_decisive_match_never_asks_for_the_listener(six_minutes):
     truth, audio = six_minutes
-    placed = run(audio, as_lines(truth, 1.0, -12.0), None, fast=True)
+    placed = engine_sync(audio, as_lines(truth, 1.0, -12.0), None, fast=True)
     assert np.all(starts_error(placed, truth) <= 0.03)
     assert {line.action for line in placed.lines} == {"mapped"} and placed.model == ""
 
@@ -130,8 +77,8 @@ def test_a_short_file_is_verified_among_candidates(one_minute):
     """Under a minute of lines cannot pin the map from activity alone: each candidate's
     fullest window is heard, the best few again far away, and the best heard one wins."""
     truth, audio = one_minute
-    listener = ReplayListener(script(truth), start_errors_s=(-0.02, 0.02))
-    placed = run(audio, as_lines(truth, 1.0, 4.2), listener)
+    listener = replay_listener(script(truth), start_errors_s=(-0.02, 0.02))
+    placed = engine_sync(audio, as_lines(truth, 1.0, 4.2), listener)
     assert np.all(starts_error(placed, truth) <= 0.05)
     assert len(listener.passages) >= 3                         # probes, then every window
     heard = [(round(p.start_s, 3), p.samples.size, p.lines, p.before, p.after) for p in listener.passages]
@@ -148,8 +95,8 @@ def test_sloppy_lines_are_retimed_and_good_ones_kept(one_minute):
     truth, audio = one_minute
     jitter = np.random.default_rng(4).normal(0, 0.4, len(truth))
     lines = as_lines(truth)
-    placed = run(audio, Lines(lines.texts, lines.starts_s + jitter, lines.ends_s + jitter),
-                 ReplayListener(script(truth)))
+    placed = engine_sync(audio, Lines(lines.texts, lines.starts_s + jitter, lines.ends_s + jitter),
+                 replay_listener(script(truth)))
     actions = np.array([line.action for line in placed.lines])
     errors = starts_error(placed, truth)
     assert np.all(errors[actions == "retimed"] <= SyncOptions().keep_tolerance_s)
@@ -165,7 +112,7 @@ def test_a_start_heard_early_over_a_pause_is_no_evidence(six_minutes):
     truth, audio = six_minutes
     heard = script(truth)
     heard[10] = Utterance(heard[10].text, heard[10].start_s - 1.2, heard[10].end_s, 0.9, voice_start_s=heard[10].start_s)
-    placed = run(audio, as_lines(truth), ReplayListener(heard))
+    placed = engine_sync(audio, as_lines(truth), replay_listener(heard))
     assert placed.lines[10].action == "mapped"
     assert placed.lines[10].start_s == pytest.approx(truth[10][0], abs=0.02)
 
@@ -181,7 +128,7 @@ def test_gross_misses_are_retimed_in_a_sound_file(six_minutes):
     missed = np.arange(len(truth)) % 6 == 2
     starts[missed] -= 1.5
     ends[missed] -= 1.5
-    placed = run(audio, Lines(lines.texts, starts, ends), ReplayListener(script(truth)))
+    placed = engine_sync(audio, Lines(lines.texts, starts, ends), replay_listener(script(truth)))
     errors = starts_error(placed, truth)
     actions = np.array([line.action for line in placed.lines])
     evidence = np.array([not stretched(line) for line in placed.lines])
@@ -194,7 +141,7 @@ def test_low_confidence_lines_keep_the_map(one_minute):
     truth, audio = one_minute
     heard = [Utterance(u.text, u.start_s + (0.8 if k == 3 else 0.0), u.end_s, 0.2 if k == 3 else 0.9)
              for k, u in enumerate(script(truth))]
-    placed = run(audio, as_lines(truth), ReplayListener(heard))
+    placed = engine_sync(audio, as_lines(truth), replay_listener(heard))
     assert placed.lines[3].action == "mapped" and placed.lines[3].start_s == pytest.approx(truth[3][0], abs=0.05)
 
 
@@ -203,8 +150,8 @@ def test_low_confidence_lines_keep_the_map(one_minute):
 
 def test_foreign_subtitles_are_placed_by_speech_activity_alone(six_minutes):
     truth, audio = six_minutes
-    listener = ReplayListener(script(truth))
-    placed = run(audio, as_lines(truth, 24 / 25, 30.0), listener, subs_language="de", language="en")
+    listener = replay_listener(script(truth))
+    placed = engine_sync(audio, as_lines(truth, 24 / 25, 30.0), listener, subs_language="de", language="en")
     assert not placed.text_heard and not placed.refusal and placed.text_score is None
     assert {line.action for line in placed.lines} == {"mapped"}
     assert np.all(starts_error(placed, truth) <= 0.03)
@@ -213,9 +160,9 @@ def test_foreign_subtitles_are_placed_by_speech_activity_alone(six_minutes):
 
 def test_text_never_heard_is_sampled_across_the_file_then_left_to_activity(six_minutes):
     truth, audio = six_minutes
-    listener = ReplayListener(script(truth))
+    listener = replay_listener(script(truth))
     other = [f"nothing of this {k} is said" for k in range(len(truth))]
-    placed = run(audio, as_lines(truth, 1.0, -3.0, other), listener)
+    placed = engine_sync(audio, as_lines(truth, 1.0, -3.0, other), listener)
     assert not placed.text_heard and not placed.refusal        # a long, clear activity match
     assert np.all(starts_error(placed, truth) <= 0.03)
     assert len(listener.passages) >= engine.FAST_WINDOWS       # the sample across the file
@@ -224,17 +171,17 @@ def test_text_never_heard_is_sampled_across_the_file_then_left_to_activity(six_m
 def test_unheard_text_over_a_short_file_is_refused(one_minute):
     truth, audio = one_minute
     other = [f"nothing of this {k} is said" for k in range(len(truth))]
-    placed = run(audio, as_lines(truth, 1.0, 2.0, other), ReplayListener(script(truth)))
+    placed = engine_sync(audio, as_lines(truth, 1.0, 2.0, other), replay_listener(script(truth)))
     assert not placed.text_heard and "no line of it is heard" in placed.refusal
     # The language was detected, not given: the refusal says which (the CLI, how to give another).
     assert placed.refusal.endswith("(the speech was taken for language 'en')") and placed.detected_language == "en"
-    given = run(audio, as_lines(truth, 1.0, 2.0, other), ReplayListener(script(truth)), language="en")
+    given = engine_sync(audio, as_lines(truth, 1.0, 2.0, other), replay_listener(script(truth)), language="en")
     assert "no line of it is heard" in given.refusal and "--language" not in given.refusal
 
 
 def test_a_listener_that_cannot_take_the_text_hears_nothing(one_minute):
     truth, audio = one_minute
-    placed = run(audio, as_lines(truth), ReplayListener(script(truth), max_words=3))
+    placed = engine_sync(audio, as_lines(truth), replay_listener(script(truth), max_words=3))
     assert not placed.text_heard and placed.refusal
 
 
@@ -244,7 +191,7 @@ def test_few_lines_heard_is_refused(one_minute):
     truth, audio = one_minute
     truth = [(s, e, (text + " ") * 8 if k % 8 == 0 else text) for k, (s, e, text) in enumerate(truth)]
     texts = [text if k % 8 == 0 else f"unheard {k}" for k, (_, _, text) in enumerate(truth)]
-    placed = run(audio, as_lines(truth, 1.0, 0.0, texts), ReplayListener(script(truth)))
+    placed = engine_sync(audio, as_lines(truth, 1.0, 0.0, texts), replay_listener(script(truth)))
     assert placed.text_heard and "of the lines are heard where the map puts them" in placed.refusal
 
 
@@ -253,8 +200,8 @@ def test_the_text_is_searched_across_the_audio_when_activity_says_nothing():
     text is looked for in windows across the audio, and where it is heard gives the map."""
     truth = [(s + 150.0, e + 150.0, text) for s, e, text in film(60.0, seed=5)]
     audio = babble(300.0, [(0.5, 299.5)], seed=5)
-    listener = ReplayListener(script(truth))
-    placed = run(audio, as_lines(truth, 1.0, 150.0), listener, max_offset_s=250.0)
+    listener = replay_listener(script(truth))
+    placed = engine_sync(audio, as_lines(truth, 1.0, 150.0), listener, max_offset_s=250.0)
     assert np.all(starts_error(placed, truth) <= 0.01)
     assert len(listener.passages) > 300 / hearing.SCAN_STEP_S        # the scan
 
@@ -266,8 +213,8 @@ def test_a_few_lines_heard_across_the_file_count_as_heard(six_minutes):
     truth, audio = six_minutes
     texts = [text if k % 4 == 0 else f"{text} and a long tail of words nobody says {k}"
              for k, (_, _, text) in enumerate(truth)]
-    listener = ReplayListener(script(truth))
-    placed = run(audio, as_lines(truth, 1.0, 5.0, texts), listener)
+    listener = replay_listener(script(truth))
+    placed = engine_sync(audio, as_lines(truth, 1.0, 5.0, texts), listener)
     assert placed.text_heard and not placed.refusal
     assert len(listener.passages) >= engine.FAST_WINDOWS          # the sample across the file
     # A quarter of the lines is not the text heard as a whole: none leaves the map.
@@ -281,12 +228,12 @@ def test_a_cut_gets_its_own_piece_and_its_lines_are_heard(six_minutes):
     truth, _ = six_minutes
     moved = [(s + 45.0 * (s > 150.0), e + 45.0 * (s > 150.0), text) for s, e, text in truth]
     audio = babble(420.0, [(s, e) for s, e, _ in moved], seed=8)
-    listener = ReplayListener(script(moved), start_errors_s=(-0.03, 0.0, 0.03))
-    placed = run(audio, as_lines(truth, 24 / 25, 10.0), listener)
+    listener = replay_listener(script(moved), start_errors_s=(-0.03, 0.0, 0.03))
+    placed = engine_sync(audio, as_lines(truth, 24 / 25, 10.0), listener)
     assert len(placed.time_map.cuts) == 1
     assert placed.time_map.cuts[0].offset_s - placed.time_map.offset_s == pytest.approx(45.0, abs=0.05)
     assert np.all(starts_error(placed, moved) <= 0.05)
-    plain = run(audio, as_lines(truth, 24 / 25, 10.0), listener, cuts=False)
+    plain = engine_sync(audio, as_lines(truth, 24 / 25, 10.0), listener, cuts=False)
     assert not plain.time_map.cuts and np.mean(starts_error(plain, moved) <= 0.05) < 0.9
 
 
@@ -296,13 +243,13 @@ def test_a_cut_gets_its_own_piece_and_its_lines_are_heard(six_minutes):
 def test_audio_without_speech_is_refused(one_minute):
     truth, _ = one_minute
     with pytest.raises(RefusedError, match="no speech detected"):
-        run(babble(75.0, []), as_lines(truth), None)
+        engine_sync(babble(75.0, []), as_lines(truth), None)
 
 
 def test_a_map_at_the_edge_of_the_search_with_nothing_heard_is_an_error(six_minutes):
     truth, audio = six_minutes
     with pytest.raises(AlignmentError, match=r"within the searched offsets \(\+-20 s\)"):
-        run(audio, as_lines(truth, 1.0, -21.0), ReplayListener([]), max_offset_s=20.0, cuts=False)   # 1 s beyond
+        engine_sync(audio, as_lines(truth, 1.0, -21.0), replay_listener([]), max_offset_s=20.0, cuts=False)   # 1 s beyond
 
 
 def test_reference_cues_from_another_episode_are_refused():
@@ -318,9 +265,9 @@ def test_reference_cues_from_another_episode_are_refused():
 
 def test_recorded_hearing_replays_the_same_decisions(one_minute):
     truth, audio = one_minute
-    recorder = RecordingListener(ReplayListener(script(truth), start_errors_s=(-0.05, 0.05)))
-    first = run(audio, as_lines(truth, 1.0, 4.2), recorder)
-    again = run(audio, as_lines(truth, 1.0, 4.2), ReplayListener(recorder.script()))
+    recorder = RecordingListener(replay_listener(script(truth), start_errors_s=(-0.05, 0.05)))
+    first = engine_sync(audio, as_lines(truth, 1.0, 4.2), recorder)
+    again = engine_sync(audio, as_lines(truth, 1.0, 4.2), replay_listener(recorder.script()))
     assert [line.start_s for line in again.lines] == pytest.approx([line.start_s for line in first.lines], abs=1e-6)
 
 
@@ -341,26 +288,13 @@ def test_heard_lines_carry_their_words_in_media_time(one_minute):
     """LineResult.words: each heard line's words, start to end inside the line's heard span,
     in order, with the line's confidence; lines not heard have none."""
     truth, audio = one_minute
-    placed = run(audio, as_lines(truth, 1.0, 3.0), ReplayListener(script(truth)))
+    placed = engine_sync(audio, as_lines(truth, 1.0, 3.0), replay_listener(script(truth)))
     for line, (start, end, text) in zip(placed.lines, truth):
         assert [w.text for w in line.words] == text.split()
         assert line.words[0].start_s == pytest.approx(start, abs=0.05)
         assert line.words[-1].end_s == pytest.approx(end, abs=0.2)
         assert all(a.end_s <= b.start_s + 1e-9 for a, b in zip(line.words, line.words[1:]))
         assert {w.confidence for w in line.words} == {line.confidence}
-
-
-def _heard_lines(true_map: TimeMap, n: int, seed: int, noise_s: float) -> tuple[Lines, dict]:
-    """n lines over 170 s of subtitle time, each heard 0.15 s after the true map puts its
-    start (a lead-in) with Laplace noise (heavy tails, like heard starts)."""
-    from subsync.core.decisions import Heard
-    rng = np.random.default_rng(seed)
-    starts = np.sort(rng.uniform(0.0, 170.0, n))
-    lines = Lines(tuple(f"line {i}" for i in range(n)), starts, starts + 1.5)
-    heard_s = true_map(starts) + 0.15 + rng.laplace(0.0, noise_s / np.sqrt(2), n)
-    return lines, {i: Heard(float(s), float(s) + 1.2, float(rng.uniform(0.5, 0.9))) for i, s in enumerate(heard_s)}
-
-
 
 
 def test_tiling_cues_are_placed_by_the_heard_lines(six_minutes):
@@ -372,7 +306,7 @@ def test_tiling_cues_are_placed_by_the_heard_lines(six_minutes):
     ends = np.r_[starts[1:], truth[-1][1]]                      # each cue runs to the next
     tiling = Lines(tuple(t for _, _, t in truth), starts - 4.0, ends - 4.0)
     assert mapchoice.tiled(tiling) and not mapchoice.tiled(as_lines(truth))
-    placed = run(audio, tiling, ReplayListener(script(truth)))
+    placed = engine_sync(audio, tiling, replay_listener(script(truth)))
     assert np.mean(starts_error(placed, truth) <= 0.25) >= 0.95
 
 
@@ -387,8 +321,8 @@ def test_cues_longer_than_a_window_are_heard_by_their_first_words():
     texts = [" ".join(rng.choice(WORDS, int(length * 2.5))) + f" paragraph {k}" for k, length in enumerate(lengths)]
     truth = list(zip(starts, ends, texts))
     audio = babble(float(ends[-1]) + 10.0, [(s, e) for s, e, _ in truth], seed=7)
-    listener = ReplayListener(script(truth))
-    placed = run(audio, Lines(tuple(texts), starts + 24.0, ends + 24.0), listener)
+    listener = replay_listener(script(truth))
+    placed = engine_sync(audio, Lines(tuple(texts), starts + 24.0, ends + 24.0), listener)
     assert all(line.action != "mapped" for line in placed.lines)           # every line heard, none skipped
     assert np.all(starts_error(placed, truth) <= 0.25), starts_error(placed, truth)
     heard_words = [len(line) for passage in listener.passages for line in passage.lines]

@@ -34,22 +34,27 @@ def _held_out(k: int) -> tuple[tuple[inference.ErrorModel, ...], np.ndarray]:
     return (MODELS[k],), FOLDS[1 - k]
 
 
-def test_the_measured_errors_have_tails():
-    """The drawn errors are the real ones, not a kind Gaussian: of the evidence lines (first
-    word within the bound, start placed by it), one in twenty is still heard more than
-    0.15 s early and one in a hundred more than 0.4 s late."""
-    errors = np.concatenate(FOLDS)
-    assert errors.size >= 100
-    assert np.percentile(errors, 5) < -0.15 and np.percentile(errors, 99) > 0.4
-    assert np.percentile(np.abs(errors), 50) < 0.1
+def test_the_errors_drawn_are_out_of_sample():
+    """Each fold's model is made from one half of the speech recordings and the starts are
+    drawn from the other half's measured errors: no recording is both, and together the
+    folds draw from every recording (what holds whatever the listener's errors are)."""
+    speech = [c for c in RAW["cases"] if not c["singing"]]
+    assert len(SPLITS) == 2 and len(speech) >= 4 and sum(fold.size for fold in FOLDS) >= 100
+    for (fitted, drawn), fold, model, other in zip(SPLITS, FOLDS, MODELS[::-1], MODELS):
+        assert len(fitted) + len(drawn) == len(speech) and fitted and drawn
+        assert np.array_equal(fold, np.concatenate(drawn))
+        assert not any(a.size and any(a is b or np.array_equal(a, b) for b in fitted) for a in drawn)
+        made = decision_model.fold_model("speech", fitted).density           # made from the other half
+        assert np.array_equal(model.density, made) and not np.array_equal(other.density, made)
 
 
 def test_files_whose_only_fault_is_global_keep_their_lines():
-    """Proof (a), lines: 100 files of 5-500 lines on the map (their subtitler's own scatter,
-    N(0, 40 ms), and lead 0-300 ms): at most 1 % of all lines moved more than 100 ms."""
+    """Proof (a), lines: 50 files of 5-500 lines on the map (their subtitler's own scatter,
+    N(0, 40 ms), and lead 0-300 ms): at most 1 % of all lines moved more than 100 ms
+    (measured: 0 of 4,879 lines; 1 of 10,143 in benchmarks/decision_model.py's 100 files)."""
     rng = np.random.default_rng(0)
     lines = harmed = 0
-    for draw in range(100):
+    for draw in range(50):
         models, errors = _held_out(draw % 2)
         n = int(np.exp(rng.uniform(np.log(5), np.log(500))))
         residuals, true, _ = decision_model.draw_file("global", rng, errors, n)
@@ -68,10 +73,11 @@ def _film_lines(rng, n: int) -> tuple[Lines, np.ndarray]:
 
 def test_a_right_map_is_not_replaced_by_heard_lines():
     """Proof (a), the map: heard lines of files whose only fault is global (the incumbent map
-    is the true one) leave it within 20 ms in at least 99 of 100 draws."""
+    is the true one) leave it within 20 ms in at least 99 % of the draws (here every one of
+    50; one in the 100 that continue these draws moves it 0.14 s)."""
     rng = np.random.default_rng(1)
-    kept = 0
-    for draw in range(100):
+    kept = draws = 0
+    for draw in range(50):
         _, errors = _held_out(draw % 2)
         n = int(np.exp(rng.uniform(np.log(5), np.log(500))))
         lines, starts = _film_lines(rng, n)
@@ -82,7 +88,8 @@ def test_a_right_map_is_not_replaced_by_heard_lines():
         chosen = mapchoice.chosen_map(true, lines, heard, SyncOptions(), float(np.ptp(starts)))
         moved = np.abs(chosen(lines.starts_s) - true(lines.starts_s))
         kept += bool(moved.max() <= 0.02)
-    assert kept >= 99
+        draws += 1
+    assert kept >= 0.99 * draws
 
 
 def test_a_drift_the_activity_missed_is_taken_from_the_heard_lines():
@@ -130,10 +137,10 @@ def test_displaced_lines_are_put_back_and_the_others_stay():
     twenty is heard 0.15-0.5 s early or 0.2-0.45 s late, which a line shown that far off
     looks like).  Of the others, 1.1 % are harmed (put more than 250 ms off): the lines
     whose heard start is in that tail, in files where one line in five is off; the test
-    holds them under 1.5 %."""
+    holds them under 1.5 %.  (The 40 drawn here: 74 % back, 1.0 % harmed.)"""
     rng = np.random.default_rng(3)
     displaced_total = restored = harmed = others = 0
-    for draw in range(100):
+    for draw in range(40):
         after, true, displaced = _judged_draw("displaced", rng, draw)
         displaced_total += displaced.sum()
         restored += np.sum(displaced & (np.abs(after) <= 0.25))
@@ -146,10 +153,10 @@ def test_displaced_lines_are_put_back_and_the_others_stay():
 def test_jittered_lines_come_closer():
     """Every line off by N(0, 300 ms): more lines within 250 ms after than before (measured
     out of sample: 60.1 % to 73.4 %, 2.4 % made worse; the issue's targets are 75 % and
-    2 %)."""
+    2 %; the 15 files here: 16.8 points closer, 2.7 % worse)."""
     rng = np.random.default_rng(4)
     before = after_count = worse = total = 0
-    for draw in range(30):
+    for draw in range(15):
         after, true, _ = _judged_draw("jitter", rng, draw)
         before += np.sum(np.abs(true) <= 0.25)
         after_count += np.sum(np.abs(after) <= 0.25)

@@ -296,16 +296,27 @@ def test_audio_shorter_than_its_video_is_no_damage_and_a_cut_off_file_is(timelin
     _assert_one_line_error(excinfo, "truncated.mkv is truncated or damaged")
 
 
-@pytest.mark.parametrize("lead, kept", [(0, 6), (3, 9), (-2, 4)])
-def test_samples_read_after_a_lead_of_silence_or_from_zero(lead, kept):
-    """A stream that starts late is preceded by silence; samples before 0 are dropped."""
-    import io
+def test_a_late_stream_is_preceded_by_silence_and_keeps_every_sample(tmp_path):
+    """Lossless 16 kHz audio delayed 0.25 s in an mkv whose video starts at 0: exactly 4000
+    samples of silence, then the stream's own samples, each one, unchanged.  (The other
+    way, samples before the film's start dropped, is the cut mp4 above.)"""
+    import wave
 
-    samples = (np.arange(1, 7) * 1000).astype("<i2")                      # (6,)
-    audio = media._read_samples(io.BytesIO(samples.tobytes()), 1.0, lead)
-    assert audio.size == kept
-    expected = np.concatenate([np.zeros(max(0, lead)), samples[max(0, -lead):] / media.INT16_FULL_SCALE])
-    np.testing.assert_allclose(audio, expected.astype(np.float32))
+    source = tmp_path / "noise.wav"
+    samples = (np.random.default_rng(0).uniform(-0.5, 0.5, 3 * SAMPLE_RATE_HZ) * 32767).astype("<i2")
+    with wave.open(str(source), "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(SAMPLE_RATE_HZ)
+        f.writeframes(samples.tobytes())
+    delayed = tmp_path / "delayed.mkv"
+    _ffmpeg("-f", "lavfi", "-i", "color=black:s=64x48:r=25:d=4", "-itsoffset", "0.25", "-i", str(source),
+            "-map", "0:v", "-map", "1:a", "-c:v", "mpeg4", "-c:a", "flac", str(delayed))
+    audio = load_audio(delayed)
+    lead = SAMPLE_RATE_HZ // 4
+    assert not audio[:lead].any()
+    np.testing.assert_array_equal(audio[lead:], load_audio(source))
+    assert np.abs(audio[lead:] - samples / 32768).max() <= 1 / 32768
 
 
 def _track(index, language=None, default=False):
@@ -340,7 +351,7 @@ def test_subtitle_streams_are_read_with_their_kind_and_dispositions():
         "  Stream #0:7[0x3](und): Subtitle: mov_text (tx3g / 0x67337874), 0 kb/s (default)",
         "  Stream #0:1(eng): Audio: aac (LC), 48000 Hz, stereo, fltp",
     ]
-    streams = media._parse_subtitle_streams(lines)
+    streams = media.parse_subtitle_streams(lines)
     assert [(s.index, s.language, s.codec, s.is_text, s.kind) for s in streams] == [
         (0, "eng", "subrip", True, "srt"), (1, "eng", "ass", True, "ass"), (2, "fre", "webvtt", True, "vtt"),
         (3, "eng", "hdmv_pgs_subtitle", False, "srt"), (4, None, "dvd_subtitle", False, "srt"),

@@ -107,7 +107,7 @@ def test_windows_heard_in_a_batch_give_the_times_heard_one_at_a_time():
     lines = lines_of(read_subtitles(examples / "sonnet001.mistimed.srt"))
     listener = WhisperListener(WhisperModel("base", "cpu", int8=False))
     hearing = Hearing(listener, audio, speech_activity(audio), lines, SyncOptions(language="en"), lambda *_: None)
-    passages = [hearing._passage(w) for w in hearing.windows(TimeMap(0.95904, -3.5))]
+    passages = [hearing.passage(w) for w in hearing.windows(TimeMap(0.95904, -3.5))]
     assert len(passages) >= 2
     alone = [listener.hear(p) for p in passages]
     together = listener.hear_many(passages)

@@ -15,80 +15,53 @@ over a pause or filler, professional lead-in and linger, text not heard as a who
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from subsync.core.hearing import Lines
 from subsync.core.timemap import TimeMap
 from subsync.replay import ReplayListener, Utterance
 
-from test_engine import babble, film, run
-
-RAW = json.loads((Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "hearing-raw.json").read_text())
-HEARD = [(line["heard"]["start_s"] - line["start_s"], line["heard"]["first_word_s"], line["heard"]["end_s"] - line["end_s"])
-         for case in RAW["cases"] if not case["singing"] for line in case["lines"]
-         if line["heard"] and line["spoken"] and line["heard"]["first_word_s"] is not None]
-START_ERRORS_S, FIRST_WORDS_S, END_ERRORS_S = (tuple(column) for column in zip(*HEARD))
+from helpers import (babble, engine_sync, film, human_times, measured_errors, measured_listener, near, restored,
+                     subtitle, unmoved)
 
 
-def human_times(voices, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """How a subtitler times lines spoken at ``voices`` ((start, end, text)): a file-wide
-    lead-in of 100-250 ms and linger of 300-900 ms, each line varying by +-50 ms, at
-    least 0.7 s or 21 characters a second on screen, never into the next line."""
-    rng = np.random.default_rng(seed)
-    lead, linger = rng.uniform(0.1, 0.25), rng.uniform(0.3, 0.9)
-    starts = np.array([s for s, _, _ in voices]) - lead + rng.uniform(-0.05, 0.05, len(voices))
-    ends = np.array([e for _, e, _ in voices]) + linger + rng.uniform(-0.05, 0.05, len(voices))
-    ends = np.maximum(ends, starts + np.maximum(0.7, [len(t) / 21 for _, _, t in voices]))
-    ends[:-1] = np.minimum(ends[:-1], starts[1:] - 0.04)
-    return starts, ends
+def test_lines_are_heard_with_the_measured_errors_tails_included():
+    """The replayed errors are the real ones, not a kind Gaussian: each line is heard with
+    a start error and first word measured together on one line of the bench, and over many
+    lines the errors drawn are distributed as the measured ones, tails included (whatever
+    the listener's errors are: a better listener's measurements make these tests easier,
+    not this one fail)."""
+    from subsync.core.activity import SAMPLE_RATE_HZ
+    from subsync.core.listener import Passage
+
+    starts, first_words, _ = measured_errors()
+    assert len(starts) >= 100                                   # enough measured lines to draw from
+    measured = set(zip(np.round(starts, 6), np.round(first_words, 6)))
+    voices = [(20.0 + 40.0 * k, 28.0 + 40.0 * k, f"line number {k} is said") for k in range(1000)]
+    replay = measured_listener(voices, seed=3)
+    drawn = []
+    for s, _, text in voices:
+        passage = Passage(s - 10.0, np.zeros(30 * SAMPLE_RATE_HZ, np.float32), np.zeros(3000, np.float32),
+                          (tuple(text.split()),))
+        (line,) = replay.hear(passage)
+        error = passage.start_s + line.words[0].start_s - s
+        first_word = line.words[0].end_s - line.words[0].start_s
+        assert (round(error, 6), round(first_word, 6)) in measured, (error, first_word)   # one line's, paired
+        drawn.append(error)
+    grid = np.sort(starts)
+    share_drawn = np.searchsorted(np.sort(drawn), grid, side="right") / len(drawn)
+    share_measured = np.searchsorted(grid, grid, side="right") / grid.size
+    assert np.abs(share_drawn - share_measured).max() <= 0.06       # Kolmogorov distance: the same law
+    for tail in (np.percentile(starts, 5) >= np.array(drawn), np.percentile(starts, 95) <= np.array(drawn)):
+        assert 0.025 <= np.mean(tail) <= 0.1                        # both tails drawn as often as measured
 
 
-def subtitle(voices, starts, ends, scale: float, offset_s: float) -> Lines:
-    """The human-timed subtitle with a global fault: subtitle time = (media - offset) / scale."""
-    return Lines(tuple(t for _, _, t in voices), (starts - offset_s) / scale, (ends - offset_s) / scale)
-
-
-def listener(voices, seed: int, **kwargs) -> ReplayListener:
-    return ReplayListener([Utterance(t, s, e) for s, e, t in voices], start_errors_s=START_ERRORS_S,
-                          first_words_s=FIRST_WORDS_S, end_errors_s=END_ERRORS_S, seed=seed, **kwargs)
-
-
-def unmoved(placed) -> np.ndarray:
-    """Per line: within 50 ms of where the final map puts it."""
-    return np.array([abs(line.start_s - line.mapped_start_s) <= 0.05 for line in placed.lines])
-
-
-def restored(placed, starts) -> np.ndarray:
-    """Per line: the start within 250 ms of the subtitler's own timing.  The speech pattern
-    fixes a map only up to the lines' slack (a lead of 100-250 ms and a linger of 300-900 ms
-    here), and no convention of where lines start moves it: what the activity map leaves."""
-    return np.abs(np.array([line.start_s for line in placed.lines]) - starts) <= 0.25
-
-
-def near(placed, starts) -> np.ndarray:
-    """Per line: the start within 500 ms of the subtitler's own timing (on a short file with
-    long lingers, the activity's map can leave lines up to half their slack away)."""
-    return np.abs(np.array([line.start_s for line in placed.lines]) - starts) <= 0.5
-
-
-def test_the_measured_errors_have_tails():
-    """The replayed errors are the real ones, not a kind Gaussian: 5 % of lines are heard
-    0.9 s early or worse."""
-    assert len(START_ERRORS_S) >= 100
-    assert np.percentile(START_ERRORS_S, 5) < -0.5 and np.percentile(np.abs(START_ERRORS_S), 50) < 0.1
-
-
-@pytest.mark.parametrize("seed, scale, offset_s", [(1, 25 / 23.976, 7.5), (2, 23.976 / 25, -3.0),
-                                                    (3, 1.0, 12.0), (4, 24 / 25, 40.0)])
+@pytest.mark.parametrize("seed, scale, offset_s", [(1, 25 / 23.976, 7.5), (4, 24 / 25, 40.0)])
 def test_a_film_whose_only_fault_is_global_comes_back_with_its_human_timing(seed, scale, offset_s):
     voices = film(480.0, seed=seed)
     audio = babble(490.0, [(s, e) for s, e, _ in voices], seed=seed)
     starts, ends = human_times(voices, seed)
-    placed = run(audio, subtitle(voices, starts, ends, scale, offset_s), listener(voices, seed))
+    placed = engine_sync(audio, subtitle(voices, starts, ends, scale, offset_s), measured_listener(voices, seed))
     assert np.mean(unmoved(placed)) >= 0.99, [(l.index, l.action) for l in placed.lines if l.action == "retimed"]
     assert np.mean(restored(placed, starts)) >= 0.99
 
@@ -107,7 +80,7 @@ def test_a_few_wild_anchors_on_a_short_file_do_not_replace_a_right_map():
     audio = babble(t + 2.0, [(s, e) for s, e, _ in voices], seed=5)
     starts, ends = human_times(voices, 5)
     heard = [Utterance(text, s - (1.0 if k in (1, 5) else 0.0), e, 0.9) for k, (s, e, text) in enumerate(voices)]
-    placed = run(audio, subtitle(voices, starts, ends, 1.0, 0.0), ReplayListener(heard))
+    placed = engine_sync(audio, subtitle(voices, starts, ends, 1.0, 0.0), ReplayListener(heard))
     assert placed.time_map.scale == 1.0                    # not tilted
     assert placed.time_map in (placed.global_map, TimeMap.identity())
     assert np.all(unmoved(placed)) and np.all(near(placed, starts))
@@ -125,7 +98,7 @@ def test_starts_heard_early_over_a_pause_or_filler_are_no_evidence():
     starts, ends = human_times(voices, 6)
     heard = [Utterance(t, s - (fillers[k] + 0.3 if k in fillers else 0.0), e, 0.9, voice_start_s=s)
              for k, (s, e, t) in enumerate(voices)]
-    placed = run(audio, subtitle(voices, starts, ends, 1.0, 5.0), ReplayListener(heard))
+    placed = engine_sync(audio, subtitle(voices, starts, ends, 1.0, 5.0), ReplayListener(heard))
     assert np.mean(unmoved(placed)) >= 0.99 and np.mean(near(placed, starts)) >= 0.99
 
 
@@ -136,7 +109,7 @@ def test_professional_lead_in_and_linger_are_a_convention_not_sloppiness():
         voices = film(90.0, seed=seed)
         audio = babble(95.0, [(s, e) for s, e, _ in voices], seed=seed)
         starts, ends = human_times(voices, seed)
-        placed = run(audio, subtitle(voices, starts, ends, 1.0, 2.0), listener(voices, seed))
+        placed = engine_sync(audio, subtitle(voices, starts, ends, 1.0, 2.0), measured_listener(voices, seed))
         assert np.mean(unmoved(placed)) >= 0.99, seed
         assert placed.time_map == placed.global_map, seed
         assert np.mean(near(placed, starts)) >= 0.95, seed
@@ -154,20 +127,20 @@ def test_text_not_heard_as_a_whole_moves_no_line_on_its_own():
              for (s, e, t), score in zip(voices, scores)]
     starts, ends = human_times(voices, 10)
     subs = subtitle(voices, starts, ends, 25 / 23.976, 3.0)
-    placed = run(audio, subs, ReplayListener(heard))
+    placed = engine_sync(audio, subs, ReplayListener(heard))
     assert {line.action for line in placed.lines} <= {"mapped", "unaligned"}
-    activity_alone = run(audio, subs, ReplayListener(heard), subs_language="fr", language="en")
+    activity_alone = engine_sync(audio, subs, ReplayListener(heard), subs_language="fr", language="en")
     assert [line.start_s for line in placed.lines] == [line.start_s for line in activity_alone.lines]
 
 
-@pytest.mark.parametrize("seed", [11, 12, 13])
+@pytest.mark.parametrize("seed", [11, 12])
 def test_a_right_file_stays_exactly_as_it_was(seed):
     """A human-timed file that needs nothing: every line keeps its time to the
     millisecond (a shift within the lead-in's open range is no correction)."""
     voices = film(300.0, seed=seed)
     audio = babble(310.0, [(s, e) for s, e, _ in voices], seed=seed)
     starts, ends = human_times(voices, seed)
-    placed = run(audio, subtitle(voices, starts, ends, 1.0, 0.0), listener(voices, seed))
+    placed = engine_sync(audio, subtitle(voices, starts, ends, 1.0, 0.0), measured_listener(voices, seed))
     assert placed.time_map.offset_s == 0.0 and placed.time_map.scale == 1.0
     assert np.mean(np.abs([line.start_s for line in placed.lines] - starts) <= 0.001) >= 0.99
 
@@ -182,7 +155,7 @@ def test_overlapping_cues_with_right_starts_stay_put():
     audio = babble(310.0, [(s, e) for s, e, _ in voices], seed=14)
     starts, ends = human_times(voices, 14)
     for offset_s, tolerance_s in ((0.0, 0.001), (6.0, 0.3)):
-        placed = run(audio, subtitle(voices, starts, ends + 2.5, 1.0, offset_s), listener(voices, 14))
+        placed = engine_sync(audio, subtitle(voices, starts, ends + 2.5, 1.0, offset_s), measured_listener(voices, 14))
         new_starts = np.array([line.start_s for line in placed.lines])
         assert np.mean(np.abs(new_starts - starts) <= tolerance_s) >= 0.99, offset_s
         shown = np.array([line.end_s - line.start_s for line in placed.lines])
@@ -195,7 +168,7 @@ def test_fast_with_a_decisive_match_writes_the_activity_map_as_it_is():
     voices = film(480.0, seed=15)
     audio = babble(490.0, [(s, e) for s, e, _ in voices], seed=15)
     starts, ends = human_times(voices, 15)
-    placed = run(audio, subtitle(voices, starts, ends, 1.0, -20.0), None, fast=True)
+    placed = engine_sync(audio, subtitle(voices, starts, ends, 1.0, -20.0), None, fast=True)
     assert placed.time_map == placed.global_map
     assert np.all(unmoved(placed)) and np.mean(restored(placed, starts)) >= 0.99
 
@@ -214,7 +187,7 @@ def test_chained_lines_keep_the_activity_map():
     audio = babble(300.0, [(s, e) for s, e, _ in voices], seed=16)
     starts, ends = human_times(voices, 16)
     assert np.mean(ends[:-1] >= starts[1:] - 0.05) > 0.9                  # chained
-    placed = run(audio, subtitle(voices, starts, ends, 1.0, 9.0), listener(voices, 16))
+    placed = engine_sync(audio, subtitle(voices, starts, ends, 1.0, 9.0), measured_listener(voices, 16))
     assert placed.time_map == placed.global_map
     assert np.mean(unmoved(placed)) >= 0.99 and np.mean(restored(placed, starts)) >= 0.95
 
@@ -234,7 +207,7 @@ def test_a_line_heard_early_whole_inside_speech_is_no_gross_miss():
     ends[missed] += 2.0
     heard = [Utterance(t, s - (0.8 if k == slipped else 0.0), e - (0.8 if k == slipped else 0.0), 0.9)
              for k, (s, e, t) in enumerate(voices)]
-    placed = run(audio, subtitle(voices, starts, ends, 1.0, 4.0), ReplayListener(heard))
+    placed = engine_sync(audio, subtitle(voices, starts, ends, 1.0, 4.0), ReplayListener(heard))
     assert placed.lines[slipped].action != "retimed"
     assert abs(placed.lines[slipped].start_s - starts[slipped]) <= 0.25
     # A lone line 2 s off in 100 is no share the model tells from the listener's tails:

@@ -13,7 +13,9 @@ from subsync.errors import SubtitleError
 from subsync.subtitles import format_ass, format_timestamp, format_vtt, parse_subtitle_bytes, render_subtitles
 from subsync.subtitles.timestamps import MAX_HOURS
 
-FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# The round trips are also checked case by case (test_subtitles, test_formats): fewer draws.
+FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 RESOLUTION_S = {"srt": 0.001, "vtt": 0.001, "ass": 0.01}
 MAX_TIME_S = (MAX_HOURS + 1) * 3600.0 - 1.0
 
@@ -29,7 +31,7 @@ PIECES = st.sampled_from([
 SUBTITLE_LIKE = st.lists(st.one_of(PIECES, st.text(max_size=8)), max_size=30).map("".join)
 
 
-@FAST
+@FUZZ
 @given(st.binary(max_size=400))
 def test_any_bytes_parse_or_raise_subtitle_error(data):
     try:
@@ -39,7 +41,7 @@ def test_any_bytes_parse_or_raise_subtitle_error(data):
         assert len(str(exc)) < 400
 
 
-@FAST
+@FUZZ
 @given(SUBTITLE_LIKE, st.sampled_from(["utf-8", "utf-16", "latin-1"]))
 def test_subtitle_like_text_parses_or_raises_subtitle_error(text, codec):
     try:

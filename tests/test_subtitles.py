@@ -248,8 +248,9 @@ def test_shift_keeps_positions_and_utf16_bom() -> None:
     data = (DATA / "positions_no_final_newline.srt").read_bytes()
     doc = parse_srt_bytes(data)
     out = render_srt(doc, shifted(doc, 1.5))
-    assert b"00:00:02,500 --> 00:00:03,500 X1:100 X2:600 Y1:050 Y2:090\n" in out
-    assert out.endswith(b"Ends before it starts")
+    assert out == (data.replace(b"00:00:01,000 --> 00:00:02,000 X1", b"00:00:02,500 --> 00:00:03,500 X1")
+                   .replace(b"00:00:05,000 --> 00:00:04,000", b"00:00:06,500 --> 00:00:05,500"))
+    assert out.endswith(b"\nEnds before it starts")                 # still no final newline
 
     data = (DATA / "utf16le_bom.srt").read_bytes()
     doc = parse_srt_bytes(data)

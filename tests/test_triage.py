@@ -12,8 +12,7 @@ from subsync.core.timemap import Cut, TimeMap
 from subsync.core.windows import Window
 from subsync.replay import ReplayListener, Utterance
 
-from test_engine import babble, film, run
-from test_never_worse import human_times, listener, restored, subtitle, unmoved
+from helpers import babble, engine_sync, film, human_times, measured_listener, restored, subtitle, unmoved
 
 
 @pytest.fixture(scope="module")
@@ -23,17 +22,17 @@ def twenty_minutes():
     return voices, babble(1210.0, [(s, e) for s, e, _ in voices], seed=11)
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_a_well_timed_file_is_heard_in_part_and_comes_back_as_with_every_window(twenty_minutes, seed):
+def test_a_well_timed_file_is_heard_in_part_and_comes_back_as_with_every_window(twenty_minutes):
     """Offset and drift only: the sample shows tight timing, so only it and the suspect
     lines' windows are heard, and the lines come back where hearing every window puts
     them (within 30 ms: the lead-in is measured on a quarter of the lines), the human timing
-    kept."""
+    kept.  (One subtitler's lead and linger: test_never_worse varies them.)"""
     voices, audio = twenty_minutes
+    seed = 1
     starts, ends = human_times(voices, seed)
     lines = subtitle(voices, starts, ends, 25 / 23.976, 6.0)
-    parts = run(audio, lines, listener(voices, seed))
-    every = run(audio, lines, listener(voices, seed), every_line=True)
+    parts = engine_sync(audio, lines, measured_listener(voices, seed))
+    every = engine_sync(audio, lines, measured_listener(voices, seed), every_line=True)
     assert parts.listened.heard < 0.5 * parts.listened.total, parts.listened
     assert every.listened.heard == every.listened.total and every.listened.why == "every line"
     gap = np.abs(np.array([a.start_s - b.start_s for a, b in zip(parts.lines, every.lines)]))
@@ -49,7 +48,7 @@ def test_scattered_timing_gets_every_window(twenty_minutes):
     starts, ends = human_times(voices, 4)
     jitter = rng.normal(0, 0.3, starts.size)
     lines = subtitle(voices, starts + jitter, ends + jitter, 1.0, 3.0)
-    placed = run(audio, lines, listener(voices, 4))
+    placed = engine_sync(audio, lines, measured_listener(voices, 4))
     assert placed.listened.heard == placed.listened.total
     assert "scatter" in placed.listened.why
     before = np.abs(np.array([line.mapped_start_s for line in placed.lines]) - starts)
@@ -73,8 +72,8 @@ def test_lines_moved_into_silence_are_found_and_re_timed(twenty_minutes):
     shifted_ends[moved] = shifted_starts[moved] + 1.0
     heard = [Utterance(t, s, e, 0.9) for s, e, t in voices]
     lines = subtitle(voices, shifted_starts, shifted_ends, 1.0, 0.0)
-    placed = run(audio, lines, ReplayListener(heard))
-    every = run(audio, lines, ReplayListener(heard), every_line=True)
+    placed = engine_sync(audio, lines, ReplayListener(heard))
+    every = engine_sync(audio, lines, ReplayListener(heard), every_line=True)
     assert placed.listened.heard < 0.5 * placed.listened.total
     assert "3 over silence" in placed.listened.why
     for i in moved:

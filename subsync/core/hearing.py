@@ -234,12 +234,12 @@ class Hearing:
 
     def _hear_new(self, windows: Sequence[Window]) -> None:
         """Hear ``windows`` (not heard yet; at most the listener's batch) into the cache."""
-        passages = [self._passage(w) for w in windows]
+        passages = [self.passage(w) for w in windows]
         answers = iter(hear_many(self.listener, [p for p in passages if p is not None]))
         for window, passage in zip(windows, passages):
             self._heard[window] = {} if passage is None else self._placed(window, passage, next(answers))
 
-    def _passage(self, window: Window) -> Passage | None:
+    def passage(self, window: Window) -> Passage | None:
         """What the listener hears for ``window`` (None: too little audio)."""
         samples = self._audio(window.start_s, window.end_s)
         if samples.size < MIN_WINDOW_S * SAMPLE_RATE_HZ:

@@ -216,7 +216,12 @@ def _is_converted(target: Path) -> bool:
 
 
 def _convert(model_bin: bytes, ct2_config: dict, tokenizer_json: bytes, target: Path) -> None:
-    """Write a transformers checkpoint for CTranslate2 Whisper weights; atomic by rename."""
+    """Write a transformers checkpoint for CTranslate2 Whisper weights; atomic by rename.
+    The weights are read (a damaged file refused) before torch is imported."""
+    from .ct2 import read_ct2_model
+
+    dims, state = read_ct2_model(model_bin)
+
     import torch
     from transformers import (
         GenerationConfig,
@@ -225,10 +230,7 @@ def _convert(model_bin: bytes, ct2_config: dict, tokenizer_json: bytes, target: 
         WhisperForConditionalGeneration,
     )
 
-    from .ct2 import read_ct2_model
-
     _quiet_transformers()
-    dims, state = read_ct2_model(model_bin)
     special = _special_ids(tokenizer_json)
     config = WhisperConfig(
         vocab_size=dims.vocab_size,
