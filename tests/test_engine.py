@@ -61,6 +61,23 @@ def test_offset_and_drift_come_back_and_lines_keep_their_timing(six_minutes):
     assert placed.text_heard and not placed.refusal and placed.model == "replay"
 
 
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_a_drift_the_speech_pattern_of_a_short_file_misses_is_refitted_keeping_its_lead(seed):
+    """Half a minute, five or six lines, a subtitle made for a 25 fps release (x 25/23.976)
+    and 7.3 s late: the speech pattern of so short a file takes no drift (scale 1 leaves
+    the lines 0.2-0.5 s apart), the heard lines reject it, and the refitted drift takes its
+    offset from the speech pattern at the new scale, so the lines keep their timing (not
+    the lead the lines show under the rejected map, which slopes with the drift).  The
+    nearest standard ratio, 25/24, is 0.1 % from 25/23.976: 30 ms over the file."""
+    truth = film(30.0, seed=seed)
+    audio = babble(33.0, [(s, e) for s, e, _ in truth], seed=seed)
+    listener = replay_listener(script(truth), start_errors_s=(-0.04, 0.0, 0.03), end_errors_s=(0.0, 0.2))
+    placed = engine_sync(audio, as_lines(truth, 25 / 23.976, 7.3), listener)
+    assert placed.global_map.scale == 1.0                              # the speech pattern missed it
+    assert placed.time_map.scale == pytest.approx(25 / 23.976, rel=2e-3)
+    assert np.all(starts_error(placed, truth) <= 0.05), starts_error(placed, truth).round(3)
+
 def stretched(line) -> bool:
     """Was the line heard with a first word longer than listener_errors.MAX_FIRST_WORD_S?"""
     return bool(line.words) and line.words[0].end_s - line.words[0].start_s > listener_errors.MAX_FIRST_WORD_S
