@@ -62,12 +62,3 @@ def long_speech(tmp_path_factory):
         f.setframerate(SAMPLE_RATE_HZ)
         f.writeframes((np.clip(signal, -1, 1) * 32767).astype("<i2").tobytes())
     return path, cues
-
-
-def distorted_srt(cues, scale: float, offset_s: float) -> bytes:
-    """SRT bytes of ``cues`` with subtitle time = scale * true time + offset_s."""
-    from subsync.subtitles import format_timestamp
-
-    blocks = [f"{i}\n{format_timestamp(s * scale + offset_s)} --> {format_timestamp(e * scale + offset_s)}\n{text}\n"
-              for i, (s, e, text) in enumerate(cues, 1)]
-    return "\n".join(blocks).encode()

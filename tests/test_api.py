@@ -12,8 +12,7 @@ from subsync.errors import RefusedError
 from subsync.subtitles import parse_srt_bytes, read_srt, render_srt
 from subsync.whisper.listener import heard_words
 
-from conftest import distorted_srt
-from helpers import SPEECH, babble, film, replay_listener, script
+from helpers import SPEECH, babble, distorted_srt, film, replay_listener, script
 
 OPTIONS = subsync.SyncOptions()
 

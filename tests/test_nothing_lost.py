@@ -1,7 +1,8 @@
 """Nothing is lost, ever: backups, reports, temp files, interrupted and concurrent runs,
 pipes, full disks, extreme options, and names that would break a one-line message.
 Signals and kills are sent on events (a line read from the process, a file appearing),
-never after a sleep."""
+never after a sleep.  The CLI runs in this process (helpers.invoke) unless a signal, a
+kill, a resource limit or a second process is the point."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import distorted_srt
-from helpers import JFK, JFK_TEXT, SUBSYNC, dialogue_cues, one_line_error, reference_pair, run, srt_bytes
+from helpers import (JFK, JFK_TEXT, SUBSYNC, dialogue_cues, distorted_srt, invoke, one_line_error, reference_pair,
+                     run, srt_bytes, srt_starts)
 
 
 def _temp_files(folder: Path) -> list[str]:
@@ -34,12 +35,12 @@ def test_a_second_in_place_run_keeps_the_original(tmp_path):
     backup is SUBS.bak.1 (no backup is ever replaced), and each run says where it kept it."""
     ref, subs = reference_pair(tmp_path)
     original = subs.read_bytes()
-    first = run("fix", "--reference", ref, subs, "--in-place")
+    first = invoke("fix", "--reference", ref, subs, "--in-place")
     assert first.returncode == 0, first.stderr
     assert f"(the file it replaced is {subs}.bak)" in first.stderr
     synced = subs.read_bytes()
-    assert synced != original
-    second = run("fix", "--reference", ref, subs, "--in-place", "--json")
+    assert synced == srt_bytes(dialogue_cues(60), 0.0, "Hello")          # the cues moved back by 12.5 s
+    second = invoke("fix", "--reference", ref, subs, "--in-place", "--json")
     assert second.returncode == 0, second.stderr
     assert (tmp_path / "bad.srt.bak").read_bytes() == original
     assert (tmp_path / "bad.srt.bak.1").read_bytes() == synced
@@ -94,9 +95,11 @@ def test_a_killed_batch_has_a_record_of_every_pair_it_wrote(tmp_path, long_speec
     written = sorted(p.name for p in tmp_path.glob("*.synced.srt"))
     assert [r["status"] for r in killed] == ["synced"] * len(killed) and len(killed) >= 1
     assert sorted(Path(r["output"]).name for r in killed) == written[:len(killed)]
-    again = _batch(tmp_path, "--skip-existing")
-    _, err = again.communicate(timeout=300)
-    assert again.returncode == 0, err
+    _, cues = long_speech
+    for name in written:                                           # each output whole and synced
+        assert np.abs(np.array(srt_starts((tmp_path / name).read_bytes())) - [c[0] for c in cues]).max() < 0.1
+    again = invoke("batch", tmp_path, "--fast", "--model", "no-such-model", "--jobs", "1", "--skip-existing")
+    assert again.returncode == 0, again.stderr
     records = _records(report)
     assert records[:len(killed)] == killed                        # the earlier records stay
     rerun = records[len(killed):]
@@ -106,17 +109,19 @@ def test_a_killed_batch_has_a_record_of_every_pair_it_wrote(tmp_path, long_speec
 
 def test_a_second_batch_over_a_folder_is_refused_while_the_first_runs(tmp_path, long_speech):
     """Two batches over one folder at once: the second stops at once with one line (the
-    first holds the folder's lock); once the first is killed, the lock is gone with it."""
+    first holds the folder's lock); once the first is killed, the lock is gone with it.
+    The first is stopped (SIGSTOP) on its first line, so it still runs, however fast."""
     _episodes(tmp_path, long_speech, 3)
     first = _batch(tmp_path)
     first.stderr.readline()                                     # it runs (the lock is taken first)
-    second = run("batch", tmp_path, "--fast", "--model", "no-such-model")
+    os.kill(first.pid, signal.SIGSTOP)
+    second = invoke("batch", tmp_path, "--fast", "--model", "no-such-model")
     assert second.returncode == 1
-    assert "is being synced by another subsync batch" in one_line_error(second)
-    assert f"(process {first.pid})" in second.stderr
+    assert one_line_error(second) == (f"subsync: error: {tmp_path} is being synced by another subsync batch "
+                                      f"(process {first.pid}); wait for it to end, or give another folder")
     first.kill()
     first.wait(timeout=60)
-    third = run("batch", tmp_path, "--fast", "--model", "no-such-model", "--skip-existing", "-q")
+    third = invoke("batch", tmp_path, "--fast", "--model", "no-such-model", "--skip-existing", "-q")
     assert third.returncode == 0, third.stderr
     assert not (tmp_path / ".subsync.lock").exists()
 
@@ -144,7 +149,7 @@ def test_the_folder_lock_is_held_by_one_process_and_released_by_its_death(tmp_pa
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0", "-5"])
 def test_a_max_offset_that_is_no_number_of_seconds_is_a_usage_error(tmp_path, value):
     ref, subs = reference_pair(tmp_path)
-    proc = run("fix", "--reference", ref, subs, f"--max-offset={value}")
+    proc = invoke("fix", "--reference", ref, subs, f"--max-offset={value}")
     assert proc.returncode == 2
     assert "--max-offset must be a positive number of seconds" in one_line_error(proc)
 
@@ -153,20 +158,27 @@ def test_a_huge_max_offset_costs_what_the_lengths_allow(tmp_path):
     """--max-offset 1e9 (once 1.46 TiB, a traceback): the search is bounded by the
     subtitles' and the reference's lengths, and finds the offset."""
     ref, subs = reference_pair(tmp_path)
-    proc = run("fix", "--reference", ref, subs, "--max-offset", "1e9")
+    proc = invoke("fix", "--reference", ref, subs, "--max-offset", "1e9")
     assert proc.returncode == 0, proc.stderr
     assert "offset -12.500 s" in proc.stderr
+    assert (tmp_path / "bad.synced.srt").read_bytes() == srt_bytes(dialogue_cues(60), 0.0, "Hello")
 
 
 def test_the_search_is_bounded_by_the_lengths_in_the_core():
+    """The core's search with --max-offset 1e9 (unbounded: 1.46 TiB) finds the offset, as
+    with a bound that fits the lengths; a max_offset_s that is no length is refused."""
     from subsync.core import engine
     from subsync.core.hearing import Lines
     from subsync.core.options import SyncOptions
 
-    lines = Lines(("a", "b"), np.array([1.0, 5.0]), np.array([2.0, 6.0]))
-    bounded = engine._bounded(SyncOptions(max_offset_s=1e9), 53.0, lines)
-    assert 53.0 + 6.0 < bounded.max_offset_s < 53.0 + 6.0 * 1.1 + 3.0
-    assert engine._bounded(SyncOptions(max_offset_s=30.0), 53.0, lines).max_offset_s == 30.0
+    cues = dialogue_cues(60)
+    reference = Lines(tuple(f"Bonjour {i}" for i in range(60)), np.array([a for a, _ in cues]),
+                      np.array([b for _, b in cues]))
+    late = Lines(tuple(f"Hello {i}" for i in range(60)), reference.starts_s + 12.5, reference.ends_s + 12.5)
+    huge = engine.sync_cues(reference, late, SyncOptions(max_offset_s=1e9))
+    fitted = engine.sync_cues(reference, late, SyncOptions(max_offset_s=60.0))
+    assert huge.time_map.offset_s == pytest.approx(-12.5, abs=0.01) and not huge.refusal
+    assert huge.time_map == fitted.time_map
     for bad in (float("nan"), float("inf"), -1.0, 0.0):
         with pytest.raises(ValueError, match="max_offset_s"):
             SyncOptions(max_offset_s=bad)
@@ -198,7 +210,7 @@ def test_ctrl_c_while_the_model_loads_exits_130(tmp_path):
 
 
 def test_a_conversion_killed_on_its_way_leaves_nothing_the_next_one_keeps(tmp_path):
-    from subsync.whisper.model import _remove_stale_staging
+    from subsync.whisper.model import remove_stale_staging
 
     target = tmp_path / "models" / "tiny.en-1a5afae06a4d"
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
@@ -207,7 +219,7 @@ def test_a_conversion_killed_on_its_way_leaves_nothing_the_next_one_keeps(tmp_pa
     live = tmp_path / "models" / f".{target.name}-{os.getpid()}-abcd1234"
     for folder in (stale, live):
         folder.mkdir(parents=True)
-    _remove_stale_staging(target)
+    remove_stale_staging(target)
     assert not stale.exists() and live.exists()
 
 
@@ -297,14 +309,15 @@ def test_a_temp_file_a_killed_writer_left_is_removed_by_the_next_write(tmp_path,
     from subsync.fileio import atomic_write_bytes
 
     target = tmp_path / "out.srt"
-    writer = subprocess.Popen([sys.executable, "-c", "import time; from pathlib import Path\n"
-                               "from subsync.fileio import _open_temp\n"
-                               f"fd, tmp = _open_temp(Path({str(target)!r}))\n"
-                               "print(tmp, flush=True); time.sleep(600)"], stdout=subprocess.PIPE, text=True)
+    # The writer is held at the rename (os.replace says where the temp file is, and waits): killed there.
+    child = ("import os, threading\nfrom subsync import fileio\n"
+             "def held(tmp, dest):\n    print(tmp, flush=True)\n    threading.Event().wait()\n"
+             f"os.replace = held\nfileio.atomic_write_bytes({str(target)!r}, b'half')")
+    writer = subprocess.Popen([sys.executable, "-c", child], stdout=subprocess.PIPE, text=True)
     left = Path(writer.stdout.readline().strip())
     writer.kill()
     writer.wait(timeout=30)
-    assert left.exists()
+    assert left.parent == tmp_path and left.read_bytes() == b"half" and not target.exists()
     from subsync import fileio
 
     old_style = tmp_path / ".out.srt.0123456789ab.tmp"           # an older version's naming (no pid) ...
@@ -337,7 +350,7 @@ def test_webvtt_inline_timestamps_move_with_their_cue(tmp_path):
     ref.write_bytes(srt_bytes(cues))
     subs = tmp_path / "bad.vtt"
     subs.write_bytes(vtt(12.5))
-    proc = run("fix", "--reference", ref, subs)
+    proc = invoke("fix", "--reference", ref, subs)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "bad.synced.vtt").read_bytes() == vtt(0.0)
 
@@ -382,15 +395,15 @@ def test_a_newline_in_a_file_name_keeps_messages_on_one_line(tmp_path):
     missing = tmp_path / "no\nsuch.flac"
     subs = tmp_path / "a\nb.srt"
     subs.write_text("1\n00:00:01,000 --> 00:00:02,000\nHello\n")
-    line = one_line_error(run("fix", missing, subs))
+    line = one_line_error(invoke("fix", missing, subs))
     assert line == f"subsync: error: media file not found: '{tmp_path}/no\\nsuch.flac'"
     broken = tmp_path / "bad\nname.mp4"
     broken.write_bytes(b"\x00" * 2048)                       # ffmpeg names the file in its own message
-    line = one_line_error(run("fix", broken, subs))
+    line = one_line_error(invoke("fix", broken, subs))
     assert f"'{tmp_path}/bad\\nname.mp4'" in line
     not_subs = tmp_path / "x\ny.srt"
     not_subs.write_text("not a subtitle\n")
-    assert f"'{tmp_path}/x\\ny.srt'" in one_line_error(run("fix", JFK, not_subs))
+    assert f"'{tmp_path}/x\\ny.srt'" in one_line_error(invoke("fix", JFK, not_subs))
 
 
 def test_names_are_quoted_only_when_they_would_not_print():
@@ -412,7 +425,7 @@ def test_in_place_refuses_a_report_over_the_subtitle_or_its_backups(tmp_path):
     original = subs.read_bytes()
     (tmp_path / "bad.srt.bak").write_bytes(b"the download\n")
     for report in (tmp_path / "bad.srt.bak", tmp_path / "bad.srt.bak.1", subs):
-        proc = run("fix", "--reference", ref, subs, "--in-place", "--report", report)
+        proc = invoke("fix", "--reference", ref, subs, "--in-place", "--report", report)
         assert proc.returncode == 2, proc.stderr
         one_line_error(proc)
     assert subs.read_bytes() == original and (tmp_path / "bad.srt.bak").read_bytes() == b"the download\n"
@@ -465,18 +478,35 @@ def test_crlf_webvtt_inline_timestamps_move_too():
         .replace(b"00:@2", b"00:17").replace(b"00:@4", b"00:19").replace(b"00:20", b"00:25").replace(b"00:22", b"00:27")
 
 
+def _flac_declaring(path: Path, source: Path, total_samples: int) -> Path:
+    """``source`` (a FLAC file) with its STREAMINFO's sample count set to ``total_samples``:
+    a header that declares another duration than the audio has."""
+    data = bytearray(source.read_bytes())
+    assert data[:4] == b"fLaC"
+    fields = int.from_bytes(data[18:26], "big")                 # rate 20 b, channels 3, bits 5, samples 36
+    data[18:26] = ((fields & ~((1 << 36) - 1)) | total_samples).to_bytes(8, "big")
+    path.write_bytes(bytes(data))
+    return path
+
+
 def test_a_damaged_declared_duration_does_not_size_the_decode(tmp_path):
     """A header declaring 1000 hours asked numpy for 230 GB up front (a traceback): the
-    buffer starts at most FIRST_BUFFER_S long and grows with what is really decoded."""
-    import io
+    buffer starts at most FIRST_BUFFER_S long and grows with what is really decoded; the
+    file is then named as truncated on one line.  One declaring less than it holds is
+    decoded whole."""
+    from subsync.errors import MediaError
+    from subsync.media import ffmpeg_binary, load_audio
 
-    from subsync.media import _read_samples
-
-    samples = (np.arange(48000) % 200 - 100).astype("<i2")
-    audio = _read_samples(io.BytesIO(samples.tobytes()), declared_s=1000 * 3600.0)
-    assert audio.size == 48000 and np.allclose(audio * 32768, samples)
-    grown = _read_samples(io.BytesIO(samples.tobytes() * 3), declared_s=0.5)
-    assert grown.size == 3 * 48000
+    tone = tmp_path / "tone.flac"
+    subprocess.run([ffmpeg_binary(), "-loglevel", "error", "-f", "lavfi", "-i", "sine=f=300:r=16000:d=3",
+                    "-c:a", "flac", str(tone)], check=True, timeout=60)
+    whole = load_audio(tone)
+    assert whole.size == 3 * 16000
+    huge = _flac_declaring(tmp_path / "huge.flac", tone, (1 << 36) - 1)      # 1193 hours at 16 kHz
+    with pytest.raises(MediaError, match=r"huge\.flac is truncated or damaged: only 3\.0 s of its 4294967\.3 s"):
+        load_audio(huge)
+    short = _flac_declaring(tmp_path / "short.flac", tone, 8000)             # 0.5 s
+    assert np.array_equal(load_audio(short), whole)
 
 
 def test_the_engine_names_a_file_with_a_newline_on_one_line(tmp_path):
@@ -511,9 +541,10 @@ def test_a_batch_over_a_sub_folder_waits_for_a_recursive_one(tmp_path, long_spee
     _episodes(show, long_speech, 2)
     outer = subprocess.Popen([*SUBSYNC, "batch", str(tmp_path), "--recursive", "--fast", "--model", "no-such-model",
                               "--jobs", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    outer.stderr.readline()
-    inner = run("batch", show, "--fast", "--model", "no-such-model")
+    outer.stderr.readline()                                 # it runs, holding its locks ...
+    os.kill(outer.pid, signal.SIGSTOP)                      # ... and goes on holding them, however fast
+    inner = invoke("batch", show, "--fast", "--model", "no-such-model")
     outer.kill()
     outer.wait(timeout=60)
     assert inner.returncode == 1
-    assert f"{show} is being synced by another subsync batch" in one_line_error(inner)
+    assert f"{show} is being synced by another subsync batch (process {outer.pid})" in one_line_error(inner)

@@ -265,7 +265,7 @@ def _convert(model_bin: bytes, ct2_config: dict, tokenizer_json: bytes, target: 
     )
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_staging(target)
+    remove_stale_staging(target)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-{os.getpid()}-", dir=target.parent))
     try:
         model.to(torch.float16).save_pretrained(staging)
@@ -280,7 +280,7 @@ def _convert(model_bin: bytes, ct2_config: dict, tokenizer_json: bytes, target: 
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _remove_stale_staging(target: Path) -> None:
+def remove_stale_staging(target: Path) -> None:
     """Remove the staging folders of ``target`` that a conversion killed on its way left
     (``.<name>-<pid>-<random>``, their process gone); a running one's stays."""
     from ..fileio import process_running
