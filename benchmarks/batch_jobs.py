@@ -50,9 +50,12 @@ def main() -> None:
         rows = {jobs: _run(folder, Path(tmp) / f"out{jobs}", jobs, options) for jobs in (1, args.jobs)}
         same = rows[1]["outputs"] == rows[args.jobs]["outputs"]
         args.episodes = len(list(folder.glob("*.srt")))
-    figures = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-               "episodes": args.episodes, "same_bytes": same,
-               **{f"jobs{jobs}": {k: v for k, v in row.items() if k != "outputs"} for jobs, row in rows.items()}}
+    figures = {
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "episodes": args.episodes,
+        "same_bytes": same,
+        **{f"jobs{jobs}": {k: v for k, v in row.items() if k != "outputs"} for jobs, row in rows.items()},
+    }
     figures["speed_up"] = round(rows[1]["wall_s"] / rows[args.jobs]["wall_s"], 2)
     print(json.dumps(figures, indent=1))
     if args.out:
@@ -70,20 +73,40 @@ def _build(bench: Path, episodes: int, folder: Path) -> Path:
         shutil.copy(clip.media, media)
         distortion = distortions.draw("offset+drift", 1000 + k, clip.starts_s, media_s=clip.duration_s)
         starts, ends, kept = distortions.subtitle_times(distortion, clip.starts_s, clip.ends_s)
-        cases_mod.write_srt([(s, e, t) for s, e, t, keep in zip(starts, ends, clip.texts, kept) if keep],
-                            media.with_suffix(".srt"))
+        cases_mod.write_srt(
+            [(s, e, t) for s, e, t, keep in zip(starts, ends, clip.texts, kept) if keep], media.with_suffix(".srt")
+        )
     return folder
 
 
 def _run(folder: Path, out: Path, jobs: int, options: list[str]) -> dict:
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "subsync", "batch", str(folder), "--out-dir", str(out),
-                           "--jobs", str(jobs), "--quiet", *options], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "subsync",
+            "batch",
+            str(folder),
+            "--out-dir",
+            str(out),
+            "--jobs",
+            str(jobs),
+            "--quiet",
+            *options,
+        ],
+        capture_output=True,
+        text=True,
+    )
     wall = time.monotonic() - started
     records = [json.loads(line) for line in (out / "subsync-batch.jsonl").read_text().splitlines()]
-    return {"wall_s": round(wall, 1), "pairs_per_min": round(60 * len(records) / wall, 2),
-            "statuses": sorted({r["status"] for r in records}), "exit": proc.returncode,
-            "outputs": {p.name: p.read_bytes() for p in out.glob("*.synced.srt")}}
+    return {
+        "wall_s": round(wall, 1),
+        "pairs_per_min": round(60 * len(records) / wall, 2),
+        "statuses": sorted({r["status"] for r in records}),
+        "exit": proc.returncode,
+        "outputs": {p.name: p.read_bytes() for p in out.glob("*.synced.srt")},
+    }
 
 
 if __name__ == "__main__":

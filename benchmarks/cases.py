@@ -22,43 +22,43 @@ from subsync.core.activity import SAMPLE_RATE_HZ
 from subsync.media import ffmpeg_binary, load_audio
 from subsync.subtitles import format_timestamp, read_srt
 
-MIN_CLIP_S = 10.0            # shorter recordings cannot be synced alone (one or two cues)
+MIN_CLIP_S = 10.0  # shorter recordings cannot be synced alone (one or two cues)
 # Cue references that do not mark where speech starts: kept as clip cases (reported
 # apart), left out of the film cases, whose ground truth must be exact.
 UNRELIABLE = {
     "wts_gloria": "Whisper-made cue times, lines up to 1 s off the speech",
     "swiss_parliament_de": "ASR-aligner cue starts about 130 ms before the speech",
 }
-UTTERANCE_GAP_S = 0.3        # a pause this long between cues may split utterances
-CUT_MARGIN_S = 0.05          # audio kept around an utterance's cues, within the pause
-DIALOGUE_RMS = 0.05          # about -26 dBFS: film dialogue level
-BED_S = (40.0, 240.0)        # scene length range
-PAUSE_S = (0.3, 6.0)         # pauses between utterances in a scene (log-uniform)
-INTERLUDE_EVERY = 4          # on average one music-only interlude per this many scenes
+UTTERANCE_GAP_S = 0.3  # a pause this long between cues may split utterances
+CUT_MARGIN_S = 0.05  # audio kept around an utterance's cues, within the pause
+DIALOGUE_RMS = 0.05  # about -26 dBFS: film dialogue level
+BED_S = (40.0, 240.0)  # scene length range
+PAUSE_S = (0.3, 6.0)  # pauses between utterances in a scene (log-uniform)
+INTERLUDE_EVERY = 4  # on average one music-only interlude per this many scenes
 INTERLUDE_S = (15.0, 75.0)
 # Bed levels relative to the dialogue (dB): (low, high) per bed kind.
 BED_DB = {"room": (-45.0, -35.0), "noise": (-28.0, -16.0), "music": (-22.0, -10.0)}
 INTERLUDE_DB = (-4.0, 2.0)
-OUTPUT_RATE = 48000          # film audio: 48 kHz stereo AAC
+OUTPUT_RATE = 48000  # film audio: 48 kHz stereo AAC
 
 
 @dataclass(frozen=True)
 class Case:
     id: str
-    kind: str                       # "clip" or "film"
+    kind: str  # "clip" or "film"
     media: Path
     language: str
     duration_s: float
-    starts_s: np.ndarray            # (n_cues,) true cue times in the media
+    starts_s: np.ndarray  # (n_cues,) true cue times in the media
     ends_s: np.ndarray
     texts: tuple[str, ...]
-    reliable: bool = True           # does the reference mark speech onsets?
+    reliable: bool = True  # does the reference mark speech onsets?
 
 
 @dataclass(frozen=True)
 class Utterance:
-    audio: np.ndarray               # (n,) 16 kHz
-    cues: tuple                     # ((start_s, end_s, text), ...) relative to the audio's start
+    audio: np.ndarray  # (n,) 16 kHz
+    cues: tuple  # ((start_s, end_s, text), ...) relative to the audio's start
     language: str
 
 
@@ -74,10 +74,19 @@ def clip_cases(bench: Path) -> list[Case]:
             continue
         folder = bench / entry["id"]
         cues = read_srt(folder / "reference.srt").cues
-        cases.append(Case(entry["id"], "clip", folder / entry["media"], entry["language"],
-                          entry["duration_s"], np.array([c.start_s for c in cues]),
-                          np.array([c.end_s for c in cues]), tuple(c.text for c in cues),
-                          entry["id"] not in UNRELIABLE))
+        cases.append(
+            Case(
+                entry["id"],
+                "clip",
+                folder / entry["media"],
+                entry["language"],
+                entry["duration_s"],
+                np.array([c.start_s for c in cues]),
+                np.array([c.end_s for c in cues]),
+                tuple(c.text for c in cues),
+                entry["id"] not in UNRELIABLE,
+            )
+        )
     return cases
 
 
@@ -89,14 +98,18 @@ def utterances(bench: Path) -> list[Utterance]:
             continue
         folder = bench / entry["id"]
         audio = load_audio(folder / entry["media"])
-        cues = [(c.start_s, c.end_s, c.text) for c in read_srt(folder / "reference.srt").cues
-                if c.end_s <= audio.size / SAMPLE_RATE_HZ]
+        cues = [
+            (c.start_s, c.end_s, c.text)
+            for c in read_srt(folder / "reference.srt").cues
+            if c.end_s <= audio.size / SAMPLE_RATE_HZ
+        ]
         for group in _split_at_pauses(cues):
             first = max(0.0, group[0][0] - CUT_MARGIN_S)
             last = min(audio.size / SAMPLE_RATE_HZ, group[-1][1] + CUT_MARGIN_S)
             piece = audio[int(first * SAMPLE_RATE_HZ) : int(last * SAMPLE_RATE_HZ)]
-            found.append(Utterance(_level(piece), tuple((s - first, e - first, t) for s, e, t in group),
-                                   entry["language"]))
+            found.append(
+                Utterance(_level(piece), tuple((s - first, e - first, t) for s, e, t in group), entry["language"])
+            )
     return found
 
 
@@ -113,12 +126,13 @@ def _split_at_pauses(cues: list) -> list[list]:
 def _level(audio: np.ndarray) -> np.ndarray:
     """Scale to dialogue level, measured on the loud half of 20 ms frames (the voiced part)."""
     frames = audio[: audio.size // 320 * 320].reshape(-1, 320)
-    power = np.sort((frames ** 2).mean(axis=1))[frames.shape[0] // 2 :]
+    power = np.sort((frames**2).mean(axis=1))[frames.shape[0] // 2 :]
     rms = float(np.sqrt(power.mean())) if power.size else 0.0
     return (audio * (DIALOGUE_RMS / rms)).astype(np.float32) if rms > 0 else audio
 
 
 # ---------------------------------------------------------------- beds
+
 
 def _db(level_db: float) -> float:
     return 10.0 ** (level_db / 20.0)
@@ -141,7 +155,7 @@ def music_bed(n: int, rng: np.random.Generator) -> np.ndarray:
     beat_s = 60.0 / bpm
     bar_s = 4 * beat_s
     root = 110.0 * 2 ** (rng.integers(0, 12) / 12)
-    progression = [(0, 4, 7), (7, 11, 14), (9, 12, 16), (5, 9, 12)]     # I V vi IV
+    progression = [(0, 4, 7), (7, 11, 14), (9, 12, 16), (5, 9, 12)]  # I V vi IV
     chord_index = (t // bar_s).astype(int) % len(progression)
     out = np.zeros(n)
     for voice in range(3):
@@ -155,24 +169,25 @@ def music_bed(n: int, rng: np.random.Generator) -> np.ndarray:
     out += 0.8 * np.sin(2 * np.pi * np.cumsum(bass) / SAMPLE_RATE_HZ) * np.exp(-3 * beat_phase)
     if rng.random() < 0.75:
         in_beat = t % beat_s
-        kick_on = ((t // beat_s).astype(int) % 2 == 0)
+        kick_on = (t // beat_s).astype(int) % 2 == 0
         out += 1.5 * kick_on * np.sin(2 * np.pi * (50 + 100 * np.exp(-in_beat * 30)) * in_beat) * np.exp(-in_beat * 12)
         hiss = rng.standard_normal(n)
         snare_on = ~kick_on
         out += 0.6 * snare_on * hiss * np.exp(-in_beat * 25)
         half = t % (beat_s / 2)
-        hat = np.diff(hiss, prepend=0.0)                  # crude high-pass
+        hat = np.diff(hiss, prepend=0.0)  # crude high-pass
         out += 0.15 * hat * np.exp(-half * 60)
     return (out / (out.std() + 1e-12)).astype(np.float32)
 
 
 # ---------------------------------------------------------------- film assembly
 
+
 @dataclass(frozen=True)
 class Film:
-    audio: np.ndarray               # (n,) 16 kHz mono
-    cues: tuple                     # ((start_s, end_s, text), ...) true times
-    gaps: tuple                     # ((start_s, end_s), ...) stretches without speech, for cuts
+    audio: np.ndarray  # (n,) 16 kHz mono
+    cues: tuple  # ((start_s, end_s, text), ...) true times
+    gaps: tuple  # ((start_s, end_s), ...) stretches without speech, for cuts
 
 
 def build_film(pool: list[Utterance], seconds: float, seed: int) -> Film:
@@ -229,8 +244,9 @@ def music_only(seconds: float, seed: int) -> np.ndarray:
     return music_bed(int(seconds * SAMPLE_RATE_HZ), rng) * DIALOGUE_RMS * _db(rng.uniform(*INTERLUDE_DB))
 
 
-def splice(film: Film, position_s: float, length_s: float, insert: np.ndarray | None
-           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def splice(
+    film: Film, position_s: float, length_s: float, insert: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The film's audio as another edit has it, and its cues' times there: ``insert``
     (audio) put at ``position_s``, or, when None, ``length_s`` removed from there.
     Returns (audio, starts, ends); cues in a removed stretch get nan."""
@@ -242,7 +258,7 @@ def splice(film: Film, position_s: float, length_s: float, insert: np.ndarray | 
         audio = np.concatenate([film.audio[:at], insert, film.audio[at:]])
         shift = insert.size / SAMPLE_RATE_HZ
         return audio, np.where(after, starts + shift, starts), np.where(after, ends + shift, ends)
-    audio = np.concatenate([film.audio[:at], film.audio[at + int(length_s * SAMPLE_RATE_HZ):]])
+    audio = np.concatenate([film.audio[:at], film.audio[at + int(length_s * SAMPLE_RATE_HZ) :]])
     removed = (ends > position_s) & (starts < position_s + length_s)
     starts = np.where(after, starts - length_s, starts)
     ends = np.where(after, ends - length_s, ends)
@@ -257,12 +273,46 @@ def write_media(audio: np.ndarray, path: Path, seed: int) -> None:
     duration = audio.size / SAMPLE_RATE_HZ
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".part.mkv")
-    subprocess.run([ffmpeg_binary(), "-y", "-loglevel", "error",
-                    "-f", "s16le", "-ar", str(SAMPLE_RATE_HZ), "-ac", "1", "-i", "-",
-                    "-f", "lavfi", "-i", f"color=c=black:s=160x90:r=1:d={duration:.3f}",
-                    "-map", "1:v", "-map", "0:a", "-c:v", "libx264", "-preset", "ultrafast",
-                    "-c:a", "aac", "-b:a", "128k", "-ar", str(OUTPUT_RATE), "-ac", "2",
-                    "-shortest", str(partial)], input=pcm, check=True)
+    subprocess.run(
+        [
+            ffmpeg_binary(),
+            "-y",
+            "-loglevel",
+            "error",
+            "-f",
+            "s16le",
+            "-ar",
+            str(SAMPLE_RATE_HZ),
+            "-ac",
+            "1",
+            "-i",
+            "-",
+            "-f",
+            "lavfi",
+            "-i",
+            f"color=c=black:s=160x90:r=1:d={duration:.3f}",
+            "-map",
+            "1:v",
+            "-map",
+            "0:a",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
+            "-ar",
+            str(OUTPUT_RATE),
+            "-ac",
+            "2",
+            "-shortest",
+            str(partial),
+        ],
+        input=pcm,
+        check=True,
+    )
     partial.replace(path)
 
 

@@ -39,7 +39,7 @@ from run import human_rows  # noqa: E402
 
 FAMILIES = {
     "first-word": [{"WORD_BASE_S": b, "WORD_PER_LETTER_S": p} for b in (0.2, 0.3, 0.4, 0.5) for p in (0.05, 0.1, 0.15)]
-                  + [{"WORD_BASE_S": float("inf"), "WORD_PER_LETTER_S": 0.0}],
+    + [{"WORD_BASE_S": float("inf"), "WORD_PER_LETTER_S": 0.0}],
     "held-out": [{"HELD_OUT_T": t} for t in (1.5, 2.0, 2.5, 3.0, float("inf"))],
     "fold-drift": [{"FOLD_DRIFT_S": d} for d in (0.0, 0.01, 0.02, 0.05, float("inf"))],
 }
@@ -66,15 +66,22 @@ class Tally:
 
     def __str__(self) -> str:
         n = max(self.n, 1)
-        return (f"{self.n} lines, within 125 ms {self.w125 / n:.1%}, within 250 ms {self.w250 / n:.1%}, "
-                f"beyond 500 ms {self.o500}, worse than the exact map {self.worse} ({self.worse / n:.1%})")
+        return (
+            f"{self.n} lines, within 125 ms {self.w125 / n:.1%}, within 250 ms {self.w250 / n:.1%}, "
+            f"beyond 500 ms {self.o500}, worse than the exact map {self.worse} ({self.worse / n:.1%})"
+        )
 
 
 def tally(starts_s: np.ndarray, truth_s: np.ndarray, exact_s: np.ndarray) -> Tally:
     """A row's lines: system starts, true starts and the exact map's starts, (n,) each."""
     err, exact = np.abs(starts_s - truth_s), np.abs(exact_s - truth_s)
-    return Tally(err.size, int(np.sum(err <= 0.125)), int(np.sum(err <= 0.25)), int(np.sum(err > 0.5)),
-                 int(np.sum(err > exact + 0.05)))
+    return Tally(
+        err.size,
+        int(np.sum(err <= 0.125)),
+        int(np.sum(err <= 0.25)),
+        int(np.sum(err > 0.5)),
+        int(np.sum(err > exact + 0.05)),
+    )
 
 
 def leave_one_out(results: dict[tuple[int, str], Tally], default: int) -> tuple[Tally, Tally, list[tuple[str, int]]]:
@@ -87,8 +94,10 @@ def leave_one_out(results: dict[tuple[int, str], Tally], default: int) -> tuple[
     def total(point: int, among: Sequence[str]) -> Tally:
         return sum((results[point, r] for r in among), Tally())
 
-    chosen = [(r, max(points, key=lambda g: (total(g, [x for x in recordings if x != r]).score(), g == default)))
-              for r in recordings]
+    chosen = [
+        (r, max(points, key=lambda g: (total(g, [x for x in recordings if x != r]).score(), g == default)))
+        for r in recordings
+    ]
     return sum((results[g, r] for r, g in chosen), Tally()), total(default, recordings), chosen
 
 
@@ -109,8 +118,14 @@ class CachingListener:
         return self.memo[key]
 
     def hear(self, passage):
-        key = (round(passage.start_s, 4), _digest(passage.samples), passage.lines, passage.before, passage.after,
-               passage.language)
+        key = (
+            round(passage.start_s, 4),
+            _digest(passage.samples),
+            passage.lines,
+            passage.before,
+            passage.after,
+            passage.language,
+        )
         if key not in self.memo:
             self.memo[key] = self.inner.hear(passage)
         return self.memo[key]
@@ -127,7 +142,9 @@ def rows(bench: Path, seeds: Sequence[int], work: Path):
             for kind, d, (starts, ends, texts) in human_rows(case, seed):
                 sub_starts, sub_ends, kept = distortions.subtitle_times(d, starts, ends)
                 path = work / f"{case.id}.{kind}.s{seed}.srt"
-                cases_mod.write_srt([(a, b, t) for a, b, t, keep in zip(sub_starts, sub_ends, texts, kept) if keep], path)
+                cases_mod.write_srt(
+                    [(a, b, t) for a, b, t, keep in zip(sub_starts, sub_ends, texts, kept) if keep], path
+                )
                 yield case.id, case.media, path, starts[kept], (sub_starts[kept] - d.offset_s) / d.scale
 
 
@@ -137,8 +154,12 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--model", default="base")
     parser.add_argument("--work", type=Path, default=HERE / ".cache" / "constants_cv")
-    parser.add_argument("--family", choices=sorted(FAMILIES), action="append",
-                        help="only this family of constants (repeatable; default: all)")
+    parser.add_argument(
+        "--family",
+        choices=sorted(FAMILIES),
+        action="append",
+        help="only this family of constants (repeatable; default: all)",
+    )
     args = parser.parse_args()
     from subsync.api import Synchronizer
     from subsync.core import decisions, engine
@@ -161,8 +182,8 @@ def main() -> None:
                 try:
                     placed = synchronizer.sync(media, path)
                     got = tally(np.array([line.start_s for line in placed.lines]), truth, exact)
-                except RefusedError:                    # no output: every line as far off as the input's
-                    got = tally(np.full(truth.size, np.inf), truth, exact)    # offset (5 s or more)
+                except RefusedError:  # no output: every line as far off as the input's
+                    got = tally(np.full(truth.size, np.inf), truth, exact)  # offset (5 s or more)
                 results[g, recording] = results.get((g, recording), Tally()) + got
         for name, module in modules.items():
             setattr(module, name, shipped[name])

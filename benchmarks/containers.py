@@ -31,17 +31,48 @@ from subsync.media import ffmpeg_binary  # noqa: E402
 from subsync.subtitles import read_srt  # noqa: E402
 
 DELAY_S = 2.5
-DEFAULT_CASES = ("jamendo_mes_larmes_kobzx2z", "jamendo_guayeteo_jhoyking", "praatio_mary", "praatio_bobby",
-                 "praatio_damon", "parselmouth_nwas", "videogrep_manifesto", "wts_smartphone")
+DEFAULT_CASES = (
+    "jamendo_mes_larmes_kobzx2z",
+    "jamendo_guayeteo_jhoyking",
+    "praatio_mary",
+    "praatio_bobby",
+    "praatio_damon",
+    "parselmouth_nwas",
+    "videogrep_manifesto",
+    "wts_smartphone",
+)
 
 
 def delayed_film(media: Path, duration_s: float, container: str, folder: Path) -> Path:
     """``media``'s audio in a ``container`` film, starting DELAY_S after its black video."""
     film = folder / f"{media.parent.name}.{container}"
-    subprocess.run([ffmpeg_binary(), "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi",
-                    "-i", f"color=black:s=64x48:r=25:d={duration_s + DELAY_S + 5:.1f}", "-itsoffset", str(DELAY_S),
-                    "-i", str(media), "-map", "0:v", "-map", "1:a", "-c:v", "mpeg4", "-c:a", "aac", str(film)],
-                   check=True)
+    subprocess.run(
+        [
+            ffmpeg_binary(),
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"color=black:s=64x48:r=25:d={duration_s + DELAY_S + 5:.1f}",
+            "-itsoffset",
+            str(DELAY_S),
+            "-i",
+            str(media),
+            "-map",
+            "0:v",
+            "-map",
+            "1:a",
+            "-c:v",
+            "mpeg4",
+            "-c:a",
+            "aac",
+            str(film),
+        ],
+        check=True,
+    )
     return film
 
 
@@ -66,9 +97,14 @@ def main() -> None:
                 except SubsyncError as exc:
                     print(f"{case} {container}: {exc}", flush=True)
                     continue
-                errors = np.abs([new.start_s - (old.start_s + DELAY_S) for new, old in zip(result.cues, reference.cues)])
-                print(f"{case} {container}: {100 * np.mean(errors <= 0.25):.1f} % of {errors.size} starts within "
-                      f"250 ms, median {1000 * np.median(errors):.0f} ms", flush=True)
+                errors = np.abs(
+                    [new.start_s - (old.start_s + DELAY_S) for new, old in zip(result.cues, reference.cues)]
+                )
+                print(
+                    f"{case} {container}: {100 * np.mean(errors <= 0.25):.1f} % of {errors.size} starts within "
+                    f"250 ms, median {1000 * np.median(errors):.0f} ms",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

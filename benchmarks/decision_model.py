@@ -50,11 +50,18 @@ def splits(raw: dict, singing: bool) -> list[tuple[list[np.ndarray], list[np.nda
     errors = []
     for k, group in enumerate(groups):
         fit = hearing.onset_fit([c for j, g in enumerate(groups) if j != k for c in g])
+
         def evidence(heard: dict) -> bool:
             return hearing.is_evidence(heard, fit.bound_s, hearing.MIN_CONFIDENCE)
 
-        errors.append([np.array([s["start_error_s"] for samples in hearing.groups([c], evidence, fit).values()
-                                 for s in samples]) for c in group])
+        errors.append(
+            [
+                np.array(
+                    [s["start_error_s"] for samples in hearing.groups([c], evidence, fit).values() for s in samples]
+                )
+                for c in group
+            ]
+        )
     return [([e for j, part in enumerate(errors) if j != k for e in part], errors[k]) for k in range(len(groups))]
 
 
@@ -82,15 +89,17 @@ def score(kind: str, draws: int, fitted: list[np.ndarray], heard: list[np.ndarra
     rng = np.random.default_rng(seed)
     models = (fold_model(name, fitted),)
     heard_s = np.concatenate(heard)
-    totals = dict(lines=0, moved=0, harm=0, within_before=0, within_after=0, displaced=0, restored=0,
-                  files_with_harm=0)
+    totals = dict(lines=0, moved=0, harm=0, within_before=0, within_after=0, displaced=0, restored=0, files_with_harm=0)
     for _ in range(draws):
         n = int(np.exp(rng.uniform(np.log(5), np.log(500))))
         residuals, true, displaced = draw_file(kind, rng, heard_s, n)
         verdict = inference.judge(residuals, inference.best_fit(residuals, models), TOLERANCE_S, models)
         error_after = verdict.shift_s - true
-        harm = (verdict.moves & (np.abs(error_after) > 0.1) if kind == "global"
-                else verdict.moves & (np.abs(error_after) > np.abs(true) + 0.25))
+        harm = (
+            verdict.moves & (np.abs(error_after) > 0.1)
+            if kind == "global"
+            else verdict.moves & (np.abs(error_after) > np.abs(true) + 0.25)
+        )
         totals["lines"] += n
         totals["moved"] += int(verdict.moves.sum())
         totals["harm"] += int(harm.sum())
@@ -107,19 +116,26 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=100)
     args = parser.parse_args()
     raw = json.loads((HERE / "results" / "hearing-raw.json").read_text())
-    print("| heard | kind | lines | moved | harm | files with harm | within 250 ms before | after | displaced restored |")
+    print(
+        "| heard | kind | lines | moved | harm | files with harm | within 250 ms before | after | displaced restored |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for singing in (False, True):
         parts = splits(raw, singing)
         for kind in KINDS:
-            runs = [score(kind, args.draws // len(parts), fit, heard, "singing" if singing else "speech", seed)
-                    for seed, (fit, heard) in enumerate(parts)]
+            runs = [
+                score(kind, args.draws // len(parts), fit, heard, "singing" if singing else "speech", seed)
+                for seed, (fit, heard) in enumerate(parts)
+            ]
             t = {k: sum(r[k] for r in runs) for k in runs[0]}
             restored = f"{100 * t['restored'] / t['displaced']:.1f} %" if t["displaced"] else "-"
-            print(f"| {'singing' if singing else 'speech'} | {kind} | {t['lines']} | {100 * t['moved'] / t['lines']:.2f} % "
-                  f"| {100 * t['harm'] / t['lines']:.2f} % | {t['files_with_harm']} of {args.draws // len(parts) * len(parts)} "
-                  f"| {100 * t['within_before'] / t['lines']:.1f} % | {100 * t['within_after'] / t['lines']:.1f} % "
-                  f"| {restored} |", flush=True)
+            print(
+                f"| {'singing' if singing else 'speech'} | {kind} | {t['lines']} | {100 * t['moved'] / t['lines']:.2f} % "
+                f"| {100 * t['harm'] / t['lines']:.2f} % | {t['files_with_harm']} of {args.draws // len(parts) * len(parts)} "
+                f"| {100 * t['within_before'] / t['lines']:.1f} % | {100 * t['within_after'] / t['lines']:.1f} % "
+                f"| {restored} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-OFFSET_S = (5.0, 300.0)                                  # magnitude range (clips: up to half their length)
+OFFSET_S = (5.0, 300.0)  # magnitude range (clips: up to half their length)
 RATIOS = {"25/23.976": 25 / 23.976, "23.976/25": 23.976 / 25, "24/25": 24 / 25}
-JITTER_S = 0.3                                           # sigma, on starts and ends
+JITTER_S = 0.3  # sigma, on starts and ends
 CUT_S = (30.0, 120.0)
 MIN_CUE_S = 0.1
-MAX_DROPPED = 0.1     # a negative offset that would drop more of a clip's cues is flipped
+MAX_DROPPED = 0.1  # a negative offset that would drop more of a clip's cues is flipped
 
 # name -> the parts it combines
 KINDS = {
@@ -34,10 +34,10 @@ KINDS = {
 class Distortion:
     kind: str
     offset_s: float = 0.0
-    ratio: str = "1"                  # key of RATIOS, or "1"
+    ratio: str = "1"  # key of RATIOS, or "1"
     jitter_s: float = 0.0
-    cut_at_s: float | None = None     # media time of the cut (None: no cut)
-    cut_s: float = 0.0                # > 0: a stretch inserted into the media; < 0: removed
+    cut_at_s: float | None = None  # media time of the cut (None: no cut)
+    cut_s: float = 0.0  # > 0: a stretch inserted into the media; < 0: removed
     seed: int = 0
 
     @property
@@ -53,7 +53,9 @@ class Distortion:
         if self.jitter_s:
             parts.append(f"jitter {self.jitter_s * 1000:.0f} ms")
         if self.cut_at_s is not None:
-            parts.append(f"{'inserted' if self.cut_s > 0 else 'removed'} {abs(self.cut_s):.0f} s at {self.cut_at_s:.0f} s")
+            parts.append(
+                f"{'inserted' if self.cut_s > 0 else 'removed'} {abs(self.cut_s):.0f} s at {self.cut_at_s:.0f} s"
+            )
         return ", ".join(parts) or "none"
 
 
@@ -82,8 +84,9 @@ def draw(kind: str, seed: int, starts_s: np.ndarray, gaps: tuple = (), media_s: 
     return Distortion(kind, offset or 0.0, ratio or "1", jitter, cut_at, cut, seed)
 
 
-def subtitle_times(distortion: Distortion, starts_s: np.ndarray, ends_s: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def subtitle_times(
+    distortion: Distortion, starts_s: np.ndarray, ends_s: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(starts, ends, kept) of the distorted subtitle from the original edit's true times;
     ``kept`` marks the cues that stay in the file."""
     rng = np.random.default_rng(distortion.seed + 1)

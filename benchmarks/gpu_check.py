@@ -46,8 +46,12 @@ def main() -> None:
 
     started = time.monotonic()
     listener = WhisperListener(WhisperModel(args.model, args.device))
-    report: dict = {"device": args.device, "model": args.model, "batch": listener.batch,
-                    "load_s": round(time.monotonic() - started, 2)}
+    report: dict = {
+        "device": args.device,
+        "model": args.model,
+        "batch": listener.batch,
+        "load_s": round(time.monotonic() - started, 2),
+    }
     if args.device.startswith("cuda"):
         import torch
 
@@ -87,19 +91,28 @@ def _compare(listener, passages, name: str, timed: bool = False, device: str = "
     """Each passage heard alone and in batches: the largest word-time and score gaps, and
     (timed) seconds per window."""
     batch = max(listener.batch, 1)
-    listener.hear(passages[0])                                      # warm-up
+    listener.hear(passages[0])  # warm-up
     t = _now(device)
     alone = [listener.hear(p) for p in passages]
     alone_s = _now(device) - t
     t = _now(device)
     together = [h for k in range(0, len(passages), batch) for h in listener.hear_many(passages[k : k + batch])]
     together_s = _now(device) - t
-    starts = [abs(wa.start_s - wb.start_s) for a, b in zip(alone, together) if a and b
-              for la, lb in zip(a, b) for wa, wb in zip(la.words, lb.words)]
+    starts = [
+        abs(wa.start_s - wb.start_s)
+        for a, b in zip(alone, together)
+        if a and b
+        for la, lb in zip(a, b)
+        for wa, wb in zip(la.words, lb.words)
+    ]
     scores = [abs(la.score - lb.score) for a, b in zip(alone, together) if a and b for la, lb in zip(a, b)]
-    out = {f"{name}_windows": len(passages), f"{name}_max_word_start_diff_s": max(starts, default=0.0),
-           f"{name}_words_differing_over_20ms": int(np.sum(np.array(starts) > 0.02)),
-           f"{name}_words": len(starts), f"{name}_max_score_diff": max(scores, default=0.0)}
+    out = {
+        f"{name}_windows": len(passages),
+        f"{name}_max_word_start_diff_s": max(starts, default=0.0),
+        f"{name}_words_differing_over_20ms": int(np.sum(np.array(starts) > 0.02)),
+        f"{name}_words": len(starts),
+        f"{name}_max_score_diff": max(scores, default=0.0),
+    }
     if timed:
         out[f"{name}_s_per_window_alone"] = round(alone_s / len(passages), 4)
         out[f"{name}_s_per_window_batch{batch}"] = round(together_s / len(passages), 4)

@@ -32,10 +32,10 @@ from __future__ import annotations
 
 import argparse
 import difflib
-from dataclasses import dataclass
 import json
 import sys
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -50,12 +50,12 @@ RAW = HERE / "results" / "hearing-raw.json"
 REPORT = HERE / "results" / "hearing.md"
 MODEL_MODULE = HERE.parent / "subsync" / "core" / "listener_errors.py"
 PERCENTILES = (1, 5, 10, 25, 50, 75, 90, 95, 99)
-BANDS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9)          # reliability table: confidence at or above each
-MIN_CONFIDENCE = 0.35                            # the engine's default (SyncOptions.min_confidence)
-FIRST_WORD_MATCH_S = 0.05                        # a reference word starting this close to its line opens it
-FIRST_WORD_QUANTILE = 95                         # a heard first word longer than this percentile of the
-                                                 # references' line-first words is no evidence of its start
-FIRST_WORD_KNEE_QUANTILE = 90                    # one longer than this percentile has absorbed the excess
+BANDS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9)  # reliability table: confidence at or above each
+MIN_CONFIDENCE = 0.35  # the engine's default (SyncOptions.min_confidence)
+FIRST_WORD_MATCH_S = 0.05  # a reference word starting this close to its line opens it
+FIRST_WORD_QUANTILE = 95  # a heard first word longer than this percentile of the
+# references' line-first words is no evidence of its start
+FIRST_WORD_KNEE_QUANTILE = 90  # one longer than this percentile has absorbed the excess
 
 
 def hear(bench: Path, model: str) -> None:
@@ -76,23 +76,41 @@ def hear(bench: Path, model: str) -> None:
         folder = bench / case["id"]
         audio = load_audio(folder / case["media"])
         lines = lines_of(read_subtitles(folder / "reference.srt"))
-        hearing = Hearing(listener, audio, speech_activity(audio), lines,
-                          SyncOptions(language=case["language"]), lambda *_: None)
+        hearing = Hearing(
+            listener, audio, speech_activity(audio), lines, SyncOptions(language=case["language"]), lambda *_: None
+        )
         heard = hearing.align(TimeMap.identity())
         words = json.loads((folder / "words.json").read_text()) if "word" in case["levels"] else []
-        words = words["words"] if isinstance(words, dict) else words     # (the songs' files are bare lists)
+        words = words["words"] if isinstance(words, dict) else words  # (the songs' files are bare lists)
         first_words = first_word_durations(lines.starts_s, words)
-        cases.append(stripped({
-            "id": case["id"], "reference": case["reference"].split()[0], "language": case["language"],
-            "singing": case["kind"].startswith("song"),
-            "lines": [{"text": lines.texts[i], "start_s": float(lines.starts_s[i]), "end_s": float(lines.ends_s[i]),
-                       "heard": None if i not in heard else {
-                           "start_s": heard[i].words[0].start_s, "end_s": heard[i].end_s,
-                           "confidence": heard[i].confidence,
-                           "words": [[w.text, w.start_s, w.end_s] for w in heard[i].words]}}
-                      for i in range(len(lines.texts))],
-            "words": words, "first_word_s": first_words,
-        }))
+        cases.append(
+            stripped(
+                {
+                    "id": case["id"],
+                    "reference": case["reference"].split()[0],
+                    "language": case["language"],
+                    "singing": case["kind"].startswith("song"),
+                    "lines": [
+                        {
+                            "text": lines.texts[i],
+                            "start_s": float(lines.starts_s[i]),
+                            "end_s": float(lines.ends_s[i]),
+                            "heard": None
+                            if i not in heard
+                            else {
+                                "start_s": heard[i].words[0].start_s,
+                                "end_s": heard[i].end_s,
+                                "confidence": heard[i].confidence,
+                                "words": [[w.text, w.start_s, w.end_s] for w in heard[i].words],
+                            },
+                        }
+                        for i in range(len(lines.texts))
+                    ],
+                    "words": words,
+                    "first_word_s": first_words,
+                }
+            )
+        )
         print(f"{case['id']:40s} {len(heard):3d}/{len(lines.texts):3d} lines heard", flush=True)
     RAW.write_text(json.dumps({"model": model, "cases": cases}, indent=0) + "\n")
 
@@ -102,13 +120,26 @@ def stripped(case: dict) -> dict:
     project, their words included): the word errors are matched here, and a line keeps
     only whether it has words to hear."""
     pairs = word_errors(case)
-    lines = [{"spoken": bool(line["text"].strip()), "start_s": line["start_s"], "end_s": line["end_s"],
-              "heard": line["heard"] and {**{k: v for k, v in line["heard"].items() if k != "words"},
-                                          "first_word_s": _first_word_s(line["heard"]["words"])}}
-             for line in case["lines"]]
+    lines = [
+        {
+            "spoken": bool(line["text"].strip()),
+            "start_s": line["start_s"],
+            "end_s": line["end_s"],
+            "heard": line["heard"]
+            and {
+                **{k: v for k, v in line["heard"].items() if k != "words"},
+                "first_word_s": _first_word_s(line["heard"]["words"]),
+            },
+        }
+        for line in case["lines"]
+    ]
     rest = {k: v for k, v in case.items() if k not in ("lines", "words")}
-    return {**rest, "lines": lines, "words": len(case["words"]),
-            "word_errors_s": [[round(a, 3), round(b, 3)] for a, b in pairs]}
+    return {
+        **rest,
+        "lines": lines,
+        "words": len(case["words"]),
+        "word_errors_s": [[round(a, 3), round(b, 3)] for a, b in pairs],
+    }
 
 
 def _first_word_s(words: list) -> float | None:
@@ -141,8 +172,7 @@ def word_errors(case: dict) -> list[tuple[float, float]]:
     in order (heard words of lines heard at any confidence)."""
     heard = [w for line in case["lines"] if line["heard"] for w in line["heard"]["words"] if _norm(w[0])]
     ref = [w for w in case["words"] if _norm(w["word"])]
-    matcher = difflib.SequenceMatcher(a=[_norm(w[0]) for w in heard], b=[_norm(w["word"]) for w in ref],
-                                      autojunk=False)
+    matcher = difflib.SequenceMatcher(a=[_norm(w[0]) for w in heard], b=[_norm(w["word"]) for w in ref], autojunk=False)
     pairs = []
     for block in matcher.get_matching_blocks():
         for k in range(block.size):
@@ -156,10 +186,10 @@ class OnsetFit:
     """What the references and heard lines of some recordings say of heard first words
     (core.hearing.voice_onset_s, decisions.is_evidence)."""
 
-    bound_s: float          # a heard first word longer than this: its start is no evidence
-    typical_s: float        # how long a line's first word lasts (the references' median)
-    knee_s: float           # ... and how long nine in ten last at most
-    slope: float            # the start moves by this times the heard first word's excess over knee_s
+    bound_s: float  # a heard first word longer than this: its start is no evidence
+    typical_s: float  # how long a line's first word lasts (the references' median)
+    knee_s: float  # ... and how long nine in ten last at most
+    slope: float  # the start moves by this times the heard first word's excess over knee_s
 
 
 def onset_fit(cases: list[dict]) -> OnsetFit:
@@ -173,10 +203,17 @@ def onset_fit(cases: list[dict]) -> OnsetFit:
         return OnsetFit(float("inf"), 0.0, float("inf"), 0.0)
     bound_s = float(np.percentile(durations, FIRST_WORD_QUANTILE))
     knee_s = float(np.percentile(durations, FIRST_WORD_KNEE_QUANTILE))
-    pairs = np.array([(max(0.0, line["heard"]["first_word_s"] - knee_s), line["heard"]["start_s"] - line["start_s"])
-                      for case in cases for line in case["lines"] if line["heard"] and line["spoken"]
-                      and is_evidence(line["heard"], bound_s, MIN_CONFIDENCE)
-                      and line["heard"]["first_word_s"] is not None]).reshape(-1, 2)
+    pairs = np.array(
+        [
+            (max(0.0, line["heard"]["first_word_s"] - knee_s), line["heard"]["start_s"] - line["start_s"])
+            for case in cases
+            for line in case["lines"]
+            if line["heard"]
+            and line["spoken"]
+            and is_evidence(line["heard"], bound_s, MIN_CONFIDENCE)
+            and line["heard"]["first_word_s"] is not None
+        ]
+    ).reshape(-1, 2)
     return OnsetFit(bound_s, float(np.median(durations)), knee_s, lad_slope(pairs[:, 0], pairs[:, 1]))
 
 
@@ -220,15 +257,20 @@ def groups(cases: list[dict], keep=lambda heard: True, fit: OnsetFit | None = No
         key = f"{case['reference']} reference, {'singing' if case['singing'] else 'speech'}"
         for line in case["lines"]:
             if line["heard"] and line["spoken"] and keep(line["heard"]):
-                out.setdefault(key, []).append({
-                    "case": case["id"], "confidence": line["heard"]["confidence"],
-                    "start_error_s": onset_s(line["heard"], fit) - line["start_s"],
-                    "end_error_s": line["heard"]["end_s"] - line["end_s"]})
+                out.setdefault(key, []).append(
+                    {
+                        "case": case["id"],
+                        "confidence": line["heard"]["confidence"],
+                        "start_error_s": onset_s(line["heard"], fit) - line["start_s"],
+                        "end_error_s": line["heard"]["end_s"] - line["end_s"],
+                    }
+                )
     return out
 
 
-def held_out_groups(cases: list[dict], min_confidence: float, set_aside: bool = False,
-                    corrected: bool = True) -> dict[str, list[dict]]:
+def held_out_groups(
+    cases: list[dict], min_confidence: float, set_aside: bool = False, corrected: bool = True
+) -> dict[str, list[dict]]:
     """:func:`groups` of the evidence lines (``set_aside``: of the lines heard with
     ``min_confidence`` that the first-word bound sets aside), out of sample: the recordings
     in two folds, each fold's lines judged (and, when ``corrected``, their starts placed)
@@ -251,15 +293,27 @@ def _row(errors_s: np.ndarray) -> str:
         return "| 0 |" + " |" * (len(PERCENTILES) + 3)
     cells = [f"{np.percentile(errors_s, p) * 1000:+.0f}" for p in PERCENTILES]
     beyond = [f"{100 * np.mean(np.abs(errors_s) > t):.1f} %" for t in (0.25, 0.5)]
-    return f"| {errors_s.size} | " + " | ".join(cells) + f" | {' | '.join(beyond)} | {np.mean(np.abs(errors_s)) * 1000:.0f} |"
+    return (
+        f"| {errors_s.size} | "
+        + " | ".join(cells)
+        + f" | {' | '.join(beyond)} | {np.mean(np.abs(errors_s)) * 1000:.0f} |"
+    )
 
 
 def report(raw: dict) -> str:
-    head = ("| n | " + " | ".join(f"p{p}" for p in PERCENTILES) + " | beyond 250 ms | beyond 500 ms | mean abs (ms) |\n"
-            "|" + "---|" * (len(PERCENTILES) + 4))
-    out = [f"# Hearing report ({raw['model']} model)", "",
-           ("Heard minus reference, ms. Generated by `python benchmarks/hearing.py report` from "
-            "`results/hearing-raw.json`; see the script's docstring for the method."), ""]
+    head = (
+        "| n | " + " | ".join(f"p{p}" for p in PERCENTILES) + " | beyond 250 ms | beyond 500 ms | mean abs (ms) |\n"
+        "|" + "---|" * (len(PERCENTILES) + 4)
+    )
+    out = [
+        f"# Hearing report ({raw['model']} model)",
+        "",
+        (
+            "Heard minus reference, ms. Generated by `python benchmarks/hearing.py report` from "
+            "`results/hearing-raw.json`; see the script's docstring for the method."
+        ),
+        "",
+    ]
     line_groups = groups(raw["cases"])
     group_head = "| group " + head.replace("|", "", 1).replace("\n|", "\n|---|", 1)
     for what in ("start", "end"):
@@ -269,28 +323,43 @@ def report(raw: dict) -> str:
         out.append("")
     fit = onset_fit(raw["cases"])
     held_out = held_out_groups(raw["cases"], MIN_CONFIDENCE)
-    out += ["## Line starts, the lines that are evidence, where the engine puts them (out of sample)", "",
-            (f"Heard with confidence {MIN_CONFIDENCE} or more and a first word no longer than the "
-             f"{FIRST_WORD_QUANTILE}th percentile of the references' line-first words (a longer one has "
-             "absorbed a pause or other speech, and its start says nothing); the start moved by the "
-             "slope times the heard first word's excess over the knee, the "
-             f"{FIRST_WORD_KNEE_QUANTILE}th percentile of the references' first words "
-             "(core.hearing.voice_onset_s).  All recordings give: bound "
-             f"{fit.bound_s:.3f} s, knee {fit.knee_s:.3f} s, slope {fit.slope:.2f}.  Out of sample: the "
-             "recordings in two folds, each fold's lines judged and placed by what the other fold "
-             "gives."), "", group_head]
+    out += [
+        "## Line starts, the lines that are evidence, where the engine puts them (out of sample)",
+        "",
+        (
+            f"Heard with confidence {MIN_CONFIDENCE} or more and a first word no longer than the "
+            f"{FIRST_WORD_QUANTILE}th percentile of the references' line-first words (a longer one has "
+            "absorbed a pause or other speech, and its start says nothing); the start moved by the "
+            "slope times the heard first word's excess over the knee, the "
+            f"{FIRST_WORD_KNEE_QUANTILE}th percentile of the references' first words "
+            "(core.hearing.voice_onset_s).  All recordings give: bound "
+            f"{fit.bound_s:.3f} s, knee {fit.knee_s:.3f} s, slope {fit.slope:.2f}.  Out of sample: the "
+            "recordings in two folds, each fold's lines judged and placed by what the other fold "
+            "gives."
+        ),
+        "",
+        group_head,
+    ]
     for key, samples in sorted(held_out.items()):
         share = f"{len(samples)} of {len(line_groups.get(key, []))}"
         out.append(f"| {key} ({share} heard) " + _row(np.array([s["start_error_s"] for s in samples])))
     out += ["", "The same lines where the listener heard them (no slope):", "", group_head]
     for key, samples in sorted(held_out_groups(raw["cases"], MIN_CONFIDENCE, corrected=False).items()):
         out.append(f"| {key} " + _row(np.array([s["start_error_s"] for s in samples])))
-    out += ["", "The lines the bound sets aside (heard with that confidence, first word longer; out of sample):",
-            "", group_head]
+    out += [
+        "",
+        "The lines the bound sets aside (heard with that confidence, first word longer; out of sample):",
+        "",
+        group_head,
+    ]
     for key, samples in sorted(held_out_groups(raw["cases"], MIN_CONFIDENCE, set_aside=True, corrected=False).items()):
         out.append(f"| {key} " + _row(np.array([s["start_error_s"] for s in samples])))
     out.append("")
-    out += ["## Words (human references only)", "", "| recordings " + head.replace("|", "", 1).replace("\n|", "\n|---|", 1)]
+    out += [
+        "## Words (human references only)",
+        "",
+        "| recordings " + head.replace("|", "", 1).replace("\n|", "\n|---|", 1),
+    ]
     for singing in (False, True):
         cases = [c for c in raw["cases"] if c["reference"] == "human" and c["singing"] == singing and c["words"]]
         pairs = [p for c in cases for p in c["word_errors_s"]]
@@ -300,20 +369,33 @@ def report(raw: dict) -> str:
         out.append(f"| {label}, word starts " + _row(starts))
         out.append(f"| {label}, word ends " + _row(ends))
         both = np.abs(np.concatenate([starts, ends])) if pairs else np.zeros(0)
-        out.append(f"| {label}, boundaries (mean abs {both.mean() * 1000 if both.size else float('nan'):.0f} ms, "
-                   f"{len(pairs)} of {sum(c['words'] for c in cases)} words matched) " + _row(both))
+        out.append(
+            f"| {label}, boundaries (mean abs {both.mean() * 1000 if both.size else float('nan'):.0f} ms, "
+            f"{len(pairs)} of {sum(c['words'] for c in cases)} words matched) " + _row(both)
+        )
     out += ["", "## Reliability: line starts within 250 / 500 ms among lines heard at or above a confidence", ""]
-    for title, table in (("Every heard line:", line_groups), ("The lines that are evidence but for the "
-                                                              "confidence (first word within the bound, out of sample):",
-                                                              held_out_groups(raw["cases"], 0.0))):
-        out += [title, "", "| group | " + " | ".join(f">= {b:.1f}" for b in BANDS) + " |",
-                "|---|" + "---|" * len(BANDS)]
+    for title, table in (
+        ("Every heard line:", line_groups),
+        (
+            "The lines that are evidence but for the confidence (first word within the bound, out of sample):",
+            held_out_groups(raw["cases"], 0.0),
+        ),
+    ):
+        out += [
+            title,
+            "",
+            "| group | " + " | ".join(f">= {b:.1f}" for b in BANDS) + " |",
+            "|---|" + "---|" * len(BANDS),
+        ]
         for key, samples in sorted(table.items()):
             cells = []
             for band in BANDS:
                 errors = np.array([abs(s["start_error_s"]) for s in samples if s["confidence"] >= band])
-                cells.append(f"{100 * np.mean(errors <= 0.25):.0f} / {100 * np.mean(errors <= 0.5):.0f} % "
-                             f"of {errors.size}" if errors.size else "-")
+                cells.append(
+                    f"{100 * np.mean(errors <= 0.25):.0f} / {100 * np.mean(errors <= 0.5):.0f} % of {errors.size}"
+                    if errors.size
+                    else "-"
+                )
             out.append(f"| {key} | " + " | ".join(cells) + " |")
         out.append("")
     return "\n".join(out)
@@ -336,8 +418,10 @@ def model_module(raw: dict) -> str:
     def listed(samples: list[dict]) -> tuple[str, str]:
         kept = sorted(round(s["start_error_s"] * 1000) for s in samples)
         cases = sorted({s["case"] for s in samples})
-        return (",\n    ".join(", ".join(str(v) for v in kept[k : k + 16]) for k in range(0, len(kept), 16)),
-                ", ".join(cases))
+        return (
+            ",\n    ".join(", ".join(str(v) for v in kept[k : k + 16]) for k in range(0, len(kept), 16)),
+            ", ".join(cases),
+        )
 
     speech_ms, speech_cases = listed(speech)
     singing_ms, singing_cases = listed(singing)
@@ -345,7 +429,7 @@ def model_module(raw: dict) -> str:
     singing_kernel_s = inference.kernel_width(by_recording(singing))
     return f'''"""The listener's measured errors: the decision model's parameters (inference.py,
 decisions.is_evidence).  Generated by ``python benchmarks/hearing.py report`` from
-benchmarks/results/hearing-raw.json ({raw['model']} model, every bench line heard under the
+benchmarks/results/hearing-raw.json ({raw["model"]} model, every bench line heard under the
 exact map); do not edit by hand.
 
 First words, from the bench's word references ({len(first_words)} line-first words: {first_cases}).

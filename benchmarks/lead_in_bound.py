@@ -44,8 +44,8 @@ sys.path.insert(0, str(HERE))
 import distortions  # noqa: E402
 import human  # noqa: E402
 
-WITHIN_S = 0.125              # the film row's band
-WORSE_S = 0.05                # a line is worse than the exact map by more than this
+WITHIN_S = 0.125  # the film row's band
+WORSE_S = 0.05  # a line is worse than the exact map by more than this
 
 
 def lead_interval(slack_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -59,15 +59,17 @@ def bounds(draws: int, seed: int, prior_s: float | None = None) -> dict[str, flo
     of files whose slack says nothing about the lead-in, for the best guess from the slack
     (or the fixed ``prior_s``)."""
     rng = np.random.default_rng(seed)
-    lead = rng.uniform(*human.LEAD_IN_S, draws)                              # (draws,) one per file
+    lead = rng.uniform(*human.LEAD_IN_S, draws)  # (draws,) one per file
     slack = lead + rng.uniform(*human.LINGER_S, draws)
     low, high = lead_interval(slack)
     guess = (low + high) / 2 if prior_s is None else np.full(draws, prior_s)
-    miss = np.abs(guess - lead)                                              # (draws,) every line's error
-    jitter = np.abs(rng.normal(0.0, distortions.JITTER_S, draws))            # (draws,) one line per file
-    return {"films": float(np.mean(miss <= WITHIN_S)),
-            "worse": float(np.mean(miss > jitter + WORSE_S)),
-            "blind": float(np.mean(high - low >= 0.999 * (human.LEAD_IN_S[1] - human.LEAD_IN_S[0])))}
+    miss = np.abs(guess - lead)  # (draws,) every line's error
+    jitter = np.abs(rng.normal(0.0, distortions.JITTER_S, draws))  # (draws,) one line per file
+    return {
+        "films": float(np.mean(miss <= WITHIN_S)),
+        "worse": float(np.mean(miss > jitter + WORSE_S)),
+        "blind": float(np.mean(high - low >= 0.999 * (human.LEAD_IN_S[1] - human.LEAD_IN_S[0]))),
+    }
 
 
 def bench_rows(bench: Path, seed: int, prior_s: float = 0.15):
@@ -78,15 +80,23 @@ def bench_rows(bench: Path, seed: int, prior_s: float = 0.15):
     from run import built_film, film_case, human_rows, seed_for
 
     clips = [c for c in cases_mod.clip_cases(bench) if c.reliable]
-    clips.append(film_case("film_20min", Path("film_20min"), built_film(bench, 1200.0, seed_for(seed, "film_20min", 0))))
+    clips.append(
+        film_case("film_20min", Path("film_20min"), built_film(bench, 1200.0, seed_for(seed, "film_20min", 0)))
+    )
     for case in clips:
-        lead = np.random.default_rng(seed_for(seed, case.id, 40)).uniform(*human.LEAD_IN_S)   # humanize's first draw
+        lead = np.random.default_rng(seed_for(seed, case.id, 40)).uniform(*human.LEAD_IN_S)  # humanize's first draw
         for kind, d, (starts, ends, _) in human_rows(case, seed):
             sub_starts, _, kept = distortions.subtitle_times(d, starts, ends)
-            jitter = (sub_starts[kept] - d.offset_s) / d.scale - starts[kept]          # (n,) the exact map's error
+            jitter = (sub_starts[kept] - d.offset_s) / d.scale - starts[kept]  # (n,) the exact map's error
             err = np.abs(jitter + lead - prior_s)
-            yield (case.id, kind, err.size, int(np.sum(err <= WITHIN_S)), int(np.sum(err <= 0.25)),
-                   int(np.sum(err > np.abs(jitter) + WORSE_S)))
+            yield (
+                case.id,
+                kind,
+                err.size,
+                int(np.sum(err <= WITHIN_S)),
+                int(np.sum(err <= 0.25)),
+                int(np.sum(err > np.abs(jitter) + WORSE_S)),
+            )
 
 
 def main() -> None:
@@ -98,20 +108,28 @@ def main() -> None:
     best = bounds(args.draws, args.seed)
     prior = bounds(args.draws, args.seed, prior_s=0.15)
     print(f"files whose slack leaves the lead-in anywhere in 0-300 ms: {best['blind']:.1%}")
-    print(f"best guess from the slack: files within {WITHIN_S * 1000:.0f} ms {best['films']:.1%}, "
-          f"lines worse than the exact map under jitter {best['worse']:.1%}")
-    print(f"fixed 150 ms prior:         files within {WITHIN_S * 1000:.0f} ms {prior['films']:.1%}, "
-          f"lines worse than the exact map under jitter {prior['worse']:.1%}")
+    print(
+        f"best guess from the slack: files within {WITHIN_S * 1000:.0f} ms {best['films']:.1%}, "
+        f"lines worse than the exact map under jitter {best['worse']:.1%}"
+    )
+    print(
+        f"fixed 150 ms prior:         files within {WITHIN_S * 1000:.0f} ms {prior['films']:.1%}, "
+        f"lines worse than the exact map under jitter {prior['worse']:.1%}"
+    )
     if args.bench:
         totals: dict[str, np.ndarray] = {}
         print(f"the bench's human-timed rows (seed {args.seed}), exact map and the 150 ms prior, every line kept:")
         for recording, kind, *counts in bench_rows(args.bench, args.seed):
             totals[kind] = totals.get(kind, np.zeros(4, dtype=int)) + counts
-            print(f"  {recording:28s} {kind:20s} lines {counts[0]:4d}  within 125 ms {counts[1]:4d}  "
-                  f"within 250 ms {counts[2]:4d}  worse {counts[3]:4d}")
+            print(
+                f"  {recording:28s} {kind:20s} lines {counts[0]:4d}  within 125 ms {counts[1]:4d}  "
+                f"within 250 ms {counts[2]:4d}  worse {counts[3]:4d}"
+            )
         for kind, (n, w125, w250, worse) in totals.items():
-            print(f"  all {kind:24s} lines {n:4d}  within 125 ms {w125 / n:.1%}  within 250 ms {w250 / n:.1%}  "
-                  f"worse {worse} ({worse / n:.1%})")
+            print(
+                f"  all {kind:24s} lines {n:4d}  within 125 ms {w125 / n:.1%}  within 250 ms {w250 / n:.1%}  "
+                f"worse {worse} ({worse / n:.1%})"
+            )
 
 
 if __name__ == "__main__":

@@ -31,8 +31,8 @@ from helpers import dialogue_cues, srt_bytes  # noqa: E402
 JFK = ROOT / "tests" / "data" / "speech" / "whisper_jfk" / "media.flac"
 JFK_LINE = (ROOT / "tests" / "data" / "speech" / "whisper_jfk" / "text.txt").read_text().strip()
 JFK_S = 11.0
-SPOKEN_S = (0.3, 10.5)          # where the clip's line is spoken in it
-REFERENCE_GAPS_S = (1.5, 4.0)   # cue starts this far apart: 100,000 cues span 76 h (SRT's limit: 99 h)
+SPOKEN_S = (0.3, 10.5)  # where the clip's line is spoken in it
+REFERENCE_GAPS_S = (1.5, 4.0)  # cue starts this far apart: 100,000 cues span 76 h (SRT's limit: 99 h)
 
 
 def main() -> None:
@@ -49,13 +49,23 @@ def main() -> None:
         for hours in args.hours:
             media, subs = _long_audio(scratch, hours)
             for tree in trees:
-                rows.append(_measure(tree, {"kind": "audio", "hours": hours},
-                                     ["fix", media, subs, "--language", "en", "-o", scratch / "out.srt", "-q"]))
+                rows.append(
+                    _measure(
+                        tree,
+                        {"kind": "audio", "hours": hours},
+                        ["fix", media, subs, "--language", "en", "-o", scratch / "out.srt", "-q"],
+                    )
+                )
         for n in args.cues:
             ref, subs = _reference_pair(scratch, n)
             for tree in trees:
-                rows.append(_measure(tree, {"kind": "reference", "cues": n},
-                                     ["fix", "--reference", ref, subs, "-o", scratch / "out.srt", "-q"]))
+                rows.append(
+                    _measure(
+                        tree,
+                        {"kind": "reference", "cues": n},
+                        ["fix", "--reference", ref, subs, "-o", scratch / "out.srt", "-q"],
+                    )
+                )
     for row in rows:
         print(json.dumps(row))
     if args.out is not None:
@@ -69,15 +79,26 @@ def _measure(tree: Path, row: dict, command: list) -> dict:
     env = {**os.environ, "PYTHONPATH": str(tree)}
     with tempfile.TemporaryFile() as stderr:
         started = time.monotonic()
-        child = subprocess.Popen([sys.executable, "-m", "subsync", *map(str, command)], env=env, cwd=tree,
-                                 stdout=subprocess.DEVNULL, stderr=stderr)
+        child = subprocess.Popen(
+            [sys.executable, "-m", "subsync", *map(str, command)],
+            env=env,
+            cwd=tree,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
         _, status, usage = os.wait4(child.pid, 0)
         wall_s = time.monotonic() - started
         child.returncode = os.waitstatus_to_exitcode(status)
         stderr.seek(0)
         message = stderr.read().decode(errors="replace").strip()[-200:]
-    return {**row, "tree": str(tree), "exit": child.returncode, "wall_s": round(wall_s, 1),
-            "peak_rss_gb": round(usage.ru_maxrss / 2**20, 3), "stderr": message}
+    return {
+        **row,
+        "tree": str(tree),
+        "exit": child.returncode,
+        "wall_s": round(wall_s, 1),
+        "peak_rss_gb": round(usage.ru_maxrss / 2**20, 3),
+        "stderr": message,
+    }
 
 
 def _long_audio(folder: Path, hours: float) -> tuple[Path, Path]:
@@ -85,11 +106,34 @@ def _long_audio(folder: Path, hours: float) -> tuple[Path, Path]:
     from subsync.subtitles import format_timestamp
 
     media, subs = folder / f"long{hours:g}.flac", folder / f"long{hours:g}.srt"
-    subprocess.run([ffmpeg_binary(), "-loglevel", "error", "-y", "-stream_loop", "-1", "-i", str(JFK),
-                    "-t", str(hours * 3600), "-ac", "1", "-ar", "16000", str(media)], check=True)
+    subprocess.run(
+        [
+            ffmpeg_binary(),
+            "-loglevel",
+            "error",
+            "-y",
+            "-stream_loop",
+            "-1",
+            "-i",
+            str(JFK),
+            "-t",
+            str(hours * 3600),
+            "-ac",
+            "1",
+            "-ar",
+            "16000",
+            str(media),
+        ],
+        check=True,
+    )
     n = int(hours * 3600 / JFK_S)
-    subs.write_text("\n".join(f"{k + 1}\n{format_timestamp(k * JFK_S + SPOKEN_S[0] + 2)} --> "
-                              f"{format_timestamp(k * JFK_S + SPOKEN_S[1] + 2)}\n{JFK_LINE}\n" for k in range(n)))
+    subs.write_text(
+        "\n".join(
+            f"{k + 1}\n{format_timestamp(k * JFK_S + SPOKEN_S[0] + 2)} --> "
+            f"{format_timestamp(k * JFK_S + SPOKEN_S[1] + 2)}\n{JFK_LINE}\n"
+            for k in range(n)
+        )
+    )
     return media, subs
 
 

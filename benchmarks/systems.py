@@ -19,18 +19,19 @@ TIMEOUT_S = 1800
 class Run:
     wall_s: float
     peak_rss_mb: float
-    error: str | None            # last line of stderr when the command failed
+    error: str | None  # last line of stderr when the command failed
 
 
 @dataclass(frozen=True)
 class System:
     name: str
-    command: tuple[str, ...] | None      # None: the distorted input itself is the output
-    language_flag: bool = False          # gets --language
-    reference_command: tuple[str, ...] | None = None   # syncing to a {reference} subtitle
+    command: tuple[str, ...] | None  # None: the distorted input itself is the output
+    language_flag: bool = False  # gets --language
+    reference_command: tuple[str, ...] | None = None  # syncing to a {reference} subtitle
 
-    def run(self, media: Path, subs: Path, out: Path, language: str | None = None,
-            reference: Path | None = None) -> Run:
+    def run(
+        self, media: Path, subs: Path, out: Path, language: str | None = None, reference: Path | None = None
+    ) -> Run:
         if self.command is None:
             out.write_bytes(subs.read_bytes())
             return Run(0.0, 0.0, None)
@@ -74,8 +75,18 @@ def measured(argv: list[str]) -> Run:
 
 def subsync_systems() -> list[System]:
     fix = (sys.executable, "-m", "subsync", "fix", "{media}", "{subs}", "-o", "{out}", "--quiet")
-    to_reference = (sys.executable, "-m", "subsync", "fix", "--reference", "{reference}", "{subs}", "-o", "{out}",
-                    "--quiet")
+    to_reference = (
+        sys.executable,
+        "-m",
+        "subsync",
+        "fix",
+        "--reference",
+        "{reference}",
+        "{subs}",
+        "-o",
+        "{out}",
+        "--quiet",
+    )
     return [System("subsync", fix, reference_command=to_reference), System("subsync --fast", (*fix, "--fast"))]
 
 
@@ -90,11 +101,24 @@ def ffsubsync_system(cache: Path) -> System:
     executable = home / "bin" / "ffsubsync"
     if not executable.exists():
         venv.create(home, with_pip=True, clear=True)
-        done = subprocess.run([str(home / "bin" / "pip"), "install", "-q", f"ffsubsync=={FFSUBSYNC_VERSION}"],
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [str(home / "bin" / "pip"), "install", "-q", f"ffsubsync=={FFSUBSYNC_VERSION}"],
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"pip could not install ffsubsync=={FFSUBSYNC_VERSION}: {done.stderr.strip()[-300:]}")
-    return System(f"ffsubsync {FFSUBSYNC_VERSION}",
-                  (str(executable), "{media}", "-i", "{subs}", "-o", "{out}", "--max-offset-seconds", "600"),
-                  reference_command=(str(executable), "{reference}", "-i", "{subs}", "-o", "{out}",
-                                     "--max-offset-seconds", "600"))
+    return System(
+        f"ffsubsync {FFSUBSYNC_VERSION}",
+        (str(executable), "{media}", "-i", "{subs}", "-o", "{out}", "--max-offset-seconds", "600"),
+        reference_command=(
+            str(executable),
+            "{reference}",
+            "-i",
+            "{subs}",
+            "-o",
+            "{out}",
+            "--max-offset-seconds",
+            "600",
+        ),
+    )

@@ -14,8 +14,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
-__all__ = ["sync", "sync_to_reference", "Synchronizer", "ModelOptions", "SyncOptions", "SyncResult", "LineResult",
-           "SubsyncError", "RefusedError", "__version__"]
+__all__ = [
+    "LineResult",
+    "ModelOptions",
+    "RefusedError",
+    "SubsyncError",
+    "SyncOptions",
+    "SyncResult",
+    "Synchronizer",
+    "__version__",
+    "sync",
+    "sync_to_reference",
+]
 _API = frozenset(__all__[:7])
 
 if TYPE_CHECKING:

@@ -41,23 +41,23 @@ from .subtitles import (
 )
 
 if TYPE_CHECKING:
-    from .whisper.model import WhisperModel
     from .media import AudioTrack, SubtitleStream, TrackReason
+    from .whisper.model import WhisperModel
 
-__all__ = ["ModelOptions", "SyncOptions", "SyncResult", "LineResult", "Synchronizer", "sync", "sync_to_reference"]
+__all__ = ["LineResult", "ModelOptions", "SyncOptions", "SyncResult", "Synchronizer", "sync", "sync_to_reference"]
 
 PathLike = str | os.PathLike
-MODEL_THREAD = "subsync-model"          # the thread that loads the model while ffmpeg decodes
+MODEL_THREAD = "subsync-model"  # the thread that loads the model while ffmpeg decodes
 
 
 @dataclass(frozen=True)
 class ModelOptions:
     """What fixes the model: given once to a Synchronizer."""
 
-    model: str = "base"                 # bundled name, hub id, transformers or CTranslate2 directory
-    device: str = "auto"                # auto, cpu, cuda, cuda:N
-    threads: int | None = None          # CPU threads for torch (None: torch's default)
-    int8: bool | None = None            # int8 linear layers; None: on the CPU (twice as fast, same accuracy)
+    model: str = "base"  # bundled name, hub id, transformers or CTranslate2 directory
+    device: str = "auto"  # auto, cpu, cuda, cuda:N
+    threads: int | None = None  # CPU threads for torch (None: torch's default)
+    int8: bool | None = None  # int8 linear layers; None: on the CPU (twice as fast, same accuracy)
 
 
 _MODEL_FIELDS = frozenset(f.name for f in fields(ModelOptions))
@@ -66,26 +66,31 @@ _MODEL_FIELDS = frozenset(f.name for f in fields(ModelOptions))
 class LanguageSource(str, Enum):
     """Where the language an audio track was chosen for came from."""
 
-    SPOKEN = "spoken"               # the spoken language, given (SyncOptions.language)
-    SUBS = "subs"                   # the subtitles' language, given (SyncOptions.subs_language)
-    STREAM = "stream tag"           # the tag of the subtitle stream they were read from
-    NAME = "file name"              # the subtitles' file name (Movie.fr.srt)
-    TEXT = "text"                   # identified from the subtitles' text
+    SPOKEN = "spoken"  # the spoken language, given (SyncOptions.language)
+    SUBS = "subs"  # the subtitles' language, given (SyncOptions.subs_language)
+    STREAM = "stream tag"  # the tag of the subtitle stream they were read from
+    NAME = "file name"  # the subtitles' file name (Movie.fr.srt)
+    TEXT = "text"  # identified from the subtitles' text
 
 
 @dataclass(frozen=True)
 class AudioChoice:
     """The audio track a sync used, and why."""
 
-    index: int | None                           # among the media's audio streams (None: its only one)
-    language: str | None                        # the track's tag
+    index: int | None  # among the media's audio streams (None: its only one)
+    language: str | None  # the track's tag
     reason: TrackReason
-    wanted: str | None = None                   # the language the choice looked for ...
-    wanted_from: LanguageSource | None = None   # ... and where that came from
+    wanted: str | None = None  # the language the choice looked for ...
+    wanted_from: LanguageSource | None = None  # ... and where that came from
 
     def to_dict(self) -> dict:
-        return {"index": self.index, "language": self.language, "why": self.reason.value,
-                "wanted_language": self.wanted, "wanted_from": self.wanted_from.value if self.wanted_from else None}
+        return {
+            "index": self.index,
+            "language": self.language,
+            "why": self.reason.value,
+            "wanted_language": self.wanted,
+            "wanted_from": self.wanted_from.value if self.wanted_from else None,
+        }
 
 
 @dataclass(frozen=True)
@@ -94,23 +99,23 @@ class SyncResult:
 
     document: SubtitleDocument
     lines: tuple[LineResult, ...]
-    time_map: TimeMap               # final map: media_s = scale * subtitle_s + offset_s (+ cuts)
-    global_map: TimeMap             # the first, speech-activity (or verified) map
+    time_map: TimeMap  # final map: media_s = scale * subtitle_s + offset_s (+ cuts)
+    global_map: TimeMap  # the first, speech-activity (or verified) map
     language: str
     model: str
-    text_heard: bool = True         # False: the text was not heard (another language?); speech
-                                    # activity alone placed the lines
-    margin: float = float("inf")    # the activity match's score over its best rival's
+    text_heard: bool = True  # False: the text was not heard (another language?); speech
+    # activity alone placed the lines
+    margin: float = float("inf")  # the activity match's score over its best rival's
     text_score: float | None = None  # how well the text is heard under the chosen map (the
-                                     # best probed window's confidence; None: not probed)
-    refusal: str = ""               # why the self-check would refuse this result ("" : it passes;
-                                    # only returned this way with force)
-    media_s: float = float("inf")   # the media's length (inf: synced to a reference)
+    # best probed window's confidence; None: not probed)
+    refusal: str = ""  # why the self-check would refuse this result ("" : it passes;
+    # only returned this way with force)
+    media_s: float = float("inf")  # the media's length (inf: synced to a reference)
     listened: Listened | None = None  # windows the per-line pass heard, of how many, and why
-                                      # (None: no per-line pass)
+    # (None: no per-line pass)
     audio: AudioChoice | None = None  # the audio track used and why (None: synced to a reference)
     detected_language: str | None = None  # the spoken language as detected, not given (None: given,
-                                          # or no listener heard the lines)
+    # or no listener heard the lines)
 
     @property
     def outside(self) -> int:
@@ -120,8 +125,9 @@ class SyncResult:
     @property
     def cues(self) -> tuple[Cue, ...]:
         """The cues with their new times (text untouched)."""
-        return tuple(replace(cue, start_s=line.start_s, end_s=line.end_s)
-                     for cue, line in zip(self.document.cues, self.lines))
+        return tuple(
+            replace(cue, start_s=line.start_s, end_s=line.end_s) for cue, line in zip(self.document.cues, self.lines)
+        )
 
     @property
     def times_s(self) -> list[tuple[float, float]]:
@@ -152,10 +158,17 @@ class SyncResult:
 
     def report(self) -> dict:
         """A JSON-ready account: the header (map, counts), then per-line times and confidence."""
-        return {**self.header(), "lines": [
-            {"original_start_s": round(cue.start_s, 4), "original_end_s": round(cue.end_s, 4),
-             **{f.name: _rounded(getattr(line, f.name)) for f in fields(line)}}
-            for cue, line in zip(self.document.cues, self.lines)]}
+        return {
+            **self.header(),
+            "lines": [
+                {
+                    "original_start_s": round(cue.start_s, 4),
+                    "original_end_s": round(cue.end_s, 4),
+                    **{f.name: _rounded(getattr(line, f.name)) for f in fields(line)},
+                }
+                for cue, line in zip(self.document.cues, self.lines)
+            ],
+        }
 
     def header(self) -> dict:
         """The report without its lines: what ``--json`` and the batch report print."""
@@ -164,10 +177,15 @@ class SyncResult:
             "language": self.language,
             "offset_s": round(self.time_map.offset_s, 4),
             "scale": round(self.time_map.scale, 7),
-            "cuts": [{"subtitle_s": round(cut.at_s, 4), "media_s": round(self.time_map(cut.at_s), 4),
-                      "offset_s": round(cut.offset_s, 4)} for cut in self.time_map.cuts],
-            "global_map": {"offset_s": round(self.global_map.offset_s, 4),
-                           "scale": round(self.global_map.scale, 7)},
+            "cuts": [
+                {
+                    "subtitle_s": round(cut.at_s, 4),
+                    "media_s": round(self.time_map(cut.at_s), 4),
+                    "offset_s": round(cut.offset_s, 4),
+                }
+                for cut in self.time_map.cuts
+            ],
+            "global_map": {"offset_s": round(self.global_map.offset_s, 4), "scale": round(self.global_map.scale, 7)},
             "text_heard": self.text_heard,
             "text_score": None if self.text_score is None else round(self.text_score, 4),
             "activity_margin": round(self.margin, 4) if np.isfinite(self.margin) else None,
@@ -175,9 +193,14 @@ class SyncResult:
             "counts": self.counts(),
             "outside_media": self.outside,
             "mean_confidence": round(self.mean_confidence, 4),
-            "windows": None if self.listened is None else {
-                "heard": self.listened.heard, "total": self.listened.total, "why": self.listened.why,
-                "passages": self.listened.passages},
+            "windows": None
+            if self.listened is None
+            else {
+                "heard": self.listened.heard,
+                "total": self.listened.total,
+                "why": self.listened.why,
+                "passages": self.listened.passages,
+            },
             "audio_track": None if self.audio is None else self.audio.to_dict(),
         }
 
@@ -186,25 +209,37 @@ class SyncResult:
         timed like the synced one (another language of the same release): every line of
         it moves by the map (per-line re-timing belongs to the synced file's own lines)."""
         document = _document(other)
-        return replace(self, document=document, lines=engine.map_lines(self.time_map, lines_of(document)),
-                       text_heard=False, refusal="")
+        return replace(
+            self,
+            document=document,
+            lines=engine.map_lines(self.time_map, lines_of(document)),
+            text_heard=False,
+            refusal="",
+        )
 
 
 def _rounded(value):
-    if isinstance(value, tuple):            # LineResult.words
+    if isinstance(value, tuple):  # LineResult.words
         return [{f.name: _rounded(getattr(word, f.name)) for f in fields(word)} for word in value]
     return round(value, 4) if isinstance(value, float) else value
 
 
 def lines_of(document: SubtitleDocument) -> Lines:
     """The cues as the engine sees them: the words to hear in each ("" for none) and times."""
-    return Lines(tuple(alignment_text(cue.text) for cue in document.cues),
-                 np.array([cue.start_s for cue in document.cues]),
-                 np.array([cue.end_s for cue in document.cues]))
+    return Lines(
+        tuple(alignment_text(cue.text) for cue in document.cues),
+        np.array([cue.start_s for cue in document.cues]),
+        np.array([cue.end_s for cue in document.cues]),
+    )
 
 
-def audio_choice(media: PathLike, subs: PathLike | SubtitleDocument, document: SubtitleDocument,
-                 options: SyncOptions, subs_tag: str | None = None) -> AudioChoice:
+def audio_choice(
+    media: PathLike,
+    subs: PathLike | SubtitleDocument,
+    document: SubtitleDocument,
+    options: SyncOptions,
+    subs_tag: str | None = None,
+) -> AudioChoice:
     """The audio track to sync ``subs`` against: ``options.audio_track`` when given; else
     the one tagged with the language wanted (the spoken one when given, else the
     subtitles': given, from their file name, or identified from their text), else the one
@@ -214,18 +249,20 @@ def audio_choice(media: PathLike, subs: PathLike | SubtitleDocument, document: S
     tracks = audio_tracks(media)
     if options.audio_track is not None:
         index = pick_audio_track(media, options.audio_track, tracks)
-        return AudioChoice(index, tracks[index].language if index is not None and index < len(tracks) else None,
-                           TrackReason.GIVEN)
+        return AudioChoice(
+            index, tracks[index].language if index is not None and index < len(tracks) else None, TrackReason.GIVEN
+        )
     if len(tracks) <= 1:
         return AudioChoice(None, tracks[0].language if tracks else None, TrackReason.ONLY)
     wanted, source = _wanted_language(subs, document, options, subs_tag)
     track, reason = choose_audio_track(tracks, wanted)
-    assert track is not None                    # (there are two tracks or more)
+    assert track is not None  # (there are two tracks or more)
     return AudioChoice(track.index, track.language, reason, wanted, source)
 
 
-def _wanted_language(subs: PathLike | SubtitleDocument, document: SubtitleDocument, options: SyncOptions,
-                     subs_tag: str | None = None) -> tuple[str | None, LanguageSource | None]:
+def _wanted_language(
+    subs: PathLike | SubtitleDocument, document: SubtitleDocument, options: SyncOptions, subs_tag: str | None = None
+) -> tuple[str | None, LanguageSource | None]:
     """The language the audio track should speak, and where it came from (None, None: unknown)."""
     from .languages import language_in_name
     from .subtitles.language import text_language
@@ -254,14 +291,24 @@ def forced_by_full(forced: SubtitleDocument, full: SubtitleDocument, synced: Syn
     by_text: dict[str, list[float]] = {}
     for cue in full.cues:
         by_text.setdefault(alignment_text(cue.text), []).append(cue.start_s)
-    deltas = [min(by_text[key], key=lambda start: abs(start - cue.start_s)) - cue.start_s
-              for cue in forced.cues if (key := alignment_text(cue.text)) and key in by_text]
-    delta_s = float(np.median(deltas)) if deltas else 0.0      # full time = forced time + delta_s
+    deltas = [
+        min(by_text[key], key=lambda start: abs(start - cue.start_s)) - cue.start_s
+        for cue in forced.cues
+        if (key := alignment_text(cue.text)) and key in by_text
+    ]
+    delta_s = float(np.median(deltas)) if deltas else 0.0  # full time = forced time + delta_s
     time_map = synced.time_map
-    moved = replace(synced, time_map=TimeMap(time_map.scale, time_map.offset_s + time_map.scale * delta_s,
-                                             tuple(replace(cut, at_s=cut.at_s - delta_s,
-                                                           offset_s=cut.offset_s + time_map.scale * delta_s)
-                                                   for cut in time_map.cuts)))
+    moved = replace(
+        synced,
+        time_map=TimeMap(
+            time_map.scale,
+            time_map.offset_s + time_map.scale * delta_s,
+            tuple(
+                replace(cut, at_s=cut.at_s - delta_s, offset_s=cut.offset_s + time_map.scale * delta_s)
+                for cut in time_map.cuts
+            ),
+        ),
+    )
     return replace(moved.apply(forced), text_heard=synced.text_heard)
 
 
@@ -271,8 +318,14 @@ def _full_stream(media: PathLike, forced: SubtitleStream) -> SubtitleStream | No
     from .languages import normalized
     from .media import subtitle_streams
 
-    return next((stream for stream in subtitle_streams(media) if stream.is_text and not stream.forced
-                 and normalized(stream.language) == normalized(forced.language)), None)
+    return next(
+        (
+            stream
+            for stream in subtitle_streams(media)
+            if stream.is_text and not stream.forced and normalized(stream.language) == normalized(forced.language)
+        ),
+        None,
+    )
 
 
 def _other_tracks(media: PathLike, choice: AudioChoice) -> list[AudioTrack]:
@@ -283,8 +336,12 @@ def _other_tracks(media: PathLike, choice: AudioChoice) -> list[AudioTrack]:
 
     if choice.reason in (TrackReason.GIVEN, TrackReason.ONLY, TrackReason.SPEECH):
         return []
-    return [track for track in audio_tracks(media) if track.index != choice.index
-            and (choice.wanted is None or track.language is None or same_language(track.language, choice.wanted))]
+    return [
+        track
+        for track in audio_tracks(media)
+        if track.index != choice.index
+        and (choice.wanted is None or track.language is None or same_language(track.language, choice.wanted))
+    ]
 
 
 def _speaking_track(media: PathLike, track: int | None) -> AudioTrack | None:
@@ -293,8 +350,14 @@ def _speaking_track(media: PathLike, track: int | None) -> AudioTrack | None:
     from .core.activity import speech_activity
     from .media import audio_tracks, load_audio
 
-    return next((other for other in audio_tracks(media) if other.index != (track or 0)
-                 and engine.has_speech(speech_activity(load_audio(media, other.index)))), None)
+    return next(
+        (
+            other
+            for other in audio_tracks(media)
+            if other.index != (track or 0) and engine.has_speech(speech_activity(load_audio(media, other.index)))
+        ),
+        None,
+    )
 
 
 def _no_speech(exc: NoSpeechError, media: PathLike, track: int | None) -> NoSpeechError:
@@ -303,8 +366,12 @@ def _no_speech(exc: NoSpeechError, media: PathLike, track: int | None) -> NoSpee
     if other is None:
         return exc
     tag = f" ({other.language})" if other.language else ""
-    return NoSpeechError(f"{exc}; audio track {other.index}{tag} has speech", exc.result,
-                         speaking_track=other.index, speaking_language=other.language)
+    return NoSpeechError(
+        f"{exc}; audio track {other.index}{tag} has speech",
+        exc.result,
+        speaking_track=other.index,
+        speaking_language=other.language,
+    )
 
 
 class Synchronizer:
@@ -320,9 +387,13 @@ class Synchronizer:
         ...     synchronizer.sync(video, subs).save(subs.with_suffix(".synced.srt"))
     """
 
-    def __init__(self, model: ModelOptions | str | Listener | WhisperModel | None = None, options: SyncOptions | None = None,
-                 **overrides) -> None:
-        if isinstance(model, SyncOptions) and options is None:     # Synchronizer(SyncOptions(...)), as before
+    def __init__(
+        self,
+        model: ModelOptions | str | Listener | WhisperModel | None = None,
+        options: SyncOptions | None = None,
+        **overrides,
+    ) -> None:
+        if isinstance(model, SyncOptions) and options is None:  # Synchronizer(SyncOptions(...)), as before
             model, options = None, model
         model = _as_model(model)
         model_overrides = {k: overrides.pop(k) for k in list(overrides) if k in _MODEL_FIELDS}
@@ -335,20 +406,28 @@ class Synchronizer:
         else:
             if isinstance(model, str):
                 model_overrides.setdefault("model", model)
-            self.model_options = replace(model if isinstance(model, ModelOptions) else ModelOptions(),
-                                         **model_overrides)
+            self.model_options = replace(
+                model if isinstance(model, ModelOptions) else ModelOptions(), **model_overrides
+            )
             self._listener = _Loader(self._load)
 
     def _load(self) -> Listener:
         from .whisper.listener import load_listener
 
         options = self.model_options
-        assert options is not None                  # (set whenever a model is to be loaded)
+        assert options is not None  # (set whenever a model is to be loaded)
         return load_listener(options.model, options.device, options.threads, options.int8)
 
-    def sync_stream(self, media: PathLike, stream: SubtitleStream, options: SyncOptions | None = None, *,
-                    progress: Progress | None = None, synced: dict[int, SyncResult] | None = None,
-                    **overrides) -> SyncResult:
+    def sync_stream(
+        self,
+        media: PathLike,
+        stream: SubtitleStream,
+        options: SyncOptions | None = None,
+        *,
+        progress: Progress | None = None,
+        synced: dict[int, SyncResult] | None = None,
+        **overrides,
+    ) -> SyncResult:
         """Re-time text subtitle stream ``stream`` of ``media`` (media.subtitle_streams) to
         its speech; the container is only read.  A forced stream (a few dozen lines over a
         film: too few for their own pattern to place them) follows the release's full
@@ -361,12 +440,19 @@ class Synchronizer:
         full = _full_stream(media, stream) if stream.forced else None
         if full is None:
             return self.sync(media, document, options, progress=progress, subs_tag=stream.language, **overrides)
-        done = (synced or {}).get(full.index) or self.sync_stream(media, full, options, progress=progress,
-                                                                   **overrides)
+        done = (synced or {}).get(full.index) or self.sync_stream(media, full, options, progress=progress, **overrides)
         return forced_by_full(document, extract_subtitle_document(media, full.index, full.kind), done)
 
-    def sync(self, media: PathLike, subs: PathLike | SubtitleDocument, options: SyncOptions | None = None, *,
-             progress: Progress | None = None, subs_tag: str | None = None, **overrides) -> SyncResult:
+    def sync(
+        self,
+        media: PathLike,
+        subs: PathLike | SubtitleDocument,
+        options: SyncOptions | None = None,
+        *,
+        progress: Progress | None = None,
+        subs_tag: str | None = None,
+        **overrides,
+    ) -> SyncResult:
         """Re-time ``subs`` (SRT, WebVTT or ASS) to the speech in ``media`` with this
         synchronizer's model; ``options`` or keyword ``overrides`` of SyncOptions fields
         steer this file (the model's options are fixed: passing one here is an error);
@@ -376,48 +462,62 @@ class Synchronizer:
         options = self._options(options, overrides)
         report = progress or _silent
         document = _document(subs)
-        choice = audio_choice(media, subs, document, options, subs_tag)   # (a missing or silent media fails here)
-        if not options.fast:                       # the model loads while ffmpeg decodes
-            self._listener.start()                 # (--fast may not need it)
+        choice = audio_choice(media, subs, document, options, subs_tag)  # (a missing or silent media fails here)
+        if not options.fast:  # the model loads while ffmpeg decodes
+            self._listener.start()  # (--fast may not need it)
         try:
             placement = self._placed(media, subs, document, options, choice.index, report)
         except NoSpeechError as exc:
             placement, error = None, _no_speech(exc, media, choice.index)
         if placement is None or placement.refusal or not placement.text_heard:
-            for other in _other_tracks(media, choice):     # the text may be spoken on another track
+            for other in _other_tracks(media, choice):  # the text may be spoken on another track
                 try:
                     tried = self._placed(media, subs, document, options, other.index, report)
                 except NoSpeechError:
                     continue
                 if tried.text_heard and not tried.refusal:
-                    placement, choice = tried, replace(choice, index=other.index, language=other.language,
-                                                       reason=TrackReason.SPEECH)
+                    placement, choice = (
+                        tried,
+                        replace(choice, index=other.index, language=other.language, reason=TrackReason.SPEECH),
+                    )
                     break
         if placement is None:
             raise error
         return _finish(document, placement, options, choice)
 
-    def _placed(self, media: PathLike, subs: PathLike | SubtitleDocument, document: SubtitleDocument,
-                options: SyncOptions, track: int | None, report: Progress) -> engine.Placement:
+    def _placed(
+        self,
+        media: PathLike,
+        subs: PathLike | SubtitleDocument,
+        document: SubtitleDocument,
+        options: SyncOptions,
+        track: int | None,
+        report: Progress,
+    ) -> engine.Placement:
         """The engine's placement of ``document`` against audio track ``track`` of ``media``."""
         from .media import load_audio
 
         report("decoding audio", 0, 1)
-        audio = load_audio(media, track)                                     # (n_samples,)
-        labels = engine.Labels(quoted(media), _name(subs),
-                               "the audio" + (f" track {track}" if track is not None else ""))
+        audio = load_audio(media, track)  # (n_samples,)
+        labels = engine.Labels(
+            quoted(media), _name(subs), "the audio" + (f" track {track}" if track is not None else "")
+        )
         return engine.sync_audio(audio, lines_of(document), options, self._listener.result, report, labels)
 
-    def sync_to_reference(self, reference: PathLike | SubtitleDocument, subs: PathLike | SubtitleDocument,
-                          options: SyncOptions | None = None, **overrides) -> SyncResult:
+    def sync_to_reference(
+        self,
+        reference: PathLike | SubtitleDocument,
+        subs: PathLike | SubtitleDocument,
+        options: SyncOptions | None = None,
+        **overrides,
+    ) -> SyncResult:
         """:func:`sync_to_reference` with this synchronizer's default options."""
         return sync_to_reference(reference, subs, self._options(options, overrides))
 
     def _options(self, options: SyncOptions | None, overrides: dict) -> SyncOptions:
         fixed = _MODEL_FIELDS.intersection(overrides)
         if fixed:
-            raise TypeError(f"{', '.join(sorted(fixed))} fixes the model: give it to Synchronizer(), "
-                            "not to each sync")
+            raise TypeError(f"{', '.join(sorted(fixed))} fixes the model: give it to Synchronizer(), not to each sync")
         return replace(options or self.options, **overrides)
 
 
@@ -438,10 +538,10 @@ class _Loader:
 
     def _run(self) -> None:
         future = self._future
-        assert future is not None                   # (started by start)
+        assert future is not None  # (started by start)
         try:
             future.set_result(self._load())
-        except BaseException as exc:       # handed to whoever asks for the result
+        except BaseException as exc:  # handed to whoever asks for the result
             future.set_exception(exc)
 
     def result(self) -> Listener:
@@ -450,9 +550,15 @@ class _Loader:
         return future.result()
 
 
-def sync(media: PathLike, subs: PathLike | SubtitleDocument, options: SyncOptions | None = None, *,
-         model: ModelOptions | str | Listener | WhisperModel | None = None, progress: Progress | None = None,
-         **overrides) -> SyncResult:
+def sync(
+    media: PathLike,
+    subs: PathLike | SubtitleDocument,
+    options: SyncOptions | None = None,
+    *,
+    model: ModelOptions | str | Listener | WhisperModel | None = None,
+    progress: Progress | None = None,
+    **overrides,
+) -> SyncResult:
     """Re-time the subtitles ``subs`` (SRT, WebVTT or ASS) to the speech in ``media``.
 
     ``options`` (or keyword overrides of its fields, e.g. ``language="en"``) steer the
@@ -477,27 +583,36 @@ def _as_model(model: object) -> ModelOptions | str | Listener | None:
         from .whisper.listener import WhisperListener
 
         return WhisperListener(model)
-    raise TypeError(f"model must be a model name, ModelOptions, a loaded WhisperModel or a listener "
-                    f"(name, window_s, language_for, detect_language, hear), not {type(model).__name__}")
+    raise TypeError(
+        f"model must be a model name, ModelOptions, a loaded WhisperModel or a listener "
+        f"(name, window_s, language_for, detect_language, hear), not {type(model).__name__}"
+    )
 
 
-def sync_to_reference(reference: PathLike | SubtitleDocument, subs: PathLike | SubtitleDocument,
-                      options: SyncOptions | None = None, **overrides) -> SyncResult:
+def sync_to_reference(
+    reference: PathLike | SubtitleDocument,
+    subs: PathLike | SubtitleDocument,
+    options: SyncOptions | None = None,
+    **overrides,
+) -> SyncResult:
     """Re-time ``subs`` to the timing of ``reference``, a correctly timed subtitle file of
     the same release (any language), without audio or model: the reference's cues stand
     in for the speech activity, and every line moves by the offset and drift found."""
     options = replace(options or SyncOptions(), **overrides)
     document = _document(subs)
-    placement = engine.sync_cues(lines_of(_document(reference)), lines_of(document), options,
-                                 engine.Labels(subs=_name(subs)))
+    placement = engine.sync_cues(
+        lines_of(_document(reference)), lines_of(document), options, engine.Labels(subs=_name(subs))
+    )
     return _finish(document, placement, options)
 
 
-def _finish(document: SubtitleDocument, placement: engine.Placement, options: SyncOptions,
-            audio: AudioChoice | None = None) -> SyncResult:
+def _finish(
+    document: SubtitleDocument, placement: engine.Placement, options: SyncOptions, audio: AudioChoice | None = None
+) -> SyncResult:
     """The result; RefusedError (carrying it) when the self-check refuses, unless forced."""
-    result = SyncResult(document=document, audio=audio,
-                        **{f.name: getattr(placement, f.name) for f in fields(placement)})
+    result = SyncResult(
+        document=document, audio=audio, **{f.name: getattr(placement, f.name) for f in fields(placement)}
+    )
     if result.refusal and not options.force:
         raise RefusedError(result.refusal, result)
     return result

@@ -16,25 +16,49 @@ from .errors import quoted
 from .exits import ERROR, OK, REFUSED, Explain, attempt, failure
 from .subtitles import EXTENSIONS, SUFFIXES
 
-MEDIA_EXTENSIONS = frozenset({".mkv", ".mp4", ".m4v", ".avi", ".mov", ".webm", ".wmv", ".ts", ".m2ts", ".mts",
-                              ".mpg", ".mpeg", ".flv", ".ogv", ".mka", ".mp3", ".m4a", ".aac", ".flac", ".wav",
-                              ".ogg", ".opus", ".wma"})
+MEDIA_EXTENSIONS = frozenset(
+    {
+        ".mkv",
+        ".mp4",
+        ".m4v",
+        ".avi",
+        ".mov",
+        ".webm",
+        ".wmv",
+        ".ts",
+        ".m2ts",
+        ".mts",
+        ".mpg",
+        ".mpeg",
+        ".flv",
+        ".ogv",
+        ".mka",
+        ".mp3",
+        ".m4a",
+        ".aac",
+        ".flac",
+        ".wav",
+        ".ogg",
+        ".opus",
+        ".wma",
+    }
+)
 AUDIO_ONLY = frozenset({".mka", ".mp3", ".m4a", ".aac", ".flac", ".wav", ".ogg", ".opus", ".wma"})
-_TAG_RE = re.compile(r"^[A-Za-z0-9_-]{1,12}$")     # en, eng, pt-BR, forced, sdh, hi, cc, default...
-MAX_TAGS = 3                                        # Show.S01E02.pt-BR.forced.sdh.srt at most
+_TAG_RE = re.compile(r"^[A-Za-z0-9_-]{1,12}$")  # en, eng, pt-BR, forced, sdh, hi, cc, default...
+MAX_TAGS = 3  # Show.S01E02.pt-BR.forced.sdh.srt at most
 
 
 @dataclass(frozen=True)
 class Pair:
     media: Path
     subs: Path
-    root: Path                  # the folder given, for --out-dir's mirrored layout
+    root: Path  # the folder given, for --out-dir's mirrored layout
 
 
 @dataclass(frozen=True)
 class Found:
     pairs: tuple[Pair, ...]
-    unpaired_subs: tuple[Path, ...]         # subtitles no media name matches
+    unpaired_subs: tuple[Path, ...]  # subtitles no media name matches
     media_without_subs: tuple[Path, ...]
 
 
@@ -44,13 +68,13 @@ class Outcome:
 
     pair: Pair
     output: Path
-    status: str                 # "synced", "skipped" (output exists), "refused" or "failed"
-    message: str = ""           # why it was refused or failed (or the summary, when asked for)
+    status: str  # "synced", "skipped" (output exists), "refused" or "failed"
+    message: str = ""  # why it was refused or failed (or the summary, when asked for)
     seconds: float = 0.0
-    report: dict = field(default_factory=dict)   # SyncResult.header(): the report without the lines
-    result: object = field(default=None, repr=False, compare=False)   # the SyncResult, if synced
-    error: str = ""             # a refused or failed pair: its whole one line (exits.Failure.message, as
-                                # the run's ``explain`` words it)
+    report: dict = field(default_factory=dict)  # SyncResult.header(): the report without the lines
+    result: object = field(default=None, repr=False, compare=False)  # the SyncResult, if synced
+    error: str = ""  # a refused or failed pair: its whole one line (exits.Failure.message, as
+    # the run's ``explain`` words it)
 
     @property
     def exit_status(self) -> int:
@@ -59,9 +83,15 @@ class Outcome:
 
     def record(self) -> dict:
         """A JSON-ready line for the batch report."""
-        return {"media": os.fspath(self.pair.media), "subs": os.fspath(self.pair.subs),
-                "output": os.fspath(self.output), "status": self.status, "message": self.message,
-                "seconds": round(self.seconds, 2), **self.report}
+        return {
+            "media": os.fspath(self.pair.media),
+            "subs": os.fspath(self.pair.subs),
+            "output": os.fspath(self.output),
+            "status": self.status,
+            "message": self.message,
+            "seconds": round(self.seconds, 2),
+            **self.report,
+        }
 
 
 def subtitle_matches(media_stem: str, subs_name: str) -> bool:
@@ -74,7 +104,7 @@ def subtitle_matches(media_stem: str, subs_name: str) -> bool:
         return True
     if not stem.startswith(media_stem + "."):
         return False
-    tags = stem[len(media_stem) + 1:].split(".")
+    tags = stem[len(media_stem) + 1 :].split(".")
     return len(tags) <= MAX_TAGS and all(_TAG_RE.match(tag) for tag in tags)
 
 
@@ -86,8 +116,11 @@ def find_pairs(folders: Sequence[Path], recursive: bool = False, suffix: str = "
     for root in folders:
         for directory, files in _walk(Path(root), recursive):
             media = sorted(f for f in files if Path(f).suffix.lower() in MEDIA_EXTENSIONS)
-            subtitles = sorted(f for f in files if Path(f).suffix.lower() in EXTENSIONS
-                               and f"{suffix}." not in f and not Path(f).stem.endswith(suffix))
+            subtitles = sorted(
+                f
+                for f in files
+                if Path(f).suffix.lower() in EXTENSIONS and f"{suffix}." not in f and not Path(f).stem.endswith(suffix)
+            )
             taken = set()
             for subs in subtitles:
                 owners = [m for m in media if subtitle_matches(Path(m).stem, subs)]
@@ -111,8 +144,9 @@ def _walk(root: Path, recursive: bool) -> Iterator[tuple[Path, list[str]]]:
         yield Path(directory), sorted(files)
 
 
-def output_path(subs: Path, suffix: str = ".synced", kind: str | None = None, out_dir: Path | None = None,
-                root: Path | None = None) -> Path:
+def output_path(
+    subs: Path, suffix: str = ".synced", kind: str | None = None, out_dir: Path | None = None, root: Path | None = None
+) -> Path:
     """The one naming rule: ``movie.en.srt`` -> ``movie.en.synced.srt`` next to it, or under
     ``out_dir`` in the same sub-folder as below ``root``; the extension is ``kind``'s
     (``.vtt``, ``.ass``), else the input's."""
@@ -126,16 +160,21 @@ def output_path(subs: Path, suffix: str = ".synced", kind: str | None = None, ou
     return Path(out_dir) / relative / name
 
 
-def sidecar_path(media: Path, language: str | None, forced: bool = False, hearing_impaired: bool = False,
-                 kind: str = "srt") -> Path:
+def sidecar_path(
+    media: Path, language: str | None, forced: bool = False, hearing_impaired: bool = False, kind: str = "srt"
+) -> Path:
     """Where a subtitle stream of ``media`` is written beside it, named as media servers read
     it: ``movie.en.srt``, ``movie.en.forced.srt``, ``movie.en.sdh.srt`` (no language part
     when the language is unknown); the language as its ISO 639-1 code where it has one."""
     from .languages import normalized
 
     code = normalized(language)
-    parts = [media.stem, *([code] if code else []), *(["forced"] if forced else []),
-             *(["sdh"] if hearing_impaired else [])]
+    parts = [
+        media.stem,
+        *([code] if code else []),
+        *(["forced"] if forced else []),
+        *(["sdh"] if hearing_impaired else []),
+    ]
     return media.with_name(".".join(parts) + SUFFIXES[kind])
 
 
@@ -145,8 +184,9 @@ def output_for(pair: Pair, suffix: str = ".synced", out_dir: Path | None = None,
     return output_path(pair.subs, suffix, kind, out_dir, pair.root)
 
 
-def collisions(pairs: Sequence[Pair], suffix: str = ".synced", out_dir: Path | None = None,
-               kind: str | None = None) -> list[tuple[Pair, Pair]]:
+def collisions(
+    pairs: Sequence[Pair], suffix: str = ".synced", out_dir: Path | None = None, kind: str | None = None
+) -> list[tuple[Pair, Pair]]:
     """Pairs whose outputs would be the same file (A.srt and A.ass with --format vtt,
     same-named subtitles of two folders under one --out-dir)."""
     seen: dict[Path, Pair] = {}
@@ -159,31 +199,49 @@ def collisions(pairs: Sequence[Pair], suffix: str = ".synced", out_dir: Path | N
     return clashes
 
 
-Sync = Callable[[Pair, Callable[[str, int, int], None]], "object"]   # returns a SyncResult
+Sync = Callable[[Pair, Callable[[str, int, int], None]], "object"]  # returns a SyncResult
 
-EXIT_STATUS = {"synced": OK, "skipped": OK, "refused": REFUSED, "failed": ERROR}     # Outcome.status -> exit status
+EXIT_STATUS = {"synced": OK, "skipped": OK, "refused": REFUSED, "failed": ERROR}  # Outcome.status -> exit status
 
 
-def run(pairs: Iterable[Pair], sync: Sync, *, suffix: str = ".synced", out_dir: Path | None = None,
-        kind: str | None = None, skip_existing: bool = False,
-        progress: Callable[[int, Pair, str, int, int], None] | None = None,
-        explain: Explain = failure) -> Iterator[Outcome]:
+def run(
+    pairs: Iterable[Pair],
+    sync: Sync,
+    *,
+    suffix: str = ".synced",
+    out_dir: Path | None = None,
+    kind: str | None = None,
+    skip_existing: bool = False,
+    progress: Callable[[int, Pair, str, int, int], None] | None = None,
+    explain: Explain = failure,
+) -> Iterator[Outcome]:
     """Sync each pair (``sync(pair, progress)`` returns a SyncResult) and write its output
     atomically; yields an Outcome per pair.  A pair that fails or is refused does not stop
     the others.  ``progress(k, pair, stage, done, total)`` reports the k-th pair's stages;
     ``explain`` words a failed pair's messages (exits.failure: the library's own)."""
     for k, pair in enumerate(pairs):
+
         def report(stage: str, done: int, total: int, k=k, pair=pair) -> None:
             if progress is not None:
                 progress(k, pair, stage, done, total)
 
-        yield one_pair(pair, sync, report, suffix=suffix, out_dir=out_dir, kind=kind, skip_existing=skip_existing,
-                       explain=explain)
+        yield one_pair(
+            pair, sync, report, suffix=suffix, out_dir=out_dir, kind=kind, skip_existing=skip_existing, explain=explain
+        )
 
 
-def one_pair(pair: Pair, sync: Sync, report: Callable[[str, int, int], None], *, suffix: str = ".synced",
-             out_dir: Path | None = None, kind: str | None = None, skip_existing: bool = False,
-             describe: Callable[[object], str] | None = None, explain: Explain = failure) -> Outcome:
+def one_pair(
+    pair: Pair,
+    sync: Sync,
+    report: Callable[[str, int, int], None],
+    *,
+    suffix: str = ".synced",
+    out_dir: Path | None = None,
+    kind: str | None = None,
+    skip_existing: bool = False,
+    describe: Callable[[object], str] | None = None,
+    explain: Explain = failure,
+) -> Outcome:
     """One pair synced and its output written atomically (or skipped), as an Outcome
     (``describe(result)``: a synced pair's message; ``explain(error)``: a failed pair's)."""
     output = output_for(pair, suffix, out_dir, kind)
@@ -196,25 +254,34 @@ def one_pair(pair: Pair, sync: Sync, report: Callable[[str, int, int], None], *,
         output.parent.mkdir(parents=True, exist_ok=True)
         result.save(output, kind)
         return result
+
     result, failed = attempt(work, explain)
     if failed is not None:
         return Outcome(pair, output, failed.outcome, failed.reason, time.monotonic() - started, error=failed.message)
     assert result is not None
-    return Outcome(pair, output, "synced", describe(result) if describe else "", time.monotonic() - started,
-                   result.header(), result)
+    return Outcome(
+        pair,
+        output,
+        "synced",
+        describe(result) if describe else "",
+        time.monotonic() - started,
+        result.header(),
+        result,
+    )
 
 
 # ---------------------------------------------------------------- several worker processes
 
-MODEL_MEMORY_GB = 1.5           # a worker's peak with the base model and up to a film's audio (2 hours)
+MODEL_MEMORY_GB = 1.5  # a worker's peak with the base model and up to a film's audio (2 hours)
 MEMORY_GB_PER_AUDIO_HOUR = 0.3  # and each hour of audio beyond that (measured: benchmarks/README.md)
-MODEL_AUDIO_S = 2 * 3600.0      # the audio MODEL_MEMORY_GB holds
-THREADS_PER_JOB = 2             # by default each worker gets this many torch threads (2 workers of 1 thread
-                                # on 2 cores: 1.03x one worker of 2, benchmarks/batch_jobs.py)
+MODEL_AUDIO_S = 2 * 3600.0  # the audio MODEL_MEMORY_GB holds
+THREADS_PER_JOB = 2  # by default each worker gets this many torch threads (2 workers of 1 thread
+# on 2 cores: 1.03x one worker of 2, benchmarks/batch_jobs.py)
 
 
-def default_jobs(cpus: int | None = None, memory_gb: float | None = None, device: str = "cpu",
-                 longest_media_s: float | None = None) -> int:
+def default_jobs(
+    cpus: int | None = None, memory_gb: float | None = None, device: str = "cpu", longest_media_s: float | None = None
+) -> int:
     """As many workers as the cores (THREADS_PER_JOB each) and the memory allow, each
     sized for the longest media it may get (:func:`worker_memory_gb`); at least one.
     One on a GPU (``device`` cuda, or auto where an NVIDIA driver is loaded): one model
@@ -269,12 +336,21 @@ def _available_memory_gb() -> float:
             fields = dict(line.split(":", 1) for line in meminfo)
         return int(fields["MemAvailable"].split()[0]) / 2**20
     except (OSError, KeyError, ValueError):
-        return MODEL_MEMORY_GB      # unknown: room for one
+        return MODEL_MEMORY_GB  # unknown: room for one
 
 
-def run_parallel(pairs: Sequence[Pair], jobs: int, make_sync: Callable[[int], Sync], *, suffix: str = ".synced",
-                 out_dir: Path | None = None, kind: str | None = None, skip_existing: bool = False,
-                 describe: Callable[[object], str] | None = None, explain: Explain = failure) -> Iterator[Outcome]:
+def run_parallel(
+    pairs: Sequence[Pair],
+    jobs: int,
+    make_sync: Callable[[int], Sync],
+    *,
+    suffix: str = ".synced",
+    out_dir: Path | None = None,
+    kind: str | None = None,
+    skip_existing: bool = False,
+    describe: Callable[[object], str] | None = None,
+    explain: Explain = failure,
+) -> Iterator[Outcome]:
     """:func:`run` over ``jobs`` worker processes, each with its own model:
     ``make_sync(threads)`` (picklable) is called once in each worker with its share of
     the CPU threads and returns its ``sync``.  Outcomes come as the pairs finish (sort them
@@ -286,38 +362,46 @@ def run_parallel(pairs: Sequence[Pair], jobs: int, make_sync: Callable[[int], Sy
     from concurrent.futures.process import BrokenProcessPool
 
     threads = max(1, _cpus() // jobs)
-    context = multiprocessing.get_context("spawn")     # no forked torch threads
-    stop = context.Event()                             # set on Ctrl-C: queued pairs are not started
-    executor = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
-                                   initargs=(make_sync, threads, stop))
-    futures = {executor.submit(_worker_pair, pair, suffix, out_dir, kind, skip_existing, describe, explain): pair
-               for pair in pairs}
-    given: set = set()                     # futures whose outcome was yielded
+    context = multiprocessing.get_context("spawn")  # no forked torch threads
+    stop = context.Event()  # set on Ctrl-C: queued pairs are not started
+    executor = ProcessPoolExecutor(
+        jobs, mp_context=context, initializer=_start_worker, initargs=(make_sync, threads, stop)
+    )
+    futures = {
+        executor.submit(_worker_pair, pair, suffix, out_dir, kind, skip_existing, describe, explain): pair
+        for pair in pairs
+    }
+    given: set = set()  # futures whose outcome was yielded
 
     def outcome_of(future) -> Outcome | None:
         try:
             return future.result()
-        except BrokenProcessPool:          # a worker died (killed: out of memory?); its pairs are lost
+        except BrokenProcessPool:  # a worker died (killed: out of memory?); its pairs are lost
             pair = futures[future]
-            return Outcome(pair, output_for(pair, suffix, out_dir, kind), "failed",
-                           "its worker process died (out of memory?)",
-                           error=f"{quoted(pair.subs)}: its worker process died (out of memory?)")
+            return Outcome(
+                pair,
+                output_for(pair, suffix, out_dir, kind),
+                "failed",
+                "its worker process died (out of memory?)",
+                error=f"{quoted(pair.subs)}: its worker process died (out of memory?)",
+            )
+
     try:
         for future in as_completed(futures):
             outcome = outcome_of(future)
-            if outcome is None:            # the worker was interrupted
+            if outcome is None:  # the worker was interrupted
                 raise KeyboardInterrupt
             given.add(future)
             yield outcome
     except KeyboardInterrupt:
         _stop_workers(executor, futures, stop)
-        for future in futures:             # pairs that finished while stopping: written, so reported
+        for future in futures:  # pairs that finished while stopping: written, so reported
             if future not in given and future.done() and not future.cancelled():
                 outcome = outcome_of(future)
                 if outcome is not None:
                     yield outcome
         raise
-    except GeneratorExit:                  # the caller stopped reading (its own Ctrl-C): stop the workers
+    except GeneratorExit:  # the caller stopped reading (its own Ctrl-C): stop the workers
         _stop_workers(executor, futures, stop)
         raise
     executor.shutdown(wait=True)
@@ -336,7 +420,7 @@ def _stop_workers(executor, futures, stop) -> None:
 
 
 _WORKER_SYNC: Sync | None = None
-_WORKER_STOP = None             # the parent's stop event
+_WORKER_STOP = None  # the parent's stop event
 
 
 def _start_worker(make_sync: Callable[[int], Sync], threads: int, stop) -> None:
@@ -348,17 +432,32 @@ def _start_worker(make_sync: Callable[[int], Sync], threads: int, stop) -> None:
     _WORKER_SYNC = make_sync(threads)
 
 
-def _worker_pair(pair: Pair, suffix: str, out_dir: Path | None, kind: str | None,
-                 skip_existing: bool, describe: Callable[[object], str] | None = None,
-                 explain: Explain = failure) -> Outcome | None:
+def _worker_pair(
+    pair: Pair,
+    suffix: str,
+    out_dir: Path | None,
+    kind: str | None,
+    skip_existing: bool,
+    describe: Callable[[object], str] | None = None,
+    explain: Explain = failure,
+) -> Outcome | None:
     """One pair in a worker (None when interrupted); the SyncResult stays in the worker."""
     if _WORKER_STOP is not None and _WORKER_STOP.is_set():
         return None
-    assert _WORKER_SYNC is not None                 # (set by the pool's initializer)
+    assert _WORKER_SYNC is not None  # (set by the pool's initializer)
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        outcome = one_pair(pair, _WORKER_SYNC, lambda *_: None, suffix=suffix, out_dir=out_dir, kind=kind,
-                           skip_existing=skip_existing, describe=describe, explain=explain)
+        outcome = one_pair(
+            pair,
+            _WORKER_SYNC,
+            lambda *_: None,
+            suffix=suffix,
+            out_dir=out_dir,
+            kind=kind,
+            skip_existing=skip_existing,
+            describe=describe,
+            explain=explain,
+        )
     except KeyboardInterrupt:
         return None
     finally:

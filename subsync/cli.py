@@ -14,7 +14,7 @@ import os
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, Optional, get_type_hints
+from typing import TYPE_CHECKING, Annotated, NoReturn, get_type_hints
 
 import typer
 
@@ -22,8 +22,8 @@ from . import __version__
 from .errors import quoted
 from .exits import ERROR, INTERRUPTED, INTERRUPTED_MESSAGE, OK, USAGE, attempt, overall
 
-if TYPE_CHECKING:                       # (imported lazily at run time: --help stays instant)
-    from .api import SyncOptions, SyncResult, Synchronizer
+if TYPE_CHECKING:  # (imported lazily at run time: --help stays instant)
+    from .api import Synchronizer, SyncOptions, SyncResult
     from .fileio import Output
 
 app = typer.Typer(
@@ -42,8 +42,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
-    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True,
-                                                    help="Show the version and exit.")] = None,
+    version: Annotated[
+        bool | None, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = None,
 ) -> None:
     """Re-time subtitle files to the speech in a video, line by line."""
 
@@ -58,10 +59,10 @@ class Progress:
     def __init__(self, quiet: bool, pairs: int = 0) -> None:
         self.quiet, self.pairs = quiet, pairs
         self.tty = sys.stderr.isatty()
-        self.head = ""          # in a batch: "[k/n  p%] media name"
-        self.shown: str | None = None       # what the last line printed (not on a terminal) said
+        self.head = ""  # in a batch: "[k/n  p%] media name"
+        self.shown: str | None = None  # what the last line printed (not on a terminal) said
         self.finished = 0
-        self._bars = None       # rich.progress.Progress, on a terminal, once something is shown
+        self._bars = None  # rich.progress.Progress, on a terminal, once something is shown
         self._stage = self._files = None
 
     def __call__(self, stage: str, done: int, total: int) -> None:
@@ -77,8 +78,11 @@ class Progress:
 
     def pair_stage(self, k: int, pair, stage: str, done: int, total: int) -> None:
         """:func:`subsync.batch.run`'s progress: the k-th pair's stage."""
-        self.head = (pair.media.name if self.tty
-                     else f"[{k + 1}/{self.pairs} {100 * self.finished // self.pairs:3d}%] {pair.media.name}")
+        self.head = (
+            pair.media.name
+            if self.tty
+            else f"[{k + 1}/{self.pairs} {100 * self.finished // self.pairs:3d}%] {pair.media.name}"
+        )
         self(stage, done, total)
 
     def done(self, outcome) -> None:
@@ -86,8 +90,10 @@ class Progress:
         self.finished += 1
         if self.quiet:
             return
-        line = (f"[{self.finished}/{self.pairs}] {outcome.status}: "
-                f"{quoted(outcome.output if outcome.status == 'synced' else outcome.pair.subs)}")
+        line = (
+            f"[{self.finished}/{self.pairs}] {outcome.status}: "
+            f"{quoted(outcome.output if outcome.status == 'synced' else outcome.pair.subs)}"
+        )
         if self.tty:
             bars = self._started()
             bars.update(self._files, completed=self.finished)
@@ -112,8 +118,14 @@ class Progress:
             )
             from rich.progress import Progress as Bars
 
-            self._bars = Bars(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-                              TimeRemainingColumn(), console=Console(file=sys.stderr), transient=True)
+            self._bars = Bars(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TaskProgressColumn(),
+                TimeRemainingColumn(),
+                console=Console(file=sys.stderr),
+                transient=True,
+            )
             if self.pairs:
                 self._files = self._bars.add_task("files", total=self.pairs, completed=self.finished)
             self._stage = self._bars.add_task("", total=1)
@@ -135,33 +147,75 @@ class SyncArgs:
     """The options ``fix`` and ``batch`` share, declared once: each field is an option of both
     commands (see :func:`_with_sync_args`)."""
 
-    model: Annotated[str, typer.Option(help="base, tiny.en, a hub id, or a transformers/CTranslate2 "
-                                            "directory.")] = "base"
+    model: Annotated[str, typer.Option(help="base, tiny.en, a hub id, or a transformers/CTranslate2 directory.")] = (
+        "base"
+    )
     language: Annotated[str, typer.Option(help="Spoken language (en, fr, ...) or auto.")] = "auto"
-    subs_language: Annotated[Optional[str], typer.Option(help="The subtitles' language, if not the spoken one "
-                             "(a translation): speech activity alone places the lines.")] = None
+    subs_language: Annotated[
+        str | None,
+        typer.Option(
+            help="The subtitles' language, if not the spoken one "
+            "(a translation): speech activity alone places the lines."
+        ),
+    ] = None
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto"
-    audio_track: Annotated[Optional[str], typer.Option(help="Audio stream to use: its number, counting from 0, "
-                           "or its language tag (eng, de, fre...). Default: the one tagged with the subtitles' language, "
-                           "else the default track, else the first.")] = None
-    max_offset: Annotated[float, typer.Option(help="Largest offset searched, in seconds (never more than the "
-                          "media's and the subtitles' lengths together).")] = 600.0
-    int8: Annotated[Optional[bool], typer.Option("--int8/--no-int8", help="int8 linear layers (default: on for "
-                    "the CPU, off on a GPU).")] = None
-    fast: Annotated[bool, typer.Option("--fast", help="Fix offset and drift only: fit the time map on a "
-                                       "sample of the lines and move every line by it.")] = False
-    every_line: Annotated[bool, typer.Option("--every-line", help="Hear every line (default: a sample over "
-                                             "the file, then only the lines the evidence marks as suspect, "
-                                             "unless the sample shows scattered timing).")] = False
-    cuts: Annotated[bool, typer.Option("--cuts/--no-cuts", help="Look for cuts (adverts, another edit) "
-                                       "and give each part its own offset.")] = True
-    force: Annotated[bool, typer.Option("--force", help="Write the result even when the self-check refuses "
-                                        "it (exit code 3 otherwise).")] = False
-    format: Annotated[Optional[str], typer.Option("--format", help="Output format: srt, vtt or ass "
-                                                  "(default: the input's).")] = None
+    audio_track: Annotated[
+        str | None,
+        typer.Option(
+            help="Audio stream to use: its number, counting from 0, "
+            "or its language tag (eng, de, fre...). Default: the one tagged with the subtitles' language, "
+            "else the default track, else the first."
+        ),
+    ] = None
+    max_offset: Annotated[
+        float,
+        typer.Option(
+            help="Largest offset searched, in seconds (never more than the "
+            "media's and the subtitles' lengths together)."
+        ),
+    ] = 600.0
+    int8: Annotated[
+        bool | None,
+        typer.Option("--int8/--no-int8", help="int8 linear layers (default: on for the CPU, off on a GPU)."),
+    ] = None
+    fast: Annotated[
+        bool,
+        typer.Option(
+            "--fast",
+            help="Fix offset and drift only: fit the time map on a sample of the lines and move every line by it.",
+        ),
+    ] = False
+    every_line: Annotated[
+        bool,
+        typer.Option(
+            "--every-line",
+            help="Hear every line (default: a sample over "
+            "the file, then only the lines the evidence marks as suspect, "
+            "unless the sample shows scattered timing).",
+        ),
+    ] = False
+    cuts: Annotated[
+        bool,
+        typer.Option(
+            "--cuts/--no-cuts", help="Look for cuts (adverts, another edit) and give each part its own offset."
+        ),
+    ] = True
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Write the result even when the self-check refuses it (exit code 3 otherwise)."),
+    ] = False
+    format: Annotated[
+        str | None, typer.Option("--format", help="Output format: srt, vtt or ass (default: the input's).")
+    ] = None
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary.")] = False
-    json: Annotated[bool, typer.Option("--json", help="The summary as JSON on stdout (the --report header's "
-                                       "fields; a list for several pairs, JSON lines for batch).")] = False
+    json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="The summary as JSON on stdout (the --report header's "
+            "fields; a list for several pairs, JSON lines for batch).",
+        ),
+    ] = False
 
     def model_options(self):
         """What fixes the model (:class:`subsync.api.ModelOptions`)."""
@@ -177,10 +231,16 @@ class SyncArgs:
             _fail(f"--max-offset must be a positive number of seconds, not {self.max_offset:g}", USAGE)
         if self.audio_track is not None and self.audio_track.strip().startswith("-"):
             _fail("--audio-track counts from 0", USAGE)
-        return SyncOptions(language=None if self.language == "auto" else self.language.lower(),
-                           audio_track=self.audio_track, max_offset_s=self.max_offset, fast=self.fast,
-                           every_line=self.every_line, cuts=self.cuts, force=self.force,
-                           subs_language=self.subs_language.lower() if self.subs_language else None)
+        return SyncOptions(
+            language=None if self.language == "auto" else self.language.lower(),
+            audio_track=self.audio_track,
+            max_offset_s=self.max_offset,
+            fast=self.fast,
+            every_line=self.every_line,
+            cuts=self.cuts,
+            force=self.force,
+            subs_language=self.subs_language.lower() if self.subs_language else None,
+        )
 
     def kind(self) -> str | None:
         """``--format`` as a format name (srt, vtt, ass), or None: each input's own."""
@@ -198,8 +258,10 @@ def _with_sync_args(command):
     """Typer sees ``command``'s own parameters followed by :class:`SyncArgs`' fields;
     ``command`` gets those as one ``SyncArgs``, its parameter ``common``."""
     hints = get_type_hints(SyncArgs, include_extras=True)
-    shared = [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=hints[f.name])
-              for f in dataclasses.fields(SyncArgs)]
+    shared = [
+        inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=hints[f.name])
+        for f in dataclasses.fields(SyncArgs)
+    ]
     signature = inspect.signature(command, eval_str=True)
     own = [p for name, p in signature.parameters.items() if name != "common"]
 
@@ -213,35 +275,65 @@ def _with_sync_args(command):
     return with_sync_args
 
 
-PLOT_SUFFIXES = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".webp", ".eps", ".ps", ".tif", ".tiff")   # matplotlib's
+PLOT_SUFFIXES = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".webp", ".eps", ".ps", ".tif", ".tiff")  # matplotlib's
 
 
 @app.command()
 @_with_sync_args
 def fix(
-    files: Annotated[Optional[list[Path]], typer.Argument(
-        help="MEDIA SUBS: a video or audio file (anything ffmpeg reads) and the subtitle (SRT, WebVTT or "
-             "ASS/SSA) to re-time; several MEDIA SUBS pairs in a row; SUBS alone with --reference; MEDIA "
-             "alone: its text subtitle streams, written beside it as MEDIA.en.srt, MEDIA.en.forced.srt...",
-        show_default=False, metavar="MEDIA SUBS")] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o",
-                      help="Where to write the result (default: SUBS.synced.srt; one pair only).")] = None,
-    report: Annotated[Optional[Path], typer.Option(help="Also write a JSON report of every line.")] = None,
-    plot: Annotated[Optional[Path], typer.Option(help="Also draw each line's correction against media time "
-                    "(PNG; needs matplotlib).")] = None,
-    in_place: Annotated[bool, typer.Option("--in-place", help="Overwrite SUBS, keeping what it held as SUBS.bak "
-                        "(SUBS.bak.1, .2, ... when a backup exists: none is ever replaced).")] = False,
-    reference: Annotated[Optional[Path], typer.Option(help="A correctly timed subtitle of the same release (any "
-                         "language): sync to its timing instead of the audio.")] = None,
-    reference_stream: Annotated[Optional[int], typer.Option(help="Sync to the Nth subtitle stream of MEDIA "
-                                "(from 0; text subtitles) instead of its audio.")] = None,
-    stream: Annotated[Optional[int], typer.Option(help="MEDIA alone: sync only its Nth subtitle stream "
-                      "(from 0), not each text stream.")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the lines whose times would change; "
-                                          "write nothing.")] = False,
-    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Several pairs: worker processes, each with "
-                    "its own model (default: what the cores and memory allow; not with --in-place, --dry-run "
-                    "or a reference).")] = None,
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="MEDIA SUBS: a video or audio file (anything ffmpeg reads) and the subtitle (SRT, WebVTT or "
+            "ASS/SSA) to re-time; several MEDIA SUBS pairs in a row; SUBS alone with --reference; MEDIA "
+            "alone: its text subtitle streams, written beside it as MEDIA.en.srt, MEDIA.en.forced.srt...",
+            show_default=False,
+            metavar="MEDIA SUBS",
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Where to write the result (default: SUBS.synced.srt; one pair only)."),
+    ] = None,
+    report: Annotated[Path | None, typer.Option(help="Also write a JSON report of every line.")] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Also draw each line's correction against media time (PNG; needs matplotlib).")
+    ] = None,
+    in_place: Annotated[
+        bool,
+        typer.Option(
+            "--in-place",
+            help="Overwrite SUBS, keeping what it held as SUBS.bak "
+            "(SUBS.bak.1, .2, ... when a backup exists: none is ever replaced).",
+        ),
+    ] = False,
+    reference: Annotated[
+        Path | None,
+        typer.Option(
+            help="A correctly timed subtitle of the same release (any "
+            "language): sync to its timing instead of the audio."
+        ),
+    ] = None,
+    reference_stream: Annotated[
+        int | None,
+        typer.Option(help="Sync to the Nth subtitle stream of MEDIA (from 0; text subtitles) instead of its audio."),
+    ] = None,
+    stream: Annotated[
+        int | None, typer.Option(help="MEDIA alone: sync only its Nth subtitle stream (from 0), not each text stream.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the lines whose times would change; write nothing.")
+    ] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            help="Several pairs: worker processes, each with "
+            "its own model (default: what the cores and memory allow; not with --in-place, --dry-run "
+            "or a reference).",
+        ),
+    ] = None,
     *,
     common: SyncArgs,
 ) -> None:
@@ -254,8 +346,10 @@ def fix(
         _fail("--stream counts from 0", USAGE)
     if files and len(files) == 1 and reference is None and files[0].suffix.lower() not in EXTENSIONS:
         if in_place or reference_stream is not None or jobs is not None:
-            _fail("MEDIA alone syncs the subtitles inside it: --in-place, --reference-stream and --jobs do not "
-                  "apply", USAGE)
+            _fail(
+                "MEDIA alone syncs the subtitles inside it: --in-place, --reference-stream and --jobs do not apply",
+                USAGE,
+            )
         if stream is None and (output is not None or report is not None or plot is not None):
             _fail("--output, --report and --plot take one subtitle stream: give --stream N", USAGE)
         return _fix_embedded(files[0], stream, output, report, plot, dry_run, common)
@@ -271,10 +365,16 @@ def fix(
     if len(pairs) > 1 and (output is not None or report is not None or plot is not None):
         _fail("--output, --report and --plot take one MEDIA SUBS pair (use subsync batch for more)", USAGE)
     kind = common.kind()
-    if kind is None and output is not None:            # -o movie.vtt: the output's suffix says
+    if kind is None and output is not None:  # -o movie.vtt: the output's suffix says
         kind = EXTENSIONS.get(output.suffix.lower())
-    if in_place and kind is not None and (EXTENSIONS.get(pairs[0][1].suffix.lower(), "srt") != kind
-                                          or len({subs.suffix.lower() for _, subs in pairs}) > 1):
+    if (
+        in_place
+        and kind is not None
+        and (
+            EXTENSIONS.get(pairs[0][1].suffix.lower(), "srt") != kind
+            or len({subs.suffix.lower() for _, subs in pairs}) > 1
+        )
+    ):
         _fail("--in-place keeps each file's format; --format converts into a new file", USAGE)
     if plot is not None and plot.suffix.lower() not in PLOT_SUFFIXES:
         _fail(f"--plot {quoted(plot)}: use .png, .svg or .pdf", USAGE)
@@ -287,14 +387,17 @@ def fix(
             _fail(f"{quoted(target)} is the input subtitle file; use --in-place to overwrite it", USAGE)
         outputs = [(target, "the output"), (report, "--report"), (plot, "--plot")]
         _refuse_overwriting_inputs(outputs, [media, reference] if in_place else [media, subs, reference])
-        if in_place:                    # --report SUBS or SUBS.bak would replace what --in-place keeps
+        if in_place:  # --report SUBS or SUBS.bak would replace what --in-place keeps
             _refuse_overwriting_inputs([(report, "--report"), (plot, "--plot")], [subs])
             from .fileio import is_backup_of
 
             for path, role in ((report, "--report"), (plot, "--plot")):
                 if path is not None and is_backup_of(path, subs):
-                    _fail(f"{role} {quoted(path)} is where --in-place keeps {quoted(subs)}'s backups; "
-                          "choose another path", USAGE)
+                    _fail(
+                        f"{role} {quoted(path)} is where --in-place keeps {quoted(subs)}'s backups; "
+                        "choose another path",
+                        USAGE,
+                    )
         if not dry_run:
             _check_writable(outputs)
     if jobs is not None and jobs < 1:
@@ -302,19 +405,33 @@ def fix(
     resolved = [target.resolve() for target in targets]
     if not dry_run and len(set(resolved)) < len(resolved):
         twice = next(t for t in targets if resolved.count(t.resolve()) > 1)
-        _fail(f"two pairs would both be written to {quoted(twice)}; give each subtitle once, or another --format", USAGE)
+        _fail(
+            f"two pairs would both be written to {quoted(twice)}; give each subtitle once, or another --format", USAGE
+        )
     if len(pairs) > 1 and not (in_place or dry_run or reference or reference_stream is not None):
         from . import batch as batching
 
-        workers = min(jobs or _default_jobs([batching.Pair(m, s, s.parent) for m, s in pairs if m is not None], common.device),
-                      len(pairs))
+        workers = min(
+            jobs or _default_jobs([batching.Pair(m, s, s.parent) for m, s in pairs if m is not None], common.device),
+            len(pairs),
+        )
         if workers > 1:
             return _fix_in_workers(pairs, targets, workers, common, options, kind)
     from .api import Synchronizer
 
-    fix_one = _Fix(Synchronizer(common.model_options()), options, kind=kind, report=report, plot=plot,
-                   in_place=in_place, dry_run=dry_run, quiet=common.quiet, reference=reference,
-                   reference_stream=reference_stream, as_json=common.json)
+    fix_one = _Fix(
+        Synchronizer(common.model_options()),
+        options,
+        kind=kind,
+        report=report,
+        plot=plot,
+        in_place=in_place,
+        dry_run=dry_run,
+        quiet=common.quiet,
+        reference=reference,
+        reference_stream=reference_stream,
+        as_json=common.json,
+    )
     code = overall([fix_one(media, subs, target) for (media, subs), target in zip(pairs, targets)])
     if common.json:
         typer.echo(json.dumps(fix_one.records[0] if len(pairs) == 1 else fix_one.records))
@@ -322,8 +439,15 @@ def fix(
         raise typer.Exit(code)
 
 
-def _fix_embedded(media: Path, stream: int | None, output: Path | None, report: Path | None, plot: Path | None,
-                  dry_run: bool, common: SyncArgs) -> None:
+def _fix_embedded(
+    media: Path,
+    stream: int | None,
+    output: Path | None,
+    report: Path | None,
+    plot: Path | None,
+    dry_run: bool,
+    common: SyncArgs,
+) -> None:
     """``subsync fix MEDIA``: each text subtitle stream of MEDIA (or stream ``stream``)
     synced to its audio and written beside it in media-server naming (``movie.en.srt``,
     ``movie.en.forced.srt``, ``movie.en.sdh.srt``); image streams named and skipped; the
@@ -343,21 +467,32 @@ def _fix_embedded(media: Path, stream: int | None, output: Path | None, report: 
         _fail(f"{quoted(media)} has no subtitle stream {stream} (it has {len(streams)})", USAGE)
     chosen = streams if stream is None else [streams[stream]]
     for skipped in (s for s in chosen if not s.is_text):
-        typer.echo(f"subsync: skipped: {quoted(media)} subtitle stream {skipped.index} "
-                   f"({skipped.language or 'untagged'}, {skipped.codec}) is pictures of text", err=True)
+        typer.echo(
+            f"subsync: skipped: {quoted(media)} subtitle stream {skipped.index} "
+            f"({skipped.language or 'untagged'}, {skipped.codec}) is pictures of text",
+            err=True,
+        )
     texts = [s for s in chosen if s.is_text]
     if not texts:
-        _fail(f"{quoted(media)} has no text subtitle stream to sync" + (
-            f" ({len(chosen)} image stream{'s' * (len(chosen) > 1)} skipped)" if chosen else ""), ERROR)
+        _fail(
+            f"{quoted(media)} has no text subtitle stream to sync"
+            + (f" ({len(chosen)} image stream{'s' * (len(chosen) > 1)} skipped)" if chosen else ""),
+            ERROR,
+        )
     synchronizer = Synchronizer(common.model_options())
     options, kind, statuses, records = common.sync_options(), common.kind(), [], []
     synced: dict[int, SyncResult] = {}
-    for text in sorted(texts, key=lambda s: s.forced):     # full streams first: forced ones follow them
+    for text in sorted(texts, key=lambda s: s.forced):  # full streams first: forced ones follow them
         target = output or sidecar_path(media, text.language, text.forced, text.hearing_impaired, kind or text.kind)
         label = f"stream {text.index} ({text.language or 'untagged'})"
         if target.exists() and not dry_run and output is None:
-            statuses.append(_error(f"{quoted(target)} exists and is not replaced: {label} of {quoted(media)} "
-                                   "not synced (give --stream N -o PATH to write it elsewhere)", ERROR))
+            statuses.append(
+                _error(
+                    f"{quoted(target)} exists and is not replaced: {label} of {quoted(media)} "
+                    "not synced (give --stream N -o PATH to write it elsewhere)",
+                    ERROR,
+                )
+            )
             continue
         progress = Progress(common.quiet)
 
@@ -375,6 +510,7 @@ def _fix_embedded(media: Path, stream: int | None, output: Path | None, report: 
                     outputs.append((Output(plot, plot_bytes(result, plot.suffix.lstrip(".").lower())), "--plot"))
                 commit_outputs(outputs)
             return result
+
         try:
             result, failed = attempt(work, render.failure)
         except KeyboardInterrupt:
@@ -387,8 +523,12 @@ def _fix_embedded(media: Path, stream: int | None, output: Path | None, report: 
             statuses.append(_error(f"{label}: {failed.message}", failed.status))
             continue
         assert result is not None
-        records.append({**_fix_record(media, media, written, "dry run" if dry_run else "synced",
-                                      header=result.header()), "stream": text.index})
+        records.append(
+            {
+                **_fix_record(media, media, written, "dry run" if dry_run else "synced", header=result.header()),
+                "stream": text.index,
+            }
+        )
         if dry_run and not common.json:
             for line in render.changes(result):
                 typer.echo(line)
@@ -425,13 +565,12 @@ def _fix_in_workers(pairs, targets, workers: int, common: SyncArgs, options, kin
     progress(f"syncing {len(given)} pairs with {workers} workers", 0, 1)
     done = {}
     try:
-        for outcome in batching.run_parallel(given, workers, make_sync, kind=kind, describe=summary,
-                                             explain=failure):
+        for outcome in batching.run_parallel(given, workers, make_sync, kind=kind, describe=summary, explain=failure):
             done[outcome.pair] = outcome
             progress(f"syncing {len(given)} pairs with {workers} workers", len(done), len(given))
     except KeyboardInterrupt:
         progress.finish()
-        for pair, target in zip(given, targets):       # the pairs done are written: say so
+        for pair, target in zip(given, targets):  # the pairs done are written: say so
             if pair in done and done[pair].status == "synced" and not common.quiet and not common.json:
                 typer.echo(f"{quoted(target)}: {done[pair].message}", err=True)
         _fail(f"interrupted after {len(done)} of {len(given)} pairs; no file is half-written", INTERRUPTED)
@@ -440,8 +579,11 @@ def _fix_in_workers(pairs, targets, workers: int, common: SyncArgs, options, kin
     for pair, target in zip(given, targets):
         outcome = done[pair]
         synced = outcome.status == "synced"
-        records.append(_fix_record(pair.media, pair.subs, target, outcome.status,
-                                   "" if synced else outcome.message, outcome.report))
+        records.append(
+            _fix_record(
+                pair.media, pair.subs, target, outcome.status, "" if synced else outcome.message, outcome.report
+            )
+        )
         if not synced:
             _error(outcome.error, outcome.exit_status)
         elif not common.quiet and not common.json:
@@ -453,24 +595,38 @@ def _fix_in_workers(pairs, targets, workers: int, common: SyncArgs, options, kin
         raise typer.Exit(code)
 
 
-def _fix_record(media: Path | None, subs: Path, output: Path | None, status: str, message: str = "",
-                header: dict | None = None) -> dict:
+def _fix_record(
+    media: Path | None, subs: Path, output: Path | None, status: str, message: str = "", header: dict | None = None
+) -> dict:
     """One pair's ``--json`` record for ``fix`` (the --report header's fields after the pair's own)."""
-    return {"media": None if media is None else os.fspath(media), "subs": os.fspath(subs),
-            "output": None if output is None else os.fspath(output), "status": status, "message": message,
-            **(header or {})}
+    return {
+        "media": None if media is None else os.fspath(media),
+        "subs": os.fspath(subs),
+        "output": None if output is None else os.fspath(output),
+        "status": status,
+        "message": message,
+        **(header or {}),
+    }
 
 
 def _fix_pairs(files: list[Path], reference: Path | None) -> list[tuple[Path | None, Path]]:
     """``MEDIA SUBS [MEDIA SUBS ...]`` as pairs; with ``--reference``, ``SUBS`` alone (no media)."""
     if reference is not None:
         if len(files) != 1:
-            _fail("missing argument SUBS (see subsync fix --help)" if not files
-                  else "--reference replaces MEDIA: give SUBS only", USAGE)
+            _fail(
+                "missing argument SUBS (see subsync fix --help)"
+                if not files
+                else "--reference replaces MEDIA: give SUBS only",
+                USAGE,
+            )
         return [(None, files[0])]
     if len(files) < 2 or len(files) % 2:
-        _fail("missing argument SUBS (see subsync fix --help)" if files
-              else "missing arguments MEDIA and SUBS (see subsync fix --help)", USAGE)
+        _fail(
+            "missing argument SUBS (see subsync fix --help)"
+            if files
+            else "missing arguments MEDIA and SUBS (see subsync fix --help)",
+            USAGE,
+        )
     return list(zip(files[0::2], files[1::2]))
 
 
@@ -543,7 +699,7 @@ class _Fix:
     reference: Path | None
     reference_stream: int | None
     as_json: bool = False
-    records: list = dataclasses.field(default_factory=list)   # --json: one record per pair, in order
+    records: list = dataclasses.field(default_factory=list)  # --json: one record per pair, in order
 
     def __call__(self, media: Path | None, subs: Path, target: Path) -> int:
         """One pair, start to end: 0 when written (or printed), else its error's exit status
@@ -557,6 +713,7 @@ class _Fix:
             result = self.sync(media, subs, progress)
             progress.finish()
             return result, self.write(result, subs, target)
+
         try:
             done, failed = attempt(work, render.failure)
         except KeyboardInterrupt:
@@ -571,8 +728,11 @@ class _Fix:
         result, backup = done
         if self.as_json:
             kept = {} if backup is None else {"backup": os.fspath(backup)}
-            self.records.append(_fix_record(media, subs, output, "dry run" if self.dry_run else "synced",
-                                            header={**kept, **result.header()}))
+            self.records.append(
+                _fix_record(
+                    media, subs, output, "dry run" if self.dry_run else "synced", header={**kept, **result.header()}
+                )
+            )
         if not self.quiet and not self.dry_run and not self.as_json:
             replaced = f" (the file it replaced is {quoted(backup)})" if backup is not None else ""
             typer.echo(f"{quoted(target)}{replaced}: {render.summary(result, self.from_reference)}", err=True)
@@ -586,13 +746,13 @@ class _Fix:
         if self.reference_stream is not None:
             from .media import extract_subtitle_document
 
-            assert media is not None                # (the stream is read from the media)
+            assert media is not None  # (the stream is read from the media)
             reference = extract_subtitle_document(media, self.reference_stream)
         else:
             reference = self.reference
         if reference is not None:
             return self.synchronizer.sync_to_reference(reference, subs, self.options)
-        assert media is not None                    # (only a reference sync has none)
+        assert media is not None  # (only a reference sync has none)
         return self.synchronizer.sync(media, subs, self.options, progress=progress)
 
     def write(self, result, subs: Path, target: Path) -> Path | None:
@@ -634,21 +794,46 @@ class _Fix:
 @app.command()
 @_with_sync_args
 def batch(
-    folders: Annotated[list[Path], typer.Argument(help="Folders of media and subtitles, paired by name "
-                       "(Show.S01E02.mkv with Show.S01E02.srt, .en.srt, .eng.forced.srt, ...).",
-                       show_default=False, metavar="DIR...")],
+    folders: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Folders of media and subtitles, paired by name "
+            "(Show.S01E02.mkv with Show.S01E02.srt, .en.srt, .eng.forced.srt, ...).",
+            show_default=False,
+            metavar="DIR...",
+        ),
+    ],
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Also look in sub-folders.")] = False,
-    out_dir: Annotated[Optional[Path], typer.Option(help="Write the results here (mirroring sub-folders) "
-                       "instead of next to the inputs.")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option(help="Write the results here (mirroring sub-folders) instead of next to the inputs.")
+    ] = None,
     suffix: Annotated[str, typer.Option(help="Added to each output's name before its extension.")] = ".synced",
     skip_existing: Annotated[bool, typer.Option("--skip-existing", help="Skip pairs whose output exists.")] = False,
-    report: Annotated[Optional[Path], typer.Option(help="JSON-lines report, one line per pair (default: "
-                      "subsync-batch.jsonl in --out-dir or the first DIR).")] = None,
-    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Worker processes, each with its own model "
-                    "and a share of the CPU threads (default: what the cores and memory allow).")] = None,
-    ray: Annotated[Optional[str], typer.Option("--ray", metavar="ADDRESS", help="Run the pairs on a Ray cluster: "
-                   "auto (the running one), host:port or ray://host:port; every node must see the files at the "
-                   "same paths. --jobs: worker actors (default: the cluster's CPUs / 2).")] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            help="JSON-lines report, one line per pair (default: subsync-batch.jsonl in --out-dir or the first DIR)."
+        ),
+    ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            help="Worker processes, each with its own model "
+            "and a share of the CPU threads (default: what the cores and memory allow).",
+        ),
+    ] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="ADDRESS",
+            help="Run the pairs on a Ray cluster: "
+            "auto (the running one), host:port or ray://host:port; every node must see the files at the "
+            "same paths. --jobs: worker actors (default: the cluster's CPUs / 2).",
+        ),
+    ] = None,
     *,
     common: SyncArgs,
 ) -> None:
@@ -668,14 +853,18 @@ def batch(
     except OSError as exc:
         _fail(f"{quoted(exc.filename or folders[0])}: cannot list: {exc.strerror or exc}")
     if not found.pairs:
-        _fail(f"no media file with a subtitle of the same name in {', '.join(map(quoted, folders))}"
-              + ("" if recursive else " (--recursive looks in sub-folders)"))
+        _fail(
+            f"no media file with a subtitle of the same name in {', '.join(map(quoted, folders))}"
+            + ("" if recursive else " (--recursive looks in sub-folders)")
+        )
     clashes = batching.collisions(found.pairs, suffix, out_dir, kind)
     if clashes:
         first, second = clashes[0]
-        _fail(f"{quoted(first.subs)} and {quoted(second.subs)} would both be written to "
-              f"{quoted(batching.output_for(first, suffix, out_dir, kind))}; use --out-dir per folder or another --format",
-              USAGE)
+        _fail(
+            f"{quoted(first.subs)} and {quoted(second.subs)} would both be written to "
+            f"{quoted(batching.output_for(first, suffix, out_dir, kind))}; use --out-dir per folder or another --format",
+            USAGE,
+        )
     report_path = report or (out_dir or folders[0]) / "subsync-batch.jsonl"
     if jobs is not None and jobs < 1:
         _fail("--jobs must be 1 or more", USAGE)
@@ -684,28 +873,54 @@ def batch(
         progress = Progress(common.quiet, len(found.pairs))
         model_options = common.model_options()
         if ray is not None:
-            outcome_stream = _on_cluster(ray, jobs, found.pairs, model_options, options, suffix=suffix,
-                                         out_dir=out_dir, kind=kind, skip_existing=skip_existing)
+            outcome_stream = _on_cluster(
+                ray,
+                jobs,
+                found.pairs,
+                model_options,
+                options,
+                suffix=suffix,
+                out_dir=out_dir,
+                kind=kind,
+                skip_existing=skip_existing,
+            )
             progress(f"syncing on the Ray cluster at {ray}", 0, 1)
         else:
             jobs = min(jobs or _default_jobs(found.pairs, common.device), len(found.pairs))
             if jobs > 1:
                 make_sync = functools.partial(batching.synchronizer_sync, model_options, options)
-                outcome_stream = batching.run_parallel(found.pairs, jobs, make_sync, suffix=suffix,
-                                                       out_dir=out_dir, kind=kind, skip_existing=skip_existing,
-                                                       explain=failure)
+                outcome_stream = batching.run_parallel(
+                    found.pairs,
+                    jobs,
+                    make_sync,
+                    suffix=suffix,
+                    out_dir=out_dir,
+                    kind=kind,
+                    skip_existing=skip_existing,
+                    explain=failure,
+                )
                 progress(f"syncing with {jobs} workers", 0, 1)
             else:
                 sync = batching.synchronizer_sync(model_options, options, model_options.threads)
-                outcome_stream = batching.run(found.pairs, sync, suffix=suffix, out_dir=out_dir, kind=kind,
-                                              skip_existing=skip_existing, progress=progress.pair_stage,
-                                              explain=failure)
+                outcome_stream = batching.run(
+                    found.pairs,
+                    sync,
+                    suffix=suffix,
+                    out_dir=out_dir,
+                    kind=kind,
+                    skip_existing=skip_existing,
+                    progress=progress.pair_stage,
+                    explain=failure,
+                )
         outcomes, interrupted = _follow(outcome_stream, report_path, progress, common.json)
     order = {pair: k for k, pair in enumerate(found.pairs)}
-    outcomes.sort(key=lambda outcome: order[outcome.pair])      # (workers finish in any order)
+    outcomes.sort(key=lambda outcome: order[outcome.pair])  # (workers finish in any order)
     if interrupted:
-        _fail(f"interrupted after {len(outcomes)} of {len(found.pairs)} pairs; no file is half-written; "
-              f"report: {quoted(report_path)}", INTERRUPTED)
+        _fail(
+            f"interrupted after {len(outcomes)} of {len(found.pairs)} pairs; no file is half-written; "
+            f"report: {quoted(report_path)}",
+            INTERRUPTED,
+        )
     if not common.quiet and not common.json:
         for line in batch_table(outcomes, found):
             typer.echo(line)
@@ -726,12 +941,14 @@ def _locked(folders: list[Path]):
     lock = FolderLock(folders)
     try:
         for folder in folders:
-            folder.mkdir(parents=True, exist_ok=True)       # (--out-dir: made now, to hold its lock)
+            folder.mkdir(parents=True, exist_ok=True)  # (--out-dir: made now, to hold its lock)
         lock.__enter__()
     except FolderLocked as exc:
         holder = f" (process {exc.pid})" if exc.pid else ""
-        _fail(f"{quoted(exc.folder)} is being synced by another subsync batch{holder}; "
-              "wait for it to end, or give another folder")
+        _fail(
+            f"{quoted(exc.folder)} is being synced by another subsync batch{holder}; "
+            "wait for it to end, or give another folder"
+        )
     except OSError as exc:
         _fail(f"{quoted(exc.filename or folders[0])}: cannot lock: {exc.strerror or exc}")
     try:
@@ -759,14 +976,16 @@ def _follow(outcome_stream, report_path: Path, progress: Progress, as_json: bool
                 if as_json:
                     typer.echo(json.dumps(outcome.record()))
     except KeyboardInterrupt:
-        getattr(outcome_stream, "close", lambda: None)()     # the workers stop, whatever was reading
+        getattr(outcome_stream, "close", lambda: None)()  # the workers stop, whatever was reading
         progress.finish()
         return outcomes, True
     except OSError as exc:
         getattr(outcome_stream, "close", lambda: None)()
         progress.finish()
-        _fail(f"{quoted(report_path)}: cannot write the batch report: {exc.strerror or exc} "
-              f"(stopped after {len(outcomes)} pairs)")
+        _fail(
+            f"{quoted(report_path)}: cannot write the batch report: {exc.strerror or exc} "
+            f"(stopped after {len(outcomes)} pairs)"
+        )
     progress.finish()
     return outcomes, False
 
@@ -782,8 +1001,9 @@ def _on_cluster(address: str, jobs: int | None, pairs, model_options, options, *
     except ClusterError as exc:
         _fail(reason(exc))
     workers = jobs or default_workers(cpus, len(pairs))
-    return run_ray(pairs, workers, functools.partial(batching.synchronizer_sync, model_options, options),
-                   explain=failure, **where)
+    return run_ray(
+        pairs, workers, functools.partial(batching.synchronizer_sync, model_options, options), explain=failure, **where
+    )
 
 
 def run() -> None:
@@ -795,9 +1015,9 @@ def run() -> None:
         code = app(standalone_mode=False)
     except typer.Abort:
         code = _error(INTERRUPTED_MESSAGE, INTERRUPTED)
-    except TyperException as exc:            # click's usage errors (typer vendors click)
+    except TyperException as exc:  # click's usage errors (typer vendors click)
         if type(exc).__name__ == "NoArgsIsHelpError":
-            typer.echo(getattr(exc, "ctx").get_help())  # (NoArgsIsHelpError carries its context)
+            typer.echo(exc.ctx.get_help())  # (NoArgsIsHelpError carries its context)
             code = 0
         else:
             message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
@@ -812,9 +1032,10 @@ def _exit(code: int) -> NoReturn:
     under that thread and abort ("terminate called without an active exception", exit
     -6): then the process ends at once, its output flushed.  Nothing is lost by that:
     every file was renamed into place, or not written, before this point."""
-    api = sys.modules.get(f"{__package__}.api")         # (not imported: no model was asked for)
-    if api is not None and any(thread.name == api.MODEL_THREAD and thread.is_alive()
-                               for thread in threading.enumerate()):
+    api = sys.modules.get(f"{__package__}.api")  # (not imported: no model was asked for)
+    if api is not None and any(
+        thread.name == api.MODEL_THREAD and thread.is_alive() for thread in threading.enumerate()
+    ):
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)

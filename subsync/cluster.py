@@ -16,18 +16,18 @@ import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from .batch import THREADS_PER_JOB, Outcome, Pair, Sync, one_pair
 from .errors import MissingExtraError, SubsyncError
 from .exits import Explain, failure
 
-RESTARTS = 3                    # an actor (its node lost) is restarted this many times ...
-TASK_RETRIES = 3                # ... and a pair it held retried this many times
-CONNECT_TIMEOUT_S = 10.0        # a cluster address that does not answer within this is an error
-START_TIMEOUT_S = 600.0         # no worker started (placed, model loaded) within this: the pairs fail
-CLIENT_PORT = 10001             # Ray Client's port when a ray:// address names none
+RESTARTS = 3  # an actor (its node lost) is restarted this many times ...
+TASK_RETRIES = 3  # ... and a pair it held retried this many times
+CONNECT_TIMEOUT_S = 10.0  # a cluster address that does not answer within this is an error
+START_TIMEOUT_S = 600.0  # no worker started (placed, model loaded) within this: the pairs fail
+CLIENT_PORT = 10001  # Ray Client's port when a ray:// address names none
 
 
 class ClusterError(SubsyncError):
@@ -60,8 +60,13 @@ def connect(address: str) -> int:
     _reachable(address)
     package = Path(__file__).resolve().parent
     try:
-        ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False, configure_logging=False,
-                 runtime_env={"py_modules": [os.fspath(package)], "excludes": ["__pycache__"]})
+        ray.init(
+            address=address,
+            logging_level=logging.ERROR,
+            log_to_driver=False,
+            configure_logging=False,
+            runtime_env={"py_modules": [os.fspath(package)], "excludes": ["__pycache__"]},
+        )
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise ClusterError(f"cannot join the Ray cluster at {address}: {_first_line(exc)}") from None
     return max(1, int(ray.cluster_resources().get("CPU", 1)))
@@ -91,9 +96,18 @@ def default_workers(cluster_cpus: int, pairs: int) -> int:
     return max(1, min(pairs, cluster_cpus // THREADS_PER_JOB))
 
 
-def run_ray(pairs: Sequence[Pair], workers: int, make_sync: Callable[[int], Sync], *, suffix: str = ".synced",
-            out_dir: Path | None = None, kind: str | None = None, skip_existing: bool = False,
-            threads: int = THREADS_PER_JOB, explain: Explain = failure) -> Iterator[Outcome]:
+def run_ray(
+    pairs: Sequence[Pair],
+    workers: int,
+    make_sync: Callable[[int], Sync],
+    *,
+    suffix: str = ".synced",
+    out_dir: Path | None = None,
+    kind: str | None = None,
+    skip_existing: bool = False,
+    threads: int = THREADS_PER_JOB,
+    explain: Explain = failure,
+) -> Iterator[Outcome]:
     """The pairs synced by ``workers`` actors on the cluster joined by :func:`connect`
     (``make_sync(threads)``, picklable, builds each actor's ``sync`` once).  Outcomes come
     as the pairs finish.  A pair goes to an actor only once it has started (an actor the
@@ -106,20 +120,25 @@ def run_ray(pairs: Sequence[Pair], workers: int, make_sync: Callable[[int], Sync
     worker_class: Any = ray.remote(num_cpus=threads, max_restarts=RESTARTS, max_task_retries=TASK_RETRIES)(_Worker)
     actors: list[Any] = [worker_class.remote(make_sync, threads) for _ in range(max(1, min(workers, len(pairs))))]
     options = (suffix, out_dir, kind, skip_existing, explain)
-    starting = {actor.ready.remote(): actor for actor in actors}      # not yet placed and loaded
+    starting = {actor.ready.remote(): actor for actor in actors}  # not yet placed and loaded
     queue = list(reversed(pairs))
-    running: dict = {}                                                # ObjectRef -> (pair, actor)
-    lost = ""                                                         # why the last actor was lost
+    running: dict = {}  # ObjectRef -> (pair, actor)
+    lost = ""  # why the last actor was lost
     try:
         while queue or running:
             if not running and not starting:
                 yield from _failed_rest(queue, f"no worker left on the cluster ({lost})", out_dir, suffix, kind)
                 break
-            done, _ = ray.wait([*running, *starting], num_returns=1,
-                               timeout=None if running else START_TIMEOUT_S)
+            done, _ = ray.wait([*running, *starting], num_returns=1, timeout=None if running else START_TIMEOUT_S)
             if not done:
-                yield from _failed_rest(queue, f"no worker started on the cluster within {START_TIMEOUT_S:g} s "
-                                        f"(each needs {threads} CPUs on one node)", out_dir, suffix, kind)
+                yield from _failed_rest(
+                    queue,
+                    f"no worker started on the cluster within {START_TIMEOUT_S:g} s "
+                    f"(each needs {threads} CPUs on one node)",
+                    out_dir,
+                    suffix,
+                    kind,
+                )
                 break
             ref = done[0]
             if ref in starting:
@@ -140,7 +159,7 @@ def run_ray(pairs: Sequence[Pair], workers: int, make_sync: Callable[[int], Sync
         queue.clear()
         finished = [_outcome(ref, pair, out_dir, suffix, kind)[0] for ref, (pair, _) in running.items()]
         running.clear()
-        for outcome in finished:         # (the running pairs finish: actor tasks are not interrupted)
+        for outcome in finished:  # (the running pairs finish: actor tasks are not interrupted)
             yield outcome
         raise
     finally:
@@ -149,7 +168,7 @@ def run_ray(pairs: Sequence[Pair], workers: int, make_sync: Callable[[int], Sync
 
 
 def _started(ref) -> str:
-    """"" when the actor behind ``ref`` (its ready call) started, else why not."""
+    """ "" when the actor behind ``ref`` (its ready call) started, else why not."""
     import ray
     from ray.exceptions import RayError
 
@@ -160,8 +179,7 @@ def _started(ref) -> str:
         return _first_line(exc)
 
 
-def _failed_rest(queue: list[Pair], why: str, out_dir: Path | None, suffix: str, kind: str | None
-                 ) -> Iterator[Outcome]:
+def _failed_rest(queue: list[Pair], why: str, out_dir: Path | None, suffix: str, kind: str | None) -> Iterator[Outcome]:
     from .batch import output_for
 
     while queue:
@@ -180,8 +198,12 @@ def _outcome(ref, pair: Pair, out_dir: Path | None, suffix: str, kind: str | Non
     try:
         return ray.get(ref), True
     except RayError as exc:
-        return (Outcome(pair, output_for(pair, suffix, out_dir, kind), "failed",
-                        f"lost on the cluster: {_first_line(exc)}"), not isinstance(exc, RayActorError))
+        return (
+            Outcome(
+                pair, output_for(pair, suffix, out_dir, kind), "failed", f"lost on the cluster: {_first_line(exc)}"
+            ),
+            not isinstance(exc, RayActorError),
+        )
 
 
 class _Worker:
@@ -194,10 +216,25 @@ class _Worker:
         """Answers once the actor is placed and its model loaded."""
         return True
 
-    def sync(self, pair: Pair, suffix: str, out_dir: Path | None, kind: str | None, skip_existing: bool,
-             explain: Explain = failure) -> Outcome:
-        outcome = one_pair(pair, self._sync, lambda *_: None, suffix=suffix, out_dir=out_dir, kind=kind,
-                           skip_existing=skip_existing, explain=explain)
+    def sync(
+        self,
+        pair: Pair,
+        suffix: str,
+        out_dir: Path | None,
+        kind: str | None,
+        skip_existing: bool,
+        explain: Explain = failure,
+    ) -> Outcome:
+        outcome = one_pair(
+            pair,
+            self._sync,
+            lambda *_: None,
+            suffix=suffix,
+            out_dir=out_dir,
+            kind=kind,
+            skip_existing=skip_existing,
+            explain=explain,
+        )
         return replace(outcome, result=None)
 
 

@@ -43,8 +43,14 @@ def _rebuilt(cls: type[SubsyncError], args: tuple, state: dict) -> SubsyncError:
 
 
 class SubtitleError(SubsyncError): ...
+
+
 class MediaError(SubsyncError): ...
+
+
 class ModelError(SubsyncError): ...
+
+
 class AlignmentError(SubsyncError): ...
 
 
@@ -52,8 +58,9 @@ class EnglishOnlyModelError(ModelError):
     """An English-only model was asked to hear another language."""
 
     def __init__(self, model: str, language: str) -> None:
-        super().__init__(f"model {model} is English-only; language {language!r} needs a multilingual model "
-                         "such as base")
+        super().__init__(
+            f"model {model} is English-only; language {language!r} needs a multilingual model such as base"
+        )
         self.model, self.language = model, language
 
 
@@ -69,8 +76,7 @@ class ModelIsAFileError(ModelError):
     """The model given is a file: a model is a directory, a hub id or a bundled name."""
 
     def __init__(self, model: str, bundled: tuple[str, ...]) -> None:
-        super().__init__(f"model {model} is a file; give a model directory, a hub id or one of: "
-                         f"{', '.join(bundled)}")
+        super().__init__(f"model {model} is a file; give a model directory, a hub id or one of: {', '.join(bundled)}")
         self.model, self.bundled = model, bundled
 
 
@@ -117,8 +123,10 @@ class OffsetBeyondSearchError(AlignmentError):
     the true offset most likely lies beyond ``max_offset_s``."""
 
     def __init__(self, subs: str, media: str, max_offset_s: float) -> None:
-        super().__init__(f"{subs}: no line is heard in {media} within the searched offsets "
-                         f"(+-{max_offset_s:g} s); the subtitles may be further off than that")
+        super().__init__(
+            f"{subs}: no line is heard in {media} within the searched offsets "
+            f"(+-{max_offset_s:g} s); the subtitles may be further off than that"
+        )
         self.subs, self.media, self.max_offset_s = subs, media, max_offset_s
 
 
@@ -148,7 +156,8 @@ class NoSpeechError(RefusedError):
     the audio streams, as ``SyncOptions.audio_track`` takes it), and its language tag
     ``speaking_language``; None when there is none (or it was not looked for)."""
 
-    def __init__(self, message: str, result=None, *, speaking_track: int | None = None,
-                 speaking_language: str | None = None) -> None:
+    def __init__(
+        self, message: str, result=None, *, speaking_track: int | None = None, speaking_language: str | None = None
+    ) -> None:
         super().__init__(message, result)
         self.speaking_track, self.speaking_language = speaking_track, speaking_language

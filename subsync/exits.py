@@ -13,11 +13,11 @@ from typing import TypeVar
 
 from .errors import RefusedError, SubsyncError, quoted
 
-OK = 0                              # written (or, with --dry-run, printed)
-ERROR = 1                           # bad input, an unreadable file, a broken model
-USAGE = 2                           # a missing argument, an unknown or contradictory option
-REFUSED = RefusedError.exit_code    # 3: refused by the self-check, nothing written
-INTERRUPTED = 130                   # Ctrl-C
+OK = 0  # written (or, with --dry-run, printed)
+ERROR = 1  # bad input, an unreadable file, a broken model
+USAGE = 2  # a missing argument, an unknown or contradictory option
+REFUSED = RefusedError.exit_code  # 3: refused by the self-check, nothing written
+INTERRUPTED = 130  # Ctrl-C
 INTERRUPTED_MESSAGE = "interrupted; nothing was written"
 
 T = TypeVar("T")
@@ -27,13 +27,13 @@ T = TypeVar("T")
 class Failure:
     """Why a file was not written."""
 
-    status: int         # REFUSED or ERROR
-    reason: str         # the error's own line (a batch's per-pair message)
-    message: str        # the whole line (the command line prints it after "subsync: error: ")
+    status: int  # REFUSED or ERROR
+    reason: str  # the error's own line (a batch's per-pair message)
+    message: str  # the whole line (the command line prints it after "subsync: error: ")
 
     @property
     def outcome(self) -> str:
-        """"refused" or "failed", as batch outcomes and --json records name it."""
+        """ "refused" or "failed", as batch outcomes and --json records name it."""
         return "refused" if self.status == REFUSED else "failed"
 
 

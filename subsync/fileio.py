@@ -19,15 +19,27 @@ from typing import Union
 
 PathLike = Union[str, os.PathLike]
 
-__all__ = ["PathLike", "Output", "FolderLock", "FolderLocked", "atomic_write_bytes", "atomic_write_all",
-           "backup_path", "check_writable", "is_backup_of", "process_running", "regular_file", "remove_stale_temps"]
+__all__ = [
+    "FolderLock",
+    "FolderLocked",
+    "Output",
+    "PathLike",
+    "atomic_write_all",
+    "atomic_write_bytes",
+    "backup_path",
+    "check_writable",
+    "is_backup_of",
+    "process_running",
+    "regular_file",
+    "remove_stale_temps",
+]
 
 # ".<name>.<pid>-<hex>.tmp": the writer's process id tells a stale temp file from a live one.
 _TEMP_RE = re.compile(r"^\.(?P<name>.+)\.(?:(?P<pid>\d+)-)?[0-9a-f]{12}\.tmp$")
-STALE_UNOWNED_S = 60.0          # a temp file of ours without a pid (older versions) this old is stale
-STALE_ANY_S = 86400.0           # any temp file of ours this old is stale (its pid was reused)
+STALE_UNOWNED_S = 60.0  # a temp file of ours without a pid (older versions) this old is stale
+STALE_ANY_S = 86400.0  # any temp file of ours this old is stale (its pid was reused)
 BACKUP_SUFFIX = ".bak"
-MAX_BACKUPS = 1000              # SUBS.bak, SUBS.bak.1, ... SUBS.bak.999
+MAX_BACKUPS = 1000  # SUBS.bak, SUBS.bak.1, ... SUBS.bak.999
 
 
 @dataclass(frozen=True)
@@ -61,7 +73,7 @@ def atomic_write_all(outputs: Sequence[Output]) -> None:
     run; one that did would leave the renames before it done.)"""
     destinations = [Path(os.path.realpath(output.path)) for output in outputs]
     for k, dest in enumerate(destinations):
-        if dest in destinations[:k]:            # (--report SUBS.bak would replace the backup)
+        if dest in destinations[:k]:  # (--report SUBS.bak would replace the backup)
             raise FileExistsError(errno.EEXIST, "is written twice by one run", os.fspath(outputs[k].path))
     staged: list[tuple[Path, Path, Output]] = []
     try:
@@ -178,7 +190,7 @@ def remove_stale_temps(dest: Path) -> list[Path]:
         temp = dest.parent / name
         try:
             info = os.lstat(temp)
-            age_s = now - max(info.st_mtime, info.st_ctime)   # (ctime: a backup's temp has the original's mtime)
+            age_s = now - max(info.st_mtime, info.st_ctime)  # (ctime: a backup's temp has the original's mtime)
         except OSError:
             continue
         pid = match["pid"]
@@ -198,7 +210,7 @@ def process_running(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except OSError:                 # EPERM: it exists, another user's
+    except OSError:  # EPERM: it exists, another user's
         return True
     return True
 
@@ -305,10 +317,10 @@ def _lock(path: Path) -> int | None:
         except OSError as exc:
             if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT):
                 raise
-            try:                    # another user's lock file still locks (flock needs no write)
+            try:  # another user's lock file still locks (flock needs no write)
                 fd = os.open(path, os.O_RDONLY)
             except OSError:
-                return None         # a folder that takes no file: nothing is written there
+                return None  # a folder that takes no file: nothing is written there
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -319,8 +331,8 @@ def _lock(path: Path) -> int | None:
             same = os.path.samestat(os.fstat(fd), os.stat(path))
         except FileNotFoundError:
             same = False
-        if same:                    # else the holder removed it as we opened it: again
-            with contextlib.suppress(OSError):        # (read-only: the pid stays unknown)
+        if same:  # else the holder removed it as we opened it: again
+            with contextlib.suppress(OSError):  # (read-only: the pid stays unknown)
                 os.ftruncate(fd, 0)
                 os.write(fd, f"{os.getpid()}\n".encode())
             return fd

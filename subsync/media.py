@@ -27,22 +27,22 @@ from typing import IO
 import ffmpeg
 import numpy as np
 
-from .core.activity import SAMPLE_RATE_HZ  # what every consumer gets
 from . import languages
+from .core.activity import SAMPLE_RATE_HZ  # what every consumer gets
 from .errors import MediaError, quoted
 from .fileio import regular_file
 
-SAMPLE_DTYPE = np.dtype("<i2")           # what ffmpeg writes (s16le)
+SAMPLE_DTYPE = np.dtype("<i2")  # what ffmpeg writes (s16le)
 BYTES_PER_SAMPLE = SAMPLE_DTYPE.itemsize
 INT16_FULL_SCALE = 32768.0
-MIN_AUDIO_S = 0.1                        # less decoded audio than this is an error
+MIN_AUDIO_S = 0.1  # less decoded audio than this is an error
 MIN_AUDIO_SAMPLES = round(MIN_AUDIO_S * SAMPLE_RATE_HZ)
-FIRST_BUFFER_S = 4 * 3600.0              # the decode buffer starts at most this long, then grows
-READ_CHUNK_BYTES = 1 << 20               # ~33 s of audio per pipe read
+FIRST_BUFFER_S = 4 * 3600.0  # the decode buffer starts at most this long, then grows
+READ_CHUNK_BYTES = 1 << 20  # ~33 s of audio per pipe read
 PROBE_TIMEOUT_S = 120.0
-EXTRACT_TIMEOUT_S = 600.0                # reading a subtitle stream demuxes the whole file
-TRUNCATION_MIN_S = 2.0                   # audio this much shorter than the container declares ...
-TRUNCATION_FRACTION = 0.05               # ... and by this share of it means a truncated file
+EXTRACT_TIMEOUT_S = 600.0  # reading a subtitle stream demuxes the whole file
+TRUNCATION_MIN_S = 2.0  # audio this much shorter than the container declares ...
+TRUNCATION_FRACTION = 0.05  # ... and by this share of it means a truncated file
 FFMPEG_ENV_VAR = "SUBSYNC_FFMPEG"
 
 # "  Stream #0:1(eng): Audio: aac (LC) ..." / "  Stream #0:1[0x2](eng): Audio: ..."
@@ -60,15 +60,15 @@ _LOG_CONTEXT_RE = re.compile(r"^\[[^\]]* @ 0x[0-9a-fA-F]+\]\s*")  # "[mp3 @ 0x55
 _SUBTITLE_STREAM_RE = re.compile(
     r"^\s*Stream #0:\d+(?:\[[^\]]*\])?(?:\((?P<lang>[^)]*)\))?: Subtitle: (?P<codec>[A-Za-z0-9_]+)(?P<rest>.*)$"
 )
-_DEFAULT_RE = re.compile(r"\(default\)")    # a disposition ffmpeg prints after the stream
+_DEFAULT_RE = re.compile(r"\(default\)")  # a disposition ffmpeg prints after the stream
 
 
 @dataclass(frozen=True)
 class AudioTrack:
-    index: int               # position among the file's audio streams (0 = first), as in --audio-track
-    language: str | None     # ISO 639 tag from the container, None when absent or "und"
-    codec: str               # ffmpeg's description, e.g. "aac (LC) (mp4a / 0x6134706D), 44100 Hz, stereo, fltp"
-    default: bool = False    # marked as the default track (players' first choice)
+    index: int  # position among the file's audio streams (0 = first), as in --audio-track
+    language: str | None  # ISO 639 tag from the container, None when absent or "und"
+    codec: str  # ffmpeg's description, e.g. "aac (LC) (mp4a / 0x6134706D), 44100 Hz, stereo, fltp"
+    default: bool = False  # marked as the default track (players' first choice)
 
 
 # ffmpeg's names of the subtitle codecs that hold text; the others (hdmv_pgs_subtitle,
@@ -78,11 +78,11 @@ TEXT_SUBTITLE_CODECS = frozenset({"subrip", "srt", "ass", "ssa", "webvtt", "mov_
 
 @dataclass(frozen=True)
 class SubtitleStream:
-    index: int               # position among the file's subtitle streams (0 = first), as in --stream
-    language: str | None     # ISO 639 tag from the container, None when absent or "und"
-    codec: str               # ffmpeg's codec name: subrip, ass, webvtt, mov_text, hdmv_pgs_subtitle...
+    index: int  # position among the file's subtitle streams (0 = first), as in --stream
+    language: str | None  # ISO 639 tag from the container, None when absent or "und"
+    codec: str  # ffmpeg's codec name: subrip, ass, webvtt, mov_text, hdmv_pgs_subtitle...
     default: bool = False
-    forced: bool = False     # only the lines in another language than the film's (signs, foreign speech)
+    forced: bool = False  # only the lines in another language than the film's (signs, foreign speech)
     hearing_impaired: bool = False
 
     @property
@@ -98,15 +98,16 @@ class SubtitleStream:
 class TrackReason(str, Enum):
     """Why an audio track was used."""
 
-    GIVEN = "given"          # --audio-track
-    ONLY = "only"            # the file has one audio track (or none listed)
-    LANGUAGE = "language"    # tagged with the subtitles' language
-    DEFAULT = "default"      # no track has their language: the one marked default
-    FIRST = "first"          # ... and none is marked: the first
-    SPEECH = "speech"        # the first choice's speech did not match the text, this one's did
+    GIVEN = "given"  # --audio-track
+    ONLY = "only"  # the file has one audio track (or none listed)
+    LANGUAGE = "language"  # tagged with the subtitles' language
+    DEFAULT = "default"  # no track has their language: the one marked default
+    FIRST = "first"  # ... and none is marked: the first
+    SPEECH = "speech"  # the first choice's speech did not match the text, this one's did
 
 
 # ---------------------------------------------------------------- binary lookup
+
 
 def ffmpeg_binary() -> str:
     """Path of the ffmpeg executable: $SUBSYNC_FFMPEG, else `ffmpeg` on PATH, else imageio-ffmpeg's."""
@@ -140,6 +141,7 @@ def _imageio_ffmpeg_binary() -> str:
 
 # ---------------------------------------------------------------- stream listing
 
+
 def audio_tracks(path: str | os.PathLike) -> list[AudioTrack]:
     """The audio streams of `path` in order; MediaError if it is missing or not a media file."""
     return _parse_audio_tracks(_opened(path, "could not decode audio from"))
@@ -160,8 +162,11 @@ def _probe_stderr(media: Path) -> list[str]:
     command = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-i", str(media)]
     try:
         done = subprocess.run(
-            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, timeout=PROBE_TIMEOUT_S,
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            timeout=PROBE_TIMEOUT_S,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise MediaError(f"could not run ffmpeg on {quoted(media)}: {_one_line(str(exc))}") from None
@@ -186,8 +191,14 @@ def _parse_audio_tracks(stderr_lines: list[str]) -> list[AudioTrack]:
     for line in stderr_lines:
         match = _AUDIO_STREAM_RE.match(line)
         if match:
-            tracks.append(AudioTrack(len(tracks), _language(match["lang"]), match["codec"].strip(),
-                                     default=bool(_DEFAULT_RE.search(match["codec"]))))
+            tracks.append(
+                AudioTrack(
+                    len(tracks),
+                    _language(match["lang"]),
+                    match["codec"].strip(),
+                    default=bool(_DEFAULT_RE.search(match["codec"])),
+                )
+            )
     return tracks
 
 
@@ -204,14 +215,22 @@ def parse_subtitle_streams(stderr_lines: list[str]) -> list[SubtitleStream]:
         match = _SUBTITLE_STREAM_RE.match(line)
         if match:
             rest = match["rest"]
-            streams.append(SubtitleStream(len(streams), _language(match["lang"]), match["codec"],
-                                          default="(default)" in rest, forced="(forced)" in rest,
-                                          hearing_impaired="(hearing impaired)" in rest))
+            streams.append(
+                SubtitleStream(
+                    len(streams),
+                    _language(match["lang"]),
+                    match["codec"],
+                    default="(default)" in rest,
+                    forced="(forced)" in rest,
+                    hearing_impaired="(hearing impaired)" in rest,
+                )
+            )
     return streams
 
 
-def pick_audio_track(path: str | os.PathLike, wanted: int | str | None,
-                     tracks: list[AudioTrack] | None = None) -> int | None:
+def pick_audio_track(
+    path: str | os.PathLike, wanted: int | str | None, tracks: list[AudioTrack] | None = None
+) -> int | None:
     """The index (among audio streams) of ``wanted``: an index (int or digits) as it is, or
     a language tag (``eng``, ``en``, ``ger``, ``de``...) matched against the container's
     tags (``tracks``, listed from ``path`` when not given), the first matching track;
@@ -262,8 +281,22 @@ def extract_subtitles(path: str | os.PathLike, stream: int, kind: str = "srt") -
     if stream < 0:
         raise MediaError(f"subtitle stream must be 0 or more, not {stream}")
     origin_s = max(0.0, _container_start_s(_probe_stderr(media)))
-    command = [ffmpeg_binary(), "-nostdin", "-hide_banner", "-loglevel", "error", "-copyts", "-i", str(media),
-               "-map", f"0:s:{stream}", "-output_ts_offset", f"{-origin_s:.6f}", *_MUXERS[kind], "pipe:"]
+    command = [
+        ffmpeg_binary(),
+        "-nostdin",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-copyts",
+        "-i",
+        str(media),
+        "-map",
+        f"0:s:{stream}",
+        "-output_ts_offset",
+        f"{-origin_s:.6f}",
+        *_MUXERS[kind],
+        "pipe:",
+    ]
     try:
         done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, timeout=EXTRACT_TIMEOUT_S)
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -285,6 +318,7 @@ def extract_subtitle_document(path: str | os.PathLike, stream: int, kind: str = 
 
 # ---------------------------------------------------------------- decoding
 
+
 def load_audio(path: str | os.PathLike, audio_track: int | None = None) -> np.ndarray:
     """Decode one audio stream of `path` to float32 mono 16 kHz in [-1, 1] on the player's
     clock (sample k plays at k / SAMPLE_RATE_HZ seconds, as the subtitles are timed; see
@@ -303,37 +337,54 @@ def load_audio(path: str | os.PathLike, audio_track: int | None = None) -> np.nd
     declared_s = _declared_duration_s(probe_lines)
     first_s = _first_sample_s(media, track)
     lead_s = 0.0 if first_s is None else first_s - max(0.0, _container_start_s(probe_lines))
-    lead = round(lead_s * SAMPLE_RATE_HZ)                              # samples of silence before the first
-    audio, stderr_lines = _decode(media, track, declared_s, lead)      # (n_samples,) on the player's clock
+    lead = round(lead_s * SAMPLE_RATE_HZ)  # samples of silence before the first
+    audio, stderr_lines = _decode(media, track, declared_s, lead)  # (n_samples,) on the player's clock
     if audio.size - max(0, lead) < MIN_AUDIO_SAMPLES:
         raise _decode_failure(path, media, track, stderr_lines, audio.size)
     _check_complete(path, media, audio.size / SAMPLE_RATE_HZ, declared_s, probe_lines)
     return audio
 
 
-def _check_complete(path: str | os.PathLike, media: Path, audio_end_s: float, declared_s: float | None,
-                    probe_lines: list[str]) -> None:
+def _check_complete(
+    path: str | os.PathLike, media: Path, audio_end_s: float, declared_s: float | None, probe_lines: list[str]
+) -> None:
     """MediaError when the file's data ends well before the end its container declares
     (TRUNCATION_MIN_S, TRUNCATION_FRACTION): a cut-off download, not an audio stream that
     is shorter than the video (whose data then runs on)."""
     if declared_s is None:
         return
-    end_s = declared_s - max(0.0, _container_start_s(probe_lines))      # on the player's clock
+    end_s = declared_s - max(0.0, _container_start_s(probe_lines))  # on the player's clock
     slack_s = max(TRUNCATION_MIN_S, TRUNCATION_FRACTION * end_s)
     if end_s - audio_end_s <= slack_s:
         return
     if _has_video(probe_lines) and (_video_data_end_s(media) or 0.0) - audio_end_s > slack_s:
-        return                                  # the video runs on: the audio is just shorter
-    raise MediaError(f"{quoted(path)} is truncated or damaged: only {audio_end_s:.1f} s of its "
-                     f"{end_s:.1f} s of audio decode")
+        return  # the video runs on: the audio is just shorter
+    raise MediaError(
+        f"{quoted(path)} is truncated or damaged: only {audio_end_s:.1f} s of its {end_s:.1f} s of audio decode"
+    )
 
 
 def _first_sample_s(media: Path, track: int) -> float | None:
     """The time stamp of the stream's first decoded sample, on the container's own clock
     (seconds, as its demuxer gives it: edit lists and stream delays applied, priming
     samples still in); None when ffmpeg gives none (the decode then says why)."""
-    command = [ffmpeg_binary(), "-nostdin", "-hide_banner", "-copyts", "-i", str(media),
-               "-map", f"0:a:{track}", "-af", "ashowinfo", "-frames:a", "1", "-f", "null", "-"]
+    command = [
+        ffmpeg_binary(),
+        "-nostdin",
+        "-hide_banner",
+        "-copyts",
+        "-i",
+        str(media),
+        "-map",
+        f"0:a:{track}",
+        "-af",
+        "ashowinfo",
+        "-frames:a",
+        "1",
+        "-f",
+        "null",
+        "-",
+    ]
     try:
         done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, timeout=PROBE_TIMEOUT_S)
     except (OSError, subprocess.TimeoutExpired):
@@ -360,8 +411,25 @@ def _has_video(probe_lines: list[str]) -> bool:
 def _video_data_end_s(media: Path) -> float | None:
     """Where the first video stream's data ends on the player's clock (seconds), read by
     demuxing it without decoding; None when ffmpeg says nothing."""
-    command = [ffmpeg_binary(), "-nostdin", "-hide_banner", "-loglevel", "error", "-i", str(media),
-               "-map", "0:v:0", "-c", "copy", "-f", "null", "-progress", "pipe:1", "-nostats", "-"]
+    command = [
+        ffmpeg_binary(),
+        "-nostdin",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-i",
+        str(media),
+        "-map",
+        "0:v:0",
+        "-c",
+        "copy",
+        "-f",
+        "null",
+        "-progress",
+        "pipe:1",
+        "-nostats",
+        "-",
+    ]
     try:
         done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, timeout=EXTRACT_TIMEOUT_S)
     except (OSError, subprocess.TimeoutExpired):
@@ -397,7 +465,7 @@ def _existing_file(path: str | os.PathLike) -> Path:
         raise MediaError(f"media file not found: {quoted(path)}")
     if media.is_dir():
         raise MediaError(f"{quoted(path)} is a directory, not a media file")
-    if not regular_file(media):                 # a FIFO or a device: ffmpeg would wait on it for ever
+    if not regular_file(media):  # a FIFO or a device: ffmpeg would wait on it for ever
         raise MediaError(f"{quoted(path)} is not a regular file (a pipe or a device); give a media file")
     # Absolute, so that ffmpeg never reads "name:rest" as a protocol prefix.
     return media.absolute()
@@ -405,8 +473,15 @@ def _existing_file(path: str | os.PathLike) -> Path:
 
 def _decode_command(media: Path, track: int) -> list[str]:
     stream = ffmpeg.input(str(media)).output(
-        "pipe:", format="s16le", acodec="pcm_s16le", ac=1, ar=SAMPLE_RATE_HZ,
-        map=f"0:a:{track}", vn=None, sn=None, dn=None,
+        "pipe:",
+        format="s16le",
+        acodec="pcm_s16le",
+        ac=1,
+        ar=SAMPLE_RATE_HZ,
+        map=f"0:a:{track}",
+        vn=None,
+        sn=None,
+        dn=None,
     )
     stream = stream.global_args("-nostdin", "-hide_banner", "-loglevel", "error")
     return stream.compile(cmd=ffmpeg_binary())
@@ -420,13 +495,16 @@ def _decode(media: Path, track: int, declared_s: float | None, lead: int = 0) ->
     with tempfile.TemporaryFile() as stderr_file:
         try:
             process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr_file,
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=stderr_file,
             )
         except OSError as exc:
             raise MediaError(f"could not run ffmpeg on {quoted(media)}: {_one_line(str(exc))}") from None
         try:
             audio = _read_samples(process.stdout, declared_s, lead)
-        except BaseException:      # e.g. KeyboardInterrupt: do not leave ffmpeg running
+        except BaseException:  # e.g. KeyboardInterrupt: do not leave ffmpeg running
             process.kill()
             raise
         finally:
@@ -441,7 +519,7 @@ def _read_samples(pipe: IO[bytes], declared_s: float | None, lead: int = 0) -> n
     """All samples from `pipe` (s16le) as float32 in [-1, 1), (n,), converted read by read
     into one buffer sized from the declared duration (grown if the stream runs longer),
     after ``lead`` samples of silence (when negative, the first -lead samples dropped)."""
-    first_s = min(declared_s or 0.0, FIRST_BUFFER_S) + 1.0      # (a damaged header may declare 1000 h)
+    first_s = min(declared_s or 0.0, FIRST_BUFFER_S) + 1.0  # (a damaged header may declare 1000 h)
     audio = np.empty(max(round(first_s * SAMPLE_RATE_HZ), lead + 1), dtype=np.float32)
     filled = max(0, lead)
     audio[:filled] = 0.0
@@ -457,20 +535,20 @@ def _read_samples(pipe: IO[bytes], declared_s: float | None, lead: int = 0) -> n
         block = leftover + block if leftover else block
         usable = len(block) - len(block) % BYTES_PER_SAMPLE
         leftover = block[usable:]
-        samples = np.frombuffer(block, dtype=SAMPLE_DTYPE, count=usable // BYTES_PER_SAMPLE)   # (m,) int16
+        samples = np.frombuffer(block, dtype=SAMPLE_DTYPE, count=usable // BYTES_PER_SAMPLE)  # (m,) int16
         if filled + samples.size > audio.size:
             audio = _grown(audio, filled + samples.size)
-        np.multiply(samples, np.float32(1.0 / INT16_FULL_SCALE), out=audio[filled:filled + samples.size])
+        np.multiply(samples, np.float32(1.0 / INT16_FULL_SCALE), out=audio[filled : filled + samples.size])
         filled += samples.size
     if filled < audio.size:
-        audio.resize(filled, refcheck=False)            # in place: no second copy
+        audio.resize(filled, refcheck=False)  # in place: no second copy
     return audio
 
 
 def _grown(audio: np.ndarray, needed: int) -> np.ndarray:
     """``audio`` in a buffer of at least ``needed`` samples (1.5 times, to grow rarely)."""
     bigger = np.empty(max(needed, audio.size * 3 // 2), dtype=np.float32)
-    bigger[:audio.size] = audio
+    bigger[: audio.size] = audio
     return bigger
 
 
@@ -486,8 +564,10 @@ def _decode_failure(
         return MediaError(f"{quoted(path)} has no audio stream")
     if track >= len(tracks):
         return MediaError(f"{quoted(path)} has no audio track {track} (it has {len(tracks)})")
-    reason = _last_message(stderr_lines, media) if stderr_lines else (
-        f"only {n_samples / SAMPLE_RATE_HZ * 1000:.0f} ms of audio decoded"
+    reason = (
+        _last_message(stderr_lines, media)
+        if stderr_lines
+        else (f"only {n_samples / SAMPLE_RATE_HZ * 1000:.0f} ms of audio decoded")
     )
     return MediaError(f"could not decode audio from {quoted(path)}: {reason}")
 
@@ -499,7 +579,8 @@ def _last_message(stderr_lines: list[str], media: Path) -> str:
     then says what actually went wrong, so both are kept.
     """
     meaningful = [
-        _LOG_CONTEXT_RE.sub("", line).strip() for line in stderr_lines
+        _LOG_CONTEXT_RE.sub("", line).strip()
+        for line in stderr_lines
         if line.strip() and not line.startswith("At least one output file")
     ]
     if not meaningful:
@@ -507,7 +588,7 @@ def _last_message(stderr_lines: list[str], media: Path) -> str:
     prefix = f"{quoted(media)}: "
     message = meaningful[-1]
     if message.startswith(prefix):
-        message = message[len(prefix):]
+        message = message[len(prefix) :]
         if len(meaningful) > 1 and not meaningful[-2].startswith(prefix):
             message = f"{meaningful[-2]} ({message})"
     return _one_line(message)

@@ -55,12 +55,23 @@ def plot_bytes(result, image_format: str = "png") -> bytes:
     if (~heard).any():
         ax.scatter(new[~heard], (new - old)[~heard], s=8, color="0.6", label="moved by the map")
     if heard.any():
-        points = ax.scatter(new[heard], (new - old)[heard], s=10, c=confidence[heard], cmap="viridis",
-                            vmin=0, vmax=1, label="heard (kept or re-timed)")
+        points = ax.scatter(
+            new[heard],
+            (new - old)[heard],
+            s=10,
+            c=confidence[heard],
+            cmap="viridis",
+            vmin=0,
+            vmax=1,
+            label="heard (kept or re-timed)",
+        )
         fig.colorbar(points, ax=ax, label="confidence")
     cuts = f", {len(result.time_map.cuts)} cut(s) (dashed)" if result.time_map.cuts else ""
-    ax.set(xlabel="media time (s)", ylabel="correction (s)",
-           title=f"offset {result.time_map.offset_s:+.3f} s, scale {result.time_map.scale:.5f}{cuts}")
+    ax.set(
+        xlabel="media time (s)",
+        ylabel="correction (s)",
+        title=f"offset {result.time_map.offset_s:+.3f} s, scale {result.time_map.scale:.5f}{cuts}",
+    )
     ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
     buffer = io.BytesIO()

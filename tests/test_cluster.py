@@ -34,10 +34,22 @@ def head(tmp_path_factory):
     the module's tests; its address."""
     port = _free_port()
     ray_bin = Path(sys.executable).with_name("ray")
-    proc = subprocess.Popen([str(ray_bin), "start", "--head", "--block", "--node-ip-address=127.0.0.1",
-                             f"--port={port}", "--num-cpus=4", "--include-dashboard=false",
-                             "--disable-usage-stats"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            str(ray_bin),
+            "start",
+            "--head",
+            "--block",
+            "--node-ip-address=127.0.0.1",
+            f"--port={port}",
+            "--num-cpus=4",
+            "--include-dashboard=false",
+            "--disable-usage-stats",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     address = f"127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -114,9 +126,10 @@ def test_a_library_on_a_cluster_gives_the_local_bytes_table_and_report(tmp_path,
     and report (its records appended as the pairs finish)."""
     _library(tmp_path, 2)
     local = invoke("batch", tmp_path, "--language", "en", "--out-dir", tmp_path / "local", "--jobs", "1")
-    cluster = run("batch", tmp_path, "--language", "en", "--out-dir", tmp_path / "cluster", "--ray", head[0],
-                  "--jobs", "3")
-    assert local.returncode == cluster.returncode == 1, cluster.stderr      # the broken pair
+    cluster = run(
+        "batch", tmp_path, "--language", "en", "--out-dir", tmp_path / "cluster", "--ray", head[0], "--jobs", "3"
+    )
+    assert local.returncode == cluster.returncode == 1, cluster.stderr  # the broken pair
     assert _outputs(tmp_path / "cluster") == _outputs(tmp_path / "local") and len(_outputs(tmp_path / "local")) == 2
     assert all(abs(srt_starts(data)[0] - 0.3) <= 0.3 for data in _outputs(tmp_path / "cluster").values())
     records = {}
@@ -126,7 +139,9 @@ def test_a_library_on_a_cluster_gives_the_local_bytes_table_and_report(tmp_path,
     assert records["cluster"] == records["local"]
     assert [r[1] for r in records["cluster"]] == ["synced", "synced", "failed"]
     table = [line.split()[:2] for line in cluster.stdout.splitlines()[1:4]]
-    assert table == [["synced", str(tmp_path / f"Ep{k}.srt")] for k in range(2)] + [["failed", str(tmp_path / "Ep9.srt")]]
+    assert table == [["synced", str(tmp_path / f"Ep{k}.srt")] for k in range(2)] + [
+        ["failed", str(tmp_path / "Ep9.srt")]
+    ]
 
 
 @pytest.mark.model
@@ -138,11 +153,28 @@ def test_a_lost_worker_is_replaced_and_its_pair_retried(tmp_path, head, session_
     (tmp_path / "Ep9.srt").unlink()
     local = invoke("batch", tmp_path, "--language", "en", "--out-dir", tmp_path / "local", "--jobs", "1")
     address, head_pid = head
-    proc = subprocess.Popen([sys.executable, "-m", "subsync", "batch", str(tmp_path), "--language", "en",
-                             "--out-dir", str(tmp_path / "cluster"), "--ray", address, "--jobs", "1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "subsync",
+            "batch",
+            str(tmp_path),
+            "--language",
+            "en",
+            "--out-dir",
+            str(tmp_path / "cluster"),
+            "--ray",
+            address,
+            "--jobs",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     killed = False
-    while not killed and proc.poll() is None:          # the event: our head's worker actor exists
+    while not killed and proc.poll() is None:  # the event: our head's worker actor exists
         worker = _worker_actor(head_pid)
         if worker is not None:
             os.kill(worker, signal.SIGKILL)
@@ -168,7 +200,8 @@ def test_a_cluster_that_does_not_answer_is_one_line(tmp_path):
     assert not ray.is_initialized()
     assert "is not auto, host:port" in one_line_error(invoke("batch", tmp_path, "--ray", "nowhere"))
     assert "is not auto, host:port" in one_line_error(invoke("batch", tmp_path, "--ray", "::1:80"))
-    assert "cannot join the Ray cluster at ray://127.0.0.1" in one_line_error(     # (Ray Client's port 10001)
-        invoke("batch", tmp_path, "--ray", "ray://127.0.0.1"))
+    assert "cannot join the Ray cluster at ray://127.0.0.1" in one_line_error(  # (Ray Client's port 10001)
+        invoke("batch", tmp_path, "--ray", "ray://127.0.0.1")
+    )
     assert not ray.is_initialized()
     assert not (tmp_path / "a.synced.srt").exists()

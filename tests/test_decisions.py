@@ -17,7 +17,7 @@ def test_plan_windows_cover_every_spoken_line_once_within_30_s():
     starts = np.arange(0, 120, 4.0)
     ends = starts + 3.0
     texts = ["word " * 5] * starts.size
-    texts[3] = ""                                    # a wordless cue is not aligned
+    texts[3] = ""  # a wordless cue is not aligned
     windows = plan_windows(starts, ends, texts, duration_s=130.0, window_s=30.0)
     aligned = [i for w in windows for i in w.lines]
     assert sorted(aligned) == [i for i in range(starts.size) if i != 3]
@@ -39,7 +39,7 @@ def test_a_line_longer_than_a_window_is_heard_by_its_first_words():
     long = next(w for w in windows if 1 in w.lines)
     k = long.lines.index(1)
     assert long.end_s - long.start_s == pytest.approx(30.0)
-    share = (long.end_s - 5.0) / 90.0                               # 28 of its 90 s inside
+    share = (long.end_s - 5.0) / 90.0  # 28 of its 90 s inside
     assert long.words(k, texts[1]) == tuple(texts[1].split())[: int(np.ceil(share * 180))]
     for w in windows:
         for j, i in enumerate(w.lines):
@@ -63,14 +63,14 @@ def test_decide_retimes_lines_shown_far_from_their_voice_and_keeps_the_others():
     mapped = starts.copy()
     off = {3: 2.0, 7: 1.6, 11: 2.5, 15: 2.2, 20: 2.5, 26: 2.0, 30: 1.7, 33: 1.8}
     for k, d in off.items():
-        mapped[k] = starts[k] - d                           # shown d early (d > 0) or late
+        mapped[k] = starts[k] - d  # shown d early (d > 0) or late
     heard = heard_at(voice, np.zeros(starts.size))
     lines = decide(mapped, mapped + 2.0, heard, ["some words"] * 40, OPTIONS)
     for line in lines:
         if line.index in off:
             assert line.action == "retimed"
             assert line.start_s == pytest.approx(starts[line.index], abs=0.15)
-            assert line.end_s - line.start_s == pytest.approx(2.0, abs=1e-6)   # its own linger
+            assert line.end_s - line.start_s == pytest.approx(2.0, abs=1e-6)  # its own linger
         else:
             assert line.action == "kept" and line.start_s == mapped[line.index]
 
@@ -78,7 +78,7 @@ def test_decide_retimes_lines_shown_far_from_their_voice_and_keeps_the_others():
 def test_decide_leaves_a_tight_file_alone_and_low_confidence_on_the_map():
     starts = np.arange(20) * 3.0 + 5.0
     noise = np.random.default_rng(1).normal(0, 0.04, starts.size)
-    noise[5] = 0.4                                         # an aligner slip in a sound file
+    noise[5] = 0.4  # an aligner slip in a sound file
     heard = heard_at(starts, noise)
     heard[7] = Heard(starts[7] + 2.0, starts[7] + 3.0, 0.1)  # unsure
     lines = decide(starts, starts + 2.0, heard, ["words"] * 20, OPTIONS)
@@ -96,11 +96,11 @@ def test_a_start_heard_at_the_edge_of_the_audio_is_no_evidence():
 
 def test_decide_gives_flashing_lines_a_readable_duration():
     starts = np.array([1.0, 1.5, 5.0])
-    ends = np.array([1.0, 3.0, 5.02])                      # zero and 20 ms long in the input
+    ends = np.array([1.0, 3.0, 5.02])  # zero and 20 ms long in the input
     lines = decide(starts, ends, {}, ["Hello there.", "Next line", "x"], OPTIONS)
-    assert lines[0].end_s == pytest.approx(1.5 - decisions.MIN_GAP_S)    # up to the next line
+    assert lines[0].end_s == pytest.approx(1.5 - decisions.MIN_GAP_S)  # up to the next line
     assert lines[2].end_s - lines[2].start_s == pytest.approx(decisions.MIN_DURATION_S)
-    assert lines[1].start_s == 1.5 and lines[1].end_s == 3.0            # untouched
+    assert lines[1].start_s == 1.5 and lines[1].end_s == 3.0  # untouched
 
 
 def test_decide_never_leaves_a_zero_or_negative_duration():
@@ -120,7 +120,7 @@ def test_a_line_heard_past_its_neighbour_stays_and_the_others_still_move():
     early = [k for k in range(40) if k % 5 == 2]
     mapped[early] -= np.linspace(1.6, 2.4, len(early))
     heard = heard_at(voice, np.zeros(40))
-    heard[20] = Heard(voice[20] + 4.0, voice[20] + 5.5, 0.9)         # beyond line 21
+    heard[20] = Heard(voice[20] + 4.0, voice[20] + 5.5, 0.9)  # beyond line 21
     lines = decide(mapped, mapped + 1.5, heard, ["some words"] * 40, OPTIONS)
     assert lines[20].action == "kept" and lines[20].start_s == mapped[20]
     assert all(lines[k].action == "retimed" and abs(lines[k].start_s - starts[k]) <= 0.15 for k in early)

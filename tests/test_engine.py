@@ -8,14 +8,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from helpers import WORDS, babble, engine_sync, film, replay_listener, script
 from subsync.core import engine, hearing, listener_errors, mapchoice
 from subsync.core.hearing import Lines
 from subsync.core.options import SyncOptions
 from subsync.core.timemap import TimeMap
 from subsync.errors import AlignmentError, RefusedError
 from subsync.replay import RecordingListener, Utterance
-
-from helpers import WORDS, babble, engine_sync, film, replay_listener, script
 
 
 def as_lines(truth, scale: float = 1.0, offset_s: float = 0.0, texts=None) -> Lines:
@@ -51,7 +50,7 @@ def test_offset_and_drift_come_back_and_lines_keep_their_timing(six_minutes):
     listener = replay_listener(script(truth), start_errors_s=(-0.04, 0.0, 0.03), end_errors_s=(0.0, 0.2))
     placed = engine_sync(audio, as_lines(truth, 25 / 23.976, 7.5), listener)
     assert np.all(starts_error(placed, truth) <= 0.03), starts_error(placed, truth).max()
-    assert placed.time_map == placed.global_map                # the activity map stands
+    assert placed.time_map == placed.global_map  # the activity map stands
     assert placed.time_map.scale == pytest.approx(25 / 23.976, rel=1e-4)
     # Every line kept; those heard with a first word longer than anyone says one are no
     # evidence, and the map moves them (the synthetic lines say five words in 0.8-4 s: a
@@ -59,7 +58,6 @@ def test_offset_and_drift_come_back_and_lines_keep_their_timing(six_minutes):
     assert [line.action for line in placed.lines] == ["mapped" if stretched(line) else "kept" for line in placed.lines]
     assert sum(line.action == "kept" for line in placed.lines) >= 0.6 * len(placed.lines)
     assert placed.text_heard and not placed.refusal and placed.model == "replay"
-
 
 
 @pytest.mark.parametrize("seed", [0, 2])
@@ -74,9 +72,10 @@ def test_a_drift_the_speech_pattern_of_a_short_file_misses_is_refitted_keeping_i
     audio = babble(33.0, [(s, e) for s, e, _ in truth], seed=seed)
     listener = replay_listener(script(truth), start_errors_s=(-0.04, 0.0, 0.03), end_errors_s=(0.0, 0.2))
     placed = engine_sync(audio, as_lines(truth, 25 / 23.976, 7.3), listener)
-    assert placed.global_map.scale == 1.0                              # the speech pattern missed it
+    assert placed.global_map.scale == 1.0  # the speech pattern missed it
     assert placed.time_map.scale == pytest.approx(25 / 23.976, rel=2e-3)
     assert np.all(starts_error(placed, truth) <= 0.05), starts_error(placed, truth).round(3)
+
 
 def stretched(line) -> bool:
     """Was the line heard with a first word longer than listener_errors.MAX_FIRST_WORD_S?"""
@@ -97,9 +96,9 @@ def test_a_short_file_is_verified_among_candidates(one_minute):
     listener = replay_listener(script(truth), start_errors_s=(-0.02, 0.02))
     placed = engine_sync(audio, as_lines(truth, 1.0, 4.2), listener)
     assert np.all(starts_error(placed, truth) <= 0.05)
-    assert len(listener.passages) >= 3                         # probes, then every window
+    assert len(listener.passages) >= 3  # probes, then every window
     heard = [(round(p.start_s, 3), p.samples.size, p.lines, p.before, p.after) for p in listener.passages]
-    assert len(heard) == len(set(heard))                       # a probed window is not heard again
+    assert len(heard) == len(set(heard))  # a probed window is not heard again
 
 
 # ---------------------------------------------------------------- per-line decisions
@@ -112,8 +111,9 @@ def test_sloppy_lines_are_retimed_and_good_ones_kept(one_minute):
     truth, audio = one_minute
     jitter = np.random.default_rng(4).normal(0, 0.4, len(truth))
     lines = as_lines(truth)
-    placed = engine_sync(audio, Lines(lines.texts, lines.starts_s + jitter, lines.ends_s + jitter),
-                 replay_listener(script(truth)))
+    placed = engine_sync(
+        audio, Lines(lines.texts, lines.starts_s + jitter, lines.ends_s + jitter), replay_listener(script(truth))
+    )
     actions = np.array([line.action for line in placed.lines])
     errors = starts_error(placed, truth)
     assert np.all(errors[actions == "retimed"] <= SyncOptions().keep_tolerance_s)
@@ -128,7 +128,9 @@ def test_a_start_heard_early_over_a_pause_is_no_evidence(six_minutes):
     only (ending where it ends): it keeps the map's time."""
     truth, audio = six_minutes
     heard = script(truth)
-    heard[10] = Utterance(heard[10].text, heard[10].start_s - 1.2, heard[10].end_s, 0.9, voice_start_s=heard[10].start_s)
+    heard[10] = Utterance(
+        heard[10].text, heard[10].start_s - 1.2, heard[10].end_s, 0.9, voice_start_s=heard[10].start_s
+    )
     placed = engine_sync(audio, as_lines(truth), replay_listener(heard))
     assert placed.lines[10].action == "mapped"
     assert placed.lines[10].start_s == pytest.approx(truth[10][0], abs=0.02)
@@ -156,8 +158,10 @@ def test_gross_misses_are_retimed_in_a_sound_file(six_minutes):
 
 def test_low_confidence_lines_keep_the_map(one_minute):
     truth, audio = one_minute
-    heard = [Utterance(u.text, u.start_s + (0.8 if k == 3 else 0.0), u.end_s, 0.2 if k == 3 else 0.9)
-             for k, u in enumerate(script(truth))]
+    heard = [
+        Utterance(u.text, u.start_s + (0.8 if k == 3 else 0.0), u.end_s, 0.2 if k == 3 else 0.9)
+        for k, u in enumerate(script(truth))
+    ]
     placed = engine_sync(audio, as_lines(truth), replay_listener(heard))
     assert placed.lines[3].action == "mapped" and placed.lines[3].start_s == pytest.approx(truth[3][0], abs=0.05)
 
@@ -172,7 +176,7 @@ def test_foreign_subtitles_are_placed_by_speech_activity_alone(six_minutes):
     assert not placed.text_heard and not placed.refusal and placed.text_score is None
     assert {line.action for line in placed.lines} == {"mapped"}
     assert np.all(starts_error(placed, truth) <= 0.03)
-    assert listener.passages == []                             # the text is not read at all
+    assert listener.passages == []  # the text is not read at all
 
 
 def test_text_never_heard_is_sampled_across_the_file_then_left_to_activity(six_minutes):
@@ -180,9 +184,9 @@ def test_text_never_heard_is_sampled_across_the_file_then_left_to_activity(six_m
     listener = replay_listener(script(truth))
     other = [f"nothing of this {k} is said" for k in range(len(truth))]
     placed = engine_sync(audio, as_lines(truth, 1.0, -3.0, other), listener)
-    assert not placed.text_heard and not placed.refusal        # a long, clear activity match
+    assert not placed.text_heard and not placed.refusal  # a long, clear activity match
     assert np.all(starts_error(placed, truth) <= 0.03)
-    assert len(listener.passages) >= engine.FAST_WINDOWS       # the sample across the file
+    assert len(listener.passages) >= engine.FAST_WINDOWS  # the sample across the file
 
 
 def test_unheard_text_over_a_short_file_is_refused(one_minute):
@@ -220,7 +224,7 @@ def test_the_text_is_searched_across_the_audio_when_activity_says_nothing():
     listener = replay_listener(script(truth))
     placed = engine_sync(audio, as_lines(truth, 1.0, 150.0), listener, max_offset_s=250.0)
     assert np.all(starts_error(placed, truth) <= 0.01)
-    assert len(listener.passages) > 300 / hearing.SCAN_STEP_S        # the scan
+    assert len(listener.passages) > 300 / hearing.SCAN_STEP_S  # the scan
 
 
 def test_a_few_lines_heard_across_the_file_count_as_heard(six_minutes):
@@ -228,12 +232,14 @@ def test_a_few_lines_heard_across_the_file_count_as_heard(six_minutes):
     windows across the file hears a quarter of the lines: the text is heard after all (no
     refusal), though not as a whole, so every line keeps the map's time."""
     truth, audio = six_minutes
-    texts = [text if k % 4 == 0 else f"{text} and a long tail of words nobody says {k}"
-             for k, (_, _, text) in enumerate(truth)]
+    texts = [
+        text if k % 4 == 0 else f"{text} and a long tail of words nobody says {k}"
+        for k, (_, _, text) in enumerate(truth)
+    ]
     listener = replay_listener(script(truth))
     placed = engine_sync(audio, as_lines(truth, 1.0, 5.0, texts), listener)
     assert placed.text_heard and not placed.refusal
-    assert len(listener.passages) >= engine.FAST_WINDOWS          # the sample across the file
+    assert len(listener.passages) >= engine.FAST_WINDOWS  # the sample across the file
     # A quarter of the lines is not the text heard as a whole: none leaves the map.
     assert {line.action for line in placed.lines} == {"mapped"}
     assert np.all(starts_error(placed, truth) <= 0.03)
@@ -266,7 +272,9 @@ def test_audio_without_speech_is_refused(one_minute):
 def test_a_map_at_the_edge_of_the_search_with_nothing_heard_is_an_error(six_minutes):
     truth, audio = six_minutes
     with pytest.raises(AlignmentError, match=r"within the searched offsets \(\+-20 s\)"):
-        engine_sync(audio, as_lines(truth, 1.0, -21.0), replay_listener([]), max_offset_s=20.0, cuts=False)   # 1 s beyond
+        engine_sync(
+            audio, as_lines(truth, 1.0, -21.0), replay_listener([]), max_offset_s=20.0, cuts=False
+        )  # 1 s beyond
 
 
 def test_reference_cues_from_another_episode_are_refused():
@@ -297,8 +305,9 @@ def test_map_lines_moves_every_line_by_the_map():
 
 def test_line_confidence_weighs_text_focus_and_voice():
     assert hearing.line_confidence(0.5, 1.0, 1.0) > hearing.line_confidence(0.001, 1.0, 1.0)
-    assert hearing.line_confidence(0.5, 1.0, 0.0) == pytest.approx(hearing.VOICELESS_FACTOR
-                                                                    * hearing.line_confidence(0.5, 1.0, 1.0))
+    assert hearing.line_confidence(0.5, 1.0, 0.0) == pytest.approx(
+        hearing.VOICELESS_FACTOR * hearing.line_confidence(0.5, 1.0, 1.0)
+    )
 
 
 def test_heard_lines_carry_their_words_in_media_time(one_minute):
@@ -320,7 +329,7 @@ def test_tiling_cues_are_placed_by_the_heard_lines(six_minutes):
     place the file, its lines on their voice (mechanism 4 of the decision-model issue)."""
     truth, audio = six_minutes
     starts = np.array([s for s, _, _ in truth])
-    ends = np.r_[starts[1:], truth[-1][1]]                      # each cue runs to the next
+    ends = np.r_[starts[1:], truth[-1][1]]  # each cue runs to the next
     tiling = Lines(tuple(t for _, _, t in truth), starts - 4.0, ends - 4.0)
     assert mapchoice.tiled(tiling) and not mapchoice.tiled(as_lines(truth))
     placed = engine_sync(audio, tiling, replay_listener(script(truth)))
@@ -340,7 +349,7 @@ def test_cues_longer_than_a_window_are_heard_by_their_first_words():
     audio = babble(float(ends[-1]) + 10.0, [(s, e) for s, e, _ in truth], seed=7)
     listener = replay_listener(script(truth))
     placed = engine_sync(audio, Lines(tuple(texts), starts + 24.0, ends + 24.0), listener)
-    assert all(line.action != "mapped" for line in placed.lines)           # every line heard, none skipped
+    assert all(line.action != "mapped" for line in placed.lines)  # every line heard, none skipped
     assert np.all(starts_error(placed, truth) <= 0.25), starts_error(placed, truth)
     heard_words = [len(line) for passage in listener.passages for line in passage.lines]
-    assert max(heard_words) < max(len(t.split()) for t in texts)          # heard by their beginning
+    assert max(heard_words) < max(len(t.split()) for t in texts)  # heard by their beginning

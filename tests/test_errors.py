@@ -20,6 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 import subsync
+from helpers import JFK, JFK_TEXT, dialogue_cues, srt_bytes
 from subsync import render
 from subsync.cli import app
 from subsync.cluster import ClusterAddressError, ClusterError, RayMissingError, connect
@@ -41,10 +42,8 @@ from subsync.plot import check_available
 from subsync.replay import ReplayListener
 from subsync.whisper.model import BUNDLED_MODELS, resolve_model
 
-from helpers import JFK, JFK_TEXT, dialogue_cues, srt_bytes
-
 PACKAGE = Path(subsync.__file__).resolve().parent
-CLI_MODULES = {"subsync.cli", "subsync.render"}     # the command line's own: they may name options
+CLI_MODULES = {"subsync.cli", "subsync.render"}  # the command line's own: they may name options
 FLAG = re.compile(r"--[a-z]")
 
 
@@ -111,9 +110,32 @@ def _two_tracks(folder: Path) -> Path:
     from subsync.media import ffmpeg_binary
 
     movie = folder / "commentary.mkv"
-    subprocess.run([ffmpeg_binary(), "-loglevel", "error", "-f", "lavfi", "-t", "11", "-i",
-                    "anullsrc=r=16000:cl=mono", "-i", str(JFK), "-map", "0:a", "-map", "1:a", "-c:a", "flac",
-                    "-metadata:s:a:1", "language=eng", str(movie)], check=True, timeout=60)
+    subprocess.run(
+        [
+            ffmpeg_binary(),
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-t",
+            "11",
+            "-i",
+            "anullsrc=r=16000:cl=mono",
+            "-i",
+            str(JFK),
+            "-map",
+            "0:a",
+            "-map",
+            "1:a",
+            "-c:a",
+            "flac",
+            "-metadata:s:a:1",
+            "language=eng",
+            str(movie),
+        ],
+        check=True,
+        timeout=60,
+    )
     return movie
 
 
@@ -182,8 +204,10 @@ def test_a_map_at_the_edge_of_the_search_carries_the_bound(tmp_path):
     assert isinstance(exc, AlignmentError)
     assert (exc.subs, exc.media, exc.max_offset_s) == (str(subs), str(media), 20.0)
     assert not _flags(str(exc)) and "(+-20 s)" in str(exc)
-    assert render.reason(exc) == (f"{subs}: no line is heard in {media} within the searched offsets (+-20 s); "
-                                  "if the subtitles are further off, raise --max-offset")
+    assert render.reason(exc) == (
+        f"{subs}: no line is heard in {media} within the searched offsets (+-20 s); "
+        "if the subtitles are further off, raise --max-offset"
+    )
 
 
 @pytest.mark.model
@@ -195,8 +219,9 @@ def test_an_english_only_model_asked_for_french(tmp_path, jfk_srt):
     exc = raised.value
     assert isinstance(exc, ModelError) and (exc.model, exc.language) == ("tiny.en", "fr")
     assert str(exc) == "model tiny.en is English-only; language 'fr' needs a multilingual model such as base"
-    done = _cli("fix", JFK, jfk_srt, "-o", tmp_path / "out.srt", "--model", "tiny.en", "--language", "fr",
-                "--device", "cpu")
+    done = _cli(
+        "fix", JFK, jfk_srt, "-o", tmp_path / "out.srt", "--model", "tiny.en", "--language", "fr", "--device", "cpu"
+    )
     assert done.exit_code == 1
     assert _error_line(done) == "model tiny.en is English-only; --language fr needs a multilingual model such as base"
 
@@ -208,7 +233,9 @@ def test_a_model_that_is_a_file(tmp_path):
         resolve_model(str(weights))
     exc = raised.value
     assert (exc.model, exc.bundled) == (str(weights), tuple(BUNDLED_MODELS)) and not _flags(str(exc))
-    assert render.reason(exc) == f"--model {weights} is a file; give a model directory, a hub id or one of: base, tiny.en"
+    assert (
+        render.reason(exc) == f"--model {weights} is a file; give a model directory, a hub id or one of: base, tiny.en"
+    )
 
 
 def test_cuda_asked_for_without_a_gpu(tmp_path, jfk_srt):
@@ -237,7 +264,7 @@ def test_int8_on_a_gpu():
 
 
 def test_a_missing_plot_extra(monkeypatch, tmp_path, jfk_srt):
-    monkeypatch.setitem(sys.modules, "matplotlib", None)       # not installed, as far as imports go
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # not installed, as far as imports go
     with pytest.raises(MissingExtraError) as raised:
         check_available()
     exc = raised.value
@@ -254,7 +281,7 @@ def test_a_missing_ray_extra(monkeypatch, tmp_path, jfk_srt):
     with pytest.raises(RayMissingError) as raised:
         connect("auto")
     exc = raised.value
-    assert isinstance(exc, ClusterError) and isinstance(exc, MissingExtraError)    # either clause catches it
+    assert isinstance(exc, ClusterError) and isinstance(exc, MissingExtraError)  # either clause catches it
     assert (exc.extra, exc.module) == ("ray", "Ray") and not _flags(str(exc))
     (tmp_path / "a.flac").write_bytes(JFK.read_bytes())
     (tmp_path / "a.srt").write_bytes(jfk_srt.read_bytes())
@@ -277,11 +304,17 @@ def test_a_cluster_address_that_is_none(tmp_path, jfk_srt):
 
 def test_structured_errors_survive_pickling():
     """Errors cross process boundaries (worker processes, cluster actors) whole."""
-    for exc in (EnglishOnlyModelError("tiny.en", "fr"), NoCudaError("cuda"), Int8NeedsCpuError("cuda:0"),
-                MissingExtraError("drawing a plot", "plot", "matplotlib"), RayMissingError(),
-                ClusterAddressError("nowhere"), OffsetBeyondSearchError("a.srt", "a.mkv", 20.0),
-                NoSpeechError("a.mkv: no speech", speaking_track=2, speaking_language="fre"),
-                ModelIsAFileError("m.bin", ("base",))):
+    for exc in (
+        EnglishOnlyModelError("tiny.en", "fr"),
+        NoCudaError("cuda"),
+        Int8NeedsCpuError("cuda:0"),
+        MissingExtraError("drawing a plot", "plot", "matplotlib"),
+        RayMissingError(),
+        ClusterAddressError("nowhere"),
+        OffsetBeyondSearchError("a.srt", "a.mkv", 20.0),
+        NoSpeechError("a.mkv: no speech", speaking_track=2, speaking_language="fre"),
+        ModelIsAFileError("m.bin", ("base",)),
+    ):
         back = pickle.loads(pickle.dumps(exc))
         assert type(back) is type(exc) and str(back) == str(exc) and vars(back) == vars(exc)
 
@@ -299,8 +332,8 @@ def test_the_batch_library_reports_the_librarys_words_and_the_cli_its_own(tmp_pa
     def sync(pair, report):
         return synchronizer.sync(pair.media, pair.subs, progress=report)
 
-    plain, = batch.run(pairs, sync)
-    worded, = batch.run(pairs, sync, explain=render.failure)
+    (plain,) = batch.run(pairs, sync)
+    (worded,) = batch.run(pairs, sync, explain=render.failure)
     assert plain.pair.media == movie and plain.status == worded.status == "refused"
     assert not _flags(plain.message) and not _flags(plain.error)
     assert worded.message == plain.message + ": --audio-track 1"
@@ -311,8 +344,10 @@ def test_the_batch_library_reports_the_librarys_words_and_the_cli_its_own(tmp_pa
 
 
 def _library_modules() -> dict[str, Path]:
-    modules = {".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts).removesuffix(".__init__"): p
-               for p in PACKAGE.rglob("*.py")}
+    modules = {
+        ".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts).removesuffix(".__init__"): p
+        for p in PACKAGE.rglob("*.py")
+    }
     return {name: path for name, path in modules.items() if name not in CLI_MODULES}
 
 
@@ -341,47 +376,67 @@ def _message_strings(tree: ast.AST):
             yield from _strings(node.exc)
         elif isinstance(node, ast.Call) and _called(node).endswith(("Error", "Exception")):
             yield from _strings(node)
-        elif isinstance(node, ast.ClassDef) and any(name.endswith(("Error", "Exception")) for name in (
-                node.name, *(base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", "")
-                             for base in node.bases))):
+        elif isinstance(node, ast.ClassDef) and any(
+            name.endswith(("Error", "Exception"))
+            for name in (
+                node.name,
+                *(base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", "") for base in node.bases),
+            )
+        ):
             for item in node.body:
                 if isinstance(item, ast.FunctionDef) and item.name == "__init__":
                     yield from _strings(item)
         elif (isinstance(node, ast.keyword) and node.arg == "refusal") or (
-                isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "refusal"
-                                                     for t in node.targets)):
+            isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "refusal" for t in node.targets)
+        ):
             yield from _strings(node.value)
 
 
 def test_the_check_finds_messages_and_a_flag_in_one():
     """The static check below reads the messages it means to (so it can fail)."""
-    flagged = ast.parse('def f(x):\n    raise ModelError(f"int8 runs on the CPU only; use --device cpu, not {x}")\n'
-                        'class E(SubsyncError):\n    def __init__(self, n):\n'
-                        '        super().__init__(f"give --audio-track {n}")\n'
-                        'def g():\n    return MediaError("try --fast")\n'
-                        'p = replace(p, refusal=f"(if it is another, give it with --language)")\n')
+    flagged = ast.parse(
+        'def f(x):\n    raise ModelError(f"int8 runs on the CPU only; use --device cpu, not {x}")\n'
+        "class E(SubsyncError):\n    def __init__(self, n):\n"
+        '        super().__init__(f"give --audio-track {n}")\n'
+        'def g():\n    return MediaError("try --fast")\n'
+        'p = replace(p, refusal=f"(if it is another, give it with --language)")\n'
+    )
     assert [_flags(text) for _, text in message_strings(flagged)] == [["--d"], ["--a"], ["--f"], ["--l"]]
     found = {text for path in _library_modules().values() for _, text in message_strings(ast.parse(path.read_text()))}
-    for expected in ("is English-only; language ", "no speech detected in ", "(+-", " is not auto, host:port or ",
-                     " was asked for, but torch sees no CUDA GPU", "drawing a plot", "another episode, or no dialogue?"):
+    for expected in (
+        "is English-only; language ",
+        "no speech detected in ",
+        "(+-",
+        " is not auto, host:port or ",
+        " was asked for, but torch sees no CUDA GPU",
+        "drawing a plot",
+        "another episode, or no dialogue?",
+    ):
         assert any(expected in text for text in found), expected
 
 
 def test_no_library_message_names_an_option():
     """No error or refusal raised below the command line says ``--flag``: a Python caller
     is never told to pass one."""
-    offending = [f"{path.relative_to(PACKAGE.parent)}:{line}: {text!r}"
-                 for path in _library_modules().values()
-                 for line, text in message_strings(ast.parse(path.read_text())) if _flags(text)]
+    offending = [
+        f"{path.relative_to(PACKAGE.parent)}:{line}: {text!r}"
+        for path in _library_modules().values()
+        for line, text in message_strings(ast.parse(path.read_text()))
+        if _flags(text)
+    ]
     assert not offending, "\n".join(offending)
 
 
 def _literals(tree: ast.AST):
     """(line, text) of the string literals of a module that are values, not docstrings."""
-    docstrings = {id(node.value) for node in ast.walk(tree)
-                  if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)}
-    return [(node.lineno, node.value) for node in ast.walk(tree)
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings]
+    docstrings = {
+        id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+    }
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+    ]
 
 
 def test_no_library_value_names_an_option():
@@ -389,9 +444,12 @@ def test_no_library_value_names_an_option():
     apart and joined to a message later, an enum's value, a reason in the report) names
     an option; docstrings may."""
     assert _flags(" ".join(text for _, text in _literals(ast.parse('"""--doc"""\nx = "a --flag"\n')))) == ["--f"]
-    offending = [f"{path.relative_to(PACKAGE.parent)}:{line}: {text!r}"
-                 for path in _library_modules().values()
-                 for line, text in _literals(ast.parse(path.read_text())) if _flags(text)]
+    offending = [
+        f"{path.relative_to(PACKAGE.parent)}:{line}: {text!r}"
+        for path in _library_modules().values()
+        for line, text in _literals(ast.parse(path.read_text()))
+        if _flags(text)
+    ]
     assert not offending, "\n".join(offending)
 
 
@@ -399,8 +457,10 @@ def test_only_the_command_line_imports_its_rendering_module():
     for name, path in _library_modules().items():
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom):
-                imported = {node.module or "", *(f"{node.module}.{a.name}" if node.module else a.name
-                                                 for a in node.names)}
+                imported = {
+                    node.module or "",
+                    *(f"{node.module}.{a.name}" if node.module else a.name for a in node.names),
+                }
                 assert not any(m == "render" or m.endswith(".render") for m in imported), (name, imported)
             elif isinstance(node, ast.Import):
                 assert not any(a.name == "subsync.render" for a in node.names), name
@@ -411,7 +471,7 @@ def test_no_enum_value_is_an_option():
     Python caller reads, and the JSON report prints: none is a flag."""
     members = []
     for info in pkgutil.walk_packages([str(PACKAGE)], "subsync."):
-        if info.name == "subsync.__main__":            # (running it runs the command line)
+        if info.name == "subsync.__main__":  # (running it runs the command line)
             continue
         module = importlib.import_module(info.name)
         for value in vars(module).values():

@@ -15,18 +15,18 @@ import numpy as np
 import pytest
 
 from subsync.core import inference, mapchoice
+from subsync.core.decisions import Heard
 from subsync.core.hearing import Lines
 from subsync.core.options import SyncOptions
-from subsync.core.decisions import Heard
 from subsync.core.timemap import TimeMap
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-import decision_model  # noqa: E402
+import decision_model
 
 RAW = json.loads((Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "hearing-raw.json").read_text())
-SPLITS = decision_model.splits(RAW, singing=False)        # (model's recordings, drawn recordings), twice
+SPLITS = decision_model.splits(RAW, singing=False)  # (model's recordings, drawn recordings), twice
 FOLDS = [np.concatenate(drawn) for _, drawn in SPLITS]
-MODELS = [decision_model.fold_model("speech", fitted) for fitted, _ in SPLITS[::-1]]   # MODELS[k]: fold k's
+MODELS = [decision_model.fold_model("speech", fitted) for fitted, _ in SPLITS[::-1]]  # MODELS[k]: fold k's
 
 
 def _held_out(k: int) -> tuple[tuple[inference.ErrorModel, ...], np.ndarray]:
@@ -44,7 +44,7 @@ def test_the_errors_drawn_are_out_of_sample():
         assert len(fitted) + len(drawn) == len(speech) and fitted and drawn
         assert np.array_equal(fold, np.concatenate(drawn))
         assert not any(a.size and any(a is b or np.array_equal(a, b) for b in fitted) for a in drawn)
-        made = decision_model.fold_model("speech", fitted).density           # made from the other half
+        made = decision_model.fold_model("speech", fitted).density  # made from the other half
         assert np.array_equal(model.density, made) and not np.array_equal(other.density, made)
 
 
@@ -83,8 +83,10 @@ def test_a_right_map_is_not_replaced_by_heard_lines():
         lines, starts = _film_lines(rng, n)
         true = TimeMap(25 / 23.976, 12.0)
         lead = rng.uniform(0.0, 0.3)
-        heard = {k: Heard(float(true(starts[k]) + lead + rng.normal(0, 0.04) + rng.choice(errors)), 0.0, 0.9)
-                 for k in range(n)}
+        heard = {
+            k: Heard(float(true(starts[k]) + lead + rng.normal(0, 0.04) + rng.choice(errors)), 0.0, 0.9)
+            for k in range(n)
+        }
         chosen = mapchoice.chosen_map(true, lines, heard, SyncOptions(), float(np.ptp(starts)))
         moved = np.abs(chosen(lines.starts_s) - true(lines.starts_s))
         kept += bool(moved.max() <= 0.02)
@@ -174,7 +176,7 @@ def test_the_fit_reads_the_file():
     residuals = 0.2 + rng.normal(0, 0.3, 400) + rng.choice(FOLDS[0], 400)
     fit = inference.best_fit(residuals, (MODELS[1],))
     assert fit.lead_s == pytest.approx(0.2, abs=0.08)
-    left = np.sqrt(0.3 ** 2 + np.var(FOLDS[0]) - np.var(FOLDS[1]))
+    left = np.sqrt(0.3**2 + np.var(FOLDS[0]) - np.var(FOLDS[1]))
     assert fit.spread_s == pytest.approx(left, abs=0.08)
     tight = inference.best_fit(0.1 + rng.choice(FOLDS[0], 400), (MODELS[1],))
     assert tight.spread_s < 0.1 and tight.off_share < 0.05

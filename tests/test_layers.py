@@ -55,8 +55,10 @@ def _imports(path: Path) -> set[str]:
 
 
 def _graph() -> dict[str, set[str]]:
-    modules = {".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts).removesuffix(".__init__"): p
-               for p in PACKAGE.rglob("*.py")}
+    modules = {
+        ".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts).removesuffix(".__init__"): p
+        for p in PACKAGE.rglob("*.py")
+    }
     return {name: {m for m in _imports(path) if m in modules and m != name} for name, path in modules.items()}
 
 
@@ -79,14 +81,30 @@ def test_no_import_circle():
 
 
 def test_lower_layers_never_import_upper_ones():
-    layers = {"subsync.core": 0, "subsync.errors": 0, "subsync.fileio": 0, "subsync.languages": 0, "subsync.subtitles": 1,
-              "subsync.media": 1, "subsync.whisper": 1, "subsync.replay": 1, "subsync.api": 2,
-              "subsync.batch": 2, "subsync.exits": 2, "subsync.render": 3, "subsync.plot": 3, "subsync.cluster": 3,
-              "subsync.cli": 4, "subsync.__main__": 4}
+    layers = {
+        "subsync.core": 0,
+        "subsync.errors": 0,
+        "subsync.fileio": 0,
+        "subsync.languages": 0,
+        "subsync.subtitles": 1,
+        "subsync.media": 1,
+        "subsync.whisper": 1,
+        "subsync.replay": 1,
+        "subsync.api": 2,
+        "subsync.batch": 2,
+        "subsync.exits": 2,
+        "subsync.render": 3,
+        "subsync.plot": 3,
+        "subsync.cluster": 3,
+        "subsync.cli": 4,
+        "subsync.__main__": 4,
+    }
 
     def layer(module: str) -> int:
-        return max((level for prefix, level in layers.items()
-                    if module == prefix or module.startswith(prefix + ".")), default=-1)
+        return max(
+            (level for prefix, level in layers.items() if module == prefix or module.startswith(prefix + ".")),
+            default=-1,
+        )
 
     for name, imported in _graph().items():
         for other in imported:

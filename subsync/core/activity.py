@@ -21,32 +21,32 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-SAMPLE_RATE_HZ = 16000                  # the audio every stage works on (media decodes to it; Whisper's rate)
-ACTIVITY_FRAME_S = 0.01                 # grid step shared with timemap and the per-line aligner
-SPEECH_THRESHOLD = 0.5                  # activity >= this is speech (the likelihood's decision point)
+SAMPLE_RATE_HZ = 16000  # the audio every stage works on (media decodes to it; Whisper's rate)
+ACTIVITY_FRAME_S = 0.01  # grid step shared with timemap and the per-line aligner
+SPEECH_THRESHOLD = 0.5  # activity >= this is speech (the likelihood's decision point)
 ACTIVITY_FRAMES_PER_S = round(1 / ACTIVITY_FRAME_S)
-STFT_WINDOW_S = 0.025                   # STFT window length
-SUBBAND_EDGES_HZ = (200.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0)   # SNR is measured per sub-band
-STFT_CHUNK_S = 60.0                     # STFT this much audio at a time (bounds memory)
+STFT_WINDOW_S = 0.025  # STFT window length
+SUBBAND_EDGES_HZ = (200.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0)  # SNR is measured per sub-band
+STFT_CHUNK_S = 60.0  # STFT this much audio at a time (bounds memory)
 STFT_CHUNK_FRAMES = round(STFT_CHUNK_S * ACTIVITY_FRAMES_PER_S)
 
-PRE_SMOOTH_S = 0.03                     # level smoothing before taking block minima
-BLOCK_S = 0.25                          # floor/level statistics work on blocks of this length
-FLOOR_WINDOW_S = 8.0                    # noise floor: percentile of block minima over this window
+PRE_SMOOTH_S = 0.03  # level smoothing before taking block minima
+BLOCK_S = 0.25  # floor/level statistics work on blocks of this length
+FLOOR_WINDOW_S = 8.0  # noise floor: percentile of block minima over this window
 FLOOR_PERCENTILE = 30.0
-RANGE_WINDOW_S = 20.0                   # speech level: percentile of block maxima over this window
+RANGE_WINDOW_S = 20.0  # speech level: percentile of block maxima over this window
 RANGE_PERCENTILE = 90.0
-MIN_FLOOR_DBFS = -80.0                  # band floors never go below white noise of this level
+MIN_FLOOR_DBFS = -80.0  # band floors never go below white noise of this level
 
-LOW_SNR_DB = 3.5                        # soft boundary threshold above the floor
-STRONG_FRACTION = 0.3                   # a region must peak this fraction of the dynamic range ...
-MIN_STRONG_SNR_DB = 6.0                 # ... clipped to [MIN, MAX] dB above the floor
+LOW_SNR_DB = 3.5  # soft boundary threshold above the floor
+STRONG_FRACTION = 0.3  # a region must peak this fraction of the dynamic range ...
+MIN_STRONG_SNR_DB = 6.0  # ... clipped to [MIN, MAX] dB above the floor
 MAX_STRONG_SNR_DB = 15.0
-STRONG_MIN_DBFS = -55.0                 # ... and the frame level must exceed this
-SOFTNESS_DB = 2.0                       # logistic scale of the soft threshold
-REJECTED_WEIGHT = 0.4                   # likelihood kept by unconfirmed regions (stays < 0.5)
-MEDIAN_S = 0.07                         # median smoothing of the SNR
-HANGOVER_S = 0.01                       # activity is held this long after it drops
+STRONG_MIN_DBFS = -55.0  # ... and the frame level must exceed this
+SOFTNESS_DB = 2.0  # logistic scale of the soft threshold
+REJECTED_WEIGHT = 0.4  # likelihood kept by unconfirmed regions (stays < 0.5)
+MEDIAN_S = 0.07  # median smoothing of the SNR
+HANGOVER_S = 0.01  # activity is held this long after it drops
 EPS_POWER = 1e-12
 
 
@@ -56,11 +56,11 @@ def speech_activity(audio: np.ndarray, sample_rate: int = SAMPLE_RATE_HZ) -> np.
     audio: (n_samples,) float mono in [-1, 1], any sample rate (16 kHz from media.load_audio).
     n_frames = ceil(n_samples / (ACTIVITY_FRAME_S * sample_rate)).
     """
-    audio = np.asarray(audio, dtype=np.float32).reshape(-1)    # (n_samples,)
+    audio = np.asarray(audio, dtype=np.float32).reshape(-1)  # (n_samples,)
     if audio.size == 0:
         return np.zeros(0, dtype=np.float32)
-    level_db = band_levels_db(audio, sample_rate)               # (n_frames, n_bands)
-    snr_db, strong_db = _band_snr(level_db, _min_floor_db(sample_rate))   # (n_frames,), (n_frames,)
+    level_db = band_levels_db(audio, sample_rate)  # (n_frames, n_bands)
+    snr_db, strong_db = _band_snr(level_db, _min_floor_db(sample_rate))  # (n_frames,), (n_frames,)
     snr_db = _median_filter(snr_db, _odd_frames(MEDIAN_S))
     likelihood = _logistic((snr_db - LOW_SNR_DB) / SOFTNESS_DB)
     loud = _median_filter(_power_sum_db(level_db), _odd_frames(MEDIAN_S)) > STRONG_MIN_DBFS
@@ -69,28 +69,29 @@ def speech_activity(audio: np.ndarray, sample_rate: int = SAMPLE_RATE_HZ) -> np.
     return _hangover(likelihood, round(HANGOVER_S * ACTIVITY_FRAMES_PER_S)).astype(np.float32)
 
 
-def cue_activity(starts_s: Sequence[float] | np.ndarray, ends_s: Sequence[float] | np.ndarray,
-                 n_frames: int) -> np.ndarray:
+def cue_activity(
+    starts_s: Sequence[float] | np.ndarray, ends_s: Sequence[float] | np.ndarray, n_frames: int
+) -> np.ndarray:
     """1 on frames inside any cue, 0 elsewhere; float32 (n_frames,).
 
     A frame is inside when its centre lies in [start, end).  Cues may extend
     beyond either end of the grid; those parts are dropped.
     """
-    starts = np.asarray(starts_s, dtype=np.float64).reshape(-1)   # (n_cues,)
-    ends = np.asarray(ends_s, dtype=np.float64).reshape(-1)       # (n_cues,)
+    starts = np.asarray(starts_s, dtype=np.float64).reshape(-1)  # (n_cues,)
+    ends = np.asarray(ends_s, dtype=np.float64).reshape(-1)  # (n_cues,)
     first = np.clip(np.ceil(starts * ACTIVITY_FRAMES_PER_S - 0.5), 0, n_frames).astype(np.int64)
     stop = np.clip(np.ceil(ends * ACTIVITY_FRAMES_PER_S - 0.5), 0, n_frames).astype(np.int64)
     keep = stop > first
-    edges = np.zeros(n_frames + 1, dtype=np.int32)                # (n_frames + 1,)
+    edges = np.zeros(n_frames + 1, dtype=np.int32)  # (n_frames + 1,)
     np.add.at(edges, first[keep], 1)
     np.add.at(edges, stop[keep], -1)
     return (np.cumsum(edges[:-1]) > 0).astype(np.float32)
 
 
-VOICE_BEFORE_S = 0.5                    # a line's voice onset is looked for from this before its start ...
-VOICE_AFTER_S = 0.7                     # ... to this after it (a subtitler's lead-in plus a map's error)
-VOICE_LINGER_S = 1.2                    # its voice end from this before the line's end to VOICE_BEFORE_S after
-MIN_SILENCE_S = 0.1                     # an onset follows (an end precedes) at least this much silence
+VOICE_BEFORE_S = 0.5  # a line's voice onset is looked for from this before its start ...
+VOICE_AFTER_S = 0.7  # ... to this after it (a subtitler's lead-in plus a map's error)
+VOICE_LINGER_S = 1.2  # its voice end from this before the line's end to VOICE_BEFORE_S after
+MIN_SILENCE_S = 0.1  # an onset follows (an end precedes) at least this much silence
 
 
 def voice_onsets(speech: np.ndarray) -> np.ndarray:
@@ -101,11 +102,11 @@ def voice_onsets(speech: np.ndarray) -> np.ndarray:
 def _voice_turns(speech: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(rises, falls): frames of speech right after, and right before, MIN_SILENCE_S of
     silence; beyond the track counts as silence."""
-    voiced = np.asarray(speech) >= SPEECH_THRESHOLD                        # (n_frames,)
+    voiced = np.asarray(speech) >= SPEECH_THRESHOLD  # (n_frames,)
     quiet = round(MIN_SILENCE_S * ACTIVITY_FRAMES_PER_S)
-    silent = np.r_[np.ones(quiet, bool), ~voiced, np.ones(quiet, bool)]    # (n_frames + 2q,)
-    count = np.r_[0, np.cumsum(silent)]                                     # silent frames before each index
-    k = np.arange(voiced.size) + quiet                                      # frame k's index in `silent`
+    silent = np.r_[np.ones(quiet, bool), ~voiced, np.ones(quiet, bool)]  # (n_frames + 2q,)
+    count = np.r_[0, np.cumsum(silent)]  # silent frames before each index
+    k = np.arange(voiced.size) + quiet  # frame k's index in `silent`
     rises = np.flatnonzero(voiced & (count[k] - count[k - quiet] == quiet))
     falls = np.flatnonzero(voiced & (count[k + 1 + quiet] - count[k + 1] == quiet))
     return rises, falls
@@ -142,12 +143,13 @@ def _between(frames: np.ndarray, from_s: float, to_s: float) -> np.ndarray:
 
 # ---------------------------------------------------------------- band energies
 
+
 def band_levels_db(audio: np.ndarray, sample_rate: int = SAMPLE_RATE_HZ) -> np.ndarray:
     """Sub-band power in dB (re full scale) per frame; float32 (n_frames, n_bands)."""
-    hop = ACTIVITY_FRAME_S * sample_rate                                # samples per frame (may be fractional)
+    hop = ACTIVITY_FRAME_S * sample_rate  # samples per frame (may be fractional)
     window = round(STFT_WINDOW_S * sample_rate)
     n_fft = 1 << (window - 1).bit_length()
-    bands = _band_matrix(n_fft, sample_rate)                  # (n_fft // 2 + 1, n_bands)
+    bands = _band_matrix(n_fft, sample_rate)  # (n_fft // 2 + 1, n_bands)
     taper = np.hanning(window).astype(np.float32)
     # Parseval with a unit-energy taper: band power = mean square of the frame; full-scale sine -> -3 dB.
     taper *= np.float32(np.sqrt(2.0 / (n_fft * np.sum(taper**2))))
@@ -155,23 +157,23 @@ def band_levels_db(audio: np.ndarray, sample_rate: int = SAMPLE_RATE_HZ) -> np.n
     levels = np.empty((n_frames, bands.shape[1]), dtype=np.float32)
     for first in range(0, n_frames, STFT_CHUNK_FRAMES):
         count = min(STFT_CHUNK_FRAMES, n_frames - first)
-        frames = _frames(audio, first, count, hop, window)    # (count, window)
+        frames = _frames(audio, first, count, hop, window)  # (count, window)
         spectrum = np.fft.rfft(frames * taper, n=n_fft, axis=1)
-        power = spectrum.real**2 + spectrum.imag**2           # (count, n_fft // 2 + 1)
-        levels[first:first + count] = power @ bands
+        power = spectrum.real**2 + spectrum.imag**2  # (count, n_fft // 2 + 1)
+        levels[first : first + count] = power @ bands
     return 10.0 * np.log10(levels + np.float32(EPS_POWER))
 
 
 def _frames(audio: np.ndarray, first: int, count: int, hop: float, window: int) -> np.ndarray:
     """Windows centred on the frame centres (first + k + 0.5) * hop; (count, window), zero-padded."""
     starts = np.round((np.arange(first, first + count) + 0.5) * hop).astype(np.int64) - window // 2
-    lo, hi = int(starts[0]), int(starts[-1]) + window          # sample range covered by the chunk
-    piece = audio[max(lo, 0):max(min(hi, audio.size), 0)]
+    lo, hi = int(starts[0]), int(starts[-1]) + window  # sample range covered by the chunk
+    piece = audio[max(lo, 0) : max(min(hi, audio.size), 0)]
     pad_before = max(0, -lo)
     piece = np.pad(piece, (pad_before, (hi - lo) - pad_before - piece.size))
-    offsets = starts - lo                                       # (count,)
-    if count > 1 and np.all(np.diff(offsets) == offsets[1] - offsets[0]):   # integral hop: strided view
-        return sliding_window_view(piece, window)[offsets[0]::offsets[1] - offsets[0]][:count]
+    offsets = starts - lo  # (count,)
+    if count > 1 and np.all(np.diff(offsets) == offsets[1] - offsets[0]):  # integral hop: strided view
+        return sliding_window_view(piece, window)[offsets[0] :: offsets[1] - offsets[0]][:count]
     return piece[offsets[:, None] + np.arange(window)[None, :]]
 
 
@@ -184,7 +186,7 @@ def _band_edges(sample_rate: int) -> np.ndarray:
 
 def _band_matrix(n_fft: int, sample_rate: int) -> np.ndarray:
     """0/1 matrix summing rfft bins into the sub-bands; (n_fft // 2 + 1, n_bands)."""
-    freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)         # (n_bins,)
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)  # (n_bins,)
     edges = _band_edges(sample_rate)
     matrix = np.zeros((freqs.size, edges.size - 1), dtype=np.float32)
     for band, (low, high) in enumerate(zip(edges[:-1], edges[1:])):
@@ -204,18 +206,18 @@ def _min_floor_db(sample_rate: int) -> np.ndarray:
 
 # ---------------------------------------------------------------- thresholding
 
+
 def _band_snr(level_db: np.ndarray, min_floor_db: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Band-mean SNR over the adaptive floor, and the SNR a region must reach somewhere.
 
     level_db: (n_frames, n_bands), min_floor_db: (n_bands,)
     -> (snr_db (n_frames,), strong_snr_db (n_frames,)).
     """
-    smooth_db = _moving_average(level_db, _odd_frames(PRE_SMOOTH_S))          # (n_frames, n_bands)
-    floor_db = np.maximum(
-        _sliding_block_stat(smooth_db, np.min, FLOOR_PERCENTILE, FLOOR_WINDOW_S), min_floor_db)
+    smooth_db = _moving_average(level_db, _odd_frames(PRE_SMOOTH_S))  # (n_frames, n_bands)
+    floor_db = np.maximum(_sliding_block_stat(smooth_db, np.min, FLOOR_PERCENTILE, FLOOR_WINDOW_S), min_floor_db)
     top_db = _sliding_block_stat(smooth_db, np.max, RANGE_PERCENTILE, RANGE_WINDOW_S)
-    snr_db = (level_db - floor_db).mean(axis=1)                                # (n_frames,)
-    range_db = (top_db - floor_db).mean(axis=1)                                # (n_frames,)
+    snr_db = (level_db - floor_db).mean(axis=1)  # (n_frames,)
+    range_db = (top_db - floor_db).mean(axis=1)  # (n_frames,)
     strong_db = np.clip(STRONG_FRACTION * range_db, MIN_STRONG_SNR_DB, MAX_STRONG_SNR_DB)
     return snr_db.astype(np.float32), strong_db.astype(np.float32)
 
@@ -226,8 +228,9 @@ def _power_sum_db(level_db: np.ndarray) -> np.ndarray:
     return (10.0 * np.log10(power.sum(axis=1) + np.float32(EPS_POWER))).astype(np.float32)
 
 
-def _sliding_block_stat(values: np.ndarray, block_reduce: Callable[..., np.ndarray],
-                        percentile: float, window_s: float) -> np.ndarray:
+def _sliding_block_stat(
+    values: np.ndarray, block_reduce: Callable[..., np.ndarray], percentile: float, window_s: float
+) -> np.ndarray:
     """Percentile over a centred window of per-block extremes, back on the frame grid.
 
     values: (n, n_bands) -> (n, n_bands).  Per-block statistics keep this cheap
@@ -237,26 +240,25 @@ def _sliding_block_stat(values: np.ndarray, block_reduce: Callable[..., np.ndarr
     n, n_bands = values.shape
     n_blocks = -(-n // block)
     padded = np.pad(values, ((0, n_blocks * block - n), (0, 0)), mode="edge")
-    per_block = block_reduce(padded.reshape(n_blocks, block, n_bands), axis=1)   # (n_blocks, n_bands)
+    per_block = block_reduce(padded.reshape(n_blocks, block, n_bands), axis=1)  # (n_blocks, n_bands)
     half = max(1, round(window_s / BLOCK_S / 2))
     if n_blocks <= half:
         # The whole recording fits in one window: padding would only replicate its edges.
         stat = np.broadcast_to(np.percentile(per_block, percentile, axis=0), per_block.shape)
     else:
         extended = np.pad(per_block, ((half, half), (0, 0)), mode="reflect")
-        windows = sliding_window_view(extended, 2 * half + 1, axis=0)         # (n_blocks, n_bands, 2*half+1)
-        stat = np.percentile(windows, percentile, axis=-1)                     # (n_blocks, n_bands)
+        windows = sliding_window_view(extended, 2 * half + 1, axis=0)  # (n_blocks, n_bands, 2*half+1)
+        stat = np.percentile(windows, percentile, axis=-1)  # (n_blocks, n_bands)
     centres = (np.arange(n_blocks) + 0.5) * block
     frames = np.arange(n)
-    return np.stack([np.interp(frames, centres, stat[:, band]) for band in range(n_bands)],
-                    axis=1).astype(np.float32)
+    return np.stack([np.interp(frames, centres, stat[:, band]) for band in range(n_bands)], axis=1).astype(np.float32)
 
 
 def _confirmed_regions(candidate: np.ndarray, strong: np.ndarray) -> np.ndarray:
     """Runs of `candidate` that contain at least one `strong` frame; bool (n,)."""
     rises = np.diff(candidate.astype(np.int8), prepend=np.int8(0)) == 1
-    label = np.cumsum(rises) * candidate                                       # (n,), 0 outside runs
-    confirmed = np.zeros(int(label.max()) + 1, dtype=bool)                     # (n_runs + 1,)
+    label = np.cumsum(rises) * candidate  # (n,), 0 outside runs
+    confirmed = np.zeros(int(label.max()) + 1, dtype=bool)  # (n_runs + 1,)
     confirmed[label[strong & candidate]] = True
     confirmed[0] = False
     return confirmed[label]
@@ -267,6 +269,7 @@ def _logistic(x: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- smoothing
+
 
 def _moving_average(values: np.ndarray, width: int) -> np.ndarray:
     """Centred moving average along axis 0 with edge padding; (n, ...) -> (n, ...)."""
@@ -284,11 +287,11 @@ def _median_filter(values: np.ndarray, width: int) -> np.ndarray:
     if width <= 1 or values.size == 0:
         return values
     half = width // 2
-    windows = sliding_window_view(np.pad(values, half, mode="edge"), width)     # (n, width)
+    windows = sliding_window_view(np.pad(values, half, mode="edge"), width)  # (n, width)
     out = np.empty_like(values)
     step = STFT_CHUNK_FRAMES * 10
     for first in range(0, values.size, step):
-        out[first:first + step] = np.median(windows[first:first + step], axis=1)
+        out[first : first + step] = np.median(windows[first : first + step], axis=1)
     return out
 
 

@@ -19,8 +19,13 @@ RANSAC_TRIALS = 300
 IRLS_ITERATIONS = 20
 
 
-def fit_anchors(sub_s: np.ndarray, media_s: np.ndarray, weights: np.ndarray | None = None,
-                prior: TimeMap | None = None, max_residual_s: float = 0.5) -> TimeMap:
+def fit_anchors(
+    sub_s: np.ndarray,
+    media_s: np.ndarray,
+    weights: np.ndarray | None = None,
+    prior: TimeMap | None = None,
+    max_residual_s: float = 0.5,
+) -> TimeMap:
     """Robust line media_s ~ scale * sub_s + offset through anchor pairs; (n,) arrays.
 
     Candidate lines (the prior's scale, Theil-Sen, RANSAC pairs) are ranked by
@@ -31,12 +36,12 @@ def fit_anchors(sub_s: np.ndarray, media_s: np.ndarray, weights: np.ndarray | No
     prior's scale is kept.  No anchors: the prior (or identity) unchanged.
     """
     prior = prior or TimeMap.identity()
-    sub, media, weight = _usable_anchors(sub_s, media_s, weights)          # (n,) each
+    sub, media, weight = _usable_anchors(sub_s, media_s, weights)  # (n,) each
     if sub.size == 0:
         return prior
     if sub.size < MIN_ANCHORS_FOR_SCALE or np.ptp(sub) < MIN_SPAN_FOR_SCALE_S:
         return TimeMap(prior.scale, weighted_median(media - prior.scale * sub, weight))
-    lines = _candidate_lines(sub, media, weight, prior)                    # (n_lines, 2)
+    lines = _candidate_lines(sub, media, weight, prior)  # (n_lines, 2)
     scale, offset = lines[np.argmax(_inlier_weight(lines, sub, media, weight, max_residual_s))]
     scale, offset = _irls(sub, media, weight, scale, offset, max_residual_s)
     inliers = np.abs(media - (scale * sub + offset)) <= max_residual_s
@@ -57,11 +62,12 @@ def _usable_anchors(sub_s, media_s, weights) -> tuple[np.ndarray, np.ndarray, np
     return sub[keep], media[keep], weight[keep]
 
 
-def _candidate_lines(sub: np.ndarray, media: np.ndarray, weight: np.ndarray,
-                     prior: TimeMap) -> np.ndarray:
+def _candidate_lines(sub: np.ndarray, media: np.ndarray, weight: np.ndarray, prior: TimeMap) -> np.ndarray:
     """(scale, offset) rows: prior scale with median offset, Theil-Sen, and RANSAC pair lines."""
-    lines: list[tuple[float, float]] = [(prior.scale, weighted_median(media - prior.scale * sub, weight)),
-                                        _theil_sen(sub, media, weight)]
+    lines: list[tuple[float, float]] = [
+        (prior.scale, weighted_median(media - prior.scale * sub, weight)),
+        _theil_sen(sub, media, weight),
+    ]
     rng = np.random.default_rng(0)
     first = rng.choice(sub.size, RANSAC_TRIALS, p=weight / weight.sum())
     second = rng.choice(sub.size, RANSAC_TRIALS, p=weight / weight.sum())
@@ -89,15 +95,17 @@ def _theil_sen(sub: np.ndarray, media: np.ndarray, weight: np.ndarray) -> tuple[
     return slope, weighted_median(media - slope * sub, weight)
 
 
-def _inlier_weight(lines: np.ndarray, sub: np.ndarray, media: np.ndarray, weight: np.ndarray,
-                   max_residual_s: float) -> np.ndarray:
+def _inlier_weight(
+    lines: np.ndarray, sub: np.ndarray, media: np.ndarray, weight: np.ndarray, max_residual_s: float
+) -> np.ndarray:
     """Total weight of anchors within max_residual_s of each line; (n_lines,)."""
-    residual = media[None, :] - (lines[:, :1] * sub[None, :] + lines[:, 1:])   # (n_lines, n)
+    residual = media[None, :] - (lines[:, :1] * sub[None, :] + lines[:, 1:])  # (n_lines, n)
     return ((np.abs(residual) <= max_residual_s) * weight[None, :]).sum(axis=1)
 
 
-def _irls(sub: np.ndarray, media: np.ndarray, weight: np.ndarray, scale: float, offset: float,
-          cutoff_s: float) -> tuple[float, float]:
+def _irls(
+    sub: np.ndarray, media: np.ndarray, weight: np.ndarray, scale: float, offset: float, cutoff_s: float
+) -> tuple[float, float]:
     """Iteratively reweighted least squares with Tukey bisquare weights."""
     for _ in range(IRLS_ITERATIONS):
         residual = media - (scale * sub + offset)
@@ -132,15 +140,14 @@ def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
 
 # ---------------------------------------------------------------- anchors from heard lines
 
-MIN_RATIO_SPAN_S = 4.0        # anchors spanning less than this only fix the offset
-SNAP_DRIFT_S = 0.25           # a fitted scale snaps to a framerate ratio that differs by less than
-MIN_SNAP_FRACTION = 0.0005    # this drift over the anchors' span, clipped to these fractions
+MIN_RATIO_SPAN_S = 4.0  # anchors spanning less than this only fix the offset
+SNAP_DRIFT_S = 0.25  # a fitted scale snaps to a framerate ratio that differs by less than
+MIN_SNAP_FRACTION = 0.0005  # this drift over the anchors' span, clipped to these fractions
 MAX_SNAP_FRACTION = 0.01
-ANCHOR_RESIDUAL_S = 0.5       # anchors farther than this from a map count as outliers
+ANCHOR_RESIDUAL_S = 0.5  # anchors farther than this from a map count as outliers
 
 
-def fit_subtitle_anchors(sub_s: np.ndarray, media_s: np.ndarray, weights: np.ndarray,
-                         prior: TimeMap) -> TimeMap:
+def fit_subtitle_anchors(sub_s: np.ndarray, media_s: np.ndarray, weights: np.ndarray, prior: TimeMap) -> TimeMap:
     """The map through (subtitle start, heard start) anchors of aligned lines; (n,) arrays.
 
     Enough anchors over a long enough span: a robust fit (fit_anchors), snapped to a
@@ -197,16 +204,19 @@ def _snap_to_ratio(fitted: TimeMap, sub: np.ndarray, media: np.ndarray, weights:
     return best if min(spreads) <= _spread(fitted, sub, media, weights) * 1.25 + 0.01 else fitted
 
 
-MIN_PIECE_ANCHORS = 5         # a piece of a cut map moves by its own residual when heard this often
-def refine(prior: TimeMap, sub_s: np.ndarray, media_s: np.ndarray, weights: np.ndarray,
-           free_scale: bool = True) -> TimeMap:
+MIN_PIECE_ANCHORS = 5  # a piece of a cut map moves by its own residual when heard this often
+
+
+def refine(
+    prior: TimeMap, sub_s: np.ndarray, media_s: np.ndarray, weights: np.ndarray, free_scale: bool = True
+) -> TimeMap:
     """``prior`` fitted through anchors (subtitle start, heard media start), (n,) each.
 
     A map with cuts is fitted as one line through the anchors with the cuts' jumps taken
     out (scale and first offset; the offset only, at the prior's scale, unless
     ``free_scale``), then each piece with MIN_PIECE_ANCHORS anchors or more near the line
     moves by their weighted median residual."""
-    jumps = prior.offsets_at(sub_s) - prior.offset_s                     # (n,) 0 before any cut
+    jumps = prior.offsets_at(sub_s) - prior.offset_s  # (n,) 0 before any cut
     if free_scale:
         fitted = fit_subtitle_anchors(sub_s, media_s - jumps, weights, prior.without_cuts())
     else:
@@ -215,7 +225,7 @@ def refine(prior: TimeMap, sub_s: np.ndarray, media_s: np.ndarray, weights: np.n
     if not prior.cuts:
         return refined
     residual = media_s - refined(sub_s)
-    piece = np.searchsorted([cut.at_s for cut in refined.cuts], sub_s, side="right")   # (n,) 0 = first
+    piece = np.searchsorted([cut.at_s for cut in refined.cuts], sub_s, side="right")  # (n,) 0 = first
     offsets = [refined.offset_s, *(cut.offset_s for cut in refined.cuts)]
     for k in range(len(offsets)):
         members = (piece == k) & (np.abs(residual) <= ANCHOR_RESIDUAL_S)

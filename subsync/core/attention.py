@@ -20,12 +20,12 @@ import numpy as np
 
 from .activity import SPEECH_THRESHOLD
 
-MEDIAN_FILTER_WIDTH = 7      # frames, as in whisper.timing
-MIN_WORD_S = 0.04            # a snapped word keeps at least this duration
-MIN_SILENCE_S = 0.06         # a boundary moves only across a silence at least this long
-ONSET_FRACTION = 0.5         # a word starts where its attention is half-way risen
-RISE_FRAMES = 3              # ... and stays risen this many frames
-PEAK_MARGIN_S = 0.1          # attention within this of a line's span counts as on target
+MEDIAN_FILTER_WIDTH = 7  # frames, as in whisper.timing
+MIN_WORD_S = 0.04  # a snapped word keeps at least this duration
+MIN_SILENCE_S = 0.06  # a boundary moves only across a silence at least this long
+ONSET_FRACTION = 0.5  # a word starts where its attention is half-way risen
+RISE_FRAMES = 3  # ... and stays risen this many frames
+PEAK_MARGIN_S = 0.1  # attention within this of a line's span counts as on target
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class WordSpans:
     """Per-word times, in seconds from the start of the window's audio."""
 
     start_s: np.ndarray  # (n_words,)
-    end_s: np.ndarray    # (n_words,)
+    end_s: np.ndarray  # (n_words,)
 
 
 def median_filter(x: np.ndarray, width: int) -> np.ndarray:
@@ -48,12 +48,28 @@ def median_filter(x: np.ndarray, width: int) -> np.ndarray:
     if width == 7:
         return _median_of_7(padded)
     windows = np.lib.stride_tricks.sliding_window_view(padded, width, axis=-1)  # (..., n, width)
-    return np.sort(windows, axis=-1)[..., pad]      # the middle of an odd window; 4x np.median's speed
+    return np.sort(windows, axis=-1)[..., pad]  # the middle of an odd window; 4x np.median's speed
 
 
 # Comparators of an optimal sorting network for 7 inputs; the fourth output is the median.
-_SORT_7 = ((0, 6), (2, 3), (4, 5), (0, 2), (1, 4), (3, 6), (0, 1), (2, 5), (3, 4), (1, 2),
-           (4, 6), (2, 3), (4, 5), (1, 2), (3, 4), (5, 6))
+_SORT_7 = (
+    (0, 6),
+    (2, 3),
+    (4, 5),
+    (0, 2),
+    (1, 4),
+    (3, 6),
+    (0, 1),
+    (2, 5),
+    (3, 4),
+    (1, 2),
+    (4, 6),
+    (2, 3),
+    (4, 5),
+    (1, 2),
+    (3, 4),
+    (5, 6),
+)
 
 
 def _median_of_7(padded: np.ndarray) -> np.ndarray:
@@ -92,23 +108,23 @@ def dtw(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     vectorised operations over the frames instead of a sweep of anti-diagonals.
     """
     cost = np.asarray(cost, dtype=np.float64)
-    if not np.isfinite(cost).all():      # a row's running sum would carry an inf or NaN along it
+    if not np.isfinite(cost).all():  # a row's running sum would carry an inf or NaN along it
         return _dtw_by_diagonals(cost)
     n_rows, n_cols = cost.shape
     total = np.full((n_rows + 1, n_cols + 1), np.inf)
     total[0, 0] = 0.0
     step = np.zeros((n_rows + 1, n_cols + 1), dtype=np.int8)  # 0 diagonal, 1 down, 2 right
     for i in range(1, n_rows + 1):
-        diagonal, above = total[i - 1, :-1], total[i - 1, 1:]   # (n_cols,) each
-        entering = np.minimum(diagonal, above)                  # a[j]
+        diagonal, above = total[i - 1, :-1], total[i - 1, 1:]  # (n_cols,) each
+        entering = np.minimum(diagonal, above)  # a[j]
         row = cost[i - 1]
-        cumulative = np.cumsum(row)                             # S[j]
-        before = cumulative - row                               # S[j - 1]
-        offered = entering - before                             # (n_cols,) inf where unreachable
+        cumulative = np.cumsum(row)  # S[j]
+        before = cumulative - row  # S[j - 1]
+        offered = entering - before  # (n_cols,) inf where unreachable
         best = np.minimum.accumulate(offered)
         total[i, 1:] = cumulative + best
         from_left = np.zeros(n_cols, dtype=bool)
-        from_left[1:] = offered[1:] > best[:-1]                 # t[j-1] < a[j]
+        from_left[1:] = offered[1:] > best[:-1]  # t[j-1] < a[j]
         step[i, 1:] = np.where(from_left, 2, np.where(above < diagonal, 1, 0))
     return _backtrace(step, n_rows, n_cols)
 
@@ -162,20 +178,18 @@ def word_spans(attention: np.ndarray, word_token_counts: list[int], frame_s: flo
     predicts text token r (the last row predicts end-of-text).
     word_token_counts: tokens per word, summing to n_text_tokens.
     """
-    matrix = attention_matrix(attention)                        # (n_text + 1, n_frames)
-    rows, cols = dtw(-matrix)                                   # (path,), (path,)
+    matrix = attention_matrix(attention)  # (n_text + 1, n_frames)
+    rows, cols = dtw(-matrix)  # (path,), (path,)
     # The frame where the path first reaches each row: the row's token starts there.
     entered = np.ones(rows.size, dtype=bool)
     entered[1:] = np.diff(rows) > 0
-    row_start_s = cols[entered] * frame_s                        # (n_text + 1,)
+    row_start_s = cols[entered] * frame_s  # (n_text + 1,)
     boundaries = np.concatenate([[0], np.cumsum(word_token_counts)]).astype(int)  # (n_words + 1,)
-    starts = rise_onsets(matrix[boundaries[:-1]], row_start_s[boundaries[:-1]],
-                         row_start_s[boundaries[1:]], frame_s)
+    starts = rise_onsets(matrix[boundaries[:-1]], row_start_s[boundaries[:-1]], row_start_s[boundaries[1:]], frame_s)
     return WordSpans(starts, row_start_s[boundaries[1:]])
 
 
-def rise_onsets(first_rows: np.ndarray, start_s: np.ndarray, end_s: np.ndarray,
-                frame_s: float) -> np.ndarray:
+def rise_onsets(first_rows: np.ndarray, start_s: np.ndarray, end_s: np.ndarray, frame_s: float) -> np.ndarray:
     """Word starts moved forward to where the word's first token's attention rises.
 
     first_rows: (n_words, n_frames) similarity rows of each word's first token.  DTW
@@ -194,8 +208,9 @@ def rise_onsets(first_rows: np.ndarray, start_s: np.ndarray, end_s: np.ndarray,
         threshold = row.min() + ONSET_FRACTION * (row.max() - row.min())
         above = row >= threshold
         # The rise must last RISE_FRAMES: a lone frame of noise in a pause is no onset.
-        held = np.lib.stride_tricks.sliding_window_view(np.r_[above, [True] * (RISE_FRAMES - 1)],
-                                                        RISE_FRAMES).all(axis=1)
+        held = np.lib.stride_tricks.sliding_window_view(np.r_[above, [True] * (RISE_FRAMES - 1)], RISE_FRAMES).all(
+            axis=1
+        )
         starts[k] = (first + int(np.argmax(held))) * frame_s
     return starts
 
@@ -227,15 +242,14 @@ def snap_to_speech(spans: WordSpans, speech: np.ndarray, speech_frame_s: float) 
     return WordSpans(starts, ends)
 
 
-def span_mass(attention: np.ndarray, row_slice: slice, start_s: float, end_s: float,
-              frame_s: float) -> float:
+def span_mass(attention: np.ndarray, row_slice: slice, start_s: float, end_s: float, frame_s: float) -> float:
     """Share of the rows' attention (mean over heads) that falls within the span +- PEAK_MARGIN_S.
 
     attention: (n_heads, n_rows, n_frames), each row summing to one over the frames.
     A line whose attention is focused where DTW put it scores near 1; diffuse or
     misplaced attention scores low.
     """
-    rows = np.asarray(attention)[:, row_slice, :].mean(axis=0)   # (n_line_rows, n_frames)
+    rows = np.asarray(attention)[:, row_slice, :].mean(axis=0)  # (n_line_rows, n_frames)
     if rows.size == 0:
         return 0.0
     first = max(0, int(np.floor((start_s - PEAK_MARGIN_S) / frame_s)))

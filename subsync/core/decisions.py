@@ -18,14 +18,14 @@ from .activity import ACTIVITY_FRAME_S, SPEECH_THRESHOLD
 from .inference import Action
 from .options import SyncOptions
 
-MIN_GAP_S = 0.04              # re-timed lines end at least this long before the next starts
-READING_CHARS_PER_S = 21.0    # readable minimum duration: this many characters per second ...
-MIN_DURATION_S = 0.7          # ... but at least this long (or the line's own duration, if shorter)
-MIN_VISIBLE_S = 0.1           # a line shown for less than this gets the readable minimum
-HEARD_AS_A_WHOLE = 0.5        # fewer aligned lines heard with confidence than this: none is re-timed
-ONSET_CHECK_FRAMES = 15       # a heard start must have speech in most of the 0.15 s after it
-EDGE_S = 0.05                 # a start heard this close to the start or end of the audio is no
-                              # evidence (the decoder puts what it cannot place on the first frame)
+MIN_GAP_S = 0.04  # re-timed lines end at least this long before the next starts
+READING_CHARS_PER_S = 21.0  # readable minimum duration: this many characters per second ...
+MIN_DURATION_S = 0.7  # ... but at least this long (or the line's own duration, if shorter)
+MIN_VISIBLE_S = 0.1  # a line shown for less than this gets the readable minimum
+HEARD_AS_A_WHOLE = 0.5  # fewer aligned lines heard with confidence than this: none is re-timed
+ONSET_CHECK_FRAMES = 15  # a heard start must have speech in most of the 0.15 s after it
+EDGE_S = 0.05  # a start heard this close to the start or end of the audio is no
+# evidence (the decoder puts what it cannot place on the first frame)
 
 
 @dataclass(frozen=True)
@@ -46,28 +46,35 @@ class Heard:
     start_s: float
     end_s: float
     confidence: float
-    words: tuple[Word, ...] = ()        # its words where heard (empty when the listener gave none)
+    words: tuple[Word, ...] = ()  # its words where heard (empty when the listener gave none)
 
 
 @dataclass(frozen=True)
 class LineResult:
     """What happened to one cue; times in media seconds."""
 
-    index: int                  # position in the file (0-based)
-    start_s: float              # new start
-    end_s: float                # new end
-    mapped_start_s: float       # the original start through the final time map
+    index: int  # position in the file (0-based)
+    start_s: float  # new start
+    end_s: float  # new end
+    mapped_start_s: float  # the original start through the final time map
     mapped_end_s: float
     heard_start_s: float | None  # where the line is heard (None: not aligned)
     heard_end_s: float | None
-    confidence: float           # 0..1; 0 for lines that were not aligned
+    confidence: float  # 0..1; 0 for lines that were not aligned
     action: Action
     words: tuple[Word, ...] = ()  # where its words are heard (media seconds; empty: not aligned)
 
 
-def decide(mapped_starts: np.ndarray, mapped_ends: np.ndarray, heard: dict[int, Heard],
-           texts: Sequence[str], options: SyncOptions, retime: bool = True,
-           speech: np.ndarray | None = None, duration_s: float = np.inf) -> list[LineResult]:
+def decide(
+    mapped_starts: np.ndarray,
+    mapped_ends: np.ndarray,
+    heard: dict[int, Heard],
+    texts: Sequence[str],
+    options: SyncOptions,
+    retime: bool = True,
+    speech: np.ndarray | None = None,
+    duration_s: float = np.inf,
+) -> list[LineResult]:
     """Final times: each line heard with confidence, over speech, is judged by the decision
     model (inference.py): kept where the map puts it, or re-timed (moved as a whole) where
     the model puts it, unless that takes it past a neighbour (_in_order); the others keep
@@ -78,34 +85,53 @@ def decide(mapped_starts: np.ndarray, mapped_ends: np.ndarray, heard: dict[int, 
     silence is no evidence, nor one at the edge of the ``duration_s`` long audio."""
     n = mapped_starts.size
     retime = retime and heard_as_a_whole(heard, options.min_confidence)
-    evidence = [i for i in sorted(heard) if retime and heard[i].confidence >= options.min_confidence
-                and is_evidence(heard[i], speech, duration_s)]
+    evidence = [
+        i
+        for i in sorted(heard)
+        if retime and heard[i].confidence >= options.min_confidence and is_evidence(heard[i], speech, duration_s)
+    ]
     shifts = np.zeros(n)
     moved = np.zeros(n, bool)
     if evidence:
-        residuals = np.array([heard[i].start_s - mapped_starts[i] for i in evidence])   # (n_evidence,)
+        residuals = np.array([heard[i].start_s - mapped_starts[i] for i in evidence])  # (n_evidence,)
         verdict = inference.judge(residuals, inference.best_fit(residuals), options.keep_tolerance_s)
         shifts[evidence] = verdict.shift_s
         moved[evidence] = verdict.moves
         gains = np.zeros(n)
         gains[evidence] = verdict.gain - verdict.harm
-        moved &= _in_order(mapped_starts, mapped_ends, shifts, moved, gains,
-                           np.array([bool(t) for t in texts], dtype=bool))
+        moved &= _in_order(
+            mapped_starts, mapped_ends, shifts, moved, gains, np.array([bool(t) for t in texts], dtype=bool)
+        )
         shifts[~moved] = 0.0
     actions = [Action.UNALIGNED if not texts[i] else Action.MAPPED for i in range(n)]
     for i in evidence:
         actions[i] = Action.RETIMED if moved[i] else Action.KEPT
     starts, ends = _tidy(mapped_starts + shifts, mapped_ends + shifts, mapped_starts, mapped_ends, moved, texts)
     return [
-        LineResult(i, float(starts[i]), float(ends[i]), float(mapped_starts[i]), float(mapped_ends[i]),
-                   heard[i].start_s if i in heard else None, heard[i].end_s if i in heard else None,
-                   heard[i].confidence if i in heard else 0.0, actions[i], heard[i].words if i in heard else ())
+        LineResult(
+            i,
+            float(starts[i]),
+            float(ends[i]),
+            float(mapped_starts[i]),
+            float(mapped_ends[i]),
+            heard[i].start_s if i in heard else None,
+            heard[i].end_s if i in heard else None,
+            heard[i].confidence if i in heard else 0.0,
+            actions[i],
+            heard[i].words if i in heard else (),
+        )
         for i in range(n)
     ]
 
 
-def _in_order(mapped_starts: np.ndarray, mapped_ends: np.ndarray, shifts: np.ndarray, moved: np.ndarray,
-              priority: np.ndarray, spoken: np.ndarray) -> np.ndarray:
+def _in_order(
+    mapped_starts: np.ndarray,
+    mapped_ends: np.ndarray,
+    shifts: np.ndarray,
+    moved: np.ndarray,
+    priority: np.ndarray,
+    spoken: np.ndarray,
+) -> np.ndarray:
     """(n,) bool: the moves that keep the lines in order.  Subtitles follow the speech in
     order; a line heard over its neighbour was heard where that neighbour, or the same
     words, are said.  Moves are taken surest first (``priority``, (n,)), each only when
@@ -114,7 +140,7 @@ def _in_order(mapped_starts: np.ndarray, mapped_ends: np.ndarray, shifts: np.nda
     the line after it, as those stand."""
     order = np.argsort(mapped_starts, kind="stable")
     rank = np.empty(order.size, dtype=np.int64)
-    rank[order] = np.arange(order.size)                                       # (n,) place in file order
+    rank[order] = np.arange(order.size)  # (n,) place in file order
     starts, ends = mapped_starts.astype(float).copy(), mapped_ends.astype(float).copy()
     keep = np.zeros(moved.size, bool)
     for i in sorted(np.flatnonzero(moved), key=lambda i: -priority[i]):

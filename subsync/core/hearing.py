@@ -27,20 +27,20 @@ from .listener import HeardLine, Listener, Passage, hear_many
 from .options import SyncOptions
 from .windows import Window, far_window, fullest, plan_windows, spread_sample
 
-Progress = Callable[[str, int, int], None]   # (stage, done, total)
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
-MIN_WINDOW_S = 0.1            # windows with less audio than this are not aligned
-VOICED_ENOUGH = 0.25          # a line heard over this share of speech frames is fully credible
-VOICELESS_FACTOR = 0.2        # the confidence left to a line placed where no speech is detected
-LANGUAGE_WINDOWS = 3          # windows used to detect the spoken language
-SCAN_BELOW = 0.5              # verification below this searches the lines' text in the audio ...
-MAX_SCAN_S = 1200.0           # ... in media up to this long
+MIN_WINDOW_S = 0.1  # windows with less audio than this are not aligned
+VOICED_ENOUGH = 0.25  # a line heard over this share of speech frames is fully credible
+VOICELESS_FACTOR = 0.2  # the confidence left to a line placed where no speech is detected
+LANGUAGE_WINDOWS = 3  # windows used to detect the spoken language
+SCAN_BELOW = 0.5  # verification below this searches the lines' text in the audio ...
+MAX_SCAN_S = 1200.0  # ... in media up to this long
 SCAN_STEP_S = 10.0
 SCAN_BLOCK_S = 15.0
-ACCEPT_SCORE = 0.5            # a clear match whose probes score this is taken as it is
-FINALISTS = 3                 # candidates checked on a second, distant window
-SHORT_SPAN_S = 120.0          # subtitles spanning less than this prefer no drift in verification
-UNIT_SCALE_MARGIN = 0.05      # verification prefers no drift unless another scale scores this much better
+ACCEPT_SCORE = 0.5  # a clear match whose probes score this is taken as it is
+FINALISTS = 3  # candidates checked on a second, distant window
+SHORT_SPAN_S = 120.0  # subtitles spanning less than this prefer no drift in verification
+UNIT_SCALE_MARGIN = 0.05  # verification prefers no drift unless another scale scores this much better
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,8 @@ class Lines:
     """The cues as the engine sees them: spoken text ("" for none) and subtitle times."""
 
     texts: tuple[str, ...]
-    starts_s: np.ndarray            # (n,)
-    ends_s: np.ndarray              # (n,)
+    starts_s: np.ndarray  # (n,)
+    ends_s: np.ndarray  # (n,)
 
 
 def voice_factor(voiced: float) -> float:
@@ -74,16 +74,23 @@ def voiced_share(speech: np.ndarray, start_s: float, end_s: float) -> float:
 class Hearing:
     """A listener over one file's audio and lines: windows heard, maps verified."""
 
-    def __init__(self, listener: Listener, audio: np.ndarray, speech: np.ndarray, lines: Lines,
-                 options: SyncOptions, report: Progress) -> None:
+    def __init__(
+        self,
+        listener: Listener,
+        audio: np.ndarray,
+        speech: np.ndarray,
+        lines: Lines,
+        options: SyncOptions,
+        report: Progress,
+    ) -> None:
         self.listener, self.audio, self.speech, self.lines = listener, audio, speech, lines
         self.duration_s = audio.size / SAMPLE_RATE_HZ
         self.options, self.report = options, report
         self.language = listener.language_for(options.language)
-        self.detected = False               # the language was detected from the audio (not given)
-        self._heard: dict[Window, dict[int, Heard]] = {}   # every window heard, once (verify, sample, align)
+        self.detected = False  # the language was detected from the audio (not given)
+        self._heard: dict[Window, dict[int, Heard]] = {}  # every window heard, once (verify, sample, align)
         keep = timemap.reachable(lines.starts_s, self.duration_s, options.max_offset_s)
-        self.span_s = timemap.span_s(lines.starts_s[keep], lines.ends_s[keep])   # the lines the search can place
+        self.span_s = timemap.span_s(lines.starts_s[keep], lines.ends_s[keep])  # the lines the search can place
 
     def windows(self, time_map: timemap.TimeMap) -> list[Window]:
         starts, ends = timemap.mapped(time_map, self.lines.starts_s, self.lines.ends_s)
@@ -98,8 +105,9 @@ class Hearing:
 
     # ------------------------------------------------------------ verification
 
-    def verify(self, candidates: Sequence[timemap.TimeMap], clear: bool = False,
-               scan: bool = True) -> tuple[timemap.TimeMap, float]:
+    def verify(
+        self, candidates: Sequence[timemap.TimeMap], clear: bool = False, scan: bool = True
+    ) -> tuple[timemap.TimeMap, float]:
         """The candidate map under which the lines' text is best heard where it places
         them, and how well it is heard there (the probed lines' mean confidence).
 
@@ -140,7 +148,7 @@ class Hearing:
 
     def _final(self, candidates: Sequence[timemap.TimeMap], scores: Sequence[float]) -> tuple[timemap.TimeMap, float]:
         """The best-scored few heard again on a second, distant window; the best total wins."""
-        order = np.argsort(-np.asarray(scores), kind="stable")   # best first; a tie keeps the activity's order
+        order = np.argsort(-np.asarray(scores), kind="stable")  # best first; a tie keeps the activity's order
         if scores[order[0]] < self.options.min_confidence:
             return candidates[0], float(scores[order[0]])
         finalists = order[:FINALISTS]
@@ -190,8 +198,10 @@ class Hearing:
         sub = starts[list(evidence)]
         media = np.array([h.start_s for h in evidence.values()])
         weights = np.array([h.confidence for h in evidence.values()])
-        return [timemap.TimeMap(float(scale), anchors.offset_at(float(scale), sub, media, weights))
-                for scale in timemap.COMMON_SCALES]
+        return [
+            timemap.TimeMap(float(scale), anchors.offset_at(float(scale), sub, media, weights))
+            for scale in timemap.COMMON_SCALES
+        ]
 
     def _probe(self, window: Window | None) -> float:
         """The text-length-weighted confidence of a window's lines (0 for no window)."""
@@ -246,18 +256,25 @@ class Hearing:
             return None
         first_frame = int(round(window.start_s * ACTIVITY_FRAMES_PER_S))
         speech = self.speech[first_frame : first_frame + n_frames_for(samples.size)]
-        return Passage(window.start_s, samples, speech,
-                       tuple(window.words(k, self.lines.texts[i]) for k, i in enumerate(window.lines)),
-                       tuple(window.before.split()), tuple(window.after.split()), self.language)
+        return Passage(
+            window.start_s,
+            samples,
+            speech,
+            tuple(window.words(k, self.lines.texts[i]) for k, i in enumerate(window.lines)),
+            tuple(window.before.split()),
+            tuple(window.after.split()),
+            self.language,
+        )
 
     @staticmethod
     def _placed(window: Window, passage: Passage, heard_lines: Sequence[HeardLine] | None) -> dict[int, Heard]:
         """The listener's lines in media seconds, weighed by the speech under each."""
         if heard_lines is None:
             return {}
-        return {index: _heard(line, window.start_s,
-                              voice_factor(voiced_share(passage.speech, line.start_s, line.end_s)))
-                for index, line in zip(window.lines, heard_lines)}
+        return {
+            index: _heard(line, window.start_s, voice_factor(voiced_share(passage.speech, line.start_s, line.end_s)))
+            for index, line in zip(window.lines, heard_lines)
+        }
 
     def _audio(self, start_s: float, end_s: float) -> np.ndarray:
         first = int(round(start_s * SAMPLE_RATE_HZ))
@@ -276,16 +293,22 @@ class Hearing:
         for first in firsts[np.argsort(-counts, kind="stable")]:
             if len(chosen) == LANGUAGE_WINDOWS:
                 break
-            if all(abs(int(first) - other) >= window for other in chosen):   # no overlap
+            if all(abs(int(first) - other) >= window for other in chosen):  # no overlap
                 chosen.append(int(first))
-        return [self._audio(first * ACTIVITY_FRAME_S, min(first * ACTIVITY_FRAME_S + self.listener.window_s,
-                                                          self.duration_s))
-                for first in chosen]
+        return [
+            self._audio(
+                first * ACTIVITY_FRAME_S, min(first * ACTIVITY_FRAME_S + self.listener.window_s, self.duration_s)
+            )
+            for first in chosen
+        ]
 
 
-def voice_onset_s(first_word_start_s: float, first_word_end_s: float,
-                  knee_s: float = listener_errors.FIRST_WORD_KNEE_S,
-                  slope: float = listener_errors.FIRST_WORD_SLOPE) -> float:
+def voice_onset_s(
+    first_word_start_s: float,
+    first_word_end_s: float,
+    knee_s: float = listener_errors.FIRST_WORD_KNEE_S,
+    slope: float = listener_errors.FIRST_WORD_SLOPE,
+) -> float:
     """Where a heard line's voice starts: its first word's start, moved later by ``slope``
     times how much longer than ``knee_s`` (longer than nine in ten first words last) that
     word is heard.  The alignment path must place every frame: it stretches a line's
@@ -302,5 +325,9 @@ def _heard(line: HeardLine, start_s: float, voice: float) -> Heard:
     much of it lies on speech (``voice``, voice_factor).  Its words are as heard."""
     confidence = float(line.score * voice)
     first = line.words[0]
-    return Heard(start_s + voice_onset_s(first.start_s, first.end_s), start_s + line.end_s, confidence,
-                 tuple(Word(w.word, start_s + w.start_s, start_s + w.end_s, confidence) for w in line.words))
+    return Heard(
+        start_s + voice_onset_s(first.start_s, first.end_s),
+        start_s + line.end_s,
+        confidence,
+        tuple(Word(w.word, start_s + w.start_s, start_s + w.end_s, confidence) for w in line.words),
+    )

@@ -33,42 +33,42 @@ import numpy as np
 
 from . import listener_errors
 
-GRID_STEP_S = 0.01              # displacements and errors are weighed on this grid
-REACH_S = 4.0                   # an off line's displacement: uniform within +- this (a window's
-                                # padding, windows.PAD_S, plus its lines' own spread)
+GRID_STEP_S = 0.01  # displacements and errors are weighed on this grid
+REACH_S = 4.0  # an off line's displacement: uniform within +- this (a window's
+# padding, windows.PAD_S, plus its lines' own spread)
 KERNEL_GRID_S = (0.02, 0.03, 0.04, 0.06, 0.08, 0.1, 0.12, 0.15, 0.2, 0.25, 0.3)
-                                # the measured errors are smoothed by a Gaussian kernel; its width
-                                # is chosen from these by likelihood, leaving one recording out
-                                # (kernel_width; listener_errors.py carries the chosen widths)
-TAIL_SHARE = 0.05               # the smoothed errors are mixed with this share of errors uniform over
-                                # twice the reach: other recordings' errors are not the measured ones.
-                                # Set out of sample (benchmarks/decision_model.py: errors fitted on
-                                # half the recordings, drawn from the others) so that on files whose
-                                # only fault is global fewer than 1 line in 100 moves (0.01 / 0.03 let
-                                # 1.4 % of speech lines and 4.7 % of sung ones move)
-MIN_SPREAD_S = 0.04             # the subtitler's own scatter is never taken below this (a frame
-                                # of 25 fps video, and the grid)
+# the measured errors are smoothed by a Gaussian kernel; its width
+# is chosen from these by likelihood, leaving one recording out
+# (kernel_width; listener_errors.py carries the chosen widths)
+TAIL_SHARE = 0.05  # the smoothed errors are mixed with this share of errors uniform over
+# twice the reach: other recordings' errors are not the measured ones.
+# Set out of sample (benchmarks/decision_model.py: errors fitted on
+# half the recordings, drawn from the others) so that on files whose
+# only fault is global fewer than 1 line in 100 moves (0.01 / 0.03 let
+# 1.4 % of speech lines and 4.7 % of sung ones move)
+MIN_SPREAD_S = 0.04  # the subtitler's own scatter is never taken below this (a frame
+# of 25 fps video, and the grid)
 MAX_SPREAD_S = 1.5
-PRIOR_OFF_SHARE = 0.05          # before any evidence, one line in twenty is off ...
-PRIOR_LINES = 20.0              # ... a belief worth this many lines
-MAX_OFF_SHARE = 0.5             # the map is what most lines follow
-LEAD_RANGE_S = (-0.5, 0.5)      # the file's lead is looked for within this: professional lead-ins
-                                # are 0-250 ms (the benchmark's human convention draws 0-300 ms),
-                                # and no subtitler starts lines half a second from their voice
+PRIOR_OFF_SHARE = 0.05  # before any evidence, one line in twenty is off ...
+PRIOR_LINES = 20.0  # ... a belief worth this many lines
+MAX_OFF_SHARE = 0.5  # the map is what most lines follow
+LEAD_RANGE_S = (-0.5, 0.5)  # the file's lead is looked for within this: professional lead-ins
+# are 0-250 ms (the benchmark's human convention draws 0-300 ms),
+# and no subtitler starts lines half a second from their voice
 EM_ROUNDS = 20
-HARM_WEIGHT = 3.0               # a line moves when that makes it right this many times likelier
-                                # than it makes it wrong: harm counts three times a gain
-FALSE_CHANGE_RATE = 0.01        # a refined map replaces the incumbent at this rate when wrong
-CHI2_ONE_DF = {0.01: 6.635, 0.05: 3.841}    # chi-square quantiles, one degree of freedom
+HARM_WEIGHT = 3.0  # a line moves when that makes it right this many times likelier
+# than it makes it wrong: harm counts three times a gain
+FALSE_CHANGE_RATE = 0.01  # a refined map replaces the incumbent at this rate when wrong
+CHI2_ONE_DF = {0.01: 6.635, 0.05: 3.841}  # chi-square quantiles, one degree of freedom
 
 
 class Action(str, Enum):
     """What was done to a line (the value is what reports and JSON show)."""
 
-    KEPT = "kept"               # heard on the map: its timing kept (moved by the map)
-    RETIMED = "retimed"         # heard off the map: moved to where it is heard
-    MAPPED = "mapped"           # not heard surely enough: moved by the map
-    UNALIGNED = "unaligned"     # no words to hear: moved by the map
+    KEPT = "kept"  # heard on the map: its timing kept (moved by the map)
+    RETIMED = "retimed"  # heard off the map: moved to where it is heard
+    MAPPED = "mapped"  # not heard surely enough: moved by the map
+    UNALIGNED = "unaligned"  # no words to hear: moved by the map
 
     def __str__(self) -> str:
         return self.value
@@ -81,19 +81,18 @@ class ErrorModel:
     on the grid of differences (-2 * REACH_S .. 2 * REACH_S)."""
 
     name: str
-    density: np.ndarray         # (n_grid,)
+    density: np.ndarray  # (n_grid,)
 
     def __call__(self, difference_s: np.ndarray) -> np.ndarray:
         x = np.asarray(difference_s) / GRID_STEP_S + (self.density.size - 1) / 2
-        return np.interp(x, np.arange(self.density.size), self.density, left=self.density[0],
-                         right=self.density[-1])
+        return np.interp(x, np.arange(self.density.size), self.density, left=self.density[0], right=self.density[-1])
 
 
 def error_model(name: str, errors_s: np.ndarray, kernel_s: float) -> ErrorModel:
     """An ErrorModel from measured errors (n,) seconds: a Gaussian kernel density of width
     ``kernel_s``, mixed with TAIL_SHARE uniform over the reach."""
     half = int(round(2 * REACH_S / GRID_STEP_S))
-    grid = np.arange(-half, half + 1) * GRID_STEP_S                          # (n_grid,)
+    grid = np.arange(-half, half + 1) * GRID_STEP_S  # (n_grid,)
     errors = np.asarray(errors_s, dtype=np.float64).reshape(-1)
     kernel = np.exp(-0.5 * ((grid[:, None] - errors[None, :]) / kernel_s) ** 2).sum(axis=1)
     kernel /= kernel.sum() * GRID_STEP_S
@@ -110,8 +109,10 @@ def kernel_width(errors_by_recording: list[np.ndarray]) -> float:
         return float(np.median(KERNEL_GRID_S))
 
     def held_out(kernel_s: float) -> float:
-        return sum(float(np.sum(np.log(error_model("", np.concatenate(parts[:k] + parts[k + 1:]), kernel_s)(part)
-                                       + 1e-300))) for k, part in enumerate(parts))
+        return sum(
+            float(np.sum(np.log(error_model("", np.concatenate(parts[:k] + parts[k + 1 :]), kernel_s)(part) + 1e-300)))
+            for k, part in enumerate(parts)
+        )
 
     return float(max(KERNEL_GRID_S, key=held_out))
 
@@ -119,10 +120,12 @@ def kernel_width(errors_by_recording: list[np.ndarray]) -> float:
 @functools.cache
 def measured() -> tuple[ErrorModel, ...]:
     """The measured error models: speech, then singing (listener_errors.py)."""
-    return (error_model("speech", np.array(listener_errors.SPEECH_START_ERRORS_MS) / 1000,
-                        listener_errors.SPEECH_KERNEL_S),
-            error_model("singing", np.array(listener_errors.SINGING_START_ERRORS_MS) / 1000,
-                        listener_errors.SINGING_KERNEL_S))
+    return (
+        error_model("speech", np.array(listener_errors.SPEECH_START_ERRORS_MS) / 1000, listener_errors.SPEECH_KERNEL_S),
+        error_model(
+            "singing", np.array(listener_errors.SINGING_START_ERRORS_MS) / 1000, listener_errors.SINGING_KERNEL_S
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -133,16 +136,18 @@ class FileFit:
     spread_s: float
     off_share: float
     log_likelihood: float
-    errors: str                     # the error model's name
+    errors: str  # the error model's name
 
     def describe(self) -> str:
-        return (f"lead {self.lead_s * 1000:+.0f} ms, spread {self.spread_s * 1000:.0f} ms, "
-                f"{100 * self.off_share:.1f} % off ({self.errors} errors)")
+        return (
+            f"lead {self.lead_s * 1000:+.0f} ms, spread {self.spread_s * 1000:.0f} ms, "
+            f"{100 * self.off_share:.1f} % off ({self.errors} errors)"
+        )
 
 
 def _displacements() -> np.ndarray:
     half = int(round(REACH_S / GRID_STEP_S))
-    return np.arange(-half, half + 1) * GRID_STEP_S                           # (n_e,)
+    return np.arange(-half, half + 1) * GRID_STEP_S  # (n_e,)
 
 
 def _prior(spread_s: float, off_share: float) -> tuple[np.ndarray, np.ndarray]:
@@ -152,11 +157,12 @@ def _prior(spread_s: float, off_share: float) -> tuple[np.ndarray, np.ndarray]:
     return (1 - off_share) * on / on.sum(), off_share * np.full(e.size, 1 / e.size)
 
 
-def _joint(residuals_s: np.ndarray, errors: ErrorModel, lead_s: float, spread_s: float,
-           off_share: float) -> tuple[np.ndarray, np.ndarray]:
+def _joint(
+    residuals_s: np.ndarray, errors: ErrorModel, lead_s: float, spread_s: float, off_share: float
+) -> tuple[np.ndarray, np.ndarray]:
     """(on, off) joint mass of each line and displacement, (n, n_e) each."""
     e = _displacements()
-    likelihood = errors(residuals_s[:, None] - lead_s - e[None, :])          # (n, n_e) per second
+    likelihood = errors(residuals_s[:, None] - lead_s - e[None, :])  # (n, n_e) per second
     on, off = _prior(spread_s, off_share)
     return likelihood * on, likelihood * off
 
@@ -172,11 +178,12 @@ def fit(residuals_s: np.ndarray, errors: ErrorModel) -> FileFit:
     spread, off_share = 0.1, PRIOR_OFF_SHARE
     for _ in range(EM_ROUNDS):
         on, off = _joint(r, errors, lead, spread, off_share)
-        total = on.sum(axis=1) + off.sum(axis=1) + 1e-300                     # (n,)
-        p_on = on / total[:, None]                                            # (n, n_e) posterior mass
-        w_on = p_on.sum(axis=1)                                               # (n,)
-        off_share = float(np.clip((np.sum(1 - w_on) + PRIOR_OFF_SHARE * PRIOR_LINES) / (r.size + PRIOR_LINES),
-                                  0.0, MAX_OFF_SHARE))
+        total = on.sum(axis=1) + off.sum(axis=1) + 1e-300  # (n,)
+        p_on = on / total[:, None]  # (n, n_e) posterior mass
+        w_on = p_on.sum(axis=1)  # (n,)
+        off_share = float(
+            np.clip((np.sum(1 - w_on) + PRIOR_OFF_SHARE * PRIOR_LINES) / (r.size + PRIOR_LINES), 0.0, MAX_OFF_SHARE)
+        )
         if w_on.sum() > 0:
             spread = float(np.clip(np.sqrt(np.sum(p_on * e[None, :] ** 2) / w_on.sum()), MIN_SPREAD_S, MAX_SPREAD_S))
         lead = _best_lead(r, errors, lead, spread, off_share)
@@ -198,8 +205,9 @@ def _marginal(errors: ErrorModel, spread_s: float, off_share: float) -> ErrorMod
     return ErrorModel(errors.name, np.convolve(errors.density, on + off, mode="same"))
 
 
-def log_likelihood(residuals_s: np.ndarray, errors: ErrorModel, lead_s: float, spread_s: float,
-                   off_share: float) -> float:
+def log_likelihood(
+    residuals_s: np.ndarray, errors: ErrorModel, lead_s: float, spread_s: float, off_share: float
+) -> float:
     """log p(residuals | parameters), the lines independent."""
     r = np.asarray(residuals_s, dtype=np.float64).reshape(-1)
     return float(np.sum(np.log(_marginal(errors, spread_s, off_share)(r - lead_s) + 1e-300)))
@@ -232,11 +240,12 @@ class Verdict:
     gain: np.ndarray
     harm: np.ndarray
     shift_s: np.ndarray
-    moves: np.ndarray               # (n,) bool
+    moves: np.ndarray  # (n,) bool
 
 
-def judge(residuals_s: np.ndarray, file_fit: FileFit, tolerance_s: float,
-          models: tuple[ErrorModel, ...] | None = None) -> Verdict:
+def judge(
+    residuals_s: np.ndarray, file_fit: FileFit, tolerance_s: float, models: tuple[ErrorModel, ...] | None = None
+) -> Verdict:
     """Each line's decision under ``file_fit``.  Its best place is the displacement with
     the most posterior mass within ``tolerance_s`` of it; it moves there when the chance
     that this makes it right (it was wrong) is at least HARM_WEIGHT times the chance that
@@ -246,27 +255,31 @@ def judge(residuals_s: np.ndarray, file_fit: FileFit, tolerance_s: float,
     errors = next(m for m in (models or measured()) if m.name == file_fit.errors)
     on, off = _joint(r, errors, file_fit.lead_s, file_fit.spread_s, file_fit.off_share)
     mass = on + off
-    mass /= mass.sum(axis=1, keepdims=True) + 1e-300                          # (n, n_e) posterior
+    mass /= mass.sum(axis=1, keepdims=True) + 1e-300  # (n, n_e) posterior
     e = _displacements()
-    steps = np.arange(e.size) - e.size // 2                                   # (n_e,) e in grid steps
+    steps = np.arange(e.size) - e.size // 2  # (n_e,) e in grid steps
     k = int(round(tolerance_s / GRID_STEP_S))
-    cumulative = np.pad(np.cumsum(mass, axis=1), ((0, 0), (1, 0)))            # (n, n_e + 1)
+    cumulative = np.pad(np.cumsum(mass, axis=1), ((0, 0), (1, 0)))  # (n, n_e + 1)
     centre = np.arange(e.size)
     near = cumulative[:, np.minimum(centre + k + 1, e.size)] - cumulative[:, np.maximum(centre - k, 0)]  # (n, n_e)
-    best = np.argmax(near, axis=1)                                            # (n,)
-    right_here = np.abs(steps) <= k                                           # (n_e,)
-    right_there = np.abs(steps[None, :] - steps[best][:, None]) <= k          # (n, n_e)
+    best = np.argmax(near, axis=1)  # (n,)
+    right_here = np.abs(steps) <= k  # (n_e,)
+    right_there = np.abs(steps[None, :] - steps[best][:, None]) <= k  # (n, n_e)
     gain = np.sum(mass * (~right_here[None, :] & right_there), axis=1)
     harm = np.sum(mass * (right_here[None, :] & ~right_there), axis=1)
-    within_reach = np.abs(r - file_fit.lead_s) <= REACH_S                     # (n,) else the listener failed
+    within_reach = np.abs(r - file_fit.lead_s) <= REACH_S  # (n,) else the listener failed
     moves = (gain >= HARM_WEIGHT * harm) & (gain > 0) & (np.abs(steps[best]) > k) & within_reach
     wrong = 1 - np.sum(mass[:, right_here], axis=1)
     return Verdict(wrong, gain, harm, np.where(moves, e[best], 0.0), moves)
 
 
-def refit_shift(incumbent_residuals_s: np.ndarray, refined_residuals_s: np.ndarray,
-                models: tuple[ErrorModel, ...] | None = None, keep_lead: bool = True,
-                tolerance_s: float = 0.25) -> float | None:
+def refit_shift(
+    incumbent_residuals_s: np.ndarray,
+    refined_residuals_s: np.ndarray,
+    models: tuple[ErrorModel, ...] | None = None,
+    keep_lead: bool = True,
+    tolerance_s: float = 0.25,
+) -> float | None:
     """Do the heard lines reject the incumbent map for a refined one with another drift?
     A likelihood ratio test, each map with the file's parameters fitted under it (the
     lead takes up any offset), at FALSE_CHANGE_RATE (one degree of freedom: the drift).
@@ -279,7 +292,7 @@ def refit_shift(incumbent_residuals_s: np.ndarray, refined_residuals_s: np.ndarr
     if not rejects(incumbent, refined):
         return None
     if lead_beyond_range(incumbent) or wrong_share(incumbent, tolerance_s) > 0.5 or not keep_lead:
-        return refined.lead_s               # no lead to keep (most lines off under it): on the voice
+        return refined.lead_s  # no lead to keep (most lines off under it): on the voice
     return refined.lead_s - incumbent.lead_s
 
 

@@ -21,19 +21,19 @@ import numpy as np
 class Passage:
     """What to listen for: the words of some subtitle lines in up to ``window_s`` of audio."""
 
-    start_s: float                      # media time of samples[0]
-    samples: np.ndarray                 # (n_samples,) float32 mono at SAMPLE_RATE_HZ
-    speech: np.ndarray                  # (n_frames,) speech activity of those samples (ACTIVITY_FRAME_S grid)
+    start_s: float  # media time of samples[0]
+    samples: np.ndarray  # (n_samples,) float32 mono at SAMPLE_RATE_HZ
+    speech: np.ndarray  # (n_frames,) speech activity of those samples (ACTIVITY_FRAME_S grid)
     lines: tuple[tuple[str, ...], ...]  # the words of each line to place
-    before: tuple[str, ...] = ()        # context words heard just before the first line (not placed)
-    after: tuple[str, ...] = ()         # context words heard just after the last line
-    language: str | None = None         # the spoken language (ISO 639-1)
+    before: tuple[str, ...] = ()  # context words heard just before the first line (not placed)
+    after: tuple[str, ...] = ()  # context words heard just after the last line
+    language: str | None = None  # the spoken language (ISO 639-1)
 
 
 @dataclass(frozen=True)
 class HeardWord:
     word: str
-    start_s: float                      # seconds from the passage's start
+    start_s: float  # seconds from the passage's start
     end_s: float
 
 
@@ -41,8 +41,8 @@ class HeardWord:
 class HeardLine:
     """Where one line's words are heard in a passage, and how sure the listener is."""
 
-    words: tuple[HeardWord, ...]        # in order, times from the passage's start
-    score: float                        # 0..1: how likely the text is spoken where it was placed
+    words: tuple[HeardWord, ...]  # in order, times from the passage's start
+    score: float  # 0..1: how likely the text is spoken where it was placed
 
     @property
     def start_s(self) -> float:
@@ -57,8 +57,8 @@ class HeardLine:
 class Listener(Protocol):
     """Hears subtitle lines in audio.  Implementations: Whisper, replay."""
 
-    name: str               # for reports: the model spec ("base", a directory...)
-    window_s: float         # the longest passage it hears at once
+    name: str  # for reports: the model spec ("base", a directory...)
+    window_s: float  # the longest passage it hears at once
 
     def language_for(self, requested: str | None) -> str | None:
         """The language to hear in, given the user's choice (None: to be detected); raises

@@ -14,14 +14,20 @@ from .hearing import Hearing, Lines
 from .options import SyncOptions
 
 MIN_DRIFT_ANCHOR_SHARE = 0.5  # heard lines must span this share of the subtitles to refit the drift
-MIN_REFIT_LINES = 5           # fewer heard lines than this refit no drift
-TILE_GAP_S = 0.02             # cues this close to the previous one's end continue it (subtitlers
-                              # leave at least two frames, 66-83 ms, between chained lines) ...
-TILED_SHARE = 0.9             # ... and this share of them so: the cues tile the audio
+MIN_REFIT_LINES = 5  # fewer heard lines than this refit no drift
+TILE_GAP_S = 0.02  # cues this close to the previous one's end continue it (subtitlers
+# leave at least two frames, 66-83 ms, between chained lines) ...
+TILED_SHARE = 0.9  # ... and this share of them so: the cues tile the audio
 
 
-def chosen_map(incumbent: timemap.TimeMap, lines: Lines, heard: dict[int, Heard],
-               options: SyncOptions, span_s: float, hearing: Hearing | None = None) -> timemap.TimeMap:
+def chosen_map(
+    incumbent: timemap.TimeMap,
+    lines: Lines,
+    heard: dict[int, Heard],
+    options: SyncOptions,
+    span_s: float,
+    hearing: Hearing | None = None,
+) -> timemap.TimeMap:
     """The incumbent map (from the speech pattern over whole cue intervals, or verified),
     unless the heard lines reject it for the map refined through them: a likelihood ratio
     test under the decision model at its false-change rate (inference.refit_shift).  The
@@ -50,18 +56,19 @@ def chosen_map(incumbent: timemap.TimeMap, lines: Lines, heard: dict[int, Heard]
         if drifted.scale == incumbent.scale or inference.rejects(level_fit, drifted_fit):
             refined, refined_fit = drifted, drifted_fit
     offset_only = refined.scale == incumbent.scale and not incumbent.cuts
-    blind = tiled(lines)                    # the speech pattern cannot place tiling cues' offset
+    blind = tiled(lines)  # the speech pattern cannot place tiling cues' offset
     on_voice = refined.shifted(refined.scale, refined_fit.lead_s)
     incumbent_fit = inference.best_fit(media - incumbent(sub))
     if offset_only and _rejected(incumbent_fit, level_fit):
         # no lead in range explains the heard lines: the offset is off
         if incumbent.scale == 1.0 and not _rejected(inference.best_fit(media - sub), level_fit):
-            return timemap.TimeMap.identity()   # the input's own offset explains them: it stands
+            return timemap.TimeMap.identity()  # the input's own offset explains them: it stands
         return on_voice
-    if offset_only:                         # tiling cues: the heard lines place them, on their voice
+    if offset_only:  # tiling cues: the heard lines place them, on their voice
         return on_voice if blind else incumbent
-    shift_s = inference.refit_shift(media - incumbent(sub), media - refined(sub), keep_lead=not blind,
-                                    tolerance_s=options.keep_tolerance_s)
+    shift_s = inference.refit_shift(
+        media - incumbent(sub), media - refined(sub), keep_lead=not blind, tolerance_s=options.keep_tolerance_s
+    )
     if shift_s is None:
         return incumbent
     if not incumbent.cuts:
@@ -69,8 +76,9 @@ def chosen_map(incumbent: timemap.TimeMap, lines: Lines, heard: dict[int, Heard]
     return refined.shifted(refined.scale, shift_s)
 
 
-def _kept_lead(fallback: timemap.TimeMap, hearing: Hearing | None, blind: bool,
-               on_voice: timemap.TimeMap) -> timemap.TimeMap:
+def _kept_lead(
+    fallback: timemap.TimeMap, hearing: Hearing | None, blind: bool, on_voice: timemap.TimeMap
+) -> timemap.TimeMap:
     """A drift the heard lines chose, with the subtitler's own lead: the speech pattern's
     map at its scale near where the heard lines put the voice (_pattern_map); ``fallback``
     when the cues tile the audio (their pattern fixes no offset: the lines go on their
@@ -95,9 +103,14 @@ def _pattern_map(hearing: Hearing, on_voice: timemap.TimeMap) -> timemap.TimeMap
     does: the lead the heard lines show under the rejected map is no measure of it (its
     residuals slope with the drift).  None when the pattern gives nothing."""
     starts, ends = searched_cues(hearing.lines, hearing.speech, hearing.options)
-    offset_s = search.offset_at(hearing.speech, starts, ends, on_voice.scale,
-                                on_voice.offset_s - inference.LEAD_RANGE_S[1],
-                                on_voice.offset_s - inference.LEAD_RANGE_S[0])
+    offset_s = search.offset_at(
+        hearing.speech,
+        starts,
+        ends,
+        on_voice.scale,
+        on_voice.offset_s - inference.LEAD_RANGE_S[1],
+        on_voice.offset_s - inference.LEAD_RANGE_S[0],
+    )
     return None if offset_s is None else timemap.TimeMap(on_voice.scale, offset_s)
 
 
@@ -106,17 +119,21 @@ def tiled(lines: Lines) -> bool:
     TILED_SHARE of them or more, as audiobook and read-along captions do)?  Their on/off
     pattern is then one block: it fixes the span, not where the lines lie within it."""
     order = np.argsort(lines.starts_s, kind="stable")
-    gaps = lines.starts_s[order][1:] - lines.ends_s[order][:-1]               # (n - 1,)
+    gaps = lines.starts_s[order][1:] - lines.ends_s[order][:-1]  # (n - 1,)
     return gaps.size >= MIN_REFIT_LINES and float(np.mean(np.abs(gaps) <= TILE_GAP_S)) >= TILED_SHARE
 
 
-def _heard_anchors(lines: Lines, heard: dict[int, Heard], options: SyncOptions,
-             hearing: Hearing | None = None) -> tuple[np.ndarray, np.ndarray, list[int]]:
+def _heard_anchors(
+    lines: Lines, heard: dict[int, Heard], options: SyncOptions, hearing: Hearing | None = None
+) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """(subtitle start, heard start) of the lines whose heard start is evidence (heard with
     confidence, over speech, not at the audio's edge), (n,) each, and their numbers."""
     speech, duration_s = (hearing.speech, hearing.duration_s) if hearing else (None, np.inf)
-    index = [i for i in sorted(heard) if heard[i].confidence >= options.min_confidence
-             and is_evidence(heard[i], speech, duration_s)]
+    index = [
+        i
+        for i in sorted(heard)
+        if heard[i].confidence >= options.min_confidence and is_evidence(heard[i], speech, duration_s)
+    ]
     return lines.starts_s[index], np.array([heard[i].start_s for i in index]), index
 
 

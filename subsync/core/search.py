@@ -19,26 +19,26 @@ from .timemap import COMMON_SCALES, FRAMERATE_RATIOS, Cut, TimeMap
 
 # ---------------------------------------------------------------- global search
 
-MAX_REFINE_FRACTION = 0.005     # continuous scale refinement: within +-0.5 % of the best ratio
-REFINE_CHUNK_S = 120.0          # refinement splits the subtitle span into chunks of about this length
+MAX_REFINE_FRACTION = 0.005  # continuous scale refinement: within +-0.5 % of the best ratio
+REFINE_CHUNK_S = 120.0  # refinement splits the subtitle span into chunks of about this length
 MIN_REFINE_CHUNKS = 4
 MAX_REFINE_CHUNKS = 32
 MIN_CHUNK_CUES = 3
-CHUNK_SEARCH_MARGIN_S = 2.0     # chunk offsets are searched within drift + this of the global offset
-VERIFY_RADIUS_S = 1.0           # a refined map is re-correlated within this of its offset
+CHUNK_SEARCH_MARGIN_S = 2.0  # chunk offsets are searched within drift + this of the global offset
+VERIFY_RADIUS_S = 1.0  # a refined map is re-correlated within this of its offset
 REFINE_ROUNDS = 2
-MIN_REFINE_DRIFT_S = 0.06       # a refined scale must move the span's ends by at least this ...
-MIN_REFINE_GAIN = 0.002         # ... and raise the full correlation by this fraction
-RUNNER_UP_EXCLUSION_S = 1.0     # "clearly different" offsets are at least this far from the best
-FLAT_SCORE = 1e-6               # scores this close (relative) are equal: float rounding
-UNIT_SCALE_PREFERENCE = 0.05    # another ratio must beat scale 1.0 by this fraction of its score
+MIN_REFINE_DRIFT_S = 0.06  # a refined scale must move the span's ends by at least this ...
+MIN_REFINE_GAIN = 0.002  # ... and raise the full correlation by this fraction
+RUNNER_UP_EXCLUSION_S = 1.0  # "clearly different" offsets are at least this far from the best
+FLAT_SCORE = 1e-6  # scores this close (relative) are equal: float rounding
+UNIT_SCALE_PREFERENCE = 0.05  # another ratio must beat scale 1.0 by this fraction of its score
 
 
 @dataclass(frozen=True)
 class GlobalMatch:
     time_map: TimeMap
-    score: float          # normalized correlation of the best match, comparable across scales
-    runner_up: float      # best score among clearly different offsets (for confidence)
+    score: float  # normalized correlation of the best match, comparable across scales
+    runner_up: float  # best score among clearly different offsets (for confidence)
 
 
 @dataclass(frozen=True)
@@ -56,11 +56,11 @@ class _Reference:
     """
 
     def __init__(self, centred: np.ndarray, start_frame: int, max_raster: int, rms: float) -> None:
-        self.centred = centred                                         # (n,) float64
+        self.centred = centred  # (n,) float64
         self.start_frame = start_frame
         self.rms = rms
         self.n_fft = _fast_length(centred.size + max_raster - 1)
-        self.spectrum = np.fft.rfft(centred, self.n_fft)               # (n_fft // 2 + 1,)
+        self.spectrum = np.fft.rfft(centred, self.n_fft)  # (n_fft // 2 + 1,)
 
     def lag_scores(self, raster: np.ndarray, lags: np.ndarray) -> np.ndarray:
         """Normalized correlation for raster[k] ~ media frame k + lag; (n_lags,).
@@ -73,20 +73,21 @@ class _Reference:
         """
         raster_norm = float(np.linalg.norm(raster))
         if raster_norm <= 1e-6 * np.sqrt(raster.size) or self.rms <= 0:
-            return np.zeros(lags.size)                                 # a flat raster carries no timing
-        product = np.fft.rfft(raster, self.n_fft)                      # (n_fft // 2 + 1,) complex
+            return np.zeros(lags.size)  # a flat raster carries no timing
+        product = np.fft.rfft(raster, self.n_fft)  # (n_fft // 2 + 1,) complex
         np.conj(product, out=product)
-        product *= self.spectrum                                       # (in place: one spectrum less)
-        correlation = np.fft.irfft(product, self.n_fft)                # (n_fft,) circular, no wrap
+        product *= self.spectrum  # (in place: one spectrum less)
+        correlation = np.fft.irfft(product, self.n_fft)  # (n_fft,) circular, no wrap
         del product
-        local = lags - self.start_frame                                # (n_lags,) into self.centred
+        local = lags - self.start_frame  # (n_lags,) into self.centred
         overlaps = (local + raster.size > 0) & (local < self.centred.size)
         numerator = np.where(overlaps, correlation[np.mod(local, self.n_fft)], 0.0)
         return numerator / (raster_norm * self.rms * np.sqrt(raster.size))
 
 
-def global_search(speech: np.ndarray, starts_s, ends_s, max_offset_s: float = 600.0,
-                  scales=FRAMERATE_RATIOS) -> GlobalMatch:
+def global_search(
+    speech: np.ndarray, starts_s, ends_s, max_offset_s: float = 600.0, scales=FRAMERATE_RATIOS
+) -> GlobalMatch:
     """Best map media = scale * subtitle + offset from speech activity and cue times.
 
     speech: (n_frames,) activity on the ACTIVITY_FRAME_S grid (see activity.speech_activity).
@@ -102,11 +103,11 @@ def offset_at(speech: np.ndarray, starts_s, ends_s, scale: float, low_s: float, 
     found another way.  None when there is nothing to correlate, or when the best match
     in the window is at its edge (the pattern prefers an offset outside it, or is flat, as
     one cue longer than its speech is: it says nothing of where in the window)."""
-    speech = np.asarray(speech, dtype=np.float64).reshape(-1)              # (n_frames,)
-    starts, ends = _valid_cues(starts_s, ends_s)                            # (n_cues,) each
+    speech = np.asarray(speech, dtype=np.float64).reshape(-1)  # (n_frames,)
+    starts, ends = _valid_cues(starts_s, ends_s)  # (n_cues,) each
     if starts.size == 0 or speech.size == 0 or np.ptp(speech) == 0 or high_s < low_s:
         return None
-    centred = speech - speech.mean()                                        # (n_frames,)
+    centred = speech - speech.mean()  # (n_frames,)
     reference = _Reference(centred, 0, _raster_length(starts, ends, scale), float(np.sqrt(np.mean(centred**2))))
     offsets, scores = _scale_scores(reference, starts, ends, scale, max(abs(low_s), abs(high_s)) + ACTIVITY_FRAME_S)
     offsets_s = offsets * ACTIVITY_FRAME_S
@@ -115,21 +116,22 @@ def offset_at(speech: np.ndarray, starts_s, ends_s, scale: float, low_s: float, 
     if allowed.size < 3 or not np.any(scores[allowed] > 0):
         return None
     best = allowed[np.argmax(scores[allowed])]
-    flat = FLAT_SCORE * max(abs(float(scores[best])), 1e-12)          # rounding, not a rise
+    flat = FLAT_SCORE * max(abs(float(scores[best])), 1e-12)  # rounding, not a rise
     if scores[best] - max(scores[allowed[0]], scores[allowed[-1]]) <= flat:
         return None
     return float(np.clip(_peak(offsets, scores, inside).offset_s, low_s, high_s))
 
 
-def _search(speech: np.ndarray, starts_s, ends_s, max_offset_s: float,
-            scales) -> tuple[GlobalMatch, dict[float, tuple[np.ndarray, np.ndarray]]]:
+def _search(
+    speech: np.ndarray, starts_s, ends_s, max_offset_s: float, scales
+) -> tuple[GlobalMatch, dict[float, tuple[np.ndarray, np.ndarray]]]:
     """The global match and each scale's (offsets in frames, scores), computed once."""
-    speech = np.asarray(speech, dtype=np.float64).reshape(-1)              # (n_frames,)
-    starts, ends = _valid_cues(starts_s, ends_s)                            # (n_cues,) each
+    speech = np.asarray(speech, dtype=np.float64).reshape(-1)  # (n_frames,)
+    starts, ends = _valid_cues(starts_s, ends_s)  # (n_cues,) each
     scales = tuple(float(scale) for scale in scales)
     if starts.size == 0 or speech.size == 0 or np.ptp(speech) == 0 or not scales:
         return GlobalMatch(TimeMap.identity(), 0.0, 0.0), {}
-    centred = speech - speech.mean()                                        # (n_frames,)
+    centred = speech - speech.mean()  # (n_frames,)
     longest = _raster_length(starts, ends, max(scales) * (1 + 2 * MAX_REFINE_FRACTION))
     reference = _Reference(centred, 0, longest, float(np.sqrt(np.mean(centred**2))))
     scores = {scale: _scale_scores(reference, starts, ends, scale, max_offset_s) for scale in scales}
@@ -145,13 +147,14 @@ PEAKS_PER_SCALE = 3
 
 @dataclass(frozen=True)
 class Candidates:
-    maps: list[TimeMap]     # best first
-    margin: float           # best peak score over the next clearly different one (inf: no other)
-    score: float = 0.0      # the best map's normalised correlation (1: the cues are the speech)
+    maps: list[TimeMap]  # best first
+    margin: float  # best peak score over the next clearly different one (inf: no other)
+    score: float = 0.0  # the best map's normalised correlation (1: the cues are the speech)
 
 
-def candidate_maps(speech: np.ndarray, starts_s, ends_s, max_offset_s: float = 600.0,
-                   scales=FRAMERATE_RATIOS, limit: int = 8) -> Candidates:
+def candidate_maps(
+    speech: np.ndarray, starts_s, ends_s, max_offset_s: float = 600.0, scales=FRAMERATE_RATIOS, limit: int = 8
+) -> Candidates:
     """The most likely maps, best first, for a model to verify.
 
     Short files correlate with a wrong ratio or offset by chance almost as well as
@@ -171,8 +174,7 @@ def candidate_maps(speech: np.ndarray, starts_s, ends_s, max_offset_s: float = 6
     ranked.sort(key=lambda item: -item[0])
     chosen = [match.time_map]
     for candidate in [m for _, m in ranked[:limit]] + common:
-        if all(abs(candidate.scale - c.scale) > 1e-9 or abs(candidate.offset_s - c.offset_s) > 0.5
-               for c in chosen):
+        if all(abs(candidate.scale - c.scale) > 1e-9 or abs(candidate.offset_s - c.offset_s) > 0.5 for c in chosen):
             chosen.append(candidate)
     return Candidates(chosen, _margin(ranked, starts_s), match.score)
 
@@ -185,8 +187,7 @@ def _margin(ranked: list[tuple[float, TimeMap]], starts_s) -> float:
         return 0.0
     ends = np.array([np.min(starts_s), np.max(starts_s)], dtype=float)
     best = ranked[0][1]
-    rivals = [score for score, m in ranked[1:]
-              if np.max(np.abs(m(ends) - best(ends))) > RUNNER_UP_EXCLUSION_S]
+    rivals = [score for score, m in ranked[1:] if np.max(np.abs(m(ends) - best(ends))) > RUNNER_UP_EXCLUSION_S]
     return float(ranked[0][0] / rivals[0]) if rivals and rivals[0] > 0 else float("inf")
 
 
@@ -200,7 +201,7 @@ def _top_peaks(offsets: np.ndarray, scores: np.ndarray) -> list[tuple[float, flo
         if not np.isfinite(scores[best]) or scores[best] <= 0:
             break
         peaks.append((float(offsets[best] * ACTIVITY_FRAME_S), float(scores[best])))
-        scores[max(0, best - exclusion): best + exclusion + 1] = -np.inf
+        scores[max(0, best - exclusion) : best + exclusion + 1] = -np.inf
     return peaks
 
 
@@ -226,16 +227,21 @@ def _raster_base(starts: np.ndarray, scale: float) -> int:
     return int(np.floor(scale * starts.min() * ACTIVITY_FRAMES_PER_S))
 
 
-def _centred_raster(starts: np.ndarray, ends: np.ndarray, scale: float, base: int,
-                    length: int) -> np.ndarray:
+def _centred_raster(starts: np.ndarray, ends: np.ndarray, scale: float, base: int, length: int) -> np.ndarray:
     """Zero-mean cue raster on the scaled subtitle clock from frame `base`; (length,)."""
     origin_s = base * ACTIVITY_FRAME_S
     raster = cue_activity(scale * starts - origin_s, scale * ends - origin_s, length).astype(np.float64)
     return raster - raster.mean()
 
 
-def _search_scale(reference: _Reference, starts: np.ndarray, ends: np.ndarray, scale: float,
-                  max_offset_s: float, centre_s: float | None = None) -> _Peak:
+def _search_scale(
+    reference: _Reference,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    scale: float,
+    max_offset_s: float,
+    centre_s: float | None = None,
+) -> _Peak:
     """Best offset for one scale within +-max_offset_s (within VERIFY_RADIUS_S of centre_s if given)."""
     offsets, scores = _scale_scores(reference, starts, ends, scale, max_offset_s)
     allowed = None
@@ -244,8 +250,9 @@ def _search_scale(reference: _Reference, starts: np.ndarray, ends: np.ndarray, s
     return _peak(offsets, scores, allowed)
 
 
-def _scale_scores(reference: _Reference, starts: np.ndarray, ends: np.ndarray, scale: float,
-                  max_offset_s: float) -> tuple[np.ndarray, np.ndarray]:
+def _scale_scores(
+    reference: _Reference, starts: np.ndarray, ends: np.ndarray, scale: float, max_offset_s: float
+) -> tuple[np.ndarray, np.ndarray]:
     """(offsets in frames, correlation scores), each (n_offsets,), of one scale over +-max_offset_s."""
     limit = int(np.floor(max_offset_s * ACTIVITY_FRAMES_PER_S))
     offsets = np.arange(-limit, limit + 1)
@@ -262,7 +269,7 @@ def _peak(offsets: np.ndarray, scores: np.ndarray, allowed: np.ndarray | None = 
         best = int(np.flatnonzero(allowed)[np.argmax(scores[allowed])])
     shift = 0.0
     if 0 < best < scores.size - 1:
-        left, centre, right = scores[best - 1:best + 2]
+        left, centre, right = scores[best - 1 : best + 2]
         curvature = left - 2 * centre + right
         if curvature < 0:
             shift = float(np.clip(0.5 * (left - right) / curvature, -0.5, 0.5))
@@ -273,7 +280,7 @@ def _peak(offsets: np.ndarray, scores: np.ndarray, allowed: np.ndarray | None = 
 
 def _fast_length(n: int) -> int:
     """Smallest 2^a 3^b 5^c >= n (fast for pocketfft)."""
-    best = 1 << max(0, (n - 1).bit_length())                # the power of two always works
+    best = 1 << max(0, (n - 1).bit_length())  # the power of two always works
     power5 = 1
     while power5 < best:
         power35 = power5
@@ -289,8 +296,10 @@ def _fast_length(n: int) -> int:
 
 # ---------------------------------------------------------------- continuous scale refinement
 
-def _refine_scale(reference: _Reference, starts: np.ndarray, ends: np.ndarray,
-                  scale: float, peak: _Peak, max_offset_s: float) -> tuple[float, _Peak]:
+
+def _refine_scale(
+    reference: _Reference, starts: np.ndarray, ends: np.ndarray, scale: float, peak: _Peak, max_offset_s: float
+) -> tuple[float, _Peak]:
     """Refine a framerate ratio continuously (within +-0.5 %) from per-chunk offsets.
 
     Each chunk of cues is correlated on its own at the current scale; a robust
@@ -304,7 +313,7 @@ def _refine_scale(reference: _Reference, starts: np.ndarray, ends: np.ndarray,
         if candidate is None or abs(candidate.scale / scale - 1) > MAX_REFINE_FRACTION * 1.2:
             break
         if abs(candidate.scale - best_scale) * span_s < MIN_REFINE_DRIFT_S:
-            break   # within the noise of the chunk offsets: keep the (standard) scale
+            break  # within the noise of the chunk offsets: keep the (standard) scale
         checked = _search_scale(reference, starts, ends, candidate.scale, max_offset_s, candidate.offset_s)
         if checked.score <= best_peak.score * (1 + MIN_REFINE_GAIN):
             break
@@ -312,8 +321,9 @@ def _refine_scale(reference: _Reference, starts: np.ndarray, ends: np.ndarray,
     return best_scale, best_peak
 
 
-def _chunk_fit(reference: _Reference, starts: np.ndarray, ends: np.ndarray, scale: float,
-               offset_s: float) -> TimeMap | None:
+def _chunk_fit(
+    reference: _Reference, starts: np.ndarray, ends: np.ndarray, scale: float, offset_s: float
+) -> TimeMap | None:
     """Fit a map through the best offsets of time chunks of the cues (at `scale`); None if too few."""
     span_s = ends.max() - starts.min()
     n_chunks = int(np.clip(round(span_s / REFINE_CHUNK_S), MIN_REFINE_CHUNKS, MAX_REFINE_CHUNKS))
@@ -334,12 +344,18 @@ def _chunk_fit(reference: _Reference, starts: np.ndarray, ends: np.ndarray, scal
         weights.append(found.score)
     if len(sub_s) < MIN_REFINE_CHUNKS // 2 + 1:
         return None
-    return fit_anchors(np.array(sub_s), np.array(media_s), np.array(weights),
-                       prior=TimeMap(scale, offset_s), max_residual_s=CHUNK_SEARCH_MARGIN_S / 4)
+    return fit_anchors(
+        np.array(sub_s),
+        np.array(media_s),
+        np.array(weights),
+        prior=TimeMap(scale, offset_s),
+        max_residual_s=CHUNK_SEARCH_MARGIN_S / 4,
+    )
 
 
-def _chunk_offset(film: _Reference, starts: np.ndarray, ends: np.ndarray, scale: float,
-                  offset_s: float, radius_s: float) -> _Peak | None:
+def _chunk_offset(
+    film: _Reference, starts: np.ndarray, ends: np.ndarray, scale: float, offset_s: float, radius_s: float
+) -> _Peak | None:
     """Best offset of one chunk of cues within radius_s of offset_s, on a slice of the film."""
     base = _raster_base(starts, scale)
     length = _raster_length(starts, ends, scale)
@@ -357,16 +373,17 @@ def _chunk_offset(film: _Reference, starts: np.ndarray, ends: np.ndarray, scale:
 
 # ---------------------------------------------------------------- cuts: a piecewise map
 
-CUT_CHUNK_S = 40.0          # cues are grouped into chunks of about this much subtitle time
-MIN_CUT_CHUNK_CUES = 3      # (chunks with fewer cues join their neighbour)
-CUT_BIN_S = 0.25            # chunk offsets are compared on this grid; a step of one bin is free
-CUT_PENALTY = 1.5           # a cut must raise the chunks' summed correlation by this much
-MIN_CUT_S = 1.5             # pieces whose offsets differ by less than this are one piece
-CUT_REFINE_RADIUS_S = 0.5   # a piece's offset is refined within this of its grid offset
+CUT_CHUNK_S = 40.0  # cues are grouped into chunks of about this much subtitle time
+MIN_CUT_CHUNK_CUES = 3  # (chunks with fewer cues join their neighbour)
+CUT_BIN_S = 0.25  # chunk offsets are compared on this grid; a step of one bin is free
+CUT_PENALTY = 1.5  # a cut must raise the chunks' summed correlation by this much
+MIN_CUT_S = 1.5  # pieces whose offsets differ by less than this are one piece
+CUT_REFINE_RADIUS_S = 0.5  # a piece's offset is refined within this of its grid offset
 
 
-def find_cuts(speech: np.ndarray, starts_s, ends_s, base: TimeMap, max_offset_s: float = 600.0,
-              penalty: float = CUT_PENALTY) -> TimeMap:
+def find_cuts(
+    speech: np.ndarray, starts_s, ends_s, base: TimeMap, max_offset_s: float = 600.0, penalty: float = CUT_PENALTY
+) -> TimeMap:
     """``base`` with cuts where the subtitle's edit parts from the media's.
 
     The cues are grouped into chunks of about CUT_CHUNK_S; each chunk is correlated
@@ -378,26 +395,30 @@ def find_cuts(speech: np.ndarray, starts_s, ends_s, base: TimeMap, max_offset_s:
     the cue where the two pieces' offsets explain the speech best.  Returns ``base``
     itself when no cut pays.
     """
-    speech = np.asarray(speech, dtype=np.float64).reshape(-1)              # (n_frames,)
+    speech = np.asarray(speech, dtype=np.float64).reshape(-1)  # (n_frames,)
     starts, ends = _valid_cues(starts_s, ends_s)
     order = np.argsort(starts, kind="stable")
-    starts, ends = starts[order], ends[order]                              # (n_cues,) each
+    starts, ends = starts[order], ends[order]  # (n_cues,) each
     chunks = _cut_chunks(starts, ends)
     if len(chunks) < 2 or speech.size == 0 or np.ptp(speech) == 0:
         return base
     centred = speech - speech.mean()
-    film = _Reference(centred, 0, 1, float(np.sqrt(np.mean(centred ** 2))))
+    film = _Reference(centred, 0, 1, float(np.sqrt(np.mean(centred**2))))
     n_bins = int(np.floor(max_offset_s / CUT_BIN_S))
-    grid_s = base.offset_s + CUT_BIN_S * np.arange(-n_bins, n_bins + 1)     # (n_offsets,)
+    grid_s = base.offset_s + CUT_BIN_S * np.arange(-n_bins, n_bins + 1)  # (n_offsets,)
     scores = np.stack([_binned_scores(film, starts[c], ends[c], base.scale, grid_s) for c in chunks])
-    path = _best_path(scores, penalty)                                     # (n_chunks,) grid index
+    path = _best_path(scores, penalty)  # (n_chunks,) grid index
     pieces = _pieces(path, grid_s)
     if len(pieces) < 2:
         return base
-    offsets = [_piece_offset(film, starts, ends, chunks, first, stop, base.scale, grid_s[path[first]])
-               for first, stop in pieces]
-    cut_cues = [_cut_cue(centred, starts, ends, base.scale, chunks, pieces[k - 1], pieces[k],
-                         offsets[k - 1], offsets[k]) for k in range(1, len(pieces))]
+    offsets = [
+        _piece_offset(film, starts, ends, chunks, first, stop, base.scale, grid_s[path[first]])
+        for first, stop in pieces
+    ]
+    cut_cues = [
+        _cut_cue(centred, starts, ends, base.scale, chunks, pieces[k - 1], pieces[k], offsets[k - 1], offsets[k])
+        for k in range(1, len(pieces))
+    ]
     cuts = tuple(Cut(float(starts[cue]), offset) for cue, offset in zip(cut_cues, offsets[1:]))
     return TimeMap(base.scale, offsets[0], cuts)
 
@@ -420,8 +441,9 @@ def _cut_chunks(starts: np.ndarray, ends: np.ndarray) -> list[np.ndarray]:
     return [np.array(chunk) for chunk in chunks]
 
 
-def _binned_scores(film: _Reference, starts: np.ndarray, ends: np.ndarray, scale: float,
-                   grid_s: np.ndarray) -> np.ndarray:
+def _binned_scores(
+    film: _Reference, starts: np.ndarray, ends: np.ndarray, scale: float, grid_s: np.ndarray
+) -> np.ndarray:
     """A chunk's best normalised correlation within each CUT_BIN_S bin of offsets; (n_grid,)."""
     base = _raster_base(starts, scale)
     length = _raster_length(starts, ends, scale)
@@ -434,9 +456,9 @@ def _binned_scores(film: _Reference, starts: np.ndarray, ends: np.ndarray, scale
     if stop - first <= 0:
         return np.zeros(grid_s.size)
     piece = _Reference(film.centred[first:stop], first, length, film.rms)
-    offsets = np.arange(lowest, highest + 1)                               # frames
+    offsets = np.arange(lowest, highest + 1)  # frames
     frame_scores = piece.lag_scores(raster, offsets + base)
-    centres = np.round(grid_s * ACTIVITY_FRAMES_PER_S).astype(int) - lowest         # (n_grid,) into offsets
+    centres = np.round(grid_s * ACTIVITY_FRAMES_PER_S).astype(int) - lowest  # (n_grid,) into offsets
     window = np.clip(centres[:, None] + np.arange(-half, half + 1)[None, :], 0, offsets.size - 1)
     return frame_scores[window].max(axis=1)
 
@@ -448,7 +470,7 @@ def _best_path(scores: np.ndarray, penalty: float) -> np.ndarray:
     back = np.zeros((n_chunks, n_grid), dtype=np.int64)
     for c in range(1, n_chunks):
         padded = np.concatenate([[-np.inf], total, [-np.inf]])
-        neighbours = np.stack([padded[:-2], padded[1:-1], padded[2:]])        # (3, n_grid)
+        neighbours = np.stack([padded[:-2], padded[1:-1], padded[2:]])  # (3, n_grid)
         step = np.argmax(neighbours, axis=0)
         stay = neighbours[step, np.arange(n_grid)]
         jump_from = int(np.argmax(total))
@@ -473,28 +495,44 @@ def _pieces(path: np.ndarray, grid_s: np.ndarray) -> list[tuple[int, int]]:
     return pieces
 
 
-def _piece_offset(film: _Reference, starts: np.ndarray, ends: np.ndarray, chunks: list[np.ndarray],
-                  first: int, stop: int, scale: float, near_s: float) -> float:
+def _piece_offset(
+    film: _Reference,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    chunks: list[np.ndarray],
+    first: int,
+    stop: int,
+    scale: float,
+    near_s: float,
+) -> float:
     """The offset of a piece's cues, refined near its grid offset."""
     members = np.concatenate(chunks[first:stop])
     found = _chunk_offset(film, starts[members], ends[members], scale, near_s, CUT_REFINE_RADIUS_S)
     return float(found.offset_s) if found is not None else float(near_s)
 
 
-def _cut_cue(centred: np.ndarray, starts: np.ndarray, ends: np.ndarray, scale: float,
-             chunks: list[np.ndarray], before: tuple[int, int], after: tuple[int, int],
-             offset_before_s: float, offset_after_s: float) -> int:
+def _cut_cue(
+    centred: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    scale: float,
+    chunks: list[np.ndarray],
+    before: tuple[int, int],
+    after: tuple[int, int],
+    offset_before_s: float,
+    offset_after_s: float,
+) -> int:
     """The first cue of the later piece: among the cues of the chunks on either side of the
     jump, the split that lets the two offsets explain the speech under the cues best."""
-    cues = np.concatenate([chunks[before[1] - 1], chunks[after[0]]])          # candidates, in order
+    cues = np.concatenate([chunks[before[1] - 1], chunks[after[0]]])  # candidates, in order
     cumulative = np.concatenate([[0.0], np.cumsum(centred)])
 
-    def explained(offset_s: float) -> np.ndarray:                           # (n_candidates,)
+    def explained(offset_s: float) -> np.ndarray:  # (n_candidates,)
         first = np.clip(np.round((scale * starts[cues] + offset_s) * ACTIVITY_FRAMES_PER_S), 0, centred.size)
         stop = np.clip(np.round((scale * ends[cues] + offset_s) * ACTIVITY_FRAMES_PER_S), 0, centred.size)
         return cumulative[stop.astype(int)] - cumulative[first.astype(int)]
 
     early, late = explained(offset_before_s), explained(offset_after_s)
     # split k = 1..n-1: cues[:k] take the earlier offset, cues[k:] the later
-    totals = np.cumsum(early)[:-1] + np.cumsum(late[::-1])[::-1][1:]      # (n_candidates - 1,)
+    totals = np.cumsum(early)[:-1] + np.cumsum(late[::-1])[::-1][1:]  # (n_candidates - 1,)
     return int(cues[1 + int(np.argmax(totals))])

@@ -26,9 +26,9 @@ class Cut:
 
 @dataclass(frozen=True)
 class TimeMap:
-    scale: float       # media_s = scale * subtitle_s + offset_s (before the first cut)
+    scale: float  # media_s = scale * subtitle_s + offset_s (before the first cut)
     offset_s: float
-    cuts: tuple[Cut, ...] = ()   # later pieces of the map, in subtitle-time order
+    cuts: tuple[Cut, ...] = ()  # later pieces of the map, in subtitle-time order
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scale", float(self.scale))
@@ -71,8 +71,7 @@ class TimeMap:
 
     def shifted(self, scale: float, delta_s: float) -> TimeMap:
         """The same pieces at ``scale``, every offset moved by ``delta_s``."""
-        return TimeMap(scale, self.offset_s + delta_s,
-                       tuple(Cut(c.at_s, c.offset_s + delta_s) for c in self.cuts))
+        return TimeMap(scale, self.offset_s + delta_s, tuple(Cut(c.at_s, c.offset_s + delta_s) for c in self.cuts))
 
 
 # ---------------------------------------------------------------- framerate ratios
@@ -87,7 +86,7 @@ def _framerate_ratios() -> tuple[float, ...]:
 
 
 FRAMERATE_RATIOS: tuple[float, ...] = _framerate_ratios()
-COMMON_SCALES = (1.0, 25 / (24000 / 1001), (24000 / 1001) / 25)   # no change, PAL speed-up both ways
+COMMON_SCALES = (1.0, 25 / (24000 / 1001), (24000 / 1001) / 25)  # no change, PAL speed-up both ways
 
 
 def reachable(starts_s: np.ndarray, media_s: float, max_offset_s: float) -> np.ndarray:

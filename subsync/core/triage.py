@@ -33,25 +33,25 @@ from .decisions import Heard, heard_as_a_whole, is_evidence
 from .timemap import TimeMap
 from .windows import Window, spread_sample
 
-SAMPLE_WINDOWS = 12           # windows heard first, spread over the file
-SILENT_SHARE = 0.2            # a line over less than this share of speech frames is suspect
-ONSET_FAR_S = 0.6             # no voice onset this close to where the line's voice should start ...
-SILENT_START_S = 0.3          # ... while the first this much of it is mostly silent: suspect
-CUT_NEAR_S = 20.0             # lines this close (subtitle seconds) to a cut are suspect
-ALL_WINDOWS_SHARE = 0.6       # suspect windows beyond this share of all: hear every window
-WRONG_SHARE = 0.1             # the sample's fit puts more lines than this off or scattered beyond
-                              # the tolerance: hear every window
-FAST_SAMPLE = "fast: a sample"   # Plan.reason when only the sample is heard (SyncOptions.fast)
-EVERY_LINE = "every line"        # Plan.reason when every window is heard as asked (SyncOptions.every_line)
+SAMPLE_WINDOWS = 12  # windows heard first, spread over the file
+SILENT_SHARE = 0.2  # a line over less than this share of speech frames is suspect
+ONSET_FAR_S = 0.6  # no voice onset this close to where the line's voice should start ...
+SILENT_START_S = 0.3  # ... while the first this much of it is mostly silent: suspect
+CUT_NEAR_S = 20.0  # lines this close (subtitle seconds) to a cut are suspect
+ALL_WINDOWS_SHARE = 0.6  # suspect windows beyond this share of all: hear every window
+WRONG_SHARE = 0.1  # the sample's fit puts more lines than this off or scattered beyond
+# the tolerance: hear every window
+FAST_SAMPLE = "fast: a sample"  # Plan.reason when only the sample is heard (SyncOptions.fast)
+EVERY_LINE = "every line"  # Plan.reason when every window is heard as asked (SyncOptions.every_line)
 
 
 @dataclass(frozen=True)
 class Plan:
     """The windows to hear (the sample's among them), and why."""
 
-    windows: tuple[Window, ...]     # every window to hear, the sample's included, in file order
-    total: int                      # windows in the file
-    reason: str                     # why these (for the summary and the report)
+    windows: tuple[Window, ...]  # every window to hear, the sample's included, in file order
+    total: int  # windows in the file
+    reason: str  # why these (for the summary and the report)
 
     @property
     def every(self) -> bool:
@@ -62,10 +62,10 @@ class Plan:
 class Listened:
     """How much of a file the per-line pass heard, and why (the summary and the report)."""
 
-    heard: int                      # windows of the per-line pass heard
-    total: int                      # windows in the file under the final map
+    heard: int  # windows of the per-line pass heard
+    total: int  # windows in the file under the final map
     why: str
-    passages: int = 0               # distinct passages heard in all (verification's probes included)
+    passages: int = 0  # distinct passages heard in all (verification's probes included)
 
 
 def sample(windows: Sequence[Window]) -> list[Window]:
@@ -77,9 +77,18 @@ def every_window(windows: Sequence[Window], reason: str) -> Plan:
     return Plan(tuple(windows), len(windows), reason)
 
 
-def plan(windows: Sequence[Window], sampled: dict[int, Heard], mapped_starts: np.ndarray,
-         mapped_ends: np.ndarray, starts_s: np.ndarray, speech: np.ndarray, time_map: TimeMap,
-         min_confidence: float, off: Sequence[int] = (), tolerance_s: float = 0.25) -> Plan:
+def plan(
+    windows: Sequence[Window],
+    sampled: dict[int, Heard],
+    mapped_starts: np.ndarray,
+    mapped_ends: np.ndarray,
+    starts_s: np.ndarray,
+    speech: np.ndarray,
+    time_map: TimeMap,
+    min_confidence: float,
+    off: Sequence[int] = (),
+    tolerance_s: float = 0.25,
+) -> Plan:
     """What to hear after the sample (``sampled``: its heard lines).
 
     mapped_starts, mapped_ends: (n,) the lines under ``time_map`` (media seconds);
@@ -90,18 +99,18 @@ def plan(windows: Sequence[Window], sampled: dict[int, Heard], mapped_starts: np
     if not heard_as_a_whole(sampled, min_confidence):
         return every_window(windows, "the sample's text is not heard as a whole")
     confident = [i for i, h in sampled.items() if h.confidence >= min_confidence and is_evidence(h, speech)]
-    deviations = np.array([sampled[i].start_s - mapped_starts[i] for i in confident])   # (n_confident,)
+    deviations = np.array([sampled[i].start_s - mapped_starts[i] for i in confident])  # (n_confident,)
     fit = inference.best_fit(deviations)
     if inference.wrong_share(fit, tolerance_s) > WRONG_SHARE:
         return every_window(windows, f"the sample's lines are off or scatter ({fit.describe()})")
     lead = fit.lead_s
-    voiced = np.r_[0, np.cumsum(np.asarray(speech) >= SPEECH_THRESHOLD)]       # (n_frames + 1,) speech frames before
+    voiced = np.r_[0, np.cumsum(np.asarray(speech) >= SPEECH_THRESHOLD)]  # (n_frames + 1,) speech frames before
     reasons = {
         "over silence": _over_silence(mapped_starts, mapped_ends, voiced),
         "no voice onset near": _no_onset(mapped_starts + lead, speech, voiced),
         "near a cut": _near_cut(starts_s, time_map),
     }
-    placed = np.zeros(mapped_starts.size, bool)          # the lines some window holds
+    placed = np.zeros(mapped_starts.size, bool)  # the lines some window holds
     placed[[i for w in windows for i in w.lines]] = True
     reasons = {name: mask & placed for name, mask in reasons.items()}
     missed = np.zeros(mapped_starts.size, bool)
@@ -111,7 +120,7 @@ def plan(windows: Sequence[Window], sampled: dict[int, Heard], mapped_starts: np
         lines = list(window.lines)
         if any(mask[lines].any() for mask in reasons.values()):
             chosen.add(window)
-        if missed[lines].any():               # a gross miss in the sample: its neighbours too
+        if missed[lines].any():  # a gross miss in the sample: its neighbours too
             chosen.update(windows[max(k - 1, 0) : k + 2])
     counts = {name: int(mask.sum()) for name, mask in (*reasons.items(), ("off in the sample", missed)) if mask.any()}
     why = ", ".join(f"{n} {name}" for name, n in counts.items()) or "none"
@@ -134,11 +143,12 @@ def _over_silence(starts_s: np.ndarray, ends_s: np.ndarray, voiced: np.ndarray) 
 def _no_onset(voice_starts_s: np.ndarray, speech: np.ndarray, voiced: np.ndarray) -> np.ndarray:
     """(n,) bool: where the line's voice should start is mostly silent for SILENT_START_S,
     and no voice starts within ONSET_FAR_S of it."""
-    rises_s = voice_onsets(speech) * ACTIVITY_FRAME_S                           # (n_rises,) sorted
+    rises_s = voice_onsets(speech) * ACTIVITY_FRAME_S  # (n_rises,) sorted
     if rises_s.size:
         at = np.clip(np.searchsorted(rises_s, voice_starts_s), 1, rises_s.size) - 1
-        nearest = np.minimum(np.abs(rises_s[at] - voice_starts_s),
-                             np.abs(rises_s[np.minimum(at + 1, rises_s.size - 1)] - voice_starts_s))
+        nearest = np.minimum(
+            np.abs(rises_s[at] - voice_starts_s), np.abs(rises_s[np.minimum(at + 1, rises_s.size - 1)] - voice_starts_s)
+        )
     else:
         nearest = np.full(voice_starts_s.size, np.inf)
     span = round(SILENT_START_S * ACTIVITY_FRAMES_PER_S)

@@ -7,19 +7,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-PAD_S = 2.0                   # audio kept before a window's first line and after its last
+PAD_S = 2.0  # audio kept before a window's first line and after its last
 
 
 @dataclass(frozen=True)
 class Window:
-    start_s: float                  # media time of the window's first sample
+    start_s: float  # media time of the window's first sample
     end_s: float
-    lines: tuple[int, ...]          # cue indices aligned here (their times are used)
-    before: str = ""                # context text heard before the first line (times discarded)
-    after: str = ""                 # context text heard after the last line
+    lines: tuple[int, ...]  # cue indices aligned here (their times are used)
+    before: str = ""  # context text heard before the first line (times discarded)
+    after: str = ""  # context text heard after the last line
     shares: tuple[float, ...] = ()  # per line, the share of its mapped time inside the window:
-                                    # a line longer than a window is heard by that share of its
-                                    # first words (empty: every line whole)
+    # a line longer than a window is heard by that share of its
+    # first words (empty: every line whole)
 
     def words(self, k: int, text: str) -> tuple[str, ...]:
         """The words of the window's k-th line (``text``) that it hears: all of them, or
@@ -29,8 +29,9 @@ class Window:
         return words if share >= 1.0 else words[: max(1, int(np.ceil(share * len(words))))]
 
 
-def plan_windows(mapped_starts: np.ndarray, mapped_ends: np.ndarray, texts: Sequence[str],
-                 duration_s: float, window_s: float) -> list[Window]:
+def plan_windows(
+    mapped_starts: np.ndarray, mapped_ends: np.ndarray, texts: Sequence[str], duration_s: float, window_s: float
+) -> list[Window]:
     """Group consecutive spoken lines into windows of at most ``window_s`` of audio.
 
     Each window spans its lines' mapped times plus PAD_S on each side; lines that only
@@ -38,8 +39,11 @@ def plan_windows(mapped_starts: np.ndarray, mapped_ends: np.ndarray, texts: Sequ
     longer than a window opens one of its own, which hears the share of its first words
     that its time inside gives (Window.shares): its start is heard, not skipped.
     """
-    order = [i for i in np.argsort(mapped_starts, kind="stable") if texts[i]
-             and mapped_ends[i] > 0 and mapped_starts[i] < duration_s]
+    order = [
+        i
+        for i in np.argsort(mapped_starts, kind="stable")
+        if texts[i] and mapped_ends[i] > 0 and mapped_starts[i] < duration_s
+    ]
     windows: list[Window] = []
     k = 0
     while k < len(order):
@@ -56,8 +60,9 @@ def plan_windows(mapped_starts: np.ndarray, mapped_ends: np.ndarray, texts: Sequ
         before = _context(previous, -1, start, end, mapped_starts, mapped_ends, texts)
         after = _context(following, +1, start, end, mapped_starts, mapped_ends, texts)
         shares = tuple(_inside(start, end, mapped_starts[i], mapped_ends[i]) for i in group)
-        windows.append(Window(start, end, tuple(int(i) for i in group), before, after,
-                              shares if min(shares) < 1.0 else ()))
+        windows.append(
+            Window(start, end, tuple(int(i) for i in group), before, after, shares if min(shares) < 1.0 else ())
+        )
     return windows
 
 

@@ -8,7 +8,7 @@ from subsync.errors import SubtitleError
 from .document import Cue, Line, Span, line_number, split_lines
 from .timestamps import MAX_HOURS, ass_seconds
 
-_NEEDED_FIELDS = frozenset({"start", "end", "text"})     # a Format line must name these
+_NEEDED_FIELDS = frozenset({"start", "end", "text"})  # a Format line must name these
 
 
 def parse_ass(text: str, name: str) -> tuple[list[Cue], list[Span]]:
@@ -31,9 +31,11 @@ def parse_ass(text: str, name: str) -> tuple[list[Cue], list[Span]]:
             continue
         if key != "dialogue":
             continue
-        if fields is None or not _NEEDED_FIELDS <= set(fields):
-            raise SubtitleError(f"{name}: line {line_number(text, line.offset)}: Dialogue before a Format line "
-                                "naming Start, End and Text")
+        if fields is None or not set(fields) >= _NEEDED_FIELDS:
+            raise SubtitleError(
+                f"{name}: line {line_number(text, line.offset)}: Dialogue before a Format line "
+                "naming Start, End and Text"
+            )
         cue, span = _dialogue(text, name, line, value, fields, len(cues))
         cues.append(cue)
         spans.append(span)
@@ -42,11 +44,12 @@ def parse_ass(text: str, name: str) -> tuple[list[Cue], list[Span]]:
 
 def _dialogue(text: str, name: str, line: Line, value: str, fields: list[str], index: int) -> tuple[Cue, Span]:
     """The cue of a Dialogue line (``value``: what follows its colon) and its timestamp span."""
-    first = line.offset + len(line.content) - len(value)               # where the values begin
+    first = line.offset + len(line.content) - len(value)  # where the values begin
     values = value.split(",", len(fields) - 1)
     if len(values) < len(fields):
-        raise SubtitleError(f"{name}: line {line_number(text, line.offset)}: a Dialogue line with "
-                            f"{len(values)} of {len(fields)} fields")
+        raise SubtitleError(
+            f"{name}: line {line_number(text, line.offset)}: a Dialogue line with {len(values)} of {len(fields)} fields"
+        )
     positions = [first]
     for v in values[:-1]:
         positions.append(positions[-1] + len(v) + 1)
@@ -56,8 +59,10 @@ def _dialogue(text: str, name: str, line: Line, value: str, fields: list[str], i
         raw = values[k]
         seconds = ass_seconds(raw)
         if seconds is None:
-            raise SubtitleError(f"{name}: line {line_number(text, line.offset)}: malformed time {raw.strip()[:60]!r} "
-                                f"(H:MM:SS.cc, at most {MAX_HOURS} hours)")
+            raise SubtitleError(
+                f"{name}: line {line_number(text, line.offset)}: malformed time {raw.strip()[:60]!r} "
+                f"(H:MM:SS.cc, at most {MAX_HOURS} hours)"
+            )
         lead = len(raw) - len(raw.lstrip())
         stamps.append((seconds, positions[k] + lead, positions[k] + lead + len(raw.strip())))
     (start_s, a0, a1), (end_s, b0, b1) = stamps

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from .encoding import encode
 from .timestamps import restamp, vtt_seconds
 
-Span = tuple[int, int, int, int]     # where a cue's two timestamps stand in the text
+Span = tuple[int, int, int, int]  # where a cue's two timestamps stand in the text
 
 _LINE_END_RE = re.compile(r"\r\n|\n|\r")
 
@@ -38,7 +38,7 @@ class SubtitleDocument:
     _bom: bytes = field(default=b"", repr=False)
     # Per cue: (start_begin, start_end, end_begin, end_end) offsets in _text.
     _spans: tuple[Span, ...] = field(default=(), repr=False)
-    format: str = "srt"             # "srt", "vtt" (WebVTT) or "ass" (ASS/SSA); see conversion.py
+    format: str = "srt"  # "srt", "vtt" (WebVTT) or "ass" (ASS/SSA); see conversion.py
     # Per cue: (begin, end) offsets in _text of the timestamps inside its text (WebVTT's
     # <00:00:10.000>); they move with the cue.
     _inline: tuple[tuple[tuple[int, int], ...], ...] = field(default=(), repr=False)
@@ -61,7 +61,7 @@ def split_lines(text: str) -> list[Line]:
     lines: list[Line] = []
     pos = 0
     for match in _LINE_END_RE.finditer(text):
-        lines.append(Line(text[pos:match.start()], pos))
+        lines.append(Line(text[pos : match.start()], pos))
         pos = match.end()
     if pos < len(text):
         lines.append(Line(text[pos:], pos))

@@ -18,10 +18,28 @@ _BOMS: tuple[tuple[bytes, str, str], ...] = (
 # Single-byte codecs that make sense for subtitle files, most likely first
 # (used to break ties between equally plausible guesses).
 _SINGLE_BYTE_CODECS: tuple[str, ...] = (
-    "cp1252", "latin_1", "iso8859_15", "cp1250", "iso8859_2", "cp1251",
-    "koi8_r", "koi8_u", "cp1253", "cp1254", "cp1257", "cp1255", "cp1256",
-    "cp1258", "iso8859_5", "iso8859_7", "iso8859_9", "iso8859_13",
-    "iso8859_16", "cp874", "cp866", "mac_roman",
+    "cp1252",
+    "latin_1",
+    "iso8859_15",
+    "cp1250",
+    "iso8859_2",
+    "cp1251",
+    "koi8_r",
+    "koi8_u",
+    "cp1253",
+    "cp1254",
+    "cp1257",
+    "cp1255",
+    "cp1256",
+    "cp1258",
+    "iso8859_5",
+    "iso8859_7",
+    "iso8859_9",
+    "iso8859_13",
+    "iso8859_16",
+    "cp874",
+    "cp866",
+    "mac_roman",
 )
 
 
@@ -30,8 +48,8 @@ class Decoded:
     """Decoded text plus how to get its bytes back: ``encode(text, codec, bom)``."""
 
     text: str
-    encoding: str       # the name shown to users, e.g. "utf-8-sig" or "latin-1"
-    codec: str          # the codec that encodes ``text`` (without the BOM)
+    encoding: str  # the name shown to users, e.g. "utf-8-sig" or "latin-1"
+    codec: str  # the codec that encodes ``text`` (without the BOM)
     bom: bytes
 
 
@@ -69,7 +87,7 @@ def _decode_bom(data: bytes) -> Decoded | None:
     """Decode a file that starts with a Unicode byte order mark."""
     for bom, encoding, codec in _BOMS:
         if data.startswith(bom):
-            return _try_decode(data[len(bom):], encoding, codec, bom)
+            return _try_decode(data[len(bom) :], encoding, codec, bom)
     return None
 
 

@@ -59,7 +59,7 @@ def _document(decoded: Decoded, label: str, kind: str, supported: str) -> Subtit
         cues, spans = parse_srt(decoded.text, label, supported)
     else:
         cues, spans = _PARSERS[kind](decoded.text, label)
-    if not cues:                     # a blank file (every parser finds nothing in one), or no cue in it
+    if not cues:  # a blank file (every parser finds nothing in one), or no cue in it
         raise SubtitleError(f"{label}: contains no subtitle cues")
     return SubtitleDocument(
         cues=tuple(cues),
@@ -107,8 +107,7 @@ def _read(path: PathLike, parse: Callable[[bytes, str], SubtitleDocument]) -> Su
 # --------------------------------------------------------------------------
 
 
-def render_subtitles(doc: SubtitleDocument, times_s: Sequence[tuple[float, float]],
-                     kind: str | None = None) -> bytes:
+def render_subtitles(doc: SubtitleDocument, times_s: Sequence[tuple[float, float]], kind: str | None = None) -> bytes:
     """The document with new times: its own bytes with only the timestamps changed, or,
     when ``kind`` names another format, converted to it (conversion.convert)."""
     if kind is not None and kind != doc.format:
@@ -116,8 +115,9 @@ def render_subtitles(doc: SubtitleDocument, times_s: Sequence[tuple[float, float
     return render_in_place(doc, times_s)
 
 
-def write_subtitles(doc: SubtitleDocument, times_s: Sequence[tuple[float, float]], path: PathLike,
-                    kind: str | None = None) -> None:
+def write_subtitles(
+    doc: SubtitleDocument, times_s: Sequence[tuple[float, float]], path: PathLike, kind: str | None = None
+) -> None:
     """render_subtitles, written atomically to ``path``."""
     _write(render_subtitles(doc, times_s, kind), path)
 

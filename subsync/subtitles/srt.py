@@ -10,11 +10,9 @@ from subsync.errors import SubtitleError
 from .document import Cue, Line, Span, split_lines
 from .timestamps import SRT_STAMP, srt_ms
 
-_TIMING_RE = re.compile(
-    r"^[ \t]*(?P<a>" + SRT_STAMP + r")[ \t]*-->[ \t]*(?P<b>" + SRT_STAMP + r")(?P<rest>(?:\s.*)?)$"
-)
+_TIMING_RE = re.compile(r"^[ \t]*(?P<a>" + SRT_STAMP + r")[ \t]*-->[ \t]*(?P<b>" + SRT_STAMP + r")(?P<rest>(?:\s.*)?)$")
 _NUMBER_RE = re.compile(r"^\s*([0-9]+)\s*$")
-_QUOTE_CHARS = 60                # longest file excerpt quoted in an error message
+_QUOTE_CHARS = 60  # longest file excerpt quoted in an error message
 
 
 def parse_srt(text: str, name: str, supported: str = "SRT is") -> tuple[list[Cue], list[Span]]:
@@ -98,7 +96,7 @@ class _Parser:
                 raise self.not_srt(i)
             number, t = start
             end, i = self.text_end(t + 1)
-            text = "\n".join(line.content for line in self.lines[t + 1:end])
+            text = "\n".join(line.content for line in self.lines[t + 1 : end])
             cues.append(self.make_cue(len(cues), number, t, text))
             i = self.skip_blank(i)
         return cues
@@ -123,7 +121,9 @@ class _Parser:
         content = self.lines[i].content
         if _NUMBER_RE.match(content) and i + 1 < len(self.lines):
             nxt = self.lines[i + 1].content
-            return self.error(i + 1, f"expected a timestamp line after cue number {content.strip()!r}, found {_quote(nxt)}")
+            return self.error(
+                i + 1, f"expected a timestamp line after cue number {content.strip()!r}, found {_quote(nxt)}"
+            )
         return self.error(i, f"not an SRT file: expected a cue number or timestamp line, found {_quote(content)}")
 
 

@@ -17,20 +17,21 @@ import re
 # spoken_text: markup that is certainly markup.
 _ASS_BLOCK_RE = re.compile(r"\{\\[^{}]*\}")
 _TAG_RE = re.compile(r"</?[A-Za-z][^<>]*>")
-_ASS_SPACE_RE = re.compile(r"\\[Nnh]")                     # line break, soft break, hard space
+_ASS_SPACE_RE = re.compile(r"\\[Nnh]")  # line break, soft break, hard space
 _DIALOGUE_DASH_RE = re.compile(r"^[ \t]*[-\u2010\u2011\u2012\u2013\u2014\u2015]+[ \t]*(?![0-9])")
 
 # alignment_text: everything that is not heard.
-_ALIGN_DRAWING_RE = re.compile(r"\{[^}]*\\p[1-9][^}]*\}[^{]*(?:\{[^}]*\\p0[^}]*\}|$)")   # {\p1}m 0 0 l ...{\p0}
+_ALIGN_DRAWING_RE = re.compile(r"\{[^}]*\\p[1-9][^}]*\}[^{]*(?:\{[^}]*\\p0[^}]*\}|$)")  # {\p1}m 0 0 l ...{\p0}
 _ALIGN_BREAK_RE = re.compile(r"\\[Nn]")
 _ALIGN_TAG_RE = re.compile(r"<[^>]*>|\{\\[^}]*\}")
 _NON_SPEECH_RE = re.compile(r"\[[^\]]*\]|\([^)]*\)|[#*]")
 _LYRICS_RE = re.compile(r"[♪♫]")
-_CREDITS_RE = re.compile(     # "Subtitles by", "English subtitles by", "Synced and corrected by", addresses
+_CREDITS_RE = re.compile(  # "Subtitles by", "English subtitles by", "Synced and corrected by", addresses
     r"^\W*(?:\w+\s+)?(?:subtitle[sd]?|caption(?:s|ed|ing)?|sync(?:ed|hroni[sz]ed)?|correct(?:ed|ions)|"
     r"transla(?:ted|tion)|transcri(?:bed|pt)|ripped|encoded|resync(?:ed)?)\s+(?:by|and|&)\b|https?://|\bwww\.|"
     r"\b[\w-]+\.(?:com|org|net|tv)\b|\bopensubtitles\b|\baddic7ed\b|\bpodnapisi\b|\bsubscene\b",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 _SPEAKER_RE = re.compile(r"^[\s-]*[A-Z][A-Z0-9 .'-]{1,30}:\s*", re.MULTILINE)
 
 

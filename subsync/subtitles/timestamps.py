@@ -7,8 +7,8 @@ import math
 import re
 
 MS_PER_S = 1000
-CS_PER_S = 100                   # ASS counts centiseconds
-MAX_HOURS = 99                   # the largest hour field read (SRT's two digits; in every format)
+CS_PER_S = 100  # ASS counts centiseconds
+MAX_HOURS = 99  # the largest hour field read (SRT's two digits; in every format)
 
 # Regex sources for use inside a timing-line pattern; SRT_STAMP has four groups (h, m, s, ms).
 SRT_STAMP = r"([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})[,.]([0-9]{1,3})"
@@ -18,7 +18,7 @@ _ASS_STAMP_RE = re.compile(r"^\s*([0-9]+):([0-9]{1,2}):([0-9]{1,2})(?:[.:]([0-9]
 
 def _round_units(t_s: float, units_per_s: int) -> int:
     """Seconds to whole units (ms, cs), rounding half up, negatives clamped to 0."""
-    return max(0, math.floor(t_s * float(units_per_s) + 0.5))   # float: an int time rounds as a float one
+    return max(0, math.floor(t_s * float(units_per_s) + 0.5))  # float: an int time rounds as a float one
 
 
 def _clock(units: int, units_per_s: int) -> tuple[int, int, int, int]:

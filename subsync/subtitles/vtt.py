@@ -11,10 +11,10 @@ from .document import Cue, Line, Span, line_number, split_lines
 from .timestamps import MAX_HOURS, VTT_STAMP, vtt_seconds
 
 _TIMING_RE = re.compile(r"^[ \t]*(?P<a>" + VTT_STAMP + r")[ \t]+-->[ \t]+(?P<b>" + VTT_STAMP + r")(?P<rest>.*)$")
-_INLINE_RE = re.compile(r"<(" + VTT_STAMP + r")>")      # a karaoke/word timestamp inside a cue's text
-_PAYLOAD_END_RE = re.compile(r"(?:\r\n|\r(?!\n)|\n)[ \t]*(?:\r\n|\r|\n|$)")   # a blank line ends a cue
-_NOT_CUES = ("NOTE", "STYLE", "REGION", "WEBVTT")        # first words of blocks that are no cue
-_QUOTE_CHARS = 60                # longest file excerpt quoted in an error message
+_INLINE_RE = re.compile(r"<(" + VTT_STAMP + r")>")  # a karaoke/word timestamp inside a cue's text
+_PAYLOAD_END_RE = re.compile(r"(?:\r\n|\r(?!\n)|\n)[ \t]*(?:\r\n|\r|\n|$)")  # a blank line ends a cue
+_NOT_CUES = ("NOTE", "STYLE", "REGION", "WEBVTT")  # first words of blocks that are no cue
+_QUOTE_CHARS = 60  # longest file excerpt quoted in an error message
 
 
 def parse_vtt(text: str, name: str) -> tuple[list[Cue], list[Span]]:
@@ -29,15 +29,19 @@ def parse_vtt(text: str, name: str) -> tuple[list[Cue], list[Span]]:
             continue
         match = _TIMING_RE.match(block[timing].content)
         if match is None:
-            raise SubtitleError(f"{name}: line {line_number(text, block[timing].offset)}: malformed WebVTT "
-                                f"timing {block[timing].content[:_QUOTE_CHARS]!r}")
+            raise SubtitleError(
+                f"{name}: line {line_number(text, block[timing].offset)}: malformed WebVTT "
+                f"timing {block[timing].content[:_QUOTE_CHARS]!r}"
+            )
         start_s, end_s = vtt_seconds(match["a"]), vtt_seconds(match["b"])
         if start_s is None or end_s is None:
-            raise SubtitleError(f"{name}: line {line_number(text, block[timing].offset)}: timestamp out of range "
-                                f"(minutes and seconds below 60, at most {MAX_HOURS} hours) "
-                                f"in {block[timing].content[:_QUOTE_CHARS]!r}")
+            raise SubtitleError(
+                f"{name}: line {line_number(text, block[timing].offset)}: timestamp out of range "
+                f"(minutes and seconds below 60, at most {MAX_HOURS} hours) "
+                f"in {block[timing].content[:_QUOTE_CHARS]!r}"
+            )
         base = block[timing].offset
-        cue_text = "\n".join(line.content for line in block[timing + 1:])
+        cue_text = "\n".join(line.content for line in block[timing + 1 :])
         number = block[0].content if timing == 1 else ""
         cues.append(Cue(len(cues), number, start_s, end_s, cue_text))
         spans.append((base + match.start("a"), base + match.end("a"), base + match.start("b"), base + match.end("b")))
@@ -57,7 +61,7 @@ def _blocks(lines: list[Line]) -> list[list[Line]]:
         # The header block ends at the first blank line; a sloppy file starts its first
         # cue right under the header.
         first = next((k for k, line in enumerate(blocks[0]) if "-->" in line.content), None)
-        blocks[0] = [] if first is None else blocks[0][max(1, first - 1) if first > 1 else first:]
+        blocks[0] = [] if first is None else blocks[0][max(1, first - 1) if first > 1 else first :]
     return blocks
 
 

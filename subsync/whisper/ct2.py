@@ -21,8 +21,14 @@ from ..errors import ModelError
 SUPPORTED_BINARY_VERSIONS = (5, 6)
 
 # CTranslate2 DataType enum -> numpy dtype (bfloat16 is read as raw uint16 and widened).
-_DTYPES: dict[int, type[np.generic] | str] = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16,
-                                              5: "bfloat16"}
+_DTYPES: dict[int, type[np.generic] | str] = {
+    0: np.float32,
+    1: np.int8,
+    2: np.int16,
+    3: np.int32,
+    4: np.float16,
+    5: "bfloat16",
+}
 
 
 @dataclass(frozen=True)

