@@ -112,7 +112,7 @@ class CachingListener:
         return self.inner.language_for(requested)
 
     def detect_language(self, pieces):
-        key = ("language",) + tuple(_digest(p) for p in pieces)
+        key = ("language", *tuple(_digest(p) for p in pieces))
         if key not in self.memo:
             self.memo[key] = self.inner.detect_language(pieces)
         return self.memo[key]

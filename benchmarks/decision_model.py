@@ -51,7 +51,7 @@ def splits(raw: dict, singing: bool) -> list[tuple[list[np.ndarray], list[np.nda
     for k, group in enumerate(groups):
         fit = hearing.onset_fit([c for j, g in enumerate(groups) if j != k for c in g])
 
-        def evidence(heard: dict) -> bool:
+        def evidence(heard: dict, fit=fit) -> bool:
             return hearing.is_evidence(heard, fit.bound_s, hearing.MIN_CONFIDENCE)
 
         errors.append(

@@ -280,7 +280,7 @@ def held_out_groups(
     for k in (0, 1):
         fit = onset_fit(parts[1 - k])
 
-        def keep(heard: dict) -> bool:
+        def keep(heard: dict, fit=fit) -> bool:
             return heard["confidence"] >= min_confidence and is_evidence(heard, fit.bound_s) != set_aside
 
         for key, samples in groups(parts[k], keep, fit if corrected else None).items():

@@ -211,7 +211,7 @@ def refusal_jobs(args, work: Path):
     if args.smoke:
         return
     clips = [c for c in cases_mod.clip_cases(args.bench) if c.reliable]
-    for k, (clip, other) in enumerate(zip(clips, clips[1:] + clips[:1])):
+    for clip, other in zip(clips, clips[1:] + clips[:1]):
         distortion = distortions.draw(
             "offset", seed_for(args.seed, clip.id, 30), other.starts_s, media_s=clip.duration_s
         )

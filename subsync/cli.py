@@ -496,7 +496,7 @@ def _fix_embedded(
             continue
         progress = Progress(common.quiet)
 
-        def work():
+        def work(text=text, progress=progress, target=target):  # (called at once, in this iteration)
             result = synchronizer.sync_stream(media, text, options, progress=progress, synced=synced)
             synced[text.index] = result
             progress.finish()
@@ -1017,7 +1017,7 @@ def run() -> None:
         code = _error(INTERRUPTED_MESSAGE, INTERRUPTED)
     except TyperException as exc:  # click's usage errors (typer vendors click)
         if type(exc).__name__ == "NoArgsIsHelpError":
-            typer.echo(exc.ctx.get_help())  # (NoArgsIsHelpError carries its context)
+            typer.echo(exc.ctx.get_help())  # type: ignore[attr-defined]  # (NoArgsIsHelpError has its context)
             code = 0
         else:
             message = exc.format_message() if hasattr(exc, "format_message") else str(exc)

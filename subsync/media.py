@@ -502,6 +502,7 @@ def _decode(media: Path, track: int, declared_s: float | None, lead: int = 0) ->
             )
         except OSError as exc:
             raise MediaError(f"could not run ffmpeg on {quoted(media)}: {_one_line(str(exc))}") from None
+        assert process.stdout is not None  # (stdout=PIPE)
         try:
             audio = _read_samples(process.stdout, declared_s, lead)
         except BaseException:  # e.g. KeyboardInterrupt: do not leave ffmpeg running

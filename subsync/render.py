@@ -248,7 +248,7 @@ class BatchReport:
     def __init__(self, path: str | os.PathLike, started: str) -> None:
         self.path, self.started = Path(path), started
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.path, "ab")
+        self._file = open(self.path, "ab")  # noqa: SIM115 (held for the report's life; close() closes it)
         try:
             if self._file.tell() and not _ends_with_newline(self.path):
                 self._write(b"\n")  # a record a killed writer left unfinished stays on its own

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
@@ -101,7 +102,8 @@ def replay_listener(script, **kwargs):
 def film(seconds: float, seed: int = 0) -> list[tuple[float, float, str]]:
     """Lines (true start, true end, text) over ``seconds``: 0.8-4 s long, 0.3-4 s apart."""
     rng = np.random.default_rng(seed)
-    lines, t = [], 3.0
+    lines: list[tuple[float, float, str]] = []
+    t = 3.0
     while t < seconds - 5.0:
         length = rng.uniform(0.8, 4.0)
         text = " ".join(rng.choice(WORDS, 3)) + f" line {len(lines)}"
@@ -266,8 +268,8 @@ def invoke(*args, env: dict | None = None) -> Invoked:
     argv = ["subsync", *map(str, args)]
     saved_argv, saved_exit = sys.argv, os._exit
 
-    def exit_now(code: int):  # run() ends at once while a model thread lives: here, as sys.exit does
-        raise SystemExit(code)
+    def exit_now(status: int) -> NoReturn:  # run() ends at once while a model thread lives: here, as sys.exit does
+        raise SystemExit(status)
 
     code = 0
     with CliRunner().isolation(env=env) as streams:

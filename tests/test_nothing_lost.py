@@ -257,7 +257,7 @@ def test_a_conversion_killed_on_its_way_leaves_nothing_the_next_one_keeps(tmp_pa
 
 @pytest.mark.parametrize("which", ["subs", "media", "reference"])
 def test_a_fifo_is_a_one_line_error_not_a_hang(tmp_path, which):
-    ref, subs = reference_pair(tmp_path)
+    _ref, subs = reference_pair(tmp_path)
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     args = {"subs": ("fix", JFK, fifo), "media": ("fix", fifo, subs), "reference": ("fix", "--reference", fifo, subs)}[

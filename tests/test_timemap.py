@@ -139,7 +139,7 @@ def test_offset_at_finds_the_pattern_offset_for_a_given_scale(scale, offset_s):
     searched only within the window given; none when its best match there is at the
     window's edge (a better one lies outside)."""
     truth = TimeMap(scale, offset_s)
-    speech, sub_starts, sub_ends, media_starts = _distorted_case(truth, 600.0, seed=3)
+    speech, sub_starts, sub_ends, _media_starts = _distorted_case(truth, 600.0, seed=3)
     found = offset_at(speech, sub_starts, sub_ends, scale, offset_s - 0.5, offset_s + 0.5)
     assert found == pytest.approx(offset_s, abs=TOLERANCE_S)
     assert offset_at(speech, sub_starts, sub_ends, scale, offset_s + 1.0, offset_s + 2.0) is None

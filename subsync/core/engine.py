@@ -369,10 +369,16 @@ def sync_cues(reference: Lines, lines: Lines, options: SyncOptions, labels: Labe
     return Placement(tuple(placed), time_map, time_map, margin=match.margin, refusal=refusal)
 
 
-def map_lines(time_map: timemap.TimeMap, lines: Lines, options: SyncOptions = SyncOptions()) -> tuple[LineResult, ...]:
+def map_lines(time_map: timemap.TimeMap, lines: Lines, options: SyncOptions | None = None) -> tuple[LineResult, ...]:
     """Every line moved by ``time_map``, none re-timed on its own."""
     return tuple(
-        decide(*timemap.mapped(time_map, lines.starts_s, lines.ends_s), {}, lines.texts, options, retime=False)
+        decide(
+            *timemap.mapped(time_map, lines.starts_s, lines.ends_s),
+            {},
+            lines.texts,
+            options or SyncOptions(),
+            retime=False,
+        )
     )
 
 

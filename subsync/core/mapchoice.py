@@ -42,7 +42,7 @@ def chosen_map(
     the cues tile the audio (``tiled``: the speech pattern then fixes no offset, and the
     cues' boundaries lie in the pauses before each voice): else an offset cannot be told
     from the file's own lead."""
-    sub, media, index = _heard_anchors(lines, heard, options, hearing)
+    sub, media, _index = _heard_anchors(lines, heard, options, hearing)
     if not sub.size:
         return incumbent
     free = sub.size >= MIN_REFIT_LINES and _drift_free(sub, span_s)

@@ -108,6 +108,6 @@ def _ass_text(text: str) -> str:
 
     def tag(match: re.Match) -> str:
         name = match.group(2).lower()
-        return "{\\%s%d}" % (name, 0 if match.group(1) else 1) if name in ("i", "b", "u") else ""
+        return f"{{\\{name}{0 if match.group(1) else 1}}}" if name in ("i", "b", "u") else ""
 
     return _HTML_TAG_RE.sub(tag, text).replace("\r\n", "\n").replace("\n", "\\N")

