@@ -26,7 +26,10 @@ __all__ = [
     "sync",
     "sync_to_reference",
 ]
-_API = frozenset(__all__[:7])
+_API = frozenset(
+    {"sync", "sync_to_reference", "Synchronizer", "ModelOptions", "SyncOptions", "SyncResult", "LineResult"}
+)
+_ERRORS = frozenset({"SubsyncError", "RefusedError"})
 
 if TYPE_CHECKING:
     from .api import (
@@ -46,7 +49,7 @@ def __getattr__(name: str):
         from . import api
 
         return getattr(api, name)
-    if name in ("SubsyncError", "RefusedError"):
+    if name in _ERRORS:
         from . import errors
 
         return getattr(errors, name)

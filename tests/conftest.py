@@ -25,10 +25,9 @@ def long_speech(tmp_path_factory):
     referenced clips, cut apart in the pauses between them and laid out in a seeded random
     order with 0.5-5 s pauses and light noise, as WAV + SRT.
     Returns (media path, [(start_s, end_s, text), ...])."""
-    import wave
-
     import numpy as np
 
+    from helpers import write_wav
     from subsync.core.activity import SAMPLE_RATE_HZ
     from subsync.media import load_audio
     from subsync.subtitles import read_srt
@@ -56,9 +55,4 @@ def long_speech(tmp_path_factory):
     signal = np.concatenate(pieces)
     signal += rng.normal(0, 0.002, signal.size).astype(np.float32)
     path = tmp_path_factory.mktemp("long") / "long.wav"
-    with wave.open(str(path), "wb") as f:
-        f.setnchannels(1)
-        f.setsampwidth(2)
-        f.setframerate(SAMPLE_RATE_HZ)
-        f.writeframes((np.clip(signal, -1, 1) * 32767).astype("<i2").tobytes())
-    return path, cues
+    return write_wav(path, signal), cues

@@ -351,13 +351,31 @@ def distorted_srt(cues, scale: float, offset_s: float) -> bytes:
     return "\n".join(blocks).encode()
 
 
-def room_tone(path: Path, seconds: float = 5.0) -> Path:
-    """Digital silence as a 16 kHz WAV: media without speech."""
+def write_wav(path: Path, audio: np.ndarray, rate_hz: int = 16000) -> Path:
+    """``audio`` (n,) float in [-1, 1] as a mono 16-bit WAV at ``rate_hz``."""
     import wave
 
     with wave.open(str(path), "wb") as f:
         f.setnchannels(1)
         f.setsampwidth(2)
-        f.setframerate(16000)
-        f.writeframes(b"\x00\x00" * int(16000 * seconds))
+        f.setframerate(rate_hz)
+        f.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
     return path
+
+
+def room_tone(path: Path, seconds: float = 5.0) -> Path:
+    """Digital silence as a 16 kHz WAV: media without speech."""
+    return write_wav(path, np.zeros(int(16000 * seconds), np.float32))
+
+
+def two_tracks(folder: Path) -> Path:
+    """A movie whose first audio track is silence and whose second (tagged English) is JFK."""
+    from subsync.media import ffmpeg_binary
+
+    movie = folder / "commentary.mkv"
+    silence = ["-f", "lavfi", "-t", "11", "-i", "anullsrc=r=16000:cl=mono"]
+    tracks = ["-map", "0:a", "-map", "1:a", "-c:a", "flac", "-metadata:s:a:1", "language=eng"]
+    subprocess.run(
+        [ffmpeg_binary(), "-loglevel", "error", *silence, "-i", str(JFK), *tracks, str(movie)], check=True, timeout=60
+    )
+    return movie

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import subsync
-from helpers import SPEECH, babble, distorted_srt, film, replay_listener, script
+from helpers import SPEECH, babble, distorted_srt, film, replay_listener, script, write_wav
 from subsync.core.activity import SAMPLE_RATE_HZ
 from subsync.errors import RefusedError
 from subsync.subtitles import parse_srt_bytes, read_srt, render_srt
@@ -283,19 +283,12 @@ def test_translated_subtitles_fall_back_to_speech_activity(long_speech):
 
 def _with_inserted(media, at_s: float, length_s: float, path):
     """``media`` (WAV) with ``length_s`` of room noise inserted at ``at_s``."""
-    import wave
-
     from subsync.media import load_audio
 
     audio = load_audio(media)
     noise = np.random.default_rng(5).normal(0, 0.002, int(length_s * SAMPLE_RATE_HZ)).astype(np.float32)
     audio = np.concatenate([audio[: int(at_s * SAMPLE_RATE_HZ)], noise, audio[int(at_s * SAMPLE_RATE_HZ) :]])
-    with wave.open(str(path), "wb") as f:
-        f.setnchannels(1)
-        f.setsampwidth(2)
-        f.setframerate(SAMPLE_RATE_HZ)
-        f.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
-    return path
+    return write_wav(path, audio)
 
 
 def test_a_cut_gets_a_piece_of_its_own(long_speech, tmp_path):
@@ -365,21 +358,11 @@ def test_reference_subtitles_give_offset_and_drift_without_audio(scale, offset_s
     assert result.to_bytes().count(b"Line ") == len(keep)
 
 
-def _wav(path, audio) -> None:
-    import wave
-
-    with wave.open(str(path), "wb") as f:
-        f.setnchannels(1)
-        f.setsampwidth(2)
-        f.setframerate(SAMPLE_RATE_HZ)
-        f.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
-
-
 def test_a_synchronizer_takes_any_listener_and_files(tmp_path):
     """The whole library path (ffmpeg decoding, SRT in and out, the engine, the self-check)
     with the replay listener standing in for Whisper."""
     truth = film(60.0, seed=11)
-    _wav(tmp_path / "clip.wav", babble(65.0, [(s, e) for s, e, _ in truth], seed=11))
+    write_wav(tmp_path / "clip.wav", babble(65.0, [(s, e) for s, e, _ in truth], seed=11))
     (tmp_path / "clip.srt").write_bytes(distorted_srt(truth, 1.0, -2.5))
     listener = replay_listener(script(truth))
     result = subsync.Synchronizer(listener).sync(tmp_path / "clip.wav", tmp_path / "clip.srt")

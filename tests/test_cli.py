@@ -28,6 +28,7 @@ from helpers import (
     run,
     script_from_srt,
     srt_starts,
+    two_tracks,
     use_replay,
 )
 from subsync.whisper.listener import load_listener as REAL_LOAD_LISTENER  # (before any patch)
@@ -592,40 +593,6 @@ def test_batch_interrupted_leaves_no_half_written_file(tmp_path, long_speech, jo
 # ---------------------------------------------------------------- nothing is lost, nothing waits
 
 
-def _two_tracks(tmp_path: Path, silent_first: bool = True) -> Path:
-    """A movie whose first audio track is silence and whose second (tagged English) is JFK."""
-    from subsync.media import ffmpeg_binary
-
-    movie = tmp_path / "commentary.mkv"
-    subprocess.run(
-        [
-            ffmpeg_binary(),
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-t",
-            "11",
-            "-i",
-            "anullsrc=r=16000:cl=mono",
-            "-i",
-            str(JFK),
-            "-map",
-            "0:a",
-            "-map",
-            "1:a",
-            "-c:a",
-            "flac",
-            "-metadata:s:a:1",
-            "language=eng",
-            str(movie),
-        ],
-        check=True,
-        timeout=60,
-    )
-    return movie
-
-
 @pytest.mark.parametrize("how", ["path", "symlink", "hardlink", "report", "plot"])
 def test_an_output_that_is_an_input_is_refused(tmp_path, jfk_srt, how):
     """`-o victim.mp3` replaced the media with subtitle text (exit 0): any output that is
@@ -732,7 +699,7 @@ def test_flags_show_no_value_in_help():
 
 
 def test_a_silent_track_names_the_track_that_speaks(tmp_path, jfk_srt):
-    proc = invoke("fix", _two_tracks(tmp_path), jfk_srt, "-o", tmp_path / "out.srt", "--audio-track", "0")
+    proc = invoke("fix", two_tracks(tmp_path), jfk_srt, "-o", tmp_path / "out.srt", "--audio-track", "0")
     assert proc.returncode == 3
     line = one_line_error(proc)
     assert "audio track 1 (eng) has speech: --audio-track 1" in line
@@ -742,7 +709,7 @@ def test_a_silent_track_names_the_track_that_speaks(tmp_path, jfk_srt):
 def test_the_track_in_the_subtitles_language_is_used_and_named(tmp_path, jfk_srt):
     """[untagged silence, eng: the speech] and English subtitles, no option: the English
     track is used, and the summary and --report say which and why."""
-    proc = invoke("fix", _two_tracks(tmp_path), jfk_srt, "-o", tmp_path / "out.srt", "--report", tmp_path / "r.json")
+    proc = invoke("fix", two_tracks(tmp_path), jfk_srt, "-o", tmp_path / "out.srt", "--report", tmp_path / "r.json")
     assert proc.returncode == 0, proc.stderr
     assert "audio track 1 (eng): tagged en, the subtitles' language (identified from their text)" in proc.stderr
     assert abs(srt_starts((tmp_path / "out.srt").read_bytes())[0] - 0.32) <= 0.1

@@ -10,21 +10,17 @@ import importlib
 import pickle
 import pkgutil
 import re
-import subprocess
 import sys
-import wave
 from pathlib import Path
 
-import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 import subsync
-from helpers import JFK, JFK_TEXT, dialogue_cues, srt_bytes
+from helpers import JFK, JFK_TEXT, babble, dialogue_cues, srt_bytes, two_tracks, write_wav
 from subsync import render
 from subsync.cli import app
 from subsync.cluster import ClusterAddressError, ClusterError, RayMissingError, connect
-from subsync.core.activity import SAMPLE_RATE_HZ
 from subsync.errors import (
     AlignmentError,
     EnglishOnlyModelError,
@@ -71,72 +67,14 @@ def jfk_srt(tmp_path) -> Path:
     return path
 
 
-def _wav(path: Path, audio: np.ndarray) -> Path:
-    with wave.open(str(path), "wb") as f:
-        f.setnchannels(1)
-        f.setsampwidth(2)
-        f.setframerate(SAMPLE_RATE_HZ)
-        f.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
-    return path
-
-
-def _babble(seconds: float, spans, seed: int = 0) -> np.ndarray:
-    """Speech-like audio: band-limited noise with a 4 Hz syllable rhythm over ``spans``."""
-    rng = np.random.default_rng(seed)
-    audio = rng.normal(0, 0.001, int(seconds * SAMPLE_RATE_HZ)).astype(np.float32)
-    for a, b in spans:
-        first, last = int(a * SAMPLE_RATE_HZ), min(audio.size, int(b * SAMPLE_RATE_HZ))
-        spectrum = np.fft.rfft(rng.normal(0, 1, last - first))
-        freqs = np.fft.rfftfreq(last - first, 1 / SAMPLE_RATE_HZ)
-        spectrum[(freqs < 200) | (freqs > 3500)] = 0
-        voice = np.fft.irfft(spectrum, last - first)
-        rhythm = 0.6 + 0.4 * np.sin(2 * np.pi * 4 * np.arange(last - first) / SAMPLE_RATE_HZ)
-        audio[first:last] += (0.1 * voice / voice.std() * rhythm).astype(np.float32)
-    return audio
-
-
 def _dialogue(folder: Path, n: int, offset_s: float) -> tuple[Path, Path]:
     """Speech-like audio over ``n`` irregular cues (WAV) and their subtitle ``offset_s`` late,
     its text ("Hello 1", ...) never spoken."""
     cues = dialogue_cues(n)
-    media = _wav(folder / "dialogue.wav", _babble(cues[-1][1] + 5.0, cues))
+    media = write_wav(folder / "dialogue.wav", babble(cues[-1][1] + 5.0, cues))
     subs = folder / "dialogue.srt"
     subs.write_bytes(srt_bytes(cues, offset_s))
     return media, subs
-
-
-def _two_tracks(folder: Path) -> Path:
-    """A movie whose first audio track is silence and whose second (tagged English) is JFK."""
-    from subsync.media import ffmpeg_binary
-
-    movie = folder / "commentary.mkv"
-    subprocess.run(
-        [
-            ffmpeg_binary(),
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-t",
-            "11",
-            "-i",
-            "anullsrc=r=16000:cl=mono",
-            "-i",
-            str(JFK),
-            "-map",
-            "0:a",
-            "-map",
-            "1:a",
-            "-c:a",
-            "flac",
-            "-metadata:s:a:1",
-            "language=eng",
-            str(movie),
-        ],
-        check=True,
-        timeout=60,
-    )
-    return movie
 
 
 def _no_cuda() -> None:
@@ -152,7 +90,7 @@ def test_a_silent_track_names_the_track_with_speech_as_a_value(tmp_path, jfk_srt
     """The Python API: the refusal carries the other track's index and tag; its message
     says so in words, and names no option."""
     with pytest.raises(NoSpeechError) as raised:
-        subsync.sync(_two_tracks(tmp_path), jfk_srt, audio_track="0", fast=True)
+        subsync.sync(two_tracks(tmp_path), jfk_srt, audio_track="0", fast=True)
     exc = raised.value
     assert (exc.speaking_track, exc.speaking_language) == (1, "eng")
     assert str(exc).endswith("; audio track 1 (eng) has speech") and not _flags(str(exc))
@@ -162,7 +100,7 @@ def test_a_silent_track_names_the_track_with_speech_as_a_value(tmp_path, jfk_srt
 
 
 def test_the_cli_names_the_audio_track_option(tmp_path, jfk_srt):
-    done = _cli("fix", _two_tracks(tmp_path), jfk_srt, "-o", tmp_path / "out.srt", "--audio-track", "0", "--fast")
+    done = _cli("fix", two_tracks(tmp_path), jfk_srt, "-o", tmp_path / "out.srt", "--audio-track", "0", "--fast")
     assert done.exit_code == 3
     assert _error_line(done).endswith("; audio track 1 (eng) has speech: --audio-track 1; nothing written")
     assert not (tmp_path / "out.srt").exists()
@@ -324,7 +262,7 @@ def test_the_batch_library_reports_the_librarys_words_and_the_cli_its_own(tmp_pa
     line's ``explain`` gives its own."""
     from subsync import batch
 
-    movie = _two_tracks(tmp_path)
+    movie = two_tracks(tmp_path)
     (tmp_path / "commentary.srt").write_bytes(jfk_srt.read_bytes())
     pairs = batch.find_pairs([tmp_path]).pairs
     synchronizer = subsync.Synchronizer(ReplayListener([]), audio_track="0", fast=True)

@@ -28,6 +28,7 @@ from helpers import (
     invoke,
     one_line_error,
     reference_pair,
+    room_tone,
     run,
     srt_bytes,
     srt_starts,
@@ -585,13 +586,7 @@ def test_the_engine_names_a_file_with_a_newline_on_one_line(tmp_path):
 
 
 def _silence(path: Path) -> None:
-    import wave
-
-    with wave.open(str(path), "wb") as f:
-        f.setnchannels(1)
-        f.setsampwidth(2)
-        f.setframerate(16000)
-        f.writeframes(np.zeros(16000 * 3, "<i2").tobytes())
+    room_tone(path, 3.0)
 
 
 def test_a_batch_over_a_sub_folder_waits_for_a_recursive_one(tmp_path, long_speech):
