@@ -21,6 +21,16 @@ def run(*args, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run([*SUBSYNC, *map(str, args)], capture_output=True, text=True, **kwargs)
 
 
+def interruptible() -> None:
+    """``preexec_fn`` for a child the test sends SIGINT, as a terminal's Ctrl-C: its SIGINT
+    back to the default.  A suite started in the background of a shell without job control
+    (``pytest &``, cron, some CI runners) inherits SIGINT ignored, and a Python started with
+    it ignored keeps ignoring it: the child would never see the signal."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def one_line_error(proc) -> str:
     """The one ``subsync: error:`` line a failed run ends with (and no traceback)."""
     assert proc.returncode != 0

@@ -21,6 +21,7 @@ from helpers import (
     SPEECH,
     SUBSYNC,
     distorted_srt,
+    interruptible,
     invoke,
     jfk_script,
     one_line_error,
@@ -567,6 +568,7 @@ def test_batch_interrupted_leaves_no_half_written_file(tmp_path, long_speech, jo
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=interruptible,
     )
     seen = []
     for line in proc.stderr:  # the first pair is written: interrupt the others

@@ -25,6 +25,7 @@ from helpers import (
     SUBSYNC,
     dialogue_cues,
     distorted_srt,
+    interruptible,
     invoke,
     one_line_error,
     reference_pair,
@@ -227,6 +228,7 @@ def test_ctrl_c_while_the_model_loads_exits_130(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "SUBSYNC_HOME": str(home)},
+        preexec_fn=interruptible,
     )
     deadline = time.monotonic() + 300
     while not list(home.glob("models/.tiny.en-*")) and proc.poll() is None and time.monotonic() < deadline:
