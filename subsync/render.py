@@ -135,7 +135,7 @@ def reason(exc: SubsyncError) -> str:
     if isinstance(exc, ModelIsAFileError):
         return f"--model {exc.model} is a file; give a model directory, a hub id or one of: {', '.join(exc.bundled)}"
     if isinstance(exc, NoCudaError):
-        return f"--device {exc.device} was asked for, but torch sees no CUDA GPU"
+        return f"--device {quoted(exc.device)} was asked for, but torch sees no CUDA GPU"
     if isinstance(exc, Int8NeedsCpuError):
         return "int8 runs on the CPU only; use --device cpu or drop --int8"
     if isinstance(exc, MissingExtraError) and exc.extra in OPTION_OF_EXTRA:
