@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -361,6 +362,20 @@ def distorted_srt(cues, scale: float, offset_s: float) -> bytes:
     return "\n".join(blocks).encode()
 
 
+def ffmpeg(*parts: str | os.PathLike) -> bytes:
+    """Run ffmpeg quietly (no stdin, outputs overwritten) and return its stdout: each str part
+    is split into words (``"-map 0:v -c:v mpeg4"``), each path kept whole.  CalledProcessError
+    when ffmpeg fails."""
+    from subsync.media import ffmpeg_binary
+
+    argv = [word for part in parts for word in (part.split() if isinstance(part, str) else [os.fspath(part)])]
+    quiet = ["-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
+    done = subprocess.run(
+        [ffmpeg_binary(), *quiet, *argv], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, check=True, timeout=120
+    )
+    return done.stdout
+
+
 def write_wav(path: Path, audio: np.ndarray, rate_hz: int = 16000) -> Path:
     """``audio`` (n,) float in [-1, 1] as a mono 16-bit WAV at ``rate_hz``."""
     import wave
@@ -380,12 +395,11 @@ def room_tone(path: Path, seconds: float = 5.0) -> Path:
 
 def two_tracks(folder: Path) -> Path:
     """A movie whose first audio track is silence and whose second (tagged English) is JFK."""
-    from subsync.media import ffmpeg_binary
-
     movie = folder / "commentary.mkv"
-    silence = ["-f", "lavfi", "-t", "11", "-i", "anullsrc=r=16000:cl=mono"]
-    tracks = ["-map", "0:a", "-map", "1:a", "-c:a", "flac", "-metadata:s:a:1", "language=eng"]
-    subprocess.run(
-        [ffmpeg_binary(), "-loglevel", "error", *silence, "-i", str(JFK), *tracks, str(movie)], check=True, timeout=60
+    ffmpeg(
+        "-f lavfi -t 11 -i anullsrc=r=16000:cl=mono -i",
+        JFK,
+        "-map 0:a -map 1:a -c:a flac -metadata:s:a:1 language=eng",
+        movie,
     )
     return movie

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import subsync
-from helpers import SPEECH, babble, distorted_srt, film, replay_listener, script, write_wav
+from helpers import SPEECH, babble, distorted_srt, ffmpeg, film, replay_listener, script, write_wav
 from subsync.core.activity import SAMPLE_RATE_HZ
 from subsync.errors import RefusedError
 from subsync.subtitles import parse_srt_bytes, read_srt, render_srt
@@ -63,37 +63,14 @@ def test_an_audio_stream_delayed_in_the_container_is_synced_on_the_players_clock
     the film's clock, 2.5 s later, and the file is not taken for a truncated one.  --fast
     on minutes of dialogue: the speech activity alone places them (no listener to mend a
     wrong clock, no model loaded)."""
-    import subprocess
-
-    from subsync.media import ffmpeg_binary
 
     media, cues = long_speech
     film = tmp_path / "film.mp4"  # (the mkv's clock: test_media)
-    subprocess.run(
-        [
-            ffmpeg_binary(),
-            "-nostdin",
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "color=black:s=32x24:r=5:d=440",
-            "-itsoffset",
-            "2.5",
-            "-i",
-            str(media),
-            "-map",
-            "0:v",
-            "-map",
-            "1:a",
-            "-c:v",
-            "mpeg4",
-            "-c:a",
-            "alac",
-            str(film),
-        ],
-        check=True,
+    ffmpeg(
+        "-f lavfi -i color=black:s=32x24:r=5:d=440 -itsoffset 2.5 -i",
+        media,
+        "-map 0:v -map 1:a -c:v mpeg4 -c:a alac",
+        film,
     )
     subs = parse_srt_bytes(distorted_srt(cues, 1.0, 0.0))
     result = subsync.Synchronizer(fast=True, model="no-such-model").sync(film, subs)
@@ -104,40 +81,17 @@ def test_an_audio_stream_delayed_in_the_container_is_synced_on_the_players_clock
 
 def _two_recordings(tmp_path, first, second, tags):
     """An mkv over black video with two audio tracks, tagged ``tags`` (None: untagged)."""
-    import subprocess
-
-    from subsync.media import ffmpeg_binary
 
     film = tmp_path / "film.mkv"
     metadata = [arg for k, tag in enumerate(tags) if tag for arg in (f"-metadata:s:a:{k}", f"language={tag}")]
-    subprocess.run(
-        [
-            ffmpeg_binary(),
-            "-nostdin",
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "color=black:s=64x48:r=25:d=30",
-            "-i",
-            str(first),
-            "-i",
-            str(second),
-            "-map",
-            "0:v",
-            "-map",
-            "1:a",
-            "-map",
-            "2:a",
-            "-c:v",
-            "mpeg4",
-            "-c:a",
-            "flac",
-            *metadata,
-            str(film),
-        ],
-        check=True,
+    ffmpeg(
+        "-f lavfi -i color=black:s=64x48:r=25:d=30 -i",
+        first,
+        "-i",
+        second,
+        "-map 0:v -map 1:a -map 2:a -c:v mpeg4 -c:a flac",
+        *metadata,
+        film,
     )
     return film
 

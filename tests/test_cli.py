@@ -21,6 +21,7 @@ from helpers import (
     SPEECH,
     SUBSYNC,
     distorted_srt,
+    ffmpeg,
     interruptible,
     invoke,
     jfk_script,
@@ -368,37 +369,12 @@ def test_reference_mode_usage_errors(args, message):
 
 def test_reference_stream_inside_the_media(tmp_path):
     """A Matroska file with a text subtitle stream: SUBS syncs to that stream's timing."""
-    from subsync.media import ffmpeg_binary
 
     cues = [(3.0 + 7.0 * i, 5.0 + 7.0 * i + (i % 3)) for i in range(40)]
     embedded = tmp_path / "embedded.srt"
     embedded.write_bytes(distorted_srt(_numbered(cues, "Hallo"), 1.0, 0.0))
     movie = tmp_path / "movie.mkv"
-    subprocess.run(
-        [
-            ffmpeg_binary(),
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "anullsrc=r=8000:cl=mono",
-            "-i",
-            str(embedded),
-            "-t",
-            "290",
-            "-c:a",
-            "flac",
-            "-c:s",
-            "srt",
-            "-map",
-            "0:a",
-            "-map",
-            "1:s",
-            str(movie),
-        ],
-        check=True,
-    )
+    ffmpeg("-f lavfi -i anullsrc=r=8000:cl=mono -i", embedded, "-t 290 -c:a flac -c:s srt -map 0:a -map 1:s", movie)
     subs = tmp_path / "bad.srt"
     subs.write_bytes(distorted_srt(_numbered(cues, "Hello"), 25 / 23.976, 9.0))
     proc = invoke("fix", movie, subs, "--reference-stream", "0")
@@ -442,35 +418,13 @@ def test_dry_run_prints_the_changes_and_writes_nothing(tmp_path):
 
 def test_audio_track_by_language_tag(tmp_path, jfk_srt):
     """The speech is on the second audio track, tagged English; the first is silent German."""
-    from subsync.media import ffmpeg_binary
 
     movie = tmp_path / "dubbed.mkv"
-    subprocess.run(
-        [
-            ffmpeg_binary(),
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "anullsrc=r=16000:cl=mono",
-            "-i",
-            str(JFK),
-            "-t",
-            "11",
-            "-map",
-            "0:a",
-            "-map",
-            "1:a",
-            "-c:a",
-            "flac",
-            "-metadata:s:a:0",
-            "language=ger",
-            "-metadata:s:a:1",
-            "language=eng",
-            str(movie),
-        ],
-        check=True,
+    ffmpeg(
+        "-f lavfi -i anullsrc=r=16000:cl=mono -i",
+        JFK,
+        "-t 11 -map 0:a -map 1:a -c:a flac -metadata:s:a:0 language=ger -metadata:s:a:1 language=eng",
+        movie,
     )
     proc = invoke("fix", movie, jfk_srt, "--audio-track", "en", "-o", tmp_path / "out.srt")
     assert proc.returncode == 0, proc.stderr
@@ -654,25 +608,10 @@ def test_bad_media_fails_without_waiting_for_the_model(tmp_path, jfk_srt, make, 
     """Each took 5-6 s because torch loaded first: the media is checked before anything
     heavy, and a failure does not wait for the model loading beside the decoding (which
     never finishes here: had the run waited, it would fail on the model instead)."""
-    from subsync.media import ffmpeg_binary
 
     media = tmp_path / "media.mp4"
     if make == "no audio":
-        subprocess.run(
-            [
-                ffmpeg_binary(),
-                "-loglevel",
-                "error",
-                "-f",
-                "lavfi",
-                "-i",
-                "color=c=black:s=64x64:d=2",
-                "-an",
-                str(media),
-            ],
-            check=True,
-            timeout=60,
-        )
+        ffmpeg("-f lavfi -i color=c=black:s=64x64:d=2 -an", media)
     elif make == "truncated":
         media = tmp_path / "media.flac"
         media.write_bytes(JFK.read_bytes()[:30000])
@@ -903,7 +842,6 @@ def _film_with_subtitle_streams(tmp_path: Path) -> tuple[Path, list[float]]:
     """A recording in an mkv over black video with two English subtitle streams, both 3 s
     late: the full one, and a forced one holding three of its lines.  Returns the film
     and the reference's starts (the lines' true times)."""
-    from subsync.media import ffmpeg_binary
     from subsync.subtitles import read_srt, render_srt
 
     case = SPEECH / "mfa_cold_corpus3"
@@ -919,46 +857,15 @@ def _film_with_subtitle_streams(tmp_path: Path) -> tuple[Path, list[float]]:
         )
     )
     film = tmp_path / "film.mkv"
-    subprocess.run(
-        [
-            ffmpeg_binary(),
-            "-nostdin",
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "color=black:s=64x48:r=25:d=30",
-            "-i",
-            str(case / "media.wav"),
-            "-i",
-            str(full),
-            "-i",
-            str(forced),
-            "-map",
-            "0:v",
-            "-map",
-            "1:a",
-            "-map",
-            "2",
-            "-map",
-            "3",
-            "-c:v",
-            "mpeg4",
-            "-c:a",
-            "flac",
-            "-c:s",
-            "srt",
-            "-metadata:s:s:0",
-            "language=eng",
-            "-metadata:s:s:1",
-            "language=eng",
-            "-disposition:s:1",
-            "forced",
-            str(film),
-        ],
-        check=True,
-        timeout=60,
+    ffmpeg(
+        "-f lavfi -i color=black:s=64x48:r=25:d=30 -i",
+        case / "media.wav",
+        "-i",
+        full,
+        "-i",
+        forced,
+        "-map 0:v -map 1:a -map 2 -map 3 -c:v mpeg4 -c:a flac -c:s srt -metadata:s:s:0 language=eng -metadata:s:s:1 language=eng -disposition:s:1 forced",
+        film,
     )
     return film, [c.start_s for c in reference.cues]
 

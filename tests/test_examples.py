@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import runpy
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from helpers import JFK, JFK_TEXT, jfk_script, srt_starts, use_replay
+from helpers import JFK, JFK_TEXT, ffmpeg, jfk_script, srt_starts, use_replay
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -64,58 +63,15 @@ def test_sync_folder_and_second_language_examples(monkeypatch, capsys, tmp_path,
 
 
 def test_sync_and_burn_in_example(monkeypatch, capsys, tmp_path):
-    from subsync.media import ffmpeg_binary, media_duration_s
+    from subsync.media import media_duration_s
 
     video = tmp_path / "speech.mp4"
-    subprocess.run(
-        [
-            ffmpeg_binary(),
-            "-y",
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "color=c=black:s=160x90:r=5",
-            "-i",
-            str(JFK),
-            "-shortest",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-c:a",
-            "aac",
-            str(video),
-        ],
-        check=True,
-        timeout=120,
-    )
+    ffmpeg("-f lavfi -i color=c=black:s=160x90:r=5 -i", JFK, "-shortest -c:v libx264 -preset ultrafast -c:a aac", video)
     subs = _late_srt(tmp_path / "speech.srt", JFK_TEXT)
     out = tmp_path / "subtitled.mp4"
     code, printed, err = _script(monkeypatch, capsys, "sync_and_burn_in.py", video, subs, out)
     assert code == 0, err
     assert printed == f"wrote {out} (offset -2.510 s, 0 lines re-timed)\n", printed
     assert abs(media_duration_s(out) - media_duration_s(video)) < 0.5
-    frames = subprocess.run(
-        [
-            ffmpeg_binary(),
-            "-loglevel",
-            "error",
-            "-ss",
-            "5",
-            "-i",
-            str(out),
-            "-frames:v",
-            "1",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "gray",
-            "-",
-        ],
-        capture_output=True,
-        check=True,
-        timeout=60,
-    ).stdout
+    frames = ffmpeg("-ss 5 -i", out, "-frames:v 1 -f rawvideo -pix_fmt gray -")
     assert max(frames) > 100  # white subtitle text burnt into the black picture at 5 s

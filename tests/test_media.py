@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from helpers import ffmpeg
 from subsync import media
 from subsync.core.activity import SAMPLE_RATE_HZ
 from subsync.errors import MediaError
@@ -16,14 +16,6 @@ from subsync.media import AudioTrack, audio_tracks, ffmpeg_binary, load_audio, p
 
 TONE_S = 2.0
 TONE_HZ = 440
-
-
-def _ffmpeg(*args: str) -> None:
-    subprocess.run(
-        [ffmpeg_binary(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args],
-        check=True,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -47,41 +39,20 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     _make_tone_wav(made["tone.wav"])
     video = ["-f", "lavfi", "-i", "testsrc=size=64x48:rate=10:duration=1.5"]
     audio = ["-f", "lavfi", "-i", "sine=frequency=300:sample_rate=44100:duration=1.5"]
-    _ffmpeg(*video, *audio, "-c:v", "mpeg4", "-c:a", "aac", "-shortest", str(made["movie.mp4"]))
-    _ffmpeg(*video, *audio, "-c:v", "mpeg4", "-c:a", "libvorbis", str(made["movie.mkv"]))
-    _ffmpeg(*video, "-c:v", "mpeg4", str(made["silent_video.mp4"]))
+    ffmpeg(*video, *audio, "-c:v mpeg4 -c:a aac -shortest", made["movie.mp4"])
+    ffmpeg(*video, *audio, "-c:v mpeg4 -c:a libvorbis", made["movie.mkv"])
+    ffmpeg(*video, "-c:v mpeg4", made["silent_video.mp4"])
     made["not_media.mp4"].write_text("this is a text file, not a video\n" * 20)
-    _ffmpeg("-f", "lavfi", "-i", "sine=frequency=500:duration=8", "-ac", "2", "-b:a", "128k", str(made["full.mp3"]))
+    ffmpeg("-f lavfi -i sine=frequency=500:duration=8 -ac 2 -b:a 128k", made["full.mp3"])
     whole = made["full.mp3"].read_bytes()
     made["truncated.mp3"].write_bytes(whole[: len(whole) // 2])
     made["tiny_truncated.mp3"].write_bytes(whole[:600])
-    _ffmpeg(
+    ffmpeg(
         *video,
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=frequency=300:duration=1.5",
-        "-f",
-        "lavfi",
-        "-i",
-        "anoisesrc=duration=2.5:amplitude=0.5",
-        "-map",
-        "0:v",
-        "-map",
-        "1:a",
-        "-map",
-        "2:a",
-        "-c:v",
-        "mpeg4",
-        "-c:a",
-        "flac",
-        "-metadata:s:a:0",
-        "language=eng",
-        "-metadata:s:a:1",
-        "language=fre",
-        str(made["two_tracks.mkv"]),
+        "-f lavfi -i sine=frequency=300:duration=1.5 -f lavfi -i anoisesrc=duration=2.5:amplitude=0.5 -map 0:v -map 1:a -map 2:a -c:v mpeg4 -c:a flac -metadata:s:a:0 language=eng -metadata:s:a:1 language=fre",
+        made["two_tracks.mkv"],
     )
-    _ffmpeg("-f", "lavfi", "-i", "sine=duration=0.01", str(made["empty.wav"]))
+    ffmpeg("-f lavfi -i sine=duration=0.01", made["empty.wav"])
     return made
 
 
@@ -287,93 +258,35 @@ def timelines(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     cut-off download."""
     folder = tmp_path_factory.mktemp("timelines")
     beep = folder / "beep.wav"
-    _ffmpeg(
-        "-f",
-        "lavfi",
-        "-i",
+    ffmpeg(
+        "-f lavfi -i",
         f"aevalsrc='if(between(t,{BEEP_AT_S},{BEEP_AT_S + 0.2}),0.5*sin(2*PI*1000*t),0)':s=44100:d=10",
-        str(beep),
+        beep,
     )
     black = ["-f", "lavfi", "-i", "color=black:s=64x48:r=25:d=12"]
     made = {}
     for container in ("mkv", "mp4"):
         made[f"delayed.{container}"] = folder / f"delayed.{container}"
-        _ffmpeg(
-            *black,
-            "-itsoffset",
-            "2.5",
-            "-i",
-            str(beep),
-            "-map",
-            "0:v",
-            "-map",
-            "1:a",
-            "-c:v",
-            "mpeg4",
-            "-c:a",
-            "aac",
-            str(made[f"delayed.{container}"]),
-        )
+        ffmpeg(*black, "-itsoffset 2.5 -i", beep, "-map 0:v -map 1:a -c:v mpeg4 -c:a aac", made[f"delayed.{container}"])
     made["source.mp4"] = folder / "source.mp4"
-    _ffmpeg(
-        *black,
-        "-i",
-        str(beep),
-        "-map",
-        "0:v",
-        "-map",
-        "1:a",
-        "-c:v",
-        "mpeg4",
-        "-g",
-        "5",
-        "-c:a",
-        "aac",
-        str(made["source.mp4"]),
-    )
+    ffmpeg(*black, "-i", beep, "-map 0:v -map 1:a -c:v mpeg4 -g 5 -c:a aac", made["source.mp4"])
     made["cut.mp4"] = folder / "cut.mp4"
-    _ffmpeg("-ss", "3.3", "-i", str(made["source.mp4"]), "-c", "copy", str(made["cut.mp4"]))
+    ffmpeg("-ss 3.3 -i", made["source.mp4"], "-c copy", made["cut.mp4"])
     made["short_audio.mkv"] = folder / "short_audio.mkv"
-    _ffmpeg(
-        "-f",
-        "lavfi",
-        "-i",
-        "color=black:s=64x48:r=25:d=40",
-        "-i",
-        str(beep),
-        "-map",
-        "0:v",
-        "-map",
-        "1:a",
-        "-c:v",
-        "mpeg4",
-        "-c:a",
-        "aac",
-        str(made["short_audio.mkv"]),
+    ffmpeg(
+        "-f lavfi -i color=black:s=64x48:r=25:d=40 -i",
+        beep,
+        "-map 0:v -map 1:a -c:v mpeg4 -c:a aac",
+        made["short_audio.mkv"],
     )
     made["late.ts"] = folder / "late.ts"
-    _ffmpeg("-i", str(beep), "-c:a", "mp2", "-f", "mpegts", str(made["late.ts"]))
+    ffmpeg("-i", beep, "-c:a mp2 -f mpegts", made["late.ts"])
     made["late.m4a"] = folder / "late.m4a"
-    _ffmpeg("-itsoffset", "4", "-i", str(beep), "-c:a", "aac", str(made["late.m4a"]))
+    ffmpeg("-itsoffset 4 -i", beep, "-c:a aac", made["late.m4a"])
     long_video = folder / "long.mkv"
-    _ffmpeg(
-        "-f",
-        "lavfi",
-        "-i",
-        "color=black:s=64x48:r=25:d=40",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=duration=40",
-        "-map",
-        "0:v",
-        "-map",
-        "1:a",
-        "-c:v",
-        "mpeg4",
-        "-c:a",
-        "aac",
-        str(long_video),
+    ffmpeg(
+        "-f lavfi -i color=black:s=64x48:r=25:d=40 -f lavfi -i sine=duration=40 -map 0:v -map 1:a -c:v mpeg4 -c:a aac",
+        long_video,
     )
     made["truncated.mkv"] = folder / "truncated.mkv"
     whole = long_video.read_bytes()
@@ -422,24 +335,11 @@ def test_a_late_stream_is_preceded_by_silence_and_keeps_every_sample(tmp_path):
         f.setframerate(SAMPLE_RATE_HZ)
         f.writeframes(samples.tobytes())
     delayed = tmp_path / "delayed.mkv"
-    _ffmpeg(
-        "-f",
-        "lavfi",
-        "-i",
-        "color=black:s=64x48:r=25:d=4",
-        "-itsoffset",
-        "0.25",
-        "-i",
-        str(source),
-        "-map",
-        "0:v",
-        "-map",
-        "1:a",
-        "-c:v",
-        "mpeg4",
-        "-c:a",
-        "flac",
-        str(delayed),
+    ffmpeg(
+        "-f lavfi -i color=black:s=64x48:r=25:d=4 -itsoffset 0.25 -i",
+        source,
+        "-map 0:v -map 1:a -c:v mpeg4 -c:a flac",
+        delayed,
     )
     audio = load_audio(delayed)
     lead = SAMPLE_RATE_HZ // 4
@@ -503,32 +403,13 @@ def test_text_subtitle_streams_are_read_in_their_own_format(tmp_path):
     srt = tmp_path / "a.srt"
     srt.write_text("1\n00:00:01,000 --> 00:00:02,000\nHello there\n\n2\n00:00:03,000 --> 00:00:04,000\nAgain\n")
     film = tmp_path / "subs.mkv"
-    _ffmpeg(
-        "-f",
-        "lavfi",
+    ffmpeg(
+        "-f lavfi -i sine=duration=6 -i",
+        srt,
         "-i",
-        "sine=duration=6",
-        "-i",
-        str(srt),
-        "-i",
-        str(srt),
-        "-map",
-        "0",
-        "-map",
-        "1",
-        "-map",
-        "2",
-        "-c:a",
-        "flac",
-        "-c:s:0",
-        "srt",
-        "-c:s:1",
-        "ass",
-        "-metadata:s:s:1",
-        "language=ger",
-        "-disposition:s:1",
-        "forced",
-        str(film),
+        srt,
+        "-map 0 -map 1 -map 2 -c:a flac -c:s:0 srt -c:s:1 ass -metadata:s:s:1 language=ger -disposition:s:1 forced",
+        film,
     )
     streams = media.subtitle_streams(film)
     assert [(s.codec, s.language, s.forced) for s in streams] == [("subrip", None, False), ("ass", "ger", True)]

@@ -25,6 +25,7 @@ from helpers import (
     SUBSYNC,
     dialogue_cues,
     distorted_srt,
+    ffmpeg,
     interruptible,
     invoke,
     one_line_error,
@@ -545,25 +546,10 @@ def test_a_damaged_declared_duration_does_not_size_the_decode(tmp_path):
     file is then named as truncated on one line.  One declaring less than it holds is
     decoded whole."""
     from subsync.errors import MediaError
-    from subsync.media import ffmpeg_binary, load_audio
+    from subsync.media import load_audio
 
     tone = tmp_path / "tone.flac"
-    subprocess.run(
-        [
-            ffmpeg_binary(),
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=f=300:r=16000:d=3",
-            "-c:a",
-            "flac",
-            str(tone),
-        ],
-        check=True,
-        timeout=60,
-    )
+    ffmpeg("-f lavfi -i sine=f=300:r=16000:d=3 -c:a flac", tone)
     whole = load_audio(tone)
     assert whole.size == 3 * 16000
     huge = _flac_declaring(tmp_path / "huge.flac", tone, (1 << 36) - 1)  # 1193 hours at 16 kHz
