@@ -35,6 +35,7 @@ from ..errors import (
     UnknownLanguageError,
     quoted,
 )
+from ..home import subsync_home
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -129,15 +130,6 @@ BUNDLED_MODELS: dict[str, BundledModel] = {
         line_onset_bias_s=-0.14,
     ),
 }
-
-
-def subsync_home() -> Path:
-    """Where converted models are cached: ``$SUBSYNC_HOME`` or ``~/.cache/subsync``."""
-    env = os.environ.get("SUBSYNC_HOME")
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "subsync"
 
 
 # ----------------------------------------------------------------------------------------------
