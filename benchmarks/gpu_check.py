@@ -23,9 +23,9 @@ import numpy as np
 from subsync import media as media_mod
 from subsync.api import lines_of
 from subsync.core import engine
-from subsync.core.activity import speech_activity
 from subsync.core.hearing import Hearing
 from subsync.core.options import SyncOptions
+from subsync.core.sound import in_memory
 from subsync.subtitles import read_subtitles
 from subsync.whisper.listener import WhisperListener
 from subsync.whisper.model import WhisperModel
@@ -72,12 +72,12 @@ def main() -> None:
     report["engine_same_actions"] = [a.action for a in one.lines] == [b.action for b in many.lines]
     report["engine_offset_s"], report["engine_scale"] = many.time_map.offset_s, many.time_map.scale
 
-    hearing = Hearing(listener, audio, speech_activity(audio), lines, options, lambda *_: None)
+    hearing = Hearing(listener, in_memory(audio), lines, options, lambda *_: None)
     report.update(_compare(listener, [hearing.passage(w) for w in hearing.windows(many.time_map)], "example"))
     if args.film is not None:
         film = _audio(args.film)
         film_lines = lines_of(read_subtitles(args.film_subs))
-        film_hearing = Hearing(listener, film, speech_activity(film), film_lines, options, lambda *_: None)
+        film_hearing = Hearing(listener, in_memory(film), film_lines, options, lambda *_: None)
         windows = film_hearing.windows(engine.timemap.TimeMap.identity())[: args.film_windows]
         passages = [p for p in (film_hearing.passage(w) for w in windows) if p is not None]
         report.update(_compare(listener, passages, "film", timed=True, device=args.device))

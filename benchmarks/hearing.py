@@ -60,9 +60,9 @@ FIRST_WORD_KNEE_QUANTILE = 90  # one longer than this percentile has absorbed th
 
 def hear(bench: Path, model: str) -> None:
     from subsync.api import lines_of
-    from subsync.core.activity import speech_activity
     from subsync.core.hearing import Hearing
     from subsync.core.options import SyncOptions
+    from subsync.core.sound import in_memory
     from subsync.core.timemap import TimeMap
     from subsync.media import load_audio
     from subsync.subtitles import read_subtitles
@@ -76,9 +76,7 @@ def hear(bench: Path, model: str) -> None:
         folder = bench / case["id"]
         audio = load_audio(folder / case["media"])
         lines = lines_of(read_subtitles(folder / "reference.srt"))
-        hearing = Hearing(
-            listener, audio, speech_activity(audio), lines, SyncOptions(language=case["language"]), lambda *_: None
-        )
+        hearing = Hearing(listener, in_memory(audio), lines, SyncOptions(language=case["language"]), lambda *_: None)
         heard = hearing.align(TimeMap.identity())
         words = json.loads((folder / "words.json").read_text()) if "word" in case["levels"] else []
         words = words["words"] if isinstance(words, dict) else words  # (the songs' files are bare lists)

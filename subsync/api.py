@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .cache import MediaCache
 from .core import engine
 from .core.decisions import LineResult
 from .core.hearing import Lines, Progress
@@ -344,25 +345,25 @@ def _other_tracks(media: PathLike, choice: AudioChoice) -> list[AudioTrack]:
     ]
 
 
-def _speaking_track(media: PathLike, track: int | None) -> AudioTrack | None:
+def _speaking_track(media: PathLike, track: int | None, cache: MediaCache | None) -> AudioTrack | None:
     """Another audio track of ``media`` than ``track`` that has speech (when a commentary
     or music track was chosen by default, or given), else None."""
-    from .core.activity import speech_activity
-    from .media import audio_tracks, load_audio
+    from .analysis import analysed
+    from .media import audio_tracks
 
     return next(
         (
             other
             for other in audio_tracks(media)
-            if other.index != (track or 0) and engine.has_speech(speech_activity(load_audio(media, other.index)))
+            if other.index != (track or 0) and engine.has_speech(analysed(media, other.index, cache).speech)
         ),
         None,
     )
 
 
-def _no_speech(exc: NoSpeechError, media: PathLike, track: int | None) -> NoSpeechError:
+def _no_speech(exc: NoSpeechError, media: PathLike, track: int | None, cache: MediaCache | None) -> NoSpeechError:
     """``exc`` naming the audio track of ``media`` that has speech, when another has."""
-    other = _speaking_track(media, track)
+    other = _speaking_track(media, track, cache)
     if other is None:
         return exc
     tag = f" ({other.language})" if other.language else ""
@@ -380,7 +381,10 @@ class Synchronizer:
     ``model``: a ModelOptions, a model spec ("base", "tiny.en", a hub id or a directory),
     or any :class:`~subsync.core.listener.Listener`.  Keyword ``overrides`` may set the
     ModelOptions fields (``device="cpu"``) and defaults for the SyncOptions fields
-    (``language="en"``), which each ``sync`` call may override again.
+    (``language="en"``), which each ``sync`` call may override again.  ``cache``: where
+    media analyses are kept between runs (True: ``$SUBSYNC_HOME/media``; a MediaCache;
+    False or None: none, every media file decoded whole); outputs are the same bytes
+    either way.
 
         >>> synchronizer = Synchronizer(language="en")                  # doctest: +SKIP
         >>> for video, subs in pairs:                                   # doctest: +SKIP
@@ -391,8 +395,11 @@ class Synchronizer:
         self,
         model: ModelOptions | str | Listener | WhisperModel | None = None,
         options: SyncOptions | None = None,
+        *,
+        cache: MediaCache | bool | None = True,
         **overrides,
     ) -> None:
+        self.cache = MediaCache() if cache is True else (cache or None)
         if isinstance(model, SyncOptions) and options is None:  # Synchronizer(SyncOptions(...)), as before
             model, options = None, model
         model = _as_model(model)
@@ -468,7 +475,7 @@ class Synchronizer:
         try:
             placement = self._placed(media, subs, document, options, choice.index, report)
         except NoSpeechError as exc:
-            placement, error = None, _no_speech(exc, media, choice.index)
+            placement, error = None, _no_speech(exc, media, choice.index, self.cache)
         if placement is None or placement.refusal or not placement.text_heard:
             for other in _other_tracks(media, choice):  # the text may be spoken on another track
                 try:
@@ -495,14 +502,14 @@ class Synchronizer:
         report: Progress,
     ) -> engine.Placement:
         """The engine's placement of ``document`` against audio track ``track`` of ``media``."""
-        from .media import load_audio
+        from .analysis import sound_of
 
         report("decoding audio", 0, 1)
-        audio = load_audio(media, track)  # (n_samples,)
         labels = engine.Labels(
             quoted(media), _name(subs), "the audio" + (f" track {track}" if track is not None else "")
         )
-        return engine.sync_audio(audio, lines_of(document), options, self._listener.result, report, labels)
+        with sound_of(media, track, self.cache) as sound:
+            return engine.sync_sound(sound, lines_of(document), options, self._listener.result, report, labels)
 
     def sync_to_reference(
         self,
@@ -557,6 +564,7 @@ def sync(
     *,
     model: ModelOptions | str | Listener | WhisperModel | None = None,
     progress: Progress | None = None,
+    cache: MediaCache | bool | None = True,
     **overrides,
 ) -> SyncResult:
     """Re-time the subtitles ``subs`` (SRT, WebVTT or ASS) to the speech in ``media``.
@@ -565,11 +573,14 @@ def sync(
     sync; ``model`` (and overrides ``device``, ``threads``, ``int8``) choose the model,
     a loaded WhisperModel or a Listener may be passed to reuse it (or use
     :class:`Synchronizer`).  ``progress(stage, done, total)`` is called as work advances.
+    ``cache``: where the media's analysis is kept between runs (see Synchronizer).
     Raises :class:`SubsyncError` subclasses with one-line messages on bad input, and
     :class:`RefusedError` when the self-check refuses the result (unless ``force``).
     """
     model_overrides = {k: overrides.pop(k) for k in list(overrides) if k in _MODEL_FIELDS}
-    return Synchronizer(model, **model_overrides).sync(media, subs, options, progress=progress, **overrides)
+    return Synchronizer(model, cache=cache, **model_overrides).sync(
+        media, subs, options, progress=progress, **overrides
+    )
 
 
 def _as_model(model: object) -> ModelOptions | str | Listener | None:

@@ -14,21 +14,32 @@ priming, a negative start from a stream-copy cut) are dropped, as players drop t
 
 from __future__ import annotations
 
+import contextlib
 import os
+import queue
 import re
 import shutil
 import subprocess
 import tempfile
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import IO
 
 import ffmpeg
+
+try:
+    import fcntl
+except ImportError:  # (Windows)
+    fcntl = None  # type: ignore[assignment]
 import numpy as np
 
 from . import languages
 from .core.activity import SAMPLE_RATE_HZ  # what every consumer gets
+from .core.sound import sample_range
 from .errors import MediaError, quoted
 from .fileio import regular_file
 
@@ -39,6 +50,7 @@ MIN_AUDIO_S = 0.1  # less decoded audio than this is an error
 MIN_AUDIO_SAMPLES = round(MIN_AUDIO_S * SAMPLE_RATE_HZ)
 FIRST_BUFFER_S = 4 * 3600.0  # the decode buffer starts at most this long, then grows
 READ_CHUNK_BYTES = 1 << 20  # ~33 s of audio per pipe read
+PUMP_READS_AHEAD = 16  # reads queued ahead of their consumer (~9 minutes of audio, 16 MB)
 PROBE_TIMEOUT_S = 120.0
 EXTRACT_TIMEOUT_S = 600.0  # reading a subtitle stream demuxes the whole file
 TRUNCATION_MIN_S = 2.0  # audio this much shorter than the container declares ...
@@ -329,20 +341,75 @@ def load_audio(path: str | os.PathLike, audio_track: int | None = None) -> np.nd
     before its container declares is truncated: MediaError.
     Memory: the float32 result (sized from the declared duration) and one pipe read.
     """
+    buffer = _Buffer()
+    stream_audio(path, audio_track, buffer.append, buffer.size_for)
+    return buffer.samples()
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """What decoding a whole audio stream found (stream_audio)."""
+
+    n_samples: int  # samples on the player's clock, the silence before the first decoded one included
+    lead: int  # samples of silence before the first decoded one (negative: that many dropped)
+    origin_s: float = 0.0  # the container's time stamp of the player's time 0 (its start, or 0)
+
+
+def stream_audio(
+    path: str | os.PathLike,
+    audio_track: int | None,
+    consume: Callable[[np.ndarray], None],
+    expect: Callable[[float | None], None] | None = None,
+) -> Decoded:
+    """Decode one audio stream of `path` as load_audio does, handing the samples to
+    ``consume`` read by read ((m,) float32 each, in order, the lead's silence first)
+    instead of keeping them: a 2-hour film's audio never in memory at once.  ``expect``
+    gets the duration the container declares (seconds, None: none) before any sample.
+    The same MediaErrors as load_audio, once the stream has ended."""
     media = _existing_file(path)
     track = 0 if audio_track is None else audio_track
     if track < 0:
         raise MediaError(f"audio track must be 0 or more, not {track}")
     probe_lines = _probe_stderr(media)
     declared_s = _declared_duration_s(probe_lines)
+    if expect is not None:
+        expect(declared_s)
     first_s = _first_sample_s(media, track)
-    lead_s = 0.0 if first_s is None else first_s - max(0.0, _container_start_s(probe_lines))
+    origin_s = max(0.0, _container_start_s(probe_lines))
+    lead_s = 0.0 if first_s is None else first_s - origin_s
     lead = round(lead_s * SAMPLE_RATE_HZ)  # samples of silence before the first
-    audio, stderr_lines = _decode(media, track, declared_s, lead)  # (n_samples,) on the player's clock
-    if audio.size - max(0, lead) < MIN_AUDIO_SAMPLES:
-        raise _decode_failure(path, media, track, stderr_lines, audio.size)
-    _check_complete(path, media, audio.size / SAMPLE_RATE_HZ, declared_s, probe_lines)
-    return audio
+    n_samples, stderr_lines = _decode(media, track, consume, lead)  # on the player's clock
+    if n_samples - max(0, lead) < MIN_AUDIO_SAMPLES:
+        raise _decode_failure(path, media, track, stderr_lines, n_samples)
+    _check_complete(path, media, n_samples / SAMPLE_RATE_HZ, declared_s, probe_lines)
+    return Decoded(n_samples, lead, origin_s)
+
+
+class _Buffer:
+    """Decoded reads gathered into one float32 array, sized from the declared duration
+    (at most FIRST_BUFFER_S: a damaged header may declare 1000 hours) and grown by half
+    when the stream runs longer."""
+
+    def __init__(self) -> None:
+        self._audio = np.empty(0, dtype=np.float32)
+        self._filled = 0
+
+    def size_for(self, declared_s: float | None) -> None:
+        self._audio = np.empty(round((min(declared_s or 0.0, FIRST_BUFFER_S) + 1.0) * SAMPLE_RATE_HZ), np.float32)
+
+    def append(self, samples: np.ndarray) -> None:
+        end = self._filled + samples.size
+        if end > self._audio.size:
+            bigger = np.empty(max(end, self._audio.size * 3 // 2), dtype=np.float32)
+            bigger[: self._filled] = self._audio[: self._filled]
+            self._audio = bigger
+        self._audio[self._filled : end] = samples
+        self._filled = end
+
+    def samples(self) -> np.ndarray:
+        """The samples gathered; (n,) float32, resized in place (no second copy)."""
+        self._audio.resize(self._filled, refcheck=False)
+        return self._audio
 
 
 def _check_complete(
@@ -471,8 +538,12 @@ def _existing_file(path: str | os.PathLike) -> Path:
     return media.absolute()
 
 
-def _decode_command(media: Path, track: int) -> list[str]:
-    stream = ffmpeg.input(str(media)).output(
+def _decode_command(media: Path, track: int, seek: tuple[float, float] | None = None) -> list[str]:
+    """ffmpeg decoding audio stream ``track`` of ``media`` to s16le on stdout; ``seek``:
+    only (timestamp_s, length_s) of it, from that time stamp of the container on (an input
+    seek: fast, and sample-exact, as ffmpeg decodes from the packet before and trims)."""
+    where = {} if seek is None else {"seek_timestamp": 1, "ss": f"{seek[0]:.6f}", "t": f"{seek[1]:.6f}"}
+    stream = ffmpeg.input(str(media), **where).output(
         "pipe:",
         format="s16le",
         acodec="pcm_s16le",
@@ -487,10 +558,17 @@ def _decode_command(media: Path, track: int) -> list[str]:
     return stream.compile(cmd=ffmpeg_binary())
 
 
-def _decode(media: Path, track: int, declared_s: float | None, lead: int = 0) -> tuple[np.ndarray, list[str]]:
-    """Run ffmpeg; returns (float32 samples (n,), stderr lines), the first decoded sample
-    at index ``lead`` (silence before it; when negative, the first -lead samples dropped)."""
-    command = _decode_command(media, track)
+def _decode(
+    media: Path,
+    track: int,
+    consume: Callable[[np.ndarray], None],
+    lead: int = 0,
+    seek: tuple[float, float] | None = None,
+) -> tuple[int, list[str]]:
+    """Run ffmpeg, handing ``consume`` its samples read by read, the first decoded sample
+    at index ``lead`` (silence before it; when negative, the first -lead samples dropped);
+    returns (samples handed over, stderr lines)."""
+    command = _decode_command(media, track, seek)
     # stderr goes to a file so a chatty decoder can never block on a full pipe.
     with tempfile.TemporaryFile() as stderr_file:
         try:
@@ -503,8 +581,9 @@ def _decode(media: Path, track: int, declared_s: float | None, lead: int = 0) ->
         except OSError as exc:
             raise MediaError(f"could not run ffmpeg on {quoted(media)}: {_one_line(str(exc))}") from None
         assert process.stdout is not None  # (stdout=PIPE)
+        _widen(process.stdout)
         try:
-            audio = _read_samples(process.stdout, declared_s, lead)
+            n_samples = _read_samples(process.stdout, consume, lead)
         except BaseException:  # e.g. KeyboardInterrupt: do not leave ffmpeg running
             process.kill()
             raise
@@ -513,44 +592,124 @@ def _decode(media: Path, track: int, declared_s: float | None, lead: int = 0) ->
             process.wait()
         stderr_file.seek(0)
         stderr_lines = _ffmpeg_lines(stderr_file.read(), media)
-    return audio, stderr_lines
+    return n_samples, stderr_lines
 
 
-def _read_samples(pipe: IO[bytes], declared_s: float | None, lead: int = 0) -> np.ndarray:
-    """All samples from `pipe` (s16le) as float32 in [-1, 1), (n,), converted read by read
-    into one buffer sized from the declared duration (grown if the stream runs longer),
-    after ``lead`` samples of silence (when negative, the first -lead samples dropped)."""
-    first_s = min(declared_s or 0.0, FIRST_BUFFER_S) + 1.0  # (a damaged header may declare 1000 h)
-    audio = np.empty(max(round(first_s * SAMPLE_RATE_HZ), lead + 1), dtype=np.float32)
-    filled = max(0, lead)
-    audio[:filled] = 0.0
+def _widen(pipe: IO[bytes]) -> None:
+    """Give ``pipe`` a buffer of READ_CHUNK_BYTES where the system allows (Linux: 64 KiB by
+    default, and ffmpeg then waits on every 2 s of audio it writes); elsewhere nothing."""
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    if set_size is not None:
+        with contextlib.suppress(OSError):  # (above /proc/sys/fs/pipe-max-size: the default stays)
+            fcntl.fcntl(pipe.fileno(), set_size, READ_CHUNK_BYTES)
+
+
+def _read_samples(pipe: IO[bytes], consume: Callable[[np.ndarray], None], lead: int = 0) -> int:
+    """Every sample from `pipe` (s16le) handed to ``consume`` as float32 in [-1, 1), read
+    by read ((m,) each), after ``lead`` samples of silence (when negative, the first -lead
+    samples dropped); returns how many were handed over.  A thread reads the pipe while
+    ``consume`` works (the speech activity's FFTs), so that ffmpeg decodes on meanwhile
+    instead of waiting on a full pipe."""
+    handed = max(0, lead)
+    if handed:
+        consume(np.zeros(handed, dtype=np.float32))
     skip_bytes = max(0, -lead) * BYTES_PER_SAMPLE
     leftover = b""
-    while True:
-        block = pipe.read(READ_CHUNK_BYTES)
-        if not block:
-            break
+    for block in _pumped(pipe):
         if skip_bytes:
             dropped = min(skip_bytes, len(block))
             block, skip_bytes = block[dropped:], skip_bytes - dropped
         block = leftover + block if leftover else block
         usable = len(block) - len(block) % BYTES_PER_SAMPLE
         leftover = block[usable:]
-        samples = np.frombuffer(block, dtype=SAMPLE_DTYPE, count=usable // BYTES_PER_SAMPLE)  # (m,) int16
-        if filled + samples.size > audio.size:
-            audio = _grown(audio, filled + samples.size)
-        np.multiply(samples, np.float32(1.0 / INT16_FULL_SCALE), out=audio[filled : filled + samples.size])
-        filled += samples.size
-    if filled < audio.size:
-        audio.resize(filled, refcheck=False)  # in place: no second copy
-    return audio
+        if usable:
+            samples = np.frombuffer(block, dtype=SAMPLE_DTYPE, count=usable // BYTES_PER_SAMPLE)  # (m,) int16
+            consume(np.multiply(samples, np.float32(1.0 / INT16_FULL_SCALE), dtype=np.float32))
+            handed += samples.size
+    return handed
 
 
-def _grown(audio: np.ndarray, needed: int) -> np.ndarray:
-    """``audio`` in a buffer of at least ``needed`` samples (1.5 times, to grow rarely)."""
-    bigger = np.empty(max(needed, audio.size * 3 // 2), dtype=np.float32)
-    bigger[: audio.size] = audio
-    return bigger
+def _pumped(pipe: IO[bytes]) -> Iterator[bytes]:
+    """The reads of ``pipe`` (READ_CHUNK_BYTES each), read ahead by a thread into a queue of
+    at most PUMP_READS_AHEAD; the thread ends with the pipe (closed by the caller on an error)."""
+    reads: queue.Queue[bytes | BaseException] = queue.Queue(PUMP_READS_AHEAD)
+
+    def pump() -> None:
+        try:
+            while block := pipe.read(READ_CHUNK_BYTES):
+                reads.put(block)
+            reads.put(b"")
+        except BaseException as exc:  # (a closed pipe: the reader has stopped listening)
+            reads.put(exc)
+
+    threading.Thread(target=pump, name="subsync-decode", daemon=True).start()
+    while True:
+        block = reads.get()
+        if isinstance(block, BaseException):
+            raise block
+        if not block:
+            return
+        yield block
+
+
+# ---------------------------------------------------------------- clips (windows decoded alone)
+
+CLIP_SLACK_S = 0.1  # a clip's decode asks for this much more than it needs (ffmpeg's -t is in
+# its own time base), the rest cut off
+CLIP_PREROLL_S = 0.5  # and starts this much earlier, dropped: a decoder (mp3's overlapping frames,
+# AAC's) and the resampler then give the samples a whole decode gives (measured: an mp3 clip
+# without it differs in its first 80 ms)
+CLIP_WORKERS = 2  # ffmpeg processes decoding clips at once (prefetch)
+
+
+class Clips:
+    """Stretches of one audio stream, each decoded alone by an ffmpeg input seek (not the
+    whole file again); on the player's clock, as load_audio places them, given what
+    stream_audio found (``decoded``).  ``prefetch`` starts decoding the spans about to
+    be asked for, CLIP_WORKERS at a time, while the caller works; ``close`` ends that."""
+
+    def __init__(self, path: str | os.PathLike, audio_track: int | None, decoded: Decoded) -> None:
+        self._media = _existing_file(path)
+        self._track = 0 if audio_track is None else audio_track
+        self._decoded = decoded
+        self._pending: dict[tuple[float, float], Future] = {}
+        self._pool: ThreadPoolExecutor | None = None
+
+    def clip(self, start_s: float, end_s: float) -> np.ndarray:
+        """The samples of [start_s, end_s) (core.sound.sample_range); (n,) float32."""
+        pending = self._pending.pop((start_s, end_s), None)
+        return pending.result() if pending is not None else self._decode(start_s, end_s)
+
+    def prefetch(self, spans: Sequence[tuple[float, float]]) -> None:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(CLIP_WORKERS, thread_name_prefix="subsync-clip")
+        for span in spans:
+            if span not in self._pending:
+                self._pending[span] = self._pool.submit(self._decode, *span)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool, self._pending = None, {}
+
+    def _decode(self, start_s: float, end_s: float) -> np.ndarray:
+        first, last = sample_range(start_s, end_s, self._decoded.n_samples)
+        lead = self._decoded.lead
+        # Player sample k is decoded sample k - lead: silence before the first decoded one.
+        from_decoded = max(first, lead)
+        out = np.zeros(last - first, dtype=np.float32)
+        if last <= from_decoded:
+            return out
+        preroll = min(round(CLIP_PREROLL_S * SAMPLE_RATE_HZ), from_decoded - max(lead, 0))
+        buffer = _Buffer()
+        seek = (
+            self._decoded.origin_s + (from_decoded - preroll) / SAMPLE_RATE_HZ,
+            (last - from_decoded + preroll) / SAMPLE_RATE_HZ + CLIP_SLACK_S,
+        )
+        _decode(self._media, self._track, buffer.append, -preroll, seek)
+        got = buffer.samples()[: last - from_decoded]
+        out[from_decoded - first : from_decoded - first + got.size] = got
+        return out
 
 
 def _decode_failure(

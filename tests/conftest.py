@@ -11,6 +11,17 @@ DATA = Path(__file__).parent / "data"
 SPEECH = DATA / "speech"
 
 
+@pytest.fixture(autouse=True)
+def media_cache(tmp_path_factory, monkeypatch):
+    """Each test's media analyses in a folder of its own (subprocesses inherit it): none
+    lands in the user's SUBSYNC_HOME, and no test hits another's entry."""
+    from subsync.cache import CACHE_ENV_VAR
+
+    folder = tmp_path_factory.mktemp("media-cache")
+    monkeypatch.setenv(CACHE_ENV_VAR, str(folder))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def base_model():
     """The bundled Whisper base model, converted once into SUBSYNC_HOME."""

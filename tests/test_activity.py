@@ -217,3 +217,24 @@ def test_cue_activity_empty_and_degenerate():
     assert cue_activity([0.5], [0.2], 100).sum() == 0  # end before start
     assert cue_activity([20.0], [30.0], 100).sum() == 0  # beyond the grid
     assert cue_activity([0.0], [1.0], 0).shape == (0,)
+
+
+@pytest.mark.parametrize("piece", [999, 160 * 6000 - 1, 524288])
+def test_the_activity_of_a_stream_is_the_activity_of_the_whole(piece):
+    """Levels computed read by read as a decoder's pipe hands them over (LevelStream, the
+    memory of one STFT chunk) are the whole-audio levels to the bit, whatever the reads'
+    sizes, at the stream's start and end, and across chunk boundaries."""
+    from subsync.core.activity import STFT_CHUNK_FRAMES, LevelStream, activity_of_levels, band_levels_db
+
+    rng = np.random.default_rng(piece)
+    length = 2 * STFT_CHUNK_FRAMES * 160 + 12345  # two chunks and a bit (16 kHz: 160 samples a frame)
+    audio = _add_noise((0.1 * np.sin(np.arange(length) / 7.0) * (rng.random(length) > 0.3)).astype(np.float32), 1e-3)
+    for size in (0, 1, 401, 160 * STFT_CHUNK_FRAMES, length):
+        stream = LevelStream()
+        step = piece if size > 20000 else max(1, size // 3)  # (short streams: a few reads, not 401)
+        for first in range(0, size, step):
+            stream.feed(audio[first : min(first + step, size)])
+        assert stream.n_samples == size
+        levels = stream.levels_db()
+        np.testing.assert_array_equal(levels, band_levels_db(audio[:size]))
+        np.testing.assert_array_equal(activity_of_levels(levels), speech_activity(audio[:size]))

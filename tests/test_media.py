@@ -346,6 +346,60 @@ def test_a_late_stream_is_preceded_by_silence_and_keeps_every_sample(tmp_path):
     assert not audio[:lead].any()
     np.testing.assert_array_equal(audio[lead:], load_audio(source))
     assert np.abs(audio[lead:] - samples / 32768).max() <= 1 / 32768
+    # Decoded alone by a seek, a stretch is the same samples: silence, then the stream's.
+    decoded = media.stream_audio(delayed, None, lambda samples: None)
+    assert (decoded.n_samples, decoded.lead) == (audio.size, lead)
+    clips = media.Clips(delayed, None, decoded)
+    for start_s, end_s in [(0.0, 1.0), (0.2, 0.3), (1.37, 2.91), (2.5, 9.0), (4.0, 5.0)]:
+        first, last = media.sample_range(start_s, end_s, audio.size)
+        np.testing.assert_array_equal(clips.clip(start_s, end_s), audio[first:last])
+
+
+def test_the_samples_streamed_are_the_samples_loaded(timelines):
+    """stream_audio hands over, read by read, exactly what load_audio returns."""
+    for name in ("delayed.mkv", "cut.mp4", "late.ts"):
+        pieces: list[np.ndarray] = []
+        decoded = media.stream_audio(timelines[name], None, pieces.append)
+        whole = load_audio(timelines[name])
+        np.testing.assert_array_equal(np.concatenate(pieces), whole)
+        assert decoded.n_samples == whole.size
+    with pytest.raises(MediaError, match="truncated.mkv is truncated or damaged"):
+        media.stream_audio(timelines["truncated.mkv"], None, lambda samples: None)
+
+
+CLIP_SHIFT_S = 0.001  # a lossy stream's clip may start this far from the whole decode's sample
+# (the container's time stamps are in milliseconds; measured: 3-9 samples at 16 kHz)
+
+
+@pytest.mark.parametrize(
+    "name, beep_s",
+    [
+        ("delayed.mkv", BEEP_AT_S + 2.5),
+        ("delayed.mp4", BEEP_AT_S + 2.5),
+        ("cut.mp4", BEEP_AT_S - 3.3),
+        ("late.ts", BEEP_AT_S),
+        ("late.m4a", BEEP_AT_S),
+    ],
+)
+def test_a_clip_decoded_alone_is_on_the_players_clock(timelines, name, beep_s):
+    """Windows are decoded alone (ffmpeg seeks), not sliced out of a whole decode: the beep
+    is where the whole decode has it, to the millisecond; a clip from before the stream
+    starts is silence up to it; a clip past the end is cut there."""
+    whole = load_audio(timelines[name])
+    clips = media.Clips(timelines[name], None, media.stream_audio(timelines[name], None, lambda samples: None))
+    start_s = beep_s - 1.3
+    clip = clips.clip(start_s, beep_s + 0.7)
+    first, last = media.sample_range(start_s, beep_s + 0.7, whole.size)
+    assert clip.size == last - first
+    assert start_s + _beep_s(clip) == pytest.approx(_beep_s(whole), abs=CLIP_SHIFT_S)
+    head = clips.clip(0.0, 2.0)
+    silent = int(np.flatnonzero(whole)[0]) if whole.any() else whole.size
+    assert not head[: min(silent, head.size)].any()
+    end_s = whole.size / SAMPLE_RATE_HZ
+    assert clips.clip(end_s - 0.5, end_s + 3.0).size == whole.size - media.sample_range(end_s - 0.5, end_s, whole.size)[0]
+    clips.prefetch([(1.0, 2.0), (start_s, beep_s + 0.7)])
+    np.testing.assert_array_equal(clips.clip(start_s, beep_s + 0.7), clip)  # (the prefetched one)
+    clips.close()
 
 
 def _track(index, language=None, default=False):

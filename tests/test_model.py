@@ -95,9 +95,9 @@ def test_windows_heard_in_a_batch_give_the_times_heard_one_at_a_time():
     quantization scales activations per batch)."""
     from subsync import media
     from subsync.api import lines_of
-    from subsync.core.activity import speech_activity
     from subsync.core.hearing import Hearing
     from subsync.core.options import SyncOptions
+    from subsync.core.sound import in_memory
     from subsync.core.timemap import TimeMap
     from subsync.subtitles import read_subtitles
     from subsync.whisper.listener import WhisperListener
@@ -107,7 +107,7 @@ def test_windows_heard_in_a_batch_give_the_times_heard_one_at_a_time():
     audio = media.load_audio(examples / "sonnet001.mp3")
     lines = lines_of(read_subtitles(examples / "sonnet001.mistimed.srt"))
     listener = WhisperListener(WhisperModel("base", "cpu", int8=False))
-    hearing = Hearing(listener, audio, speech_activity(audio), lines, SyncOptions(language="en"), lambda *_: None)
+    hearing = Hearing(listener, in_memory(audio), lines, SyncOptions(language="en"), lambda *_: None)
     passages = [hearing.passage(w) for w in hearing.windows(TimeMap(0.95904, -3.5))]
     assert len(passages) >= 2
     alone = [listener.hear(p) for p in passages]

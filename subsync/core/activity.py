@@ -59,7 +59,16 @@ def speech_activity(audio: np.ndarray, sample_rate: int = SAMPLE_RATE_HZ) -> np.
     audio = np.asarray(audio, dtype=np.float32).reshape(-1)  # (n_samples,)
     if audio.size == 0:
         return np.zeros(0, dtype=np.float32)
-    level_db = band_levels_db(audio, sample_rate)  # (n_frames, n_bands)
+    return activity_of_levels(band_levels_db(audio, sample_rate), sample_rate)
+
+
+def activity_of_levels(level_db: np.ndarray, sample_rate: int = SAMPLE_RATE_HZ) -> np.ndarray:
+    """Speech likelihood per frame (speech_activity) from the sub-band levels; (n_frames,) float32.
+
+    level_db: (n_frames, n_bands), band_levels_db's (or a LevelStream's, the same numbers).
+    """
+    if level_db.shape[0] == 0:
+        return np.zeros(0, dtype=np.float32)
     snr_db, strong_db = _band_snr(level_db, _min_floor_db(sample_rate))  # (n_frames,), (n_frames,)
     snr_db = _median_filter(snr_db, _odd_frames(MEDIAN_S))
     likelihood = _logistic((snr_db - LOW_SNR_DB) / SOFTNESS_DB)
@@ -146,35 +155,107 @@ def _between(frames: np.ndarray, from_s: float, to_s: float) -> np.ndarray:
 
 def band_levels_db(audio: np.ndarray, sample_rate: int = SAMPLE_RATE_HZ) -> np.ndarray:
     """Sub-band power in dB (re full scale) per frame; float32 (n_frames, n_bands)."""
-    hop = ACTIVITY_FRAME_S * sample_rate  # samples per frame (may be fractional)
-    window = round(STFT_WINDOW_S * sample_rate)
-    n_fft = 1 << (window - 1).bit_length()
-    bands = _band_matrix(n_fft, sample_rate)  # (n_fft // 2 + 1, n_bands)
-    taper = np.hanning(window).astype(np.float32)
-    # Parseval with a unit-energy taper: band power = mean square of the frame; full-scale sine -> -3 dB.
-    taper *= np.float32(np.sqrt(2.0 / (n_fft * np.sum(taper**2))))
+    stft = _Stft(sample_rate)
     n_frames = n_frames_for(audio.size, sample_rate)
-    levels = np.empty((n_frames, bands.shape[1]), dtype=np.float32)
+    levels = np.empty((n_frames, stft.n_bands), dtype=np.float32)
     for first in range(0, n_frames, STFT_CHUNK_FRAMES):
         count = min(STFT_CHUNK_FRAMES, n_frames - first)
-        frames = _frames(audio, first, count, hop, window)  # (count, window)
-        spectrum = np.fft.rfft(frames * taper, n=n_fft, axis=1)
+        levels[first : first + count] = stft.levels_db(audio, first, count)
+    return levels
+
+
+class LevelStream:
+    """band_levels_db of audio that arrives in pieces (a decoder's pipe), with the memory of
+    one STFT chunk instead of the whole audio: the same frames in the same chunks, so the
+    same numbers to the bit.  feed() the pieces in order, then levels_db()."""
+
+    def __init__(self, sample_rate: int = SAMPLE_RATE_HZ) -> None:
+        self._stft = _Stft(sample_rate)
+        self._buffer = np.zeros(0, dtype=np.float32)  # samples from self._origin on ...
+        self._pieces: list[np.ndarray] = []  # ... then these, not yet joined to it
+        self._origin = 0  # the stream's index of self._buffer[0]
+        self._received = 0  # samples fed so far
+        self._chunks: list[np.ndarray] = []  # (STFT_CHUNK_FRAMES, n_bands) each, done
+
+    def feed(self, samples: np.ndarray) -> None:
+        """The next samples of the stream; (m,) float32."""
+        self._pieces.append(np.asarray(samples, dtype=np.float32).reshape(-1))
+        self._received += samples.size
+        while True:
+            first = len(self._chunks) * STFT_CHUNK_FRAMES
+            if self._stft.span(first, STFT_CHUNK_FRAMES)[1] > self._received:
+                return  # (the chunk's last window is not all here yet)
+            self._join()
+            self._chunks.append(self._stft.levels_db(self._buffer, first, STFT_CHUNK_FRAMES, self._origin))
+            keep_from = self._stft.span(first + STFT_CHUNK_FRAMES, 1)[0]  # the next chunk's first sample
+            drop = max(0, keep_from - self._origin)
+            self._buffer, self._origin = self._buffer[drop:], self._origin + drop
+
+    def _join(self) -> None:
+        if self._pieces:
+            self._buffer = np.concatenate([self._buffer, *self._pieces])
+            self._pieces = []
+
+    @property
+    def n_samples(self) -> int:
+        return self._received
+
+    def levels_db(self) -> np.ndarray:
+        """Every frame's levels once the stream has ended; (n_frames, n_bands) float32."""
+        self._join()
+        n_frames = n_frames_for(self._received, self._stft.sample_rate)
+        done = len(self._chunks) * STFT_CHUNK_FRAMES
+        tail = [
+            self._stft.levels_db(self._buffer, first, min(STFT_CHUNK_FRAMES, n_frames - first), self._origin)
+            for first in range(done, n_frames, STFT_CHUNK_FRAMES)
+        ]
+        levels = np.concatenate([*self._chunks, *tail]) if self._chunks or tail else None
+        return np.zeros((0, self._stft.n_bands), np.float32) if levels is None else levels[:n_frames]
+
+
+class _Stft:
+    """The sub-band STFT of band_levels_db: frame geometry, taper and band sums."""
+
+    def __init__(self, sample_rate: int) -> None:
+        self.sample_rate = sample_rate
+        self.hop = ACTIVITY_FRAME_S * sample_rate  # samples per frame (may be fractional)
+        self.window = round(STFT_WINDOW_S * sample_rate)
+        self.n_fft = 1 << (self.window - 1).bit_length()
+        self.bands = _band_matrix(self.n_fft, sample_rate)  # (n_fft // 2 + 1, n_bands)
+        taper = np.hanning(self.window).astype(np.float32)
+        # Parseval with a unit-energy taper: band power = mean square of the frame; full-scale sine -> -3 dB.
+        self.taper = taper * np.float32(np.sqrt(2.0 / (self.n_fft * np.sum(taper**2))))
+        self.n_bands = self.bands.shape[1]
+
+    def span(self, first: int, count: int) -> tuple[int, int]:
+        """The samples [lo, hi) that frames first..first+count-1 cover (lo < 0 at the start)."""
+        starts = self._starts(first, count)
+        return int(starts[0]), int(starts[-1]) + self.window
+
+    def _starts(self, first: int, count: int) -> np.ndarray:
+        """Each frame's first sample: windows centred on (first + k + 0.5) * hop; (count,)."""
+        return np.round((np.arange(first, first + count) + 0.5) * self.hop).astype(np.int64) - self.window // 2
+
+    def levels_db(self, audio: np.ndarray, first: int, count: int, origin: int = 0) -> np.ndarray:
+        """Frames first..first+count-1 of a stream whose samples from ``origin`` on are
+        ``audio`` (zeros before 0 and after its end); (count, n_bands) float32."""
+        frames = self._frames(audio, first, count, origin)  # (count, window)
+        spectrum = np.fft.rfft(frames * self.taper, n=self.n_fft, axis=1)
         power = spectrum.real**2 + spectrum.imag**2  # (count, n_fft // 2 + 1)
-        levels[first : first + count] = power @ bands
-    return 10.0 * np.log10(levels + np.float32(EPS_POWER))
+        return (10.0 * np.log10(power @ self.bands + np.float32(EPS_POWER))).astype(np.float32)
 
-
-def _frames(audio: np.ndarray, first: int, count: int, hop: float, window: int) -> np.ndarray:
-    """Windows centred on the frame centres (first + k + 0.5) * hop; (count, window), zero-padded."""
-    starts = np.round((np.arange(first, first + count) + 0.5) * hop).astype(np.int64) - window // 2
-    lo, hi = int(starts[0]), int(starts[-1]) + window  # sample range covered by the chunk
-    piece = audio[max(lo, 0) : max(min(hi, audio.size), 0)]
-    pad_before = max(0, -lo)
-    piece = np.pad(piece, (pad_before, (hi - lo) - pad_before - piece.size))
-    offsets = starts - lo  # (count,)
-    if count > 1 and np.all(np.diff(offsets) == offsets[1] - offsets[0]):  # integral hop: strided view
-        return sliding_window_view(piece, window)[offsets[0] :: offsets[1] - offsets[0]][:count]
-    return piece[offsets[:, None] + np.arange(window)[None, :]]
+    def _frames(self, audio: np.ndarray, first: int, count: int, origin: int) -> np.ndarray:
+        """The frames' windows, zero-padded past the stream's ends; (count, window)."""
+        starts = self._starts(first, count)
+        lo, hi = int(starts[0]), int(starts[-1]) + self.window  # sample range covered by the chunk
+        end = origin + audio.size
+        piece = audio[max(lo, origin) - origin : max(min(hi, end), origin) - origin]
+        pad_before = max(0, -lo)
+        piece = np.pad(piece, (pad_before, (hi - lo) - pad_before - piece.size))
+        offsets = starts - lo  # (count,)
+        if count > 1 and np.all(np.diff(offsets) == offsets[1] - offsets[0]):  # integral hop: strided view
+            return sliding_window_view(piece, self.window)[offsets[0] :: offsets[1] - offsets[0]][:count]
+        return piece[offsets[:, None] + np.arange(self.window)[None, :]]
 
 
 def _band_edges(sample_rate: int) -> np.ndarray:

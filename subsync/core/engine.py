@@ -26,10 +26,8 @@ from . import search, timemap, triage
 from .activity import (
     ACTIVITY_FRAME_S,
     ACTIVITY_FRAMES_PER_S,
-    SAMPLE_RATE_HZ,
     SPEECH_THRESHOLD,
     cue_activity,
-    speech_activity,
 )
 from .decisions import (
     Heard,
@@ -43,6 +41,7 @@ from .inference import Action
 from .listener import Listener
 from .mapchoice import chosen_map, searched_cues, spoken_cues
 from .options import SyncOptions
+from .sound import Sound, in_memory
 
 EDGE_S = 1.0  # a global offset this close to +-max_offset is at the search's edge
 MIN_SPEECH_S = 0.2  # media with less detected speech than this is refused
@@ -132,14 +131,26 @@ def sync_audio(
     report: Progress,
     labels: Labels = Labels(),
 ) -> Placement:
-    """Place ``lines`` in ``audio`` (float32 mono at SAMPLE_RATE_HZ).  ``listener()`` is
-    called once, when a listener is first needed.  Raises NoSpeechError (a RefusedError)
-    for audio without speech and OffsetBeyondSearchError (an AlignmentError) for a map at the edge of
-    the offset search; a result the self-check refuses comes back with ``refusal`` set."""
-    media_s = audio.size / SAMPLE_RATE_HZ
-    options = _bounded(options, media_s, lines)
+    """:func:`sync_sound` of decoded samples (float32 mono at SAMPLE_RATE_HZ, (n_samples,))."""
+    return sync_sound(in_memory(audio), lines, options, listener, report, labels)
+
+
+def sync_sound(
+    sound: Sound,
+    lines: Lines,
+    options: SyncOptions,
+    listener: Callable[[], Listener],
+    report: Progress,
+    labels: Labels = Labels(),
+) -> Placement:
+    """Place ``lines`` in ``sound`` (an audio track's activity, length and clips).
+    ``listener()`` is called once, when a listener is first needed.  Raises NoSpeechError
+    (a RefusedError) for audio without speech and OffsetBeyondSearchError (an
+    AlignmentError) for a map at the edge of the offset search; a result the self-check
+    refuses comes back with ``refusal`` set."""
+    options = _bounded(options, sound.duration_s, lines)
     return _outside_refused(
-        replace(_sync_audio(audio, lines, options, listener, report, labels), media_s=media_s), labels
+        replace(_sync_sound(sound, lines, options, listener, report, labels), media_s=sound.duration_s), labels
     )
 
 
@@ -168,15 +179,15 @@ def _outside_refused(placement: Placement, labels: Labels) -> Placement:
     )
 
 
-def _sync_audio(
-    audio: np.ndarray,
+def _sync_sound(
+    sound: Sound,
     lines: Lines,
     options: SyncOptions,
     listener: Callable[[], Listener],
     report: Progress,
     labels: Labels,
 ) -> Placement:
-    speech = speech_activity(audio)  # (n_frames,) 10 ms
+    speech = sound.speech  # (n_frames,) 10 ms
     if not has_speech(speech):
         raise NoSpeechError(f"{labels.media}: no speech detected in {labels.audio}; nothing to sync to")
     report("searching offset and drift", 0, 1)
@@ -187,7 +198,7 @@ def _sync_audio(
         placed = _mapped_lines(time_map, lines, options, labels)
         return Placement(placed, time_map, global_map, options.language or "", margin=match.margin)
     report("loading model", 0, 1)
-    hearing = Hearing(listener(), audio, speech, lines, options, report)
+    hearing = Hearing(listener(), sound, lines, options, report)
     cut = _with_cuts(speech, lines, match.maps[0], options)
     candidates = [cut, *match.maps] if cut.cuts else list(match.maps)  # the plain map still competes
     foreign = options.subs_language is not None and options.subs_language != hearing.spoken_language()

@@ -25,6 +25,7 @@ from .attention import text_score
 from .decisions import Heard, Word, is_evidence
 from .listener import HeardLine, Listener, Passage, hear_many
 from .options import SyncOptions
+from .sound import Sound
 from .windows import Window, far_window, fullest, plan_windows, spread_sample
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -77,14 +78,13 @@ class Hearing:
     def __init__(
         self,
         listener: Listener,
-        audio: np.ndarray,
-        speech: np.ndarray,
+        sound: Sound,
         lines: Lines,
         options: SyncOptions,
         report: Progress,
     ) -> None:
-        self.listener, self.audio, self.speech, self.lines = listener, audio, speech, lines
-        self.duration_s = audio.size / SAMPLE_RATE_HZ
+        self.listener, self.sound, self.speech, self.lines = listener, sound, sound.speech, lines
+        self.duration_s = sound.duration_s
         self.options, self.report = options, report
         self.language = listener.language_for(options.language)
         self.detected = False  # the language was detected from the audio (not given)
@@ -220,6 +220,7 @@ class Hearing:
         """Where the lines of ``windows`` are heard (each window heard once per file; the
         new ones in the listener's batches, listener.hear_many)."""
         new = [w for w in dict.fromkeys(windows) if w not in self._heard]
+        self.sound.prefetch([(w.start_s, w.end_s) for w in new])
         batch = max(1, getattr(self.listener, "batch", 1))
         for first in range(0, len(new), batch):
             self.report("aligning lines", first, len(new))
@@ -277,8 +278,7 @@ class Hearing:
         }
 
     def _audio(self, start_s: float, end_s: float) -> np.ndarray:
-        first = int(round(start_s * SAMPLE_RATE_HZ))
-        return self.audio[first : first + int(round((end_s - start_s) * SAMPLE_RATE_HZ))]
+        return self.sound.clip(start_s, end_s)
 
     def _voiced_pieces(self) -> list[np.ndarray]:
         """The audio of the LANGUAGE_WINDOWS non-overlapping full windows with the most
@@ -295,12 +295,12 @@ class Hearing:
                 break
             if all(abs(int(first) - other) >= window for other in chosen):  # no overlap
                 chosen.append(int(first))
-        return [
-            self._audio(
-                first * ACTIVITY_FRAME_S, min(first * ACTIVITY_FRAME_S + self.listener.window_s, self.duration_s)
-            )
+        spans = [
+            (first * ACTIVITY_FRAME_S, min(first * ACTIVITY_FRAME_S + self.listener.window_s, self.duration_s))
             for first in chosen
         ]
+        self.sound.prefetch(spans)
+        return [self._audio(*span) for span in spans]
 
 
 def voice_onset_s(

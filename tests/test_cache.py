@@ -1,0 +1,171 @@
+"""The media-analysis cache: media analysed once, the same bytes out with and without it,
+a copy hits, a changed file misses, least recently used entries go first, and two
+processes writing at once leave whole entries."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+import time
+
+import numpy as np
+import pytest
+
+from helpers import babble, distorted_srt, film, replay_listener, script, write_wav
+from subsync import analysis, api
+from subsync.cache import MediaCache
+from subsync.fingerprint import BLOCK_BYTES, SAMPLED_BLOCKS, fingerprint
+
+
+@pytest.fixture(scope="module")
+def episode(tmp_path_factory):
+    """Four minutes of speech-like audio (WAV) with its lines, and a subtitle 3.2 s late."""
+    folder = tmp_path_factory.mktemp("episode")
+    truth = film(240.0, seed=11)
+    media = write_wav(folder / "episode.wav", babble(240.0, [(s, e) for s, e, _ in truth], seed=11))
+    subs = folder / "episode.srt"
+    subs.write_bytes(distorted_srt(truth, 1.0, 3.2))
+    return media, subs, truth
+
+
+def _synced(media, subs, truth, cache) -> bytes:
+    return api.sync(media, subs, model=replay_listener(script(truth)), cache=cache).to_bytes()
+
+
+def _decodes(monkeypatch) -> list:
+    """Every whole decode of a media file from now on (analysis.stream_audio calls)."""
+    calls: list = []
+    stream_audio = analysis.stream_audio
+
+    def counted(*args, **kwargs):
+        calls.append(args[0])
+        return stream_audio(*args, **kwargs)
+
+    monkeypatch.setattr(analysis, "stream_audio", counted)
+    return calls
+
+
+def test_the_same_bytes_with_and_without_the_cache_and_a_warm_run_decodes_nothing(episode, tmp_path, monkeypatch):
+    media, subs, truth = episode
+    decodes = _decodes(monkeypatch)
+    cache = MediaCache(tmp_path / "cache")
+    uncached = _synced(media, subs, truth, False)
+    cold = _synced(media, subs, truth, cache)
+    assert len(decodes) == 2 and len(list((tmp_path / "cache").glob("*.npz"))) == 1
+    warm = _synced(media, subs, truth, cache)
+    assert len(decodes) == 2  # the warm run read the analysis, not the media
+    assert uncached == cold == warm
+    other = tmp_path / "other.srt"  # a second subtitle of the same media: a hit as well
+    other.write_bytes(distorted_srt(truth, 1.0, -1.4))
+    assert api.sync(media, other, model=replay_listener(script(truth)), cache=cache).time_map.offset_s == (
+        pytest.approx(1.4, abs=0.05)
+    )
+    assert len(decodes) == 2
+
+
+def test_a_copy_hits_and_a_changed_file_misses(episode, tmp_path, monkeypatch):
+    media, subs, truth = episode
+    cache = MediaCache(tmp_path / "cache")
+    analysis.analysed(media, None, cache)
+    decodes = _decodes(monkeypatch)
+    copy = tmp_path / "copy.wav"
+    shutil.copyfile(media, copy)  # (a new modification time: the content is what counts)
+    analysis.analysed(copy, None, cache)
+    assert decodes == []
+    changed = tmp_path / "changed.wav"
+    data = bytearray(media.read_bytes())
+    data[-1000:] = bytes(1000)  # the last 1000 bytes silenced: the same size
+    changed.write_bytes(bytes(data))
+    analysis.analysed(changed, None, cache)
+    assert decodes == [changed]
+    analysis.analysed(media, None, cache)  # (the original: still a hit)
+    assert len(decodes) == 1
+
+
+def test_the_fingerprint_samples_blocks_spread_over_a_large_file(tmp_path):
+    """A large file is read in SAMPLED_BLOCKS blocks, not whole: a byte changed in a sampled
+    block changes the digest, its size and time do not enter it."""
+    path = tmp_path / "big.bin"
+    size = SAMPLED_BLOCKS * BLOCK_BYTES * 4
+    data = bytearray(np.random.default_rng(0).integers(0, 256, size, dtype=np.uint8).tobytes())
+    path.write_bytes(bytes(data))
+    before = fingerprint(path)
+    os.utime(path, (1, 1))
+    assert fingerprint(path).digest == before.digest and not before.same_stat(path)
+    data[-1] ^= 0xFF  # the last block is always sampled
+    path.write_bytes(bytes(data))
+    assert fingerprint(path).digest != before.digest
+    data.append(0)
+    path.write_bytes(bytes(data))
+    assert fingerprint(path).size == size + 1
+
+
+def test_the_least_recently_used_entries_go_first(tmp_path):
+    entry = {"speech": np.zeros(25_000, np.float32)}  # 100 kB each
+    cache = MediaCache(tmp_path, max_bytes=350_000)
+    for k, key in enumerate("abc"):
+        cache.put(key, entry)
+        os.utime(cache.folder / f"{key}.npz", (1000 + k, 1000 + k))
+    assert cache.get("a") is not None  # used now: b is the least recently used
+    cache.put("d", entry)
+    assert sorted(p.stem for p in cache.folder.glob("*.npz")) == ["a", "c", "d"]
+    assert cache.size_bytes <= 350_000
+
+
+def test_a_damaged_entry_is_a_miss_and_goes(tmp_path):
+    cache = MediaCache(tmp_path)
+    cache.put("x", {"speech": np.ones(10, np.float32)})
+    (tmp_path / "x.npz").write_bytes(b"PK\x03\x04 not a whole zip")
+    assert cache.get("x") is None and not (tmp_path / "x.npz").exists()
+    assert cache.get("never") is None
+    with pytest.raises(ValueError):
+        cache.get("../escape")
+
+
+def test_an_entry_that_is_not_an_analysis_is_decoded_again(episode, tmp_path, monkeypatch):
+    media, _, _ = episode
+    cache = MediaCache(tmp_path)
+    first = analysis.analysed(media, None, cache)
+    (entry,) = tmp_path.glob("*.npz")
+    MediaCache(tmp_path).put(entry.stem, {"speech": np.zeros((2, 2), np.float32)})  # a wrong shape
+    decodes = _decodes(monkeypatch)
+    again = analysis.analysed(media, None, cache)
+    assert len(decodes) == 1 and np.array_equal(again.speech, first.speech)
+
+
+def test_a_cache_that_cannot_be_written_is_no_error(episode, tmp_path):
+    media, subs, truth = episode
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where the cache's folder should be")
+    assert _synced(media, subs, truth, MediaCache(blocked / "media")) == _synced(media, subs, truth, False)
+
+
+def _writer(folder: str, key: str, value: float, rounds: int) -> None:
+    cache = MediaCache(folder)
+    for _ in range(rounds):
+        cache.put(key, {"speech": np.full(200_000, value, np.float32)})
+
+
+def test_two_processes_writing_at_once_leave_whole_entries(tmp_path):
+    """Two writers replace the same entry 30 times each while this process reads it: every
+    read is one writer's whole entry (or none yet), never a mix or a part."""
+    context = multiprocessing.get_context("spawn")
+    writers = [
+        context.Process(target=_writer, args=(str(tmp_path), "shared", value, 30)) for value in (1.0, 2.0)
+    ]
+    for writer in writers:
+        writer.start()
+    cache, seen = MediaCache(tmp_path), set()
+    deadline = time.monotonic() + 60
+    while any(w.is_alive() for w in writers) and time.monotonic() < deadline:
+        got = cache.get("shared")
+        if got is not None:
+            speech = got["speech"]
+            assert speech.size == 200_000 and len(set(np.unique(speech))) == 1
+            seen.add(float(speech[0]))
+    for writer in writers:
+        writer.join()
+        assert writer.exitcode == 0
+    assert cache.get("shared") is not None and seen <= {1.0, 2.0}
+    assert not [p for p in tmp_path.iterdir() if p.suffix != ".npz"]  # no temp file left
