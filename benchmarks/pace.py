@@ -1,25 +1,28 @@
-"""A film's first and second run at ffsubsync's pace (issue 25): wall time and peak RSS of
+"""A film's first and second run beside ffsubsync (issue 25): wall time and peak RSS of
 subsync (default, ``--fast``, a second subtitle of the same film with the media cache
-warm) beside ffsubsync, in the same run, and where subsync's time goes (``--profile``).
+warm) and ffsubsync, in the same run; the bench's songs; and where subsync's time goes.
 
-    python benchmarks/pace.py --bench ../shared/bench                # 2-hour film and 3-minute film
-    python benchmarks/pace.py --bench ../shared/bench --profile      # + the stage breakdown
-    python benchmarks/pace.py --bench ../shared/bench --hours 0.05   # only the 3-minute film
+    python benchmarks/pace.py --bench ../shared/bench               # the 2-hour and 3-minute films, the songs
+    python benchmarks/pace.py --bench ../shared/bench --profile     # + the stage breakdown of each film
+    python benchmarks/pace.py --films 180 --no-songs                # only the 3-minute film
 
 The films are run.py's (cases.py: the bench's utterances on room tone, noise and music,
-48 kHz stereo AAC in Matroska), with subtitles whose only fault is an offset (+2.5 s):
-what a well-timed release with a delayed audio track needs.  Each system runs as the
-command a user types (systems.py), with ``SUBSYNC_HOME`` pointed at a fresh folder so the
-first run's cache is cold; a second subtitle (the same cues, another offset) then runs
-against the warm cache.  The two outputs of the same subtitle, with and without the
-cache, are compared byte for byte.  The stage breakdown runs the same sync in this
-process under cProfile and sums the time spent inside each stage's functions.
+48 kHz stereo AAC in Matroska, built once under --cache), with subtitles whose only
+fault is an offset (+2.5 s): a well-timed release.  Each command runs as a user types it
+(systems.py: a subprocess, wall time and peak RSS), with the media cache in a fresh
+folder (SUBSYNC_MEDIA_CACHE) so that the first run is cold; a second subtitle (the same
+cues 4 s early) then runs with it warm, and the first subtitle again, whose output must
+be the same bytes as the uncached run's.  The songs run with their reference lines
++2.5 s, uncached.  ``--profile`` runs the default sync of each film in this process:
+the wall time between the progress stages, the model's load (in its thread), and the
+cumulative time of the listener's parts under cProfile.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import json
 import os
 import pstats
 import shutil
@@ -28,29 +31,22 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cases as cases_mod
 import run as run_mod
 import systems as systems_mod
+from subsync.cache import CACHE_ENV_VAR
 
 HERE = Path(__file__).resolve().parent
-OFFSET_S = 2.5  # the first subtitle's fault
-SECOND_OFFSET_S = -4.0  # the second subtitle's (same film, same cache)
-FILMS = {2.0: "film_2h", 0.05: "film_3min"}
-
-# Stage -> the functions whose cumulative time is the stage's (cProfile names: file:function).
-STAGES = {
-    "decode (ffmpeg)": ("media.py:load_audio", "media.py:clip_audio"),
-    "speech activity": ("activity.py:speech_activity",),
-    "offset search": ("search.py:candidate_maps", "engine.py:_match"),
-    "model load": ("listener.py:load_listener",),
-    "encode": ("model.py:encode",),
-    "decode (text)": ("model.py:_decoder_pass", "model.py:decode"),
-    "DTW": ("attention.py:dtw", "attention.py:align"),
-    "media cache": ("analysis.py:cached_analysis", "cache.py:get", "cache.py:put"),
+FIRST_OFFSET_S = 2.5  # the first subtitle's fault
+SECOND_OFFSET_S = -4.0  # the second subtitle's (same film, warm cache)
+SONG_OFFSET_S = 2.5
+PARTS = {  # the listener's parts: cProfile's cumulative time of these functions
+    "encode": ("model.py", "encode"),
+    "decode (text)": ("model.py", "force_align"),
+    "DTW and words": ("attention.py", "word_spans"),
+    "language detection": ("listener.py", "detect_language"),
 }
 
 
@@ -58,141 +54,173 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bench", type=Path, default=HERE.parent.parent / "shared" / "bench")
     parser.add_argument("--cache", type=Path, default=HERE / ".cache", help="built films, ffsubsync's venv")
-    parser.add_argument("--hours", type=float, nargs="*", default=[2.0, 0.05])
-    parser.add_argument("--repeats", type=int, default=1, help="runs of each command (the table gives each)")
+    parser.add_argument("--films", type=float, nargs="*", default=[7200.0, 180.0], help="film lengths (s)")
+    parser.add_argument("--no-songs", action="store_true")
     parser.add_argument("--profile", action="store_true", help="also the stage breakdown, in process")
-    parser.add_argument("--no-ffsubsync", action="store_true")
+    parser.add_argument("--out", type=Path, default=None, help="write the rows as JSON lines here")
     args = parser.parse_args()
 
-    ffsubsync = None if args.no_ffsubsync else systems_mod.ffsubsync_system(args.cache)
-    rows = []
-    for hours in args.hours:
-        name = FILMS.get(hours, f"film_{hours:g}h")
-        film = cases_mod.build_film(run_mod.utterances(args.bench), hours * 3600.0, run_mod.seed_for(0, name, 0))
-        media = run_mod.cached_media(args.cache, f"{name}-s0", film.audio)
-        with tempfile.TemporaryDirectory(prefix="pace-") as tmp:
-            work = Path(tmp)
-            first, second = work / "first.srt", work / "second.srt"
-            cases_mod.write_srt([(a + OFFSET_S, b + OFFSET_S, t) for a, b, t in film.cues], first)
+    ffsubsync = systems_mod.ffsubsync_system(args.cache)
+    rows: list[dict] = []
+    profiles: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="pace-") as tmp:
+        work = Path(tmp)
+        for seconds in args.films:
+            name = f"film_{seconds / 3600:g}h" if seconds >= 3600 else f"film_{seconds / 60:g}min"
+            film = run_mod.built_film(args.bench, seconds, run_mod.seed_for(0, name, 0))
+            media = run_mod.cached_media(args.cache, f"{name}-s0", film.audio)
+            first, second = work / f"{name}.srt", work / f"{name}.second.srt"
+            cases_mod.write_srt([(a + FIRST_OFFSET_S, b + FIRST_OFFSET_S, t) for a, b, t in film.cues], first)
             cases_mod.write_srt([(a + SECOND_OFFSET_S, b + SECOND_OFFSET_S, t) for a, b, t in film.cues], second)
-            for repeat in range(args.repeats):
-                rows += film_rows(name, media, first, second, work, ffsubsync, repeat)
+            rows += film_rows(name, media, first, second, work, ffsubsync)
             if args.profile:
-                print_profile(name, media, first, work)
-    print_table(rows)
+                profiles.append(profile(name, media, first))
+        if not args.no_songs:
+            rows += song_rows(args.bench, work, ffsubsync)
+    print(table(rows))
+    for text in profiles:
+        print(text)
+    if args.out:
+        with args.out.open("a") as out:
+            for row in rows:
+                out.write(json.dumps(row) + "\n")
 
 
-def film_rows(name: str, media: Path, first: Path, second: Path, work: Path, ffsubsync, repeat: int) -> list[dict]:
-    """Each command once on ``media``, the cache cold for the first subsync run."""
-    home = work / f"home-{repeat}"
-    shutil.rmtree(home, ignore_errors=True)
-    os.environ["SUBSYNC_HOME"] = str(home)
-    model_home = Path(os.environ.get("PACE_MODELS", Path.home() / ".cache" / "subsync")) / "models"
-    if model_home.exists():  # the converted model, not converted again (that is not the film's cost)
-        (home / "models").parent.mkdir(parents=True, exist_ok=True)
-        os.symlink(model_home, home / "models")
-    fix = [sys.executable, "-m", "subsync", "fix", str(media)]
-    runs = {}
-    if ffsubsync is not None:
-        runs["ffsubsync"] = ffsubsync.run(media, first, work / "ffs.srt")
-    runs["subsync --no-cache"] = systems_mod.measured(
-        [*fix, str(first), "-o", str(work / "nocache.srt"), "--quiet", "--no-cache"]
+def _fix(media: Path, subs: Path, out: Path, *flags: str) -> list[str]:
+    return [sys.executable, "-m", "subsync", "fix", str(media), str(subs), "-o", str(out), "--quiet", *flags]
+
+
+def film_rows(name: str, media: Path, first: Path, second: Path, work: Path, ffsubsync) -> list[dict]:
+    """Each command once on ``media``; the media cache cold for the first cached run."""
+    cache = work / f"cache-{name}"
+    shutil.rmtree(cache, ignore_errors=True)
+    os.environ[CACHE_ENV_VAR] = str(cache)
+    out = {key: work / f"{name}.{key}.srt" for key in ("ffs", "nocache", "cold", "warm", "again", "fast")}
+    runs = {
+        "ffsubsync": ffsubsync.run(media, first, out["ffs"]),
+        "subsync --no-cache": systems_mod.measured(_fix(media, first, out["nocache"], "--no-cache")),
+        "subsync, cache cold": systems_mod.measured(_fix(media, first, out["cold"])),
+        "subsync, a second subtitle, cache warm": systems_mod.measured(_fix(media, second, out["warm"])),
+        "subsync, the first again, cache warm": systems_mod.measured(_fix(media, first, out["again"])),
+        "subsync --fast --no-cache": systems_mod.measured(_fix(media, first, out["fast"], "--fast", "--no-cache")),
+    }
+    same = all(p.exists() for p in (out["nocache"], out["cold"], out["again"])) and (
+        out["nocache"].read_bytes() == out["cold"].read_bytes() == out["again"].read_bytes()
     )
-    runs["subsync (first, cold cache)"] = systems_mod.measured(
-        [*fix, str(first), "-o", str(work / "cold.srt"), "--quiet"]
-    )
-    runs["subsync (second subtitle, warm cache)"] = systems_mod.measured(
-        [*fix, str(second), "-o", str(work / "warm.srt"), "--quiet"]
-    )
-    runs["subsync (same subtitle, warm cache)"] = systems_mod.measured(
-        [*fix, str(first), "-o", str(work / "again.srt"), "--quiet"]
-    )
-    runs["subsync --fast"] = systems_mod.measured(
-        [*fix, str(first), "-o", str(work / "fast.srt"), "--quiet", "--fast", "--no-cache"]
-    )
-    same = _same(work / "nocache.srt", work / "cold.srt", work / "again.srt")
-    cache_mb = (
-        sum(f.stat().st_size for f in (home / "media").rglob("*") if f.is_file()) / 1e6
-        if (home / "media").exists()
-        else 0.0
-    )
+    cache_mb = sum(p.stat().st_size for p in cache.glob("*.npz")) / 1e6
+    hours = _duration_s(media) / 3600
     return [
         {
-            "film": name,
-            "system": system,
-            "wall_s": run.wall_s,
-            "rss_mb": run.peak_rss_mb,
+            "case": name,
+            "command": command,
+            "wall_s": round(run.wall_s, 2),
+            "peak_rss_mb": round(run.peak_rss_mb),
             "error": run.error,
             "same_bytes": same,
-            "cache_mb": cache_mb,
+            "cache_mb_per_hour": round(cache_mb / hours, 2) if hours else None,
         }
-        for system, run in runs.items()
+        for command, run in runs.items()
     ]
 
 
-def _same(*paths: Path) -> bool | None:
-    if not all(p.exists() for p in paths):
-        return None
-    data = [p.read_bytes() for p in paths]
-    return all(d == data[0] for d in data)
+def _duration_s(media: Path) -> float:
+    from subsync.media import media_duration_s
+
+    return media_duration_s(media) or 0.0
 
 
-def print_table(rows: list[dict]) -> None:
-    print("| film | command | wall s | x ffsubsync | peak RSS MB | note |")
-    print("|---|---|---|---|---|---|")
+def song_rows(bench: Path, work: Path, ffsubsync) -> list[dict]:
+    """The bench's songs (level ``line``), their reference lines +2.5 s, uncached."""
+    from subsync.subtitles import read_srt
+
+    rows = []
+    for case in cases_mod.bench_manifest(bench):
+        if "line" not in case["levels"]:
+            continue
+        folder = bench / case["id"]
+        cues = [
+            (c.start_s + SONG_OFFSET_S, c.end_s + SONG_OFFSET_S, c.text)
+            for c in read_srt(folder / "reference.srt").cues
+        ]
+        subs = work / f"{case['id']}.srt"
+        cases_mod.write_srt(cues, subs)
+        media = folder / case["media"]
+        for command, run in (
+            ("ffsubsync", ffsubsync.run(media, subs, work / "song.ffs.srt")),
+            ("subsync --no-cache", systems_mod.measured(_fix(media, subs, work / "song.srt", "--no-cache"))),
+        ):
+            rows.append(
+                {
+                    "case": case["id"],
+                    "command": command,
+                    "wall_s": round(run.wall_s, 2),
+                    "peak_rss_mb": round(run.peak_rss_mb),
+                    "error": run.error,
+                }
+            )
+    return rows
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| case | command | wall s | × ffsubsync | peak RSS MB | note |", "|---|---|---|---|---|---|"]
     for row in rows:
-        base = next((r["wall_s"] for r in rows if r["film"] == row["film"] and r["system"] == "ffsubsync"), None)
-        ratio = f"{row['wall_s'] / base:.2f}" if base else "-"
-        note = row["error"] or (
-            "" if row["system"] == "ffsubsync" else f"cache {row['cache_mb']:.1f} MB, outputs same: {row['same_bytes']}"
+        base = next((r["wall_s"] for r in rows if r["case"] == row["case"] and r["command"] == "ffsubsync"), None)
+        ratio = f"{row['wall_s'] / base:.2f}" if base and row["command"] != "ffsubsync" else ""
+        note = row["error"] or ""
+        if row.get("cache_mb_per_hour") is not None and "cache" in row["command"]:
+            note = note or f"outputs with and without the cache the same bytes: {row['same_bytes']}"
+        lines.append(
+            f"| {row['case']} | {row['command']} | {row['wall_s']:.1f} | {ratio} | {row['peak_rss_mb']} | {note} |"
         )
-        print(f"| {row['film']} | {row['system']} | {row['wall_s']:.1f} | {ratio} | {row['rss_mb']:.0f} | {note} |")
+    cache = [r["cache_mb_per_hour"] for r in rows if r.get("cache_mb_per_hour")]
+    if cache:
+        lines.append(f"\nMedia cache: {max(cache):.2f} MB per hour of media.")
+    return "\n".join(lines)
 
 
-def print_profile(name: str, media: Path, subs: Path, work: Path) -> None:
-    """The default sync of ``subs`` in this process under cProfile; the cumulative time of
-    each stage's functions (stages overlap where one calls another, and the model loads in
-    a thread cProfile does not see: its time is measured around the load)."""
+def profile(name: str, media: Path, subs: Path) -> str:
+    """The default sync of ``subs`` in this process, uncached: the wall time of each
+    progress stage, the model's load, and the listener's parts under cProfile."""
     import subsync
     from subsync.whisper import listener as listener_mod
 
-    load_s: list[float] = []
-    load = listener_mod.load_listener
+    marks: list[tuple[str, float]] = []
+    started = time.perf_counter()
 
-    def timed_load(*a, **k):
-        started = time.perf_counter()
+    def progress(stage: str, done: int, total: int) -> None:
+        if not marks or marks[-1][0] != stage:
+            marks.append((stage, time.perf_counter() - started))
+
+    load = listener_mod.load_listener
+    loaded: list[tuple[float, float]] = []
+
+    def timed_load(*args, **kwargs):
+        began = time.perf_counter()
         try:
-            return load(*a, **k)
+            return load(*args, **kwargs)
         finally:
-            load_s.append(time.perf_counter() - started)
+            loaded.append((began - started, time.perf_counter() - began))
 
     listener_mod.load_listener = timed_load
-    profile = cProfile.Profile()
-    started = time.perf_counter()
-    profile.enable()
-    subsync.sync(media, subs, use_cache=False)
-    profile.disable()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        subsync.sync(media, subs, progress=progress, cache=False)
+    finally:
+        profiler.disable()
+        listener_mod.load_listener = load
     wall = time.perf_counter() - started
-    listener_mod.load_listener = load
-    stats = pstats.Stats(profile)
-    cumulative: dict[str, float] = {}
-    for (filename, _line, function), (_cc, _nc, _tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
-        key = f"{Path(filename).name}:{function}"
-        cumulative[key] = max(cumulative.get(key, 0.0), ct)
-    print(f"\n{name}: in-process default sync {wall:.1f} s (under cProfile)")
-    for stage, keys in STAGES.items():
-        seconds = sum(cumulative.get(key, 0.0) for key in keys)
-        if stage == "model load":
-            seconds = sum(load_s)
-        print(f"  {stage:<20} {seconds:6.2f} s")
-    print("  top functions by own time:")
-    own = sorted(
-        ((tt, f"{Path(f).name}:{fn}") for (f, _l, fn), (_c, _n, tt, _ct, _cl) in stats.stats.items()), reverse=True
-    )  # type: ignore[attr-defined]
-    for tt, key in own[:12]:
-        print(f"    {tt:6.2f} s  {key}")
+    marks.append(("done", wall))
+    lines = [f"\n{name}, default, uncached, in process under cProfile: {wall:.1f} s"]
+    lines += [f"  {stage:<32} {later - at:6.2f} s" for (stage, at), (_, later) in zip(marks, marks[1:])]
+    lines += [f"  model load (its own thread, from {at:.2f} s) {took:6.2f} s" for at, took in loaded]
+    cumulative: dict[tuple[str, str], float] = {}
+    for (filename, _line, function), row in pstats.Stats(profiler).stats.items():  # type: ignore[attr-defined]
+        key = (Path(filename).name, function)
+        cumulative[key] = max(cumulative.get(key, 0.0), row[3])
+    lines += [f"  {part:<32} {cumulative.get(key, 0.0):6.2f} s (cumulative)" for part, key in PARTS.items()]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
-    np.seterr(all="ignore")
     main()

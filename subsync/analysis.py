@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,6 +93,26 @@ def sound_of(path: str | os.PathLike, audio_track: int | None, cache: MediaCache
         yield Sound(analysis.speech, analysis.decoded.n_samples, clips.clip, clips.prefetch)
     finally:
         clips.close()
+
+
+def remembered_language(
+    path: str | os.PathLike, audio_track: int | None, model: str, cache: MediaCache | None
+) -> tuple[str | None, Callable[[str], None]]:
+    """The language ``model`` detected in this track before (None: never, or no cache),
+    and a function that remembers the one it detects now.  Detection hears the track's
+    fullest stretches (chosen from its activity), so it gives the same answer every time."""
+    key = _key(path, audio_track) if cache is not None else None
+    if cache is None or key is None:
+        return None, lambda language: None
+    entry = f"{key}-lang-{hashlib.blake2b(model.encode(), digest_size=6).hexdigest()}"
+    found = cache.get(entry)
+    known = str(found["language"]) if found is not None and "language" in found else None
+
+    def remember(language: str) -> None:
+        with contextlib.suppress(OSError):
+            cache.put(entry, {"language": np.array(language)})
+
+    return known, remember
 
 
 def _key(path: str | os.PathLike, audio_track: int | None) -> str | None:

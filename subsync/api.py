@@ -11,6 +11,7 @@ int8) is given once to a :class:`Synchronizer`; what varies per file
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable
@@ -502,14 +503,18 @@ class Synchronizer:
         report: Progress,
     ) -> engine.Placement:
         """The engine's placement of ``document`` against audio track ``track`` of ``media``."""
-        from .analysis import sound_of
+        from .analysis import remembered_language, sound_of
 
         report("decoding audio", 0, 1)
         labels = engine.Labels(
             quoted(media), _name(subs), "the audio" + (f" track {track}" if track is not None else "")
         )
+        listener = self._listener.result
+        if self.model_options is not None:  # (a model loaded here: its detections are kept)
+            known, remember = remembered_language(media, track, self.model_options.model, self.cache)
+            listener = functools.partial(_RememberingLanguage, self._listener.result, known, remember)
         with sound_of(media, track, self.cache) as sound:
-            return engine.sync_sound(sound, lines_of(document), options, self._listener.result, report, labels)
+            return engine.sync_sound(sound, lines_of(document), options, listener, report, labels)
 
     def sync_to_reference(
         self,
@@ -526,6 +531,23 @@ class Synchronizer:
         if fixed:
             raise TypeError(f"{', '.join(sorted(fixed))} fixes the model: give it to Synchronizer(), not to each sync")
         return replace(options or self.options, **overrides)
+
+
+class _RememberingLanguage:
+    """The loaded listener, answering detect_language with the language it detected in this
+    media track before (``known``) and remembering a new detection; the rest is the listener's."""
+
+    def __init__(self, load: Callable[[], Listener], known: str | None, remember: Callable[[str], None]) -> None:
+        self._inner, self._known, self._remember = load(), known, remember
+
+    def __getattr__(self, name: str):
+        return getattr(self._inner, name)
+
+    def detect_language(self, pieces) -> str:
+        if self._known is None:
+            self._known = self._inner.detect_language(pieces)
+            self._remember(self._known)
+        return self._known
 
 
 class _Loader:

@@ -151,9 +151,7 @@ def test_two_processes_writing_at_once_leave_whole_entries(tmp_path):
     """Two writers replace the same entry 30 times each while this process reads it: every
     read is one writer's whole entry (or none yet), never a mix or a part."""
     context = multiprocessing.get_context("spawn")
-    writers = [
-        context.Process(target=_writer, args=(str(tmp_path), "shared", value, 30)) for value in (1.0, 2.0)
-    ]
+    writers = [context.Process(target=_writer, args=(str(tmp_path), "shared", value, 30)) for value in (1.0, 2.0)]
     for writer in writers:
         writer.start()
     cache, seen = MediaCache(tmp_path), set()
@@ -169,3 +167,25 @@ def test_two_processes_writing_at_once_leave_whole_entries(tmp_path):
         assert writer.exitcode == 0
     assert cache.get("shared") is not None and seen <= {1.0, 2.0}
     assert not [p for p in tmp_path.iterdir() if p.suffix != ".npz"]  # no temp file left
+
+
+def test_the_language_detected_is_remembered_with_the_analysis(episode, monkeypatch):
+    """A model's detection of the spoken language is kept beside the media's analysis: the
+    next run on this media with this model does not detect it again, and writes the same bytes."""
+    from helpers import use_replay
+    from subsync.replay import ReplayListener
+
+    media, subs, truth = episode
+    use_replay(monkeypatch, script(truth))
+    detections: list = []
+    detect = ReplayListener.detect_language
+    monkeypatch.setattr(
+        ReplayListener, "detect_language", lambda self, pieces: detections.append(1) or detect(self, pieces)
+    )
+    first = api.sync(media, subs)
+    again = api.sync(media, subs)
+    assert len(detections) == 1 and first.to_bytes() == again.to_bytes()
+    assert again.language == first.language == "en" and again.detected_language == "en"
+    api.sync(media, subs, model="another")  # another model detects for itself
+    api.sync(media, subs, cache=False)
+    assert len(detections) == 3
