@@ -153,6 +153,10 @@ def reason(exc: SubsyncError) -> str:
 
     if isinstance(exc, ClusterAddressError):
         return f"--ray: {exc.address!r} is not auto, host:port or ray://host[:port]"
+    from .watch import OutputClashError
+
+    if isinstance(exc, OutputClashError):
+        return f"{exc}; use --out-dir per folder or another --format"
     return str(exc)
 
 

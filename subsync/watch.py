@@ -7,11 +7,17 @@ once its new or changed files have stopped growing: their size and time unchange
 ``settle_s`` (downloaders write in pieces).  What was done is kept in a SQLite file
 (:mod:`subsync.watchstate`), so a restart redoes nothing, the service's own outputs (and a
 subtitle it rewrote in place) are never taken for new work, a failed pair is tried again
-after a back-off, and a refused one waits for one of its files to change.
+after a back-off, and a refused one waits for one of its files to change.  An output
+found that the state does not know of, newer than its media and its subtitle (``subsync
+batch`` wrote it), is taken as up to date.  Pairs whose outputs would be one file (as
+batch.collisions finds them) are not synced: each is reported once, as failed
+(:class:`OutputClashError`), and waits for a file of it to change or the clash to go.
 
 Library code: it reports each pair tried through ``on_event`` and returns the exit status
-of the tries (:mod:`subsync.exits`); it never prints.  Ctrl-C (KeyboardInterrupt) goes
-through: a sync it interrupts writes nothing and is not recorded, so the next run does it."""
+of the tries (:mod:`subsync.exits`); it never prints.  An exception that is none of the
+project's errors, raised while one pair is synced (a bug), fails that pair only
+(:class:`UnexpectedError`).  Ctrl-C (KeyboardInterrupt) and SystemExit go through: a sync
+they interrupt writes nothing and is not recorded, so the next run does it."""
 
 from __future__ import annotations
 
@@ -25,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .errors import SubsyncError, quoted
 from .exits import OK, Explain, failure, overall
 from .fingerprint import Fingerprint, digest_of, fingerprint
 from .watchstate import Backoff, Verdict, WatchState
@@ -34,6 +41,30 @@ if TYPE_CHECKING:
 
 SETTLE_S = 2.0  # a new or changed file is synced once its size and time stayed the same this long
 TICK_S = 0.5  # the longest wait between looks at the files still being written and the retries due
+
+
+class OutputClashError(SubsyncError):
+    """The results of two pairs would be written to one file, ``output``: those of the
+    subtitles ``subs`` and ``other`` (A.srt and A.ass converted to one format, two folders'
+    same-named subtitles under one out_dir).  Neither is synced."""
+
+    def __init__(self, subs: Path, other: Path, output: Path) -> None:
+        super().__init__(f"{quoted(subs)} and {quoted(other)} would both be written to {quoted(output)}")
+        self.subs, self.other, self.output = subs, other, output
+
+
+class UnexpectedError(SubsyncError):
+    """Syncing a pair raised an exception that is none of the project's errors (a bug, or
+    one no one foresaw): the name of its type (``kind``) and its message on one line
+    (``text``).  It fails that pair, not the service."""
+
+    def __init__(self, kind: str, text: str) -> None:
+        super().__init__(f"{kind}: {text}" if text else kind)
+        self.kind, self.text = kind, text
+
+    @classmethod
+    def of(cls, exc: BaseException) -> UnexpectedError:
+        return cls(type(exc).__name__, " ".join(str(exc).split()))
 
 
 @dataclass(frozen=True)
@@ -136,6 +167,8 @@ class _Service:
         self.growing: dict[Path, tuple[tuple[int, int], float]] = {}  # file -> (size, mtime_ns), since (monotonic)
         self.steady: dict[Path, tuple[int, int]] = {}  # file -> (size, mtime_ns) it kept for settle_s
         self.retries: dict[Path, tuple[Path, float]] = {}  # folder -> its root, when a failed pair is due
+        self.listed: dict[Path, tuple[Pair, ...]] = {}  # folder -> its pairs, as last listed
+        self.named: dict[str, set[Pair]] = {}  # an output's file name -> the pairs listed that write one so named
         self._sync: Sync | None = None  # one job: made when first needed (the model with it)
 
     # ------------------------------------------------------------ the two ways to run
@@ -182,7 +215,15 @@ class _Service:
         from .batch import find_pairs
 
         options = self.options
-        self._consider(find_pairs(options.folders, options.recursive, options.suffix).pairs)
+        found = find_pairs(options.folders, options.recursive, options.suffix).pairs
+        # a subtitle under two folders given (one inside the other) is the inner one's, as its events are
+        pairs = list({pair.subs: pair for pair in sorted(found, key=lambda pair: len(pair.root.parts))}.values())
+        by_folder: dict[Path, list[Pair]] = {}
+        for pair in pairs:
+            by_folder.setdefault(pair.subs.parent, []).append(pair)
+        for folder, listed in by_folder.items():
+            self._list(folder, listed)
+        self._consider(pairs)
 
     def note(self, changes: Iterable[tuple[Any, str]]) -> None:
         """File-system events (watchfiles' (Change, path)): each file changed starts being
@@ -218,28 +259,92 @@ class _Service:
             try:
                 found = find_pairs([folder], False, self.options.suffix)
             except OSError:  # (removed, or unreadable: its events say when it is back)
+                self._list(folder, [])
                 continue
-            pairs += [replace(pair, root=root) for pair in found.pairs]
+            listed = [replace(pair, root=root) for pair in found.pairs]
+            self._list(folder, listed)
+            pairs += listed
         self._consider(pairs)
 
+    def _list(self, folder: Path, pairs: Sequence[Pair]) -> None:
+        """``folder``'s pairs are now ``pairs`` (for the clashes across folders)."""
+        for pair in self.listed.pop(folder, ()):
+            name = self.options.output(pair).name
+            self.named[name].discard(pair)
+            if not self.named[name]:
+                del self.named[name]
+        if pairs:
+            self.listed[folder] = tuple(pairs)
+            for pair in pairs:
+                self.named.setdefault(self.options.output(pair).name, set()).add(pair)
+
     def _consider(self, pairs: Sequence[Pair]) -> None:
-        """Sync those of ``pairs`` that are due and whose files have settled; the folders of
+        """Sync those of ``pairs`` that are due and whose files have settled, but those whose
+        outputs clash (reported instead, with the pairs they clash with); the folders of
         the others that are due stay marked."""
-        due = []
+        clashes = self._clashes(pairs)
+        due, clashing = [], []
         now_s = time.time()
         for pair in pairs:
+            if pair in clashes:
+                continue
             check = self.state.check(pair, self.options.output(pair), now_s)
             if check.verdict is Verdict.BACKING_OFF:
                 assert check.retry_at_s is not None  # (a BACKING_OFF check has its time)
                 self._retry(pair, check.retry_at_s)
-            elif check.verdict is Verdict.SYNC:
+            elif check.verdict in (Verdict.SYNC, Verdict.CLASHED):  # (clashed: the clash is gone)
                 media, subs = self._settled(pair.media), self._settled(pair.subs)  # (both timed)
-                if media and subs:
-                    due.append(pair)
-                else:
+                if not (media and subs):
                     self.dirty[pair.subs.parent] = pair.root
+                elif not self._adopted(pair):
+                    due.append(pair)
+        for pair, other in clashes.items():
+            media, subs = self._settled(pair.media), self._settled(pair.subs)
+            if media and subs:
+                clashing.append((pair, other))
+            else:
+                self.dirty[pair.subs.parent] = pair.root
+        if clashing:
+            self._clashed(clashing)
         if due:
             self._sync_all(due)
+
+    def _clashes(self, pairs: Sequence[Pair]) -> dict[Pair, Pair]:
+        """The pairs whose output would also be another's (batch.collisions), among ``pairs``
+        and the pairs listed in any folder that write a file of the same name: each -> the
+        other (the first it clashes with)."""
+        from .batch import collisions
+
+        options = self.options
+        if options.in_place:  # (each result goes over its own subtitle)
+            return {}
+        names = {options.output(pair).name for pair in pairs}
+        elsewhere = {pair for name in names for pair in self.named.get(name, ())}.difference(pairs)
+        others = sorted(  # (those still there: a folder removed is not listed again)
+            (pair for pair in elsewhere if pair.subs.exists() and pair.media.exists()), key=lambda pair: pair.subs
+        )
+        clashes: dict[Pair, Pair] = {}
+        for first, second in collisions([*pairs, *others], options.suffix, options.out_dir, options.kind):
+            clashes.setdefault(first, second)
+            clashes.setdefault(second, first)
+        return clashes
+
+    def _adopted(self, pair: Pair) -> bool:
+        """Is ``pair``'s output, unknown to the state, newer than its media and its subtitle
+        (``subsync batch`` wrote it)?  Then it is recorded as up to date, not synced.  (In
+        place there is no output apart from the subtitle.)"""
+        output = self.options.output(pair)
+        if self.options.in_place or self.state.get(pair.subs) is not None:
+            return False
+        try:
+            inputs_ns = max(os.stat(pair.media).st_mtime_ns, os.stat(pair.subs).st_mtime_ns)
+            if os.stat(output).st_mtime_ns <= inputs_ns:
+                return False
+            prints = fingerprint(pair.media), fingerprint(pair.subs), fingerprint(output)
+        except OSError:  # (no output: synced)
+            return False
+        self.state.adopt(pair, output, *prints)
+        return True
 
     def _settled(self, path: Path) -> bool:
         """Has ``path`` stopped growing: its size and time unchanged for settle_s (or, first
@@ -301,25 +406,49 @@ class _Service:
 
     # ------------------------------------------------------------ syncing
 
-    def _sync_all(self, pairs: list[Pair]) -> None:
-        """Sync ``pairs`` (one by one, or by worker processes), recording and reporting each."""
+    def _clashed(self, clashing: list[tuple[Pair, Pair]]) -> None:
+        """Pairs not synced as their outputs clash (each with the other it clashes with):
+        each recorded and reported as failed, unless it was already, its files and the
+        other the same."""
+        for pair, other in clashing:
+            output = self.options.output(pair)
+            outcome = self._failed(pair, OutputClashError(pair.subs, other.subs, output))
+            if self.state.check(pair, output, time.time()).verdict is Verdict.CLASHED:
+                record = self.state.get(pair.subs)
+                if record is not None and record.message == outcome.message:
+                    continue
+            try:
+                media, subs = fingerprint(pair.media), fingerprint(pair.subs)
+            except OSError as exc:  # (unreadable: reported, not recorded)
+                self._report(self._failed(pair, exc), 0, None)
+                continue
+            record = self.state.clashed(pair, output, media, subs, outcome.message)
+            self._report(outcome, record.attempts, None)
+
+    def _failed(self, pair: Pair, exc: SubsyncError | OSError) -> Outcome:
+        """``pair`` not synced, for ``exc``: its Outcome (refused or failed)."""
         from .batch import Outcome
 
+        why = self.explain(exc)
+        return Outcome(pair, self.options.output(pair), why.outcome, why.reason, error=why.message)
+
+    def _report(self, outcome: Outcome, attempts: int, retry_at_s: float | None) -> None:
+        self.status = overall([self.status, outcome.exit_status])
+        self.on_event(WatchEvent(time.time(), replace(outcome, result=None), attempts, retry_at_s))
+
+    def _sync_all(self, pairs: list[Pair]) -> None:
+        """Sync ``pairs`` (one by one, or by worker processes), recording and reporting each."""
         inputs: dict[Pair, tuple[Fingerprint, Fingerprint]] = {}
         for pair in pairs:
             try:
                 inputs[pair] = (fingerprint(pair.media), fingerprint(pair.subs))
             except OSError as exc:  # (unreadable: reported, not recorded; its next event tries again)
-                why = self.explain(exc)
-                outcome = Outcome(pair, self.options.output(pair), why.outcome, why.reason, error=why.message)
-                self.status = overall([self.status, outcome.exit_status])
-                self.on_event(WatchEvent(time.time(), outcome, 0, None))
+                self._report(self._failed(pair, exc), 0, None)
         for outcome in self._outcomes([pair for pair in pairs if pair in inputs]):
             record = self.state.finished(outcome, *inputs[outcome.pair], self.options.backoff)
             if record.retry_at_s is not None:
                 self._retry(outcome.pair, record.retry_at_s)
-            self.status = overall([self.status, outcome.exit_status])
-            self.on_event(WatchEvent(time.time(), replace(outcome, result=None), record.attempts, record.retry_at_s))
+            self._report(outcome, record.attempts, record.retry_at_s)
 
     def _outcomes(self, pairs: list[Pair]) -> Iterator[Outcome]:
         from .batch import one_pair, run_parallel
@@ -343,15 +472,19 @@ class _Service:
         for pair in pairs:
             if self._stopped():
                 return
-            yield one_pair(
-                pair,
-                self._sync,
-                lambda stage, done, total: None,
-                **where,
-                describe=self.describe,
-                explain=self.explain,
-                in_place=options.in_place,
-            )
+            try:
+                outcome = one_pair(
+                    pair,
+                    self._sync,
+                    lambda stage, done, total: None,
+                    **where,
+                    describe=self.describe,
+                    explain=self.explain,
+                    in_place=options.in_place,
+                )
+            except Exception as exc:  # (a bug past the sync: in describe, say) that pair failed
+                outcome = self._failed(pair, UnexpectedError.of(exc))
+            yield outcome
 
 
 def _folders_below(folder: Path, recursive: bool) -> Iterator[tuple[Path, list[str]]]:
@@ -367,12 +500,19 @@ def _folders_below(folder: Path, recursive: bool) -> Iterator[tuple[Path, list[s
 def _recording(sync: Sync, state: WatchState, options: WatchOptions) -> Sync:
     """``sync`` whose result, before it is written, is recorded in ``state`` with the digest
     of the bytes to be written (WatchState.writing): a process stopped between the two
-    leaves a row its output proves or disproves."""
+    leaves a row its output proves or disproves.  An exception of it that is none of the
+    project's errors is raised as an UnexpectedError (in a worker process too), so that
+    batch.one_pair takes it for that pair's failure."""
 
     def recording(pair: Pair, report: Callable[[str, int, int], None]) -> object:
-        media, subs = fingerprint(pair.media), fingerprint(pair.subs)
-        result: Any = sync(pair, report)
-        data = result.to_bytes(options.kind)
+        try:
+            media, subs = fingerprint(pair.media), fingerprint(pair.subs)
+            result: Any = sync(pair, report)
+            data = result.to_bytes(options.kind)
+        except (SubsyncError, OSError):
+            raise
+        except Exception as exc:
+            raise UnexpectedError.of(exc) from exc
         state.writing(pair, options.output(pair), media, subs, Fingerprint(len(data), 0, digest_of(data)))
         return result
 

@@ -5,8 +5,10 @@ try ended, where the output went and what the output was.
 From that row a pair is judged (:meth:`WatchState.check`): up to date while its media and
 subtitle are what they were and its output is the file that was written (a touched file
 is not a changed one: equal size and sampled content); a refused pair stays refused until
-one of its files changes; a failed pair is tried again after a back-off that doubles with
-each failure.  The row of a sync is written *before* its output is put in place, with the
+one of its files changes, and so does a pair recorded as clashing (its output another
+pair's); a failed pair is tried again after a back-off that doubles with each failure.  An
+output found up to date without a row (written by ``subsync batch``) gets one
+(:meth:`WatchState.adopt`).  The row of a sync is written *before* its output is put in place, with the
 digest of the bytes about to be written, so a process killed between the two (SIGKILL, a
 power cut) leaves either the output the row names (done) or not (tried again): no pair is
 synced twice, none is lost.
@@ -43,7 +45,8 @@ class PairStatus(Enum):
 
     SYNCED = "synced"  # written (or about to be: see the module's doc)
     REFUSED = "refused"  # refused by the self-check; nothing written
-    FAILED = "failed"  # an error (unreadable file, broken media, full disk); nothing written
+    FAILED = "failed"  # an error (unreadable file, broken media, full disk, a bug); nothing written
+    CLASHED = "clashed"  # its output would be another pair's too; nothing written
 
 
 class Verdict(Enum):
@@ -53,6 +56,7 @@ class Verdict(Enum):
     UP_TO_DATE = "up to date"
     REFUSED = "refused"  # refused, and neither file changed since: not tried again
     BACKING_OFF = "backing off"  # failed, neither file changed: tried again at Check.retry_at_s
+    CLASHED = "clashed"  # recorded as clashing, neither file changed: synced once the clash is gone
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,7 @@ class Record:
     output_print: Fingerprint | None  # SYNCED: the output written (its mtime 0 until looked at)
     attempts: int  # tries since its files last changed (the failures, while it fails)
     retry_at_s: float | None  # FAILED: when it is due again (time.time() seconds)
-    message: str  # why it was refused or failed
+    message: str  # why it was refused, failed or clashed
     updated_s: float  # when the row was written (time.time() seconds)
 
 
@@ -189,6 +193,8 @@ class WatchState:
             return Check(Verdict.SYNC)
         if record.status is PairStatus.REFUSED:
             return Check(Verdict.REFUSED)
+        if record.status is PairStatus.CLASHED:
+            return Check(Verdict.CLASHED)
         due = record.retry_at_s or 0.0
         return Check(Verdict.SYNC) if due <= now_s else Check(Verdict.BACKING_OFF, due)
 
@@ -199,6 +205,21 @@ class WatchState:
         to be put in place at ``output``: its row says so first (see the module's doc)."""
         attempts = self._attempts(pair, output, media, subs)
         self._put(pair, output, PairStatus.SYNCED, media, subs, written, None, "", attempts)
+
+    def adopt(self, pair: Pair, output: Path, media: Fingerprint, subs: Fingerprint, written: Fingerprint) -> None:
+        """``output`` (``written``), found up to date with the inputs ``media`` and ``subs``
+        but not synced by the service, is recorded as ``pair``'s result, with no try made."""
+        self._put(pair, output, PairStatus.SYNCED, media, subs, written, None, "", 0)
+
+    def clashed(self, pair: Pair, output: Path, media: Fingerprint, subs: Fingerprint, message: str) -> Record:
+        """``pair``, with the inputs ``media`` and ``subs``, was not synced: its result would
+        be written to ``output``, as another pair's would (``message`` says whose).  Returns
+        the row."""
+        attempts = self._attempts(pair, output, media, subs)
+        self._put(pair, output, PairStatus.CLASHED, media, subs, None, None, message, attempts)
+        record = self.get(pair.subs)
+        assert record is not None  # (just written)
+        return record
 
     def finished(self, outcome: Outcome, media: Fingerprint, subs: Fingerprint, backoff: Backoff) -> Record:
         """A try's end: a synced pair's output as it is on disk; a refused or failed pair's
@@ -223,8 +244,10 @@ class WatchState:
             else:
                 attempts = self._attempts(pair, output, media, subs)
             self._put(pair, output, status, media, subs, written, None, "", attempts)
-        else:
-            attempts = self._attempts(pair, output, media, subs)
+        else:  # (the failures since it last synced: a row of this try's, from writing(), counts none)
+            record = self.get(pair.subs)
+            synced = record is not None and record.status is PairStatus.SYNCED
+            attempts = 1 if synced else self._attempts(pair, output, media, subs)
             retry_at_s = time.time() + backoff.delay_s(attempts) if status is PairStatus.FAILED else None
             self._put(pair, output, status, media, subs, None, retry_at_s, outcome.message, attempts)
         record = self.get(pair.subs)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -319,6 +320,184 @@ def _launch(hold_s: float, *args) -> subprocess.Popen:
     )
 
 
+def test_pairs_whose_outputs_clash_are_reported_once_and_not_synced(tmp_path):
+    """A.srt and A.ass converted to one format would write one file: neither is synced (they
+    would overwrite each other's output, and each write would start the other again); each
+    is reported once as failed, naming the other, until a file of it changes or the clash
+    is gone."""
+    state = tmp_path / "state.sqlite3"
+    library = tmp_path / "lib"
+    library.mkdir()
+    shutil.copy(JFK, library / "A.flac")
+    (library / "A.srt").write_text(JFK_SRT)
+    (library / "A.ass").write_text(ASS)  # (the same line)
+    status, events = _once(library, state, kind="vtt")
+    assert status == 1 and sorted((e.outcome.pair.subs.name, e.outcome.status) for e in events) == [
+        ("A.ass", "failed"),
+        ("A.srt", "failed"),
+    ]
+    output = (library / "A.synced.vtt").resolve()
+    for event, other in zip(sorted(events, key=lambda e: e.outcome.pair.subs.name), ("A.srt", "A.ass")):
+        assert event.outcome.output == output and event.retry_at_s is None
+        assert other in event.outcome.message and "would both be written to" in event.outcome.message
+    assert not output.exists()
+    assert _record(state, library / "A.srt").status is PairStatus.CLASHED
+    assert _once(library, state, kind="vtt") == (0, [])  # recorded: not reported again
+    (library / "A.srt").write_text(JFK_SRT.replace("02,800", "02,900"))  # a file of it changed: reported again
+    status, events = _once(library, state, kind="vtt")
+    assert (status, [(e.outcome.pair.subs.name, e.outcome.status) for e in events]) == (1, [("A.srt", "failed")])
+    (library / "A.ass").unlink()  # the clash gone: synced
+    status, events = _once(library, state, kind="vtt")
+    assert (status, [(e.outcome.pair.subs.name, e.outcome.status) for e in events]) == (0, [("A.srt", "synced")])
+    assert output.exists()
+
+
+ASS = (
+    "[Script Info]\nScriptType: v4.00+\n\n[Events]\n"
+    "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
+    f"Dialogue: 0,0:00:02.80,0:00:13.00,Default,,0,0,0,,{JFK_TEXT}\n"
+)
+
+
+def test_the_same_subtitle_name_of_two_folders_under_one_out_dir_clashes_as_it_arrives(tmp_path):
+    """Two folders given, one --out-dir: a subtitle arriving in one that is named as one
+    already synced from the other clashes with it, though its folder alone has no clash."""
+    state, out = tmp_path / "state.sqlite3", tmp_path / "out"
+    first, second = tmp_path / "a", tmp_path / "b"
+    for folder in (first, second):
+        folder.mkdir()
+    shutil.copy(JFK, first / "Ep1.flac")
+    (first / "Ep1.srt").write_text(JFK_SRT)
+    options = WatchOptions((first.resolve(), second.resolve()), out_dir=out.resolve(), settle_s=0.1)
+    events: list[WatchEvent] = []
+    stop, watching = threading.Event(), threading.Event()
+    changed = threading.Condition()
+
+    def add(event: WatchEvent) -> None:
+        with changed:
+            events.append(event)
+            changed.notify_all()
+
+    service = threading.Thread(
+        target=watch,
+        args=(options, state, _sync()),
+        kwargs={"on_event": add, "on_watching": watching.set, "stop": stop},
+    )
+    service.start()
+    try:
+        assert watching.wait(WAIT_S)
+        with changed:
+            assert changed.wait_for(lambda: len(events) >= 1, WAIT_S)
+        assert events[0].outcome.status == "synced" and events[0].outcome.output == (out / "Ep1.synced.srt").resolve()
+        written = (out / "Ep1.synced.srt").read_bytes()
+        shutil.copy(JFK, second / "Ep1.flac")
+        (second / "Ep1.srt").write_text(JFK_SRT.replace("02,800", "03,800"))
+        with changed:
+            assert changed.wait_for(lambda: len(events) >= 3, WAIT_S), events
+        time.sleep(1.0)  # (nothing more comes)
+    finally:
+        stop.set()
+        service.join(WAIT_S)
+    assert len(events) == 3
+    clashed = {e.outcome.pair.subs.parent.name: e.outcome for e in events[1:]}
+    assert sorted(clashed) == ["a", "b"] and all(o.status == "failed" for o in clashed.values())
+    assert str(second / "Ep1.srt") in clashed["a"].message and str(first / "Ep1.srt") in clashed["b"].message
+    assert (out / "Ep1.synced.srt").read_bytes() == written  # not overwritten
+
+
+def test_outputs_batch_wrote_are_taken_as_up_to_date(tmp_path):
+    """A library ``subsync batch`` synced: an output newer than its media and its subtitle is
+    recorded as synced, not synced again; one older than its subtitle is synced; in place
+    (no output apart from the subtitle) a subtitle the state does not know is synced once."""
+    state = tmp_path / "state.sqlite3"
+    for name in ("Ep1", "Ep2"):
+        shutil.copy(JFK, tmp_path / f"{name}.flac")
+        (tmp_path / f"{name}.srt").write_text(JFK_SRT)
+    batch_wrote = "1\n00:00:00,320 --> 00:00:10,520\nbatch wrote this\n"
+    old, older, new = time.time() - 300, time.time() - 200, time.time() - 100
+    for name, output_s in (("Ep1", new), ("Ep2", old)):  # Ep2's subtitle came after its output
+        (tmp_path / f"{name}.synced.srt").write_text(batch_wrote)
+        os.utime(tmp_path / f"{name}.flac", (old, old))
+        os.utime(tmp_path / f"{name}.srt", (older, older))
+        os.utime(tmp_path / f"{name}.synced.srt", (output_s, output_s))
+    status, events = _once(tmp_path, state)
+    assert (status, [(e.outcome.pair.subs.name, e.outcome.status) for e in events]) == (0, [("Ep2.srt", "synced")])
+    assert (tmp_path / "Ep1.synced.srt").read_text() == batch_wrote
+    assert (tmp_path / "Ep2.synced.srt").read_text() != batch_wrote
+    record = _record(state, tmp_path / "Ep1.srt")
+    assert record.status is PairStatus.SYNCED and record.attempts == 0
+    assert record.output_print is not None and record.output_print.digest == _digest(tmp_path / "Ep1.synced.srt")
+    assert _once(tmp_path, state) == (0, [])
+    (tmp_path / "Ep1.synced.srt").write_text(batch_wrote + "\n")  # no longer what was recorded: synced
+    assert [e.outcome.pair.subs.name for e in _once(tmp_path, state)[1]] == ["Ep1.srt"]
+    in_place_state = tmp_path / "in-place.sqlite3"
+    status, events = _once(tmp_path, in_place_state, in_place=True)
+    assert status == 0 and sorted((e.outcome.pair.subs.name, e.outcome.status) for e in events) == [
+        ("Ep1.srt", "synced"),
+        ("Ep2.srt", "synced"),
+    ]
+    assert _once(tmp_path, in_place_state, in_place=True) == (0, [])
+
+
+class Crash(RuntimeError):
+    pass
+
+
+@pytest.mark.parametrize("where", ["sync", "describe"])
+def test_an_unexpected_exception_fails_its_pair_and_the_service_goes_on(tmp_path, where):
+    """A bug raised while Ep1 is synced (in the sync, or past it in describe): Ep1 failed,
+    its line the exception's type and message, tried again after the back-off; Ep2 synced;
+    the status batch's error status.  SystemExit still goes through."""
+    state = tmp_path / "state.sqlite3"
+    for name in ("Ep1", "Ep2"):
+        shutil.copy(JFK, tmp_path / f"{name}.flac")
+        (tmp_path / f"{name}.srt").write_text(JFK_SRT)
+    sync = _sync()
+    crashed: list[str] = []
+
+    def crashing_sync(threads):
+        inner = sync(threads)
+
+        def crashing(pair, report):
+            if where == "sync" and pair.subs.name == "Ep1.srt":
+                raise Crash("the disk\nis on fire")
+            return inner(pair, report)
+
+        return crashing
+
+    def describe(result) -> str:
+        if where == "describe" and not crashed:
+            crashed.append("once")
+            raise Crash("the disk\nis on fire")
+        return "fine"
+
+    events: list[WatchEvent] = []
+    options = WatchOptions((tmp_path.resolve(),), settle_s=0.05, backoff=Backoff(first_s=60.0))
+    status = watch(options, state, crashing_sync, once=True, on_event=events.append, describe=describe)
+    assert status == 1
+    assert [(e.outcome.pair.subs.name, e.outcome.status) for e in events] == [
+        ("Ep1.srt", "failed"),
+        ("Ep2.srt", "synced"),
+    ]
+    failed = events[0]
+    assert failed.outcome.message == "Crash: the disk is on fire" and failed.attempts == 1
+    assert failed.retry_at_s is not None and failed.retry_at_s - failed.time_s == pytest.approx(60.0, abs=5.0)
+    record = _record(state, tmp_path / "Ep1.srt")
+    assert record.status is PairStatus.FAILED and record.message == "Crash: the disk is on fire"
+    assert watch(options, state, crashing_sync, once=True, on_event=events.append) == 0  # backing off
+    assert len(events) == 2
+
+    def exiting(threads):
+        def exit_now(pair, report):
+            raise SystemExit(7)
+
+        return exit_now
+
+    (tmp_path / "Ep2.srt").write_text(JFK_SRT.replace("02,800", "02,900"))
+    with pytest.raises(SystemExit):
+        watch(options, state, exiting, once=True)
+
+
 # ---------------------------------------------------------------- the command line
 
 
@@ -352,6 +531,46 @@ def test_once_catches_up_and_exits_with_batchs_status(monkeypatch, tmp_path):
     assert " failed: " in line and "Ep3.srt" in line and "(try 1; next at " in line
     proc = invoke("watch", library, "--state", state, "--once", "--language", "en")
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")  # refused, and failed but not due: left
+
+
+def _crashing_sync(script, model_options, options, threads):
+    """batch.synchronizer_sync's stand-in whose sync of Ep1 raises an exception that is
+    none of subsync's."""
+    sync = replay_sync(script, model_options, options, threads)
+
+    def crashing(pair, report):
+        if pair.subs.name == "Ep1.srt":
+            raise Crash("boom")
+        return sync(pair, report)
+
+    return crashing
+
+
+def test_once_a_crash_and_a_clash_are_one_line_each_and_exit_1(monkeypatch, tmp_path):
+    from subsync import batch
+
+    use_replay(monkeypatch, jfk_script())
+    monkeypatch.setattr(batch, "synchronizer_sync", functools.partial(_crashing_sync, tuple(jfk_script())))
+    for name in ("Ep1", "Ep2", "A"):
+        shutil.copy(JFK, tmp_path / f"{name}.flac")
+        (tmp_path / f"{name}.srt").write_text(JFK_SRT)
+    (tmp_path / "A.ass").write_text(ASS)
+    state = tmp_path / "state.sqlite3"
+    args = ("watch", tmp_path, "--state", state, "--once", "--settle", "0", "--format", "vtt", "--language", "en")
+    proc = invoke(*args)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    lines = {line.split(": ", 2)[1]: line for line in proc.stderr.splitlines()}
+    assert sorted(lines) == sorted(str(tmp_path / name) for name in ("A.ass", "A.srt", "Ep1.srt", "Ep2.synced.vtt"))
+    assert re.fullmatch(
+        rf"\S+ failed: {re.escape(str(tmp_path))}/Ep1.srt: Crash: boom \(try 1; next at \S+\)",
+        lines[str(tmp_path / "Ep1.srt")],
+    )
+    for subs, other in (("A.srt", "A.ass"), ("A.ass", "A.srt")):
+        assert lines[str(tmp_path / subs)].endswith(
+            f" failed: {tmp_path / subs}: {tmp_path / subs} and {tmp_path / other} would both be written to "
+            f"{tmp_path / 'A.synced.vtt'}; use --out-dir per folder or another --format"
+        )
+    assert (invoke(*args).returncode, invoke(*args).stderr) == (0, "")  # nothing due
 
 
 def test_once_with_several_workers(monkeypatch, tmp_path):
