@@ -241,18 +241,26 @@ def one_pair(
     skip_existing: bool = False,
     describe: Callable[[object], str] | None = None,
     explain: Explain = failure,
+    in_place: bool = False,
 ) -> Outcome:
     """One pair synced and its output written atomically (or skipped), as an Outcome
-    (``describe(result)``: a synced pair's message; ``explain(error)``: a failed pair's)."""
-    output = output_for(pair, suffix, out_dir, kind)
-    if skip_existing and output.exists():
+    (``describe(result)``: a synced pair's message; ``explain(error)``: a failed pair's).
+    ``in_place``: the output replaces the subtitle, which is kept as its backup
+    (fileio.in_place_outputs), both or neither written."""
+    output = pair.subs if in_place else output_for(pair, suffix, out_dir, kind)
+    if skip_existing and not in_place and output.exists():
         return Outcome(pair, output, "skipped", "output exists")
     started = time.monotonic()
 
     def work():
         result = sync(pair, report)
-        output.parent.mkdir(parents=True, exist_ok=True)
-        result.save(output, kind)
+        if in_place:
+            from .fileio import atomic_write_all, in_place_outputs
+
+            atomic_write_all(in_place_outputs(output, result.to_bytes(kind)))
+        else:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            result.save(output, kind)
         return result
 
     result, failed = attempt(work, explain)
@@ -320,9 +328,9 @@ def _cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def synchronizer_sync(model_options, options, threads: int) -> Sync:
+def synchronizer_sync(model_options, options, threads: int | None) -> Sync:
     """A worker's ``sync``: one Synchronizer (its model loaded once, with ``threads`` CPU
-    threads) syncing each pair with ``options``.  For ``make_sync`` of :func:`run_parallel`
+    threads; None: torch's default) syncing each pair with ``options``.  For ``make_sync`` of :func:`run_parallel`
     (bind the first two with functools.partial)."""
     from .api import Synchronizer
 
@@ -350,6 +358,7 @@ def run_parallel(
     skip_existing: bool = False,
     describe: Callable[[object], str] | None = None,
     explain: Explain = failure,
+    in_place: bool = False,
 ) -> Iterator[Outcome]:
     """:func:`run` over ``jobs`` worker processes, each with its own model:
     ``make_sync(threads)`` (picklable) is called once in each worker with its share of
@@ -368,7 +377,7 @@ def run_parallel(
         jobs, mp_context=context, initializer=_start_worker, initargs=(make_sync, threads, stop)
     )
     futures = {
-        executor.submit(_worker_pair, pair, suffix, out_dir, kind, skip_existing, describe, explain): pair
+        executor.submit(_worker_pair, pair, suffix, out_dir, kind, skip_existing, describe, explain, in_place): pair
         for pair in pairs
     }
     given: set = set()  # futures whose outcome was yielded
@@ -380,7 +389,7 @@ def run_parallel(
             pair = futures[future]
             return Outcome(
                 pair,
-                output_for(pair, suffix, out_dir, kind),
+                pair.subs if in_place else output_for(pair, suffix, out_dir, kind),
                 "failed",
                 "its worker process died (out of memory?)",
                 error=f"{quoted(pair.subs)}: its worker process died (out of memory?)",
@@ -440,6 +449,7 @@ def _worker_pair(
     skip_existing: bool,
     describe: Callable[[object], str] | None = None,
     explain: Explain = failure,
+    in_place: bool = False,
 ) -> Outcome | None:
     """One pair in a worker (None when interrupted); the SyncResult stays in the worker."""
     if _WORKER_STOP is not None and _WORKER_STOP.is_set():
@@ -457,6 +467,7 @@ def _worker_pair(
             skip_existing=skip_existing,
             describe=describe,
             explain=explain,
+            in_place=in_place,
         )
     except KeyboardInterrupt:
         return None

@@ -21,6 +21,8 @@ import typer
 from . import __version__
 from .errors import quoted
 from .exits import ERROR, INTERRUPTED, INTERRUPTED_MESSAGE, OK, USAGE, attempt, overall
+from .watch import SETTLE_S
+from .watchstate import RETRY_FIRST_S, RETRY_MAX_S
 
 if TYPE_CHECKING:  # (imported lazily at run time: --help stays instant)
     from .api import Synchronizer, SyncOptions, SyncResult
@@ -275,6 +277,15 @@ def _with_sync_args(command):
     return with_sync_args
 
 
+InPlace = Annotated[  # (fix and watch)
+    bool,
+    typer.Option(
+        "--in-place",
+        help="Overwrite SUBS, keeping what it held as SUBS.bak "
+        "(SUBS.bak.1, .2, ... when a backup exists: none is ever replaced).",
+    ),
+]
+
 PLOT_SUFFIXES = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".webp", ".eps", ".ps", ".tif", ".tiff")  # matplotlib's
 
 
@@ -299,14 +310,7 @@ def fix(
     plot: Annotated[
         Path | None, typer.Option(help="Also draw each line's correction against media time (PNG; needs matplotlib).")
     ] = None,
-    in_place: Annotated[
-        bool,
-        typer.Option(
-            "--in-place",
-            help="Overwrite SUBS, keeping what it held as SUBS.bak "
-            "(SUBS.bak.1, .2, ... when a backup exists: none is ever replaced).",
-        ),
-    ] = False,
+    in_place: InPlace = False,
     reference: Annotated[
         Path | None,
         typer.Option(
@@ -776,12 +780,14 @@ class _Fix:
         in messages: the backup (``--in-place``: never over an earlier one), the
         subtitle, the report, the plot."""
         from . import render
-        from .fileio import Output, backup_path
+        from .fileio import Output, in_place_outputs
 
-        outputs = []
+        data = result.to_bytes(self.kind)
         if self.in_place:
-            outputs.append((Output(backup_path(subs), subs.read_bytes(), like=subs, exclusive=True), "the backup"))
-        outputs.append((Output(target, result.to_bytes(self.kind)), "the output"))
+            backup, output = in_place_outputs(subs, data)
+            outputs = [(backup, "the backup"), (output, "the output")]
+        else:
+            outputs = [(Output(target, data), "the output")]
         if self.report is not None:
             outputs.append((Output(self.report, render.report_bytes(result)), "--report"))
         if self.plot is not None:
@@ -791,23 +797,51 @@ class _Fix:
         return outputs
 
 
+# The options batch and watch share (the same pairing and naming), declared once.
+Folders = Annotated[
+    list[Path],
+    typer.Argument(
+        help="Folders of media and subtitles, paired by name "
+        "(Show.S01E02.mkv with Show.S01E02.srt, .en.srt, .eng.forced.srt, ...).",
+        show_default=False,
+        metavar="DIR...",
+    ),
+]
+Recursive = Annotated[bool, typer.Option("--recursive", "-r", help="Also look in sub-folders.")]
+OutDir = Annotated[
+    Path | None, typer.Option(help="Write the results here (mirroring sub-folders) instead of next to the inputs.")
+]
+Suffix = Annotated[str, typer.Option(help="Added to each output's name before its extension.")]
+Jobs = Annotated[
+    int | None,
+    typer.Option(
+        "--jobs",
+        "-j",
+        help="Worker processes, each with its own model "
+        "and a share of the CPU threads (default: what the cores and memory allow).",
+    ),
+]
+
+
+def _check_folders(folders: list[Path], suffix: str, jobs: int | None) -> None:
+    """batch's and watch's arguments: usage errors for folders that are not, a bad
+    --suffix or --jobs."""
+    for folder in folders:
+        if not folder.is_dir():
+            _fail(f"{quoted(folder)}: not a folder", USAGE)
+    if not suffix or "/" in suffix or os.sep in suffix:
+        _fail("--suffix must be a non-empty file-name part such as .synced", USAGE)
+    if jobs is not None and jobs < 1:
+        _fail("--jobs must be 1 or more", USAGE)
+
+
 @app.command()
 @_with_sync_args
 def batch(
-    folders: Annotated[
-        list[Path],
-        typer.Argument(
-            help="Folders of media and subtitles, paired by name "
-            "(Show.S01E02.mkv with Show.S01E02.srt, .en.srt, .eng.forced.srt, ...).",
-            show_default=False,
-            metavar="DIR...",
-        ),
-    ],
-    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Also look in sub-folders.")] = False,
-    out_dir: Annotated[
-        Path | None, typer.Option(help="Write the results here (mirroring sub-folders) instead of next to the inputs.")
-    ] = None,
-    suffix: Annotated[str, typer.Option(help="Added to each output's name before its extension.")] = ".synced",
+    folders: Folders,
+    recursive: Recursive = False,
+    out_dir: OutDir = None,
+    suffix: Suffix = ".synced",
     skip_existing: Annotated[bool, typer.Option("--skip-existing", help="Skip pairs whose output exists.")] = False,
     report: Annotated[
         Path | None,
@@ -815,15 +849,7 @@ def batch(
             help="JSON-lines report, one line per pair (default: subsync-batch.jsonl in --out-dir or the first DIR)."
         ),
     ] = None,
-    jobs: Annotated[
-        int | None,
-        typer.Option(
-            "--jobs",
-            "-j",
-            help="Worker processes, each with its own model "
-            "and a share of the CPU threads (default: what the cores and memory allow).",
-        ),
-    ] = None,
+    jobs: Jobs = None,
     ray: Annotated[
         str | None,
         typer.Option(
@@ -841,11 +867,7 @@ def batch(
     from . import batch as batching
     from .render import batch_table, failure
 
-    for folder in folders:
-        if not folder.is_dir():
-            _fail(f"{quoted(folder)}: not a folder", USAGE)
-    if not suffix or "/" in suffix or os.sep in suffix:
-        _fail("--suffix must be a non-empty file-name part such as .synced", USAGE)
+    _check_folders(folders, suffix, jobs)
     kind = common.kind()
     options = common.sync_options()
     try:
@@ -866,8 +888,6 @@ def batch(
             USAGE,
         )
     report_path = report or (out_dir or folders[0]) / "subsync-batch.jsonl"
-    if jobs is not None and jobs < 1:
-        _fail("--jobs must be 1 or more", USAGE)
     written = {batching.output_for(pair, suffix, out_dir, kind).parent for pair in found.pairs}
     with _locked([*folders, *([out_dir] if out_dir is not None else []), *(f for f in written if f.is_dir())]):
         progress = Progress(common.quiet, len(found.pairs))
@@ -928,6 +948,139 @@ def batch(
     code = overall(outcome.exit_status for outcome in outcomes)
     if code:
         raise typer.Exit(code)
+
+
+@app.command()
+@_with_sync_args
+def watch(
+    folders: Folders,
+    recursive: Recursive = False,
+    out_dir: OutDir = None,
+    suffix: Suffix = ".synced",
+    in_place: InPlace = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            help="Worker processes for the pairs due at once, each with its own model, started for "
+            "each such round (default: 1, one model in this process, loaded when first needed).",
+        ),
+    ] = None,
+    state: Annotated[
+        Path | None,
+        typer.Option(
+            help="The SQLite file that remembers what was done (default: watch.sqlite3 in $SUBSYNC_HOME, "
+            "else ~/.cache/subsync).",
+            show_default=False,
+        ),
+    ] = None,
+    settle: Annotated[
+        float, typer.Option(help="Seconds a new or changed file must keep its size and time before it is synced.")
+    ] = SETTLE_S,
+    retry: Annotated[
+        float, typer.Option(help="Seconds before a failed pair is tried again; doubled after each further failure.")
+    ] = RETRY_FIRST_S,
+    retry_max: Annotated[float, typer.Option(help="The longest wait between tries of a failed pair, in seconds.")] = (
+        RETRY_MAX_S
+    ),
+    once: Annotated[
+        bool, typer.Option("--once", help="Catch up and exit (for cron or a systemd timer), with batch's exit status.")
+    ] = False,
+    *,
+    common: SyncArgs,
+) -> None:
+    """Keep DIR... synced: catch up, then sync each pair as its files arrive or change, one line per pair."""
+    from . import batch as batching
+    from .home import subsync_home
+    from .render import failure, summary, watch_line
+    from .watch import WatchOptions
+    from .watch import watch as keep_synced
+    from .watchstate import STATE_NAME, Backoff, StateError
+
+    _check_folders(folders, suffix, jobs)
+    kind = common.kind()
+    options = common.sync_options()
+    if in_place and (out_dir is not None or kind is not None):
+        _fail("--in-place replaces each subtitle where it is, in its format: not with --out-dir or --format", USAGE)
+    for name, value in (("--settle", settle), ("--retry", retry), ("--retry-max", retry_max)):
+        if not math.isfinite(value) or value < 0 or (value == 0 and name != "--settle"):
+            _fail(
+                f"{name} must be a {'' if name == '--settle' else 'positive '}number of seconds, not {value:g}", USAGE
+            )
+    if retry_max < retry:
+        _fail("--retry-max must be at least --retry", USAGE)
+    watched = WatchOptions(
+        tuple(folder.resolve() for folder in folders),
+        recursive,
+        suffix,
+        None if out_dir is None else out_dir.resolve(),
+        kind,
+        in_place,
+        settle,
+        Backoff(retry, retry_max),
+    )
+    model_options = common.model_options()
+
+    def show(event) -> None:
+        if common.json:
+            typer.echo(json.dumps(event.record()))
+        elif not common.quiet or event.outcome.status != "synced":
+            typer.echo(watch_line(event), err=True)
+
+    state_path = state or subsync_home() / STATE_NAME
+    with _locked([*folders, *([out_dir] if out_dir is not None else [])]), _terminate_interrupts() as terminated:
+
+        def watching() -> None:
+            if not common.quiet and not common.json:
+                typer.echo(
+                    f"subsync: watching {', '.join(map(quoted, folders))} (state: {quoted(state_path)})", err=True
+                )
+
+        try:
+            code = keep_synced(
+                watched,
+                state_path,
+                functools.partial(batching.synchronizer_sync, model_options, options),
+                jobs=jobs or 1,
+                threads=model_options.threads,
+                once=once,
+                on_event=show,
+                on_watching=watching,
+                describe=summary,
+                explain=failure,
+            )
+        except StateError as exc:
+            _fail(str(exc))
+        except OSError as exc:
+            _fail(f"{quoted(exc.filename or folders[0])}: cannot list: {exc.strerror or exc}")
+        except KeyboardInterrupt:
+            if once or not terminated:
+                _fail("interrupted; no file is half-written", INTERRUPTED)
+            code = OK  # SIGTERM: the service's stop
+            if not common.quiet and not common.json:
+                typer.echo("subsync: stopped; no file is half-written", err=True)
+    if code:
+        raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def _terminate_interrupts():
+    """Held: SIGTERM (a service manager's stop) interrupts as Ctrl-C does; the list it
+    gives holds the signal once one came."""
+    import signal
+
+    received: list[int] = []
+
+    def interrupt(signum, frame) -> None:
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager

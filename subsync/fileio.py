@@ -27,6 +27,7 @@ __all__ = [
     "atomic_write_bytes",
     "backup_path",
     "check_writable",
+    "in_place_outputs",
     "is_backup_of",
     "process_running",
     "regular_file",
@@ -138,6 +139,12 @@ def backup_path(path: PathLike) -> Path:
         if not os.path.lexists(candidate):
             return candidate
     raise FileExistsError(errno.EEXIST, f"{MAX_BACKUPS} backups exist already", os.fspath(first))
+
+
+def in_place_outputs(path: PathLike, data: bytes) -> list[Output]:
+    """What ``--in-place`` writes, in order, for :func:`atomic_write_all`: what ``path`` holds,
+    kept as its backup (:func:`backup_path`; never over an earlier one), then ``data`` over it."""
+    return [Output(backup_path(path), Path(path).read_bytes(), like=path, exclusive=True), Output(path, data)]
 
 
 def is_backup_of(path: PathLike, original: PathLike) -> bool:

@@ -47,6 +47,15 @@ def fingerprint(path: str | os.PathLike) -> Fingerprint:
     return Fingerprint(stat.st_size, stat.st_mtime_ns, digest.hexdigest())
 
 
+def digest_of(data: bytes) -> str:
+    """The digest :func:`fingerprint` gives a file holding ``data``: what a file about to be
+    written will be known by."""
+    digest = hashlib.blake2b(str(len(data)).encode(), digest_size=DIGEST_BYTES)
+    for offset in _sample_offsets(len(data)):
+        digest.update(data[offset : offset + BLOCK_BYTES])
+    return digest.hexdigest()
+
+
 def _sample_offsets(size: int) -> list[int]:
     """Where the sampled blocks start: every block of a small file, else SAMPLED_BLOCKS
     evenly spaced from the first byte to the last block."""

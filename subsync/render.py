@@ -153,6 +153,10 @@ def reason(exc: SubsyncError) -> str:
 
     if isinstance(exc, ClusterAddressError):
         return f"--ray: {exc.address!r} is not auto, host:port or ray://host[:port]"
+    from .watch import OutputClashError
+
+    if isinstance(exc, OutputClashError):
+        return f"{exc}; use --out-dir per folder or another --format"
     return str(exc)
 
 
@@ -287,3 +291,17 @@ def write_batch_report(path: str | os.PathLike, outcomes: Sequence) -> None:
     """The batch's JSON-lines report, one line per pair, written atomically (its folder made)."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, "".join(json.dumps(o.record()) + "\n" for o in outcomes).encode())
+
+
+def watch_line(event) -> str:
+    """One line of ``subsync watch`` for a pair tried (a watch.WatchEvent): when, how it
+    ended, its output (or, not written, its subtitle), why, and a failed pair's next try."""
+    from .watch import utc_text
+
+    outcome = event.outcome
+    line = f"{utc_text(event.time_s)} {outcome.status}: {quoted(outcome.output if outcome.status == 'synced' else outcome.pair.subs)}"
+    if outcome.message:
+        line += f": {outcome.message}"
+    if event.retry_at_s is not None:
+        line += f" (try {event.attempts}; next at {utc_text(event.retry_at_s)})"
+    return line

@@ -97,6 +97,8 @@ def test_lower_layers_never_import_upper_ones():
         "subsync.api": 2,
         "subsync.batch": 2,
         "subsync.exits": 2,
+        "subsync.watchstate": 2,
+        "subsync.watch": 3,
         "subsync.render": 3,
         "subsync.plot": 3,
         "subsync.cluster": 3,
