@@ -328,13 +328,13 @@ def _cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def synchronizer_sync(model_options, options, threads: int | None) -> Sync:
+def synchronizer_sync(model_options, options, threads: int | None, cache: bool = True) -> Sync:
     """A worker's ``sync``: one Synchronizer (its model loaded once, with ``threads`` CPU
     threads; None: torch's default) syncing each pair with ``options``.  For ``make_sync`` of :func:`run_parallel`
     (bind the first two with functools.partial)."""
     from .api import Synchronizer
 
-    synchronizer = Synchronizer(replace(model_options, threads=threads))
+    synchronizer = Synchronizer(replace(model_options, threads=threads), cache=cache)
     return lambda pair, report: synchronizer.sync(pair.media, pair.subs, options, progress=report)
 
 

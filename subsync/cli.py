@@ -209,6 +209,14 @@ class SyncArgs:
     format: Annotated[
         str | None, typer.Option("--format", help="Output format: srt, vtt or ass (default: the input's).")
     ] = None
+    cache: Annotated[
+        bool,
+        typer.Option(
+            "--cache/--no-cache",
+            help="Keep each media file's analysis (its speech activity) under SUBSYNC_HOME, so the next run "
+            "on it does not decode it again; the output is the same either way.",
+        ),
+    ] = True
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary.")] = False
     json: Annotated[
         bool,
@@ -424,7 +432,7 @@ def fix(
     from .api import Synchronizer
 
     fix_one = _Fix(
-        Synchronizer(common.model_options()),
+        Synchronizer(common.model_options(), cache=common.cache),
         options,
         kind=kind,
         report=report,
@@ -483,7 +491,7 @@ def _fix_embedded(
             + (f" ({len(chosen)} image stream{'s' * (len(chosen) > 1)} skipped)" if chosen else ""),
             ERROR,
         )
-    synchronizer = Synchronizer(common.model_options())
+    synchronizer = Synchronizer(common.model_options(), cache=common.cache)
     options, kind, statuses, records = common.sync_options(), common.kind(), [], []
     synced: dict[int, SyncResult] = {}
     for text in sorted(texts, key=lambda s: s.forced):  # full streams first: forced ones follow them
@@ -564,7 +572,7 @@ def _fix_in_workers(pairs, targets, workers: int, common: SyncArgs, options, kin
     from .render import failure, summary
 
     given = [batching.Pair(media, subs, subs.parent) for media, subs in pairs]
-    make_sync = functools.partial(batching.synchronizer_sync, common.model_options(), options)
+    make_sync = functools.partial(batching.synchronizer_sync, common.model_options(), options, cache=common.cache)
     progress = Progress(common.quiet)
     progress(f"syncing {len(given)} pairs with {workers} workers", 0, 1)
     done = {}
@@ -899,6 +907,7 @@ def batch(
                 found.pairs,
                 model_options,
                 options,
+                common.cache,
                 suffix=suffix,
                 out_dir=out_dir,
                 kind=kind,
@@ -908,7 +917,7 @@ def batch(
         else:
             jobs = min(jobs or _default_jobs(found.pairs, common.device), len(found.pairs))
             if jobs > 1:
-                make_sync = functools.partial(batching.synchronizer_sync, model_options, options)
+                make_sync = functools.partial(batching.synchronizer_sync, model_options, options, cache=common.cache)
                 outcome_stream = batching.run_parallel(
                     found.pairs,
                     jobs,
@@ -921,7 +930,7 @@ def batch(
                 )
                 progress(f"syncing with {jobs} workers", 0, 1)
             else:
-                sync = batching.synchronizer_sync(model_options, options, model_options.threads)
+                sync = batching.synchronizer_sync(model_options, options, model_options.threads, cache=common.cache)
                 outcome_stream = batching.run(
                     found.pairs,
                     sync,
@@ -1041,7 +1050,7 @@ def watch(
             code = keep_synced(
                 watched,
                 state_path,
-                functools.partial(batching.synchronizer_sync, model_options, options),
+                functools.partial(batching.synchronizer_sync, model_options, options, cache=common.cache),
                 jobs=jobs or 1,
                 threads=model_options.threads,
                 once=once,
@@ -1143,7 +1152,7 @@ def _follow(outcome_stream, report_path: Path, progress: Progress, as_json: bool
     return outcomes, False
 
 
-def _on_cluster(address: str, jobs: int | None, pairs, model_options, options, **where):
+def _on_cluster(address: str, jobs: int | None, pairs, model_options, options, cache: bool, **where):
     """The pairs' outcomes from worker actors on the Ray cluster at ``address``."""
     from . import batch as batching
     from .cluster import ClusterError, connect, default_workers, run_ray
@@ -1155,7 +1164,11 @@ def _on_cluster(address: str, jobs: int | None, pairs, model_options, options, *
         _fail(reason(exc))
     workers = jobs or default_workers(cpus, len(pairs))
     return run_ray(
-        pairs, workers, functools.partial(batching.synchronizer_sync, model_options, options), explain=failure, **where
+        pairs,
+        workers,
+        functools.partial(batching.synchronizer_sync, model_options, options, cache=cache),
+        explain=failure,
+        **where,
     )
 
 

@@ -311,13 +311,13 @@ def script_from_srt(path: Path, shift_s: float = 0.0):
     return tuple(Utterance(cue.text, cue.start_s + shift_s, cue.end_s + shift_s) for cue in read_srt(path).cues)
 
 
-def replay_sync(script, model_options, options, threads: int):
+def replay_sync(script, model_options, options, threads: int, cache: bool = True):
     """``subsync.batch.synchronizer_sync`` with a replay listener over ``script`` for the
     model: picklable (a module function), so batch worker processes use it too."""
     from subsync.api import Synchronizer
     from subsync.replay import ReplayListener
 
-    synchronizer = Synchronizer(ReplayListener(list(script), name=f"replay:{model_options.model}"))
+    synchronizer = Synchronizer(ReplayListener(list(script), name=f"replay:{model_options.model}"), cache=cache)
     return lambda pair, report: synchronizer.sync(pair.media, pair.subs, options, progress=report)
 
 

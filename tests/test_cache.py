@@ -65,7 +65,7 @@ def test_the_same_bytes_with_and_without_the_cache_and_a_warm_run_decodes_nothin
 
 
 def test_a_copy_hits_and_a_changed_file_misses(episode, tmp_path, monkeypatch):
-    media, subs, truth = episode
+    media = episode[0]
     cache = MediaCache(tmp_path / "cache")
     analysis.analysed(media, None, cache)
     decodes = _decodes(monkeypatch)
@@ -189,3 +189,20 @@ def test_the_language_detected_is_remembered_with_the_analysis(episode, monkeypa
     api.sync(media, subs, model="another")  # another model detects for itself
     api.sync(media, subs, cache=False)
     assert len(detections) == 3
+
+
+def test_the_command_line_keeps_the_analysis_unless_told_not_to(episode, tmp_path, monkeypatch, media_cache):
+    """``fix --no-cache`` leaves the cache as it was; ``fix`` keeps the media's analysis (and
+    its detected language) there; both write the same bytes."""
+    from helpers import invoke, use_replay
+
+    media, subs, truth = episode
+    use_replay(monkeypatch, script(truth))
+    uncached, cached = tmp_path / "uncached.srt", tmp_path / "cached.srt"
+    done = invoke("fix", media, subs, "-o", uncached, "--no-cache")
+    assert done.returncode == 0, done.stderr
+    assert list(media_cache.iterdir()) == []
+    done = invoke("fix", media, subs, "-o", cached)
+    assert done.returncode == 0, done.stderr
+    assert len(list(media_cache.glob("*.npz"))) == 2  # the analysis, the language the model detected
+    assert cached.read_bytes() == uncached.read_bytes()

@@ -363,7 +363,7 @@ def test_the_samples_streamed_are_the_samples_loaded(timelines):
         whole = load_audio(timelines[name])
         np.testing.assert_array_equal(np.concatenate(pieces), whole)
         assert decoded.n_samples == whole.size
-    with pytest.raises(MediaError, match="truncated.mkv is truncated or damaged"):
+    with pytest.raises(MediaError, match=r"truncated\.mkv is truncated or damaged"):
         media.stream_audio(timelines["truncated.mkv"], None, lambda samples: None)
 
 
@@ -396,7 +396,9 @@ def test_a_clip_decoded_alone_is_on_the_players_clock(timelines, name, beep_s):
     silent = int(np.flatnonzero(whole)[0]) if whole.any() else whole.size
     assert not head[: min(silent, head.size)].any()
     end_s = whole.size / SAMPLE_RATE_HZ
-    assert clips.clip(end_s - 0.5, end_s + 3.0).size == whole.size - media.sample_range(end_s - 0.5, end_s, whole.size)[0]
+    assert (
+        clips.clip(end_s - 0.5, end_s + 3.0).size == whole.size - media.sample_range(end_s - 0.5, end_s, whole.size)[0]
+    )
     clips.prefetch([(1.0, 2.0), (start_s, beep_s + 0.7)])
     np.testing.assert_array_equal(clips.clip(start_s, beep_s + 0.7), clip)  # (the prefetched one)
     clips.close()
