@@ -290,8 +290,8 @@ from subsync.whisper import listener
 def no_model(*args, **kwargs):
     raise AssertionError("the model was asked for")
 
-def holding_sync(hold_s, model_options, options, threads):
-    sync = helpers.replay_sync(tuple(helpers.jfk_script()), model_options, options, threads)
+def holding_sync(hold_s, model_options, options, threads, cache=True):
+    sync = helpers.replay_sync(tuple(helpers.jfk_script()), model_options, options, threads, cache)
     def holding(pair, report):
         result = sync(pair, report)
         print("holding the result of", pair.subs.name, file=sys.stderr, flush=True)
@@ -533,10 +533,10 @@ def test_once_catches_up_and_exits_with_batchs_status(monkeypatch, tmp_path):
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")  # refused, and failed but not due: left
 
 
-def _crashing_sync(script, model_options, options, threads):
+def _crashing_sync(script, model_options, options, threads, cache=True):
     """batch.synchronizer_sync's stand-in whose sync of Ep1 raises an exception that is
     none of subsync's."""
-    sync = replay_sync(script, model_options, options, threads)
+    sync = replay_sync(script, model_options, options, threads, cache)
 
     def crashing(pair, report):
         if pair.subs.name == "Ep1.srt":
