@@ -5,9 +5,9 @@ speech activity, its length and where its first sample sits on the player's cloc
 activity is computed while ffmpeg decodes (core.activity.LevelStream: the samples go by
 read by read, never all in memory), and kept in the media cache (cache.py) under the
 file's content fingerprint (fingerprint.py: a copy hits, a changed file misses), the
-track and the analysis's version.  The stretches the listener hears are then decoded
-alone, by ffmpeg seeks (media.Clips), with or without the cache: the same samples, so
-the same output bytes.  Voice edges are not kept: they are a few milliseconds' work on
+track and the analysis's version.  The stretches the listener hears of a long track are
+then decoded alone, by ffmpeg seeks (media.Clips); a short one is decoded whole on every
+run and sliced.  With or without the cache, the same samples, so the same output bytes.  Voice edges are not kept: they are a few milliseconds' work on
 the activity.
 """
 
@@ -26,10 +26,14 @@ import numpy as np
 from .cache import MediaCache
 from .core import activity
 from .core.activity import SAMPLE_RATE_HZ, LevelStream, activity_of_levels
-from .core.sound import Sound
+from .core.sound import Sound, in_memory
 from .fileio import regular_file
 from .fingerprint import fingerprint
-from .media import Clips, Decoded, stream_audio
+from .media import Clips, Decoded, load_audio, stream_audio
+
+IN_MEMORY_S = 600.0  # a track at most this long (38 MB of samples) is decoded whole on every
+# run and its windows sliced from memory; a longer one's windows are decoded alone by seeks.
+# Measured on a 3-minute film: hearing ~20 windows by seeks took 2-6 s more than slicing.
 
 # The analysis's version: the activity's code and the decode's rate.  A change to either
 # gives every entry a new key (old entries age out of the cache).
@@ -68,26 +72,68 @@ def analysed(path: str | os.PathLike, audio_track: int | None, cache: MediaCache
     """The analysis of audio track ``audio_track`` of ``path`` (None: the first): from
     ``cache`` when it holds this content's, else decoded (and stored there).  MediaError
     as media.load_audio raises it; a cache that cannot be written is no error."""
+    return _analysed(path, audio_track, cache, keep_samples=False)[0]
+
+
+def _analysed(
+    path: str | os.PathLike, audio_track: int | None, cache: MediaCache | None, keep_samples: bool
+) -> tuple[TrackAnalysis, np.ndarray | None]:
+    """analysed(), and (``keep_samples``) the track's samples when the decode just made
+    held at most IN_MEMORY_S of them ((n_samples,) float32; else None)."""
     key = _key(path, audio_track) if cache is not None else None
     if cache is not None and key is not None:
         found = cache.get(key)
         analysis = TrackAnalysis.from_arrays(found) if found is not None else None
         if analysis is not None:
-            return analysis
+            return analysis, None
     levels = LevelStream()
-    decoded = stream_audio(path, audio_track, levels.feed)
+    kept = _ShortKeeper() if keep_samples else None
+    decoded = stream_audio(path, audio_track, levels.feed if kept is None else kept.tee(levels.feed))
     analysis = TrackAnalysis(activity_of_levels(levels.levels_db()), decoded)
     if cache is not None and key is not None:
         with contextlib.suppress(OSError):  # (a read-only or full SUBSYNC_HOME: the run goes on uncached)
             cache.put(key, analysis.to_arrays())
-    return analysis
+    return analysis, None if kept is None else kept.samples()
+
+
+class _ShortKeeper:
+    """The samples of a stream while it is at most IN_MEMORY_S long; none once it is longer."""
+
+    def __init__(self) -> None:
+        self._pieces: list[np.ndarray] | None = []
+        self._count = 0
+
+    def tee(self, consume: Callable[[np.ndarray], None]) -> Callable[[np.ndarray], None]:
+        def both(samples: np.ndarray) -> None:
+            consume(samples)
+            self._count += samples.size
+            if self._pieces is not None and self._count <= IN_MEMORY_S * SAMPLE_RATE_HZ:
+                self._pieces.append(samples)
+            else:
+                self._pieces = None
+
+        return both
+
+    def samples(self) -> np.ndarray | None:
+        if self._pieces is None:
+            return None
+        return np.concatenate(self._pieces) if self._pieces else np.zeros(0, np.float32)
 
 
 @contextmanager
 def sound_of(path: str | os.PathLike, audio_track: int | None, cache: MediaCache | None) -> Iterator[Sound]:
-    """The Sound of one audio track of ``path``: its analysis (analysed) and its clips,
-    decoded alone as the listener asks for them; the clips' decoders end with the block."""
-    analysis = analysed(path, audio_track, cache)
+    """The Sound of one audio track of ``path``: its analysis (analysed) and its stretches.
+    A track of at most IN_MEMORY_S is decoded whole on every run, cached or not, and its
+    stretches sliced from memory (a few short ffmpeg runs cost more than one); a longer
+    one's stretches are decoded alone as the listener asks for them (media.Clips; their
+    decoders end with the block).  Either way a run with the cache hears the samples a
+    run without it hears."""
+    analysis, samples = _analysed(path, audio_track, cache, keep_samples=True)
+    if samples is None and analysis.decoded.n_samples <= IN_MEMORY_S * SAMPLE_RATE_HZ:
+        samples = load_audio(path, audio_track)  # (a short track's analysis came from the cache)
+    if samples is not None:
+        yield in_memory(samples, analysis.speech)
+        return
     clips = Clips(path, audio_track, analysis.decoded)
     try:
         yield Sound(analysis.speech, analysis.decoded.n_samples, clips.clip, clips.prefetch)

@@ -46,15 +46,22 @@ def _decodes(monkeypatch) -> list:
     return calls
 
 
-def test_the_same_bytes_with_and_without_the_cache_and_a_warm_run_decodes_nothing(episode, tmp_path, monkeypatch):
+@pytest.mark.parametrize("in_memory_s", [600.0, 60.0], ids=["sliced", "seeks"])
+def test_the_same_bytes_with_and_without_the_cache_and_a_warm_run_decodes_nothing(
+    episode, tmp_path, monkeypatch, in_memory_s
+):
+    """A 4-minute track, sliced from memory (decoded whole on every run), or heard by seeks
+    (as a track longer than IN_MEMORY_S is): the same bytes with the cache cold, warm and
+    without it; a warm run of a long track decodes nothing whole."""
     media, subs, truth = episode
+    monkeypatch.setattr(analysis, "IN_MEMORY_S", in_memory_s)
     decodes = _decodes(monkeypatch)
     cache = MediaCache(tmp_path / "cache")
     uncached = _synced(media, subs, truth, False)
     cold = _synced(media, subs, truth, cache)
     assert len(decodes) == 2 and len(list((tmp_path / "cache").glob("*.npz"))) == 1
     warm = _synced(media, subs, truth, cache)
-    assert len(decodes) == 2  # the warm run read the analysis, not the media
+    assert len(decodes) == 2  # the warm run read the analysis, not the media (a short one: load_audio)
     assert uncached == cold == warm
     other = tmp_path / "other.srt"  # a second subtitle of the same media: a hit as well
     other.write_bytes(distorted_srt(truth, 1.0, -1.4))
