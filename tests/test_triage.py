@@ -33,6 +33,7 @@ def test_a_well_timed_file_is_heard_in_part_and_comes_back_as_with_every_window(
     parts = engine_sync(audio, lines, measured_listener(voices, seed))
     every = engine_sync(audio, lines, measured_listener(voices, seed), every_line=True)
     assert parts.listened.heard < 0.5 * parts.listened.total, parts.listened
+    assert parts.listened.passages == parts.listened.heard  # verification's probes are in the sample
     assert every.listened.heard == every.listened.total and every.listened.why == "every line"
     gap = np.abs(np.array([a.start_s - b.start_s for a, b in zip(parts.lines, every.lines)]))
     assert gap.max() <= 0.03
@@ -110,3 +111,19 @@ def test_the_plan_names_its_reasons_and_hears_every_window_when_most_are_suspect
     assert everything.every and "most windows" in everything.reason
     short = triage.plan(windows[:5], sampled, starts, ends, starts, speech, TimeMap.identity(), 0.35)
     assert short.every and short.reason == "the sample is every window"
+
+
+def test_the_sample_takes_the_windows_heard_already_in_place_of_its_nearest_picks():
+    """Windows verification probed are not more to hear: each takes the place of the spread's
+    nearest pick within half a stride; the sample keeps its size and its spread."""
+    from subsync.core.windows import spread_sample
+
+    windows = [Window(10.0 * k, 10.0 * k + 9.0, (k,)) for k in range(48)]
+    plain = spread_sample(windows, 12)
+    assert [w.lines[0] for w in plain] == [0, 4, 9, 13, 17, 21, 26, 30, 34, 38, 43, 47]
+    preferred = spread_sample(windows, 12, {windows[2], windows[45], windows[31]})
+    assert [w.lines[0] for w in preferred] == [2, 4, 9, 13, 17, 21, 26, 31, 34, 38, 45, 47]  # (a tie: the earlier pick)
+    assert spread_sample(windows, 12, {windows[6]}) == [plain[0], windows[6], *plain[2:]]  # (the nearer pick)
+    far = spread_sample(windows, 3, {windows[11]})  # picks 0, 24, 47: half a stride is 11.75
+    assert [w.lines[0] for w in far] == [11, 24, 47]
+    assert [w.lines[0] for w in spread_sample(windows, 3, {windows[12]})] == [0, 24, 47]  # (beyond half a stride)

@@ -276,11 +276,12 @@ def _listen(hearing: Hearing, time_map: timemap.TimeMap, span_s: float) -> tuple
     options, lines = hearing.options, hearing.lines
     windows = hearing.windows(time_map)
     if options.fast:
-        plan = triage.Plan(tuple(triage.sample(windows)), len(windows), triage.FAST_SAMPLE)
+        plan = triage.Plan(tuple(triage.sample(windows, hearing.heard_windows)), len(windows), triage.FAST_SAMPLE)
     elif options.every_line:
         plan = triage.every_window(windows, triage.EVERY_LINE)
     else:
-        sampled = hearing.hear_all(triage.sample(windows))
+        sample = triage.sample(windows, hearing.heard_windows)
+        sampled = hearing.hear_all(sample)
         guide = time_map
         if heard_as_a_whole(sampled, options.min_confidence):
             guide = chosen_map(time_map, lines, sampled, options, span_s, hearing)
@@ -303,6 +304,7 @@ def _listen(hearing: Hearing, time_map: timemap.TimeMap, span_s: float) -> tuple
             options.min_confidence,
             off,
             options.keep_tolerance_s,
+            sample,
         )
     return hearing.hear_all(plan.windows), plan
 

@@ -236,6 +236,11 @@ class Hearing:
         """Distinct windows heard so far in this file."""
         return len(self._heard)
 
+    @property
+    def heard_windows(self) -> frozenset[Window]:
+        """The windows heard so far (verification's probes, the sample...)."""
+        return frozenset(self._heard)
+
     def hear(self, window: Window) -> dict[int, Heard]:
         """Where each line of ``window`` is heard (media seconds), with its confidence; a
         window heard before (probed in verification, then aligned) is not heard again."""

@@ -17,7 +17,7 @@ engine hears what this module plans.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,9 +68,10 @@ class Listened:
     passages: int = 0  # distinct passages heard in all (verification's probes included)
 
 
-def sample(windows: Sequence[Window]) -> list[Window]:
-    """The windows heard first: SAMPLE_WINDOWS spread over the file."""
-    return spread_sample(windows, SAMPLE_WINDOWS)
+def sample(windows: Sequence[Window], heard: Collection[Window] = ()) -> list[Window]:
+    """The windows heard first: SAMPLE_WINDOWS spread over the file, those ``heard`` already
+    (verification's probes) in place of the nearest picks."""
+    return spread_sample(windows, SAMPLE_WINDOWS, heard)
 
 
 def every_window(windows: Sequence[Window], reason: str) -> Plan:
@@ -88,12 +89,14 @@ def plan(
     min_confidence: float,
     off: Sequence[int] = (),
     tolerance_s: float = 0.25,
+    heard_sample: Collection[Window] | None = None,
 ) -> Plan:
     """What to hear after the sample (``sampled``: its heard lines).
 
     mapped_starts, mapped_ends: (n,) the lines under ``time_map`` (media seconds);
     starts_s: (n,) their subtitle times; speech: the activity (ACTIVITY_FRAME_S grid);
-    off: the sampled lines that the per-line decisions would re-time (gross misses)."""
+    off: the sampled lines that the per-line decisions would re-time (gross misses);
+    heard_sample: the sample's windows as heard (None: sample(windows))."""
     if len(windows) <= SAMPLE_WINDOWS:
         return every_window(windows, "the sample is every window")
     if not heard_as_a_whole(sampled, min_confidence):
@@ -115,7 +118,7 @@ def plan(
     reasons = {name: mask & placed for name, mask in reasons.items()}
     missed = np.zeros(mapped_starts.size, bool)
     missed[list(off)] = True
-    chosen = set(sample(windows))
+    chosen = set(sample(windows) if heard_sample is None else heard_sample)
     for k, window in enumerate(windows):
         lines = list(window.lines)
         if any(mask[lines].any() for mask in reasons.values()):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -101,8 +101,21 @@ def far_window(windows: Sequence[Window], first: Window | None, min_distance_s: 
     return max(far, key=lambda w: abs(w.start_s - first.start_s), default=None)
 
 
-def spread_sample(windows: Sequence[Window], count: int | None) -> list[Window]:
-    """``count`` windows spread evenly over the file (all of them when None or fewer)."""
+def spread_sample(windows: Sequence[Window], count: int | None, prefer: Collection[Window] = ()) -> list[Window]:
+    """``count`` windows spread evenly over the file (all of them when None or fewer); a
+    ``prefer``red one (heard already) takes the place of the spread's nearest pick within
+    half a stride of it, so a window verification probed is not one more to hear."""
     if count is None or len(windows) <= count:
         return list(windows)
-    return [windows[int(k)] for k in np.unique(np.linspace(0, len(windows) - 1, count).round())]
+    picks = [int(k) for k in np.unique(np.linspace(0, len(windows) - 1, count).round())]
+    half_stride = (len(windows) - 1) / max(1, count - 1) / 2
+    taken: set[int] = set()  # picks already given to a preferred window
+    for index, window in enumerate(windows):
+        if window not in prefer:
+            continue
+        free = [k for k in range(len(picks)) if k not in taken]
+        nearest = min(free, key=lambda k: abs(picks[k] - index), default=None)
+        if nearest is not None and abs(picks[nearest] - index) <= half_stride:
+            picks[nearest] = index
+            taken.add(nearest)
+    return [windows[k] for k in sorted(set(picks))]
