@@ -56,6 +56,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=HERE / ".cache", help="built films, ffsubsync's venv")
     parser.add_argument("--films", type=float, nargs="*", default=[7200.0, 180.0], help="film lengths (s)")
     parser.add_argument("--no-songs", action="store_true")
+    parser.add_argument("--repeats", type=int, default=1, help="rounds of each film's commands (the table: medians)")
     parser.add_argument("--profile", action="store_true", help="also the stage breakdown, in process")
     parser.add_argument("--out", type=Path, default=None, help="write the rows as JSON lines here")
     args = parser.parse_args()
@@ -72,7 +73,8 @@ def main() -> None:
             first, second = work / f"{name}.srt", work / f"{name}.second.srt"
             cases_mod.write_srt([(a + FIRST_OFFSET_S, b + FIRST_OFFSET_S, t) for a, b, t in film.cues], first)
             cases_mod.write_srt([(a + SECOND_OFFSET_S, b + SECOND_OFFSET_S, t) for a, b, t in film.cues], second)
-            rows += film_rows(name, media, first, second, work, ffsubsync)
+            rounds = [film_rows(name, media, first, second, work, ffsubsync) for _ in range(args.repeats)]
+            rows += [_median_row([r[k] for r in rounds]) for k in range(len(rounds[0]))]
             if args.profile:
                 profiles.append(profile(name, media, first))
         if not args.no_songs:
@@ -123,6 +125,21 @@ def film_rows(name: str, media: Path, first: Path, second: Path, work: Path, ffs
     ]
 
 
+def _median_row(rows: list[dict]) -> dict:
+    """One command's rounds as one row: the median wall time (all of them listed), the
+    largest peak RSS."""
+    walls = sorted(row["wall_s"] for row in rows)
+    median = walls[len(walls) // 2] if len(walls) % 2 else (walls[len(walls) // 2 - 1] + walls[len(walls) // 2]) / 2
+    return {
+        **rows[0],
+        "wall_s": round(median, 2),
+        "walls_s": [row["wall_s"] for row in rows],
+        "peak_rss_mb": max(row["peak_rss_mb"] for row in rows),
+        "error": next((row["error"] for row in rows if row["error"]), None),
+        "same_bytes": all(row["same_bytes"] for row in rows),
+    }
+
+
 def _duration_s(media: Path) -> float:
     from subsync.media import media_duration_s
 
@@ -162,13 +179,15 @@ def song_rows(bench: Path, work: Path, ffsubsync) -> list[dict]:
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| case | command | wall s | × ffsubsync | peak RSS MB | note |", "|---|---|---|---|---|---|"]
+    lines = ["| case | command | wall s (median) | × ffsubsync | peak RSS MB | note |", "|---|---|---|---|---|---|"]
     for row in rows:
         base = next((r["wall_s"] for r in rows if r["case"] == row["case"] and r["command"] == "ffsubsync"), None)
         ratio = f"{row['wall_s'] / base:.2f}" if base and row["command"] != "ffsubsync" else ""
-        note = row["error"] or ""
+        note = row["error"] or (
+            f"rounds: {', '.join(f'{w:.1f}' for w in row['walls_s'])}" if len(row.get("walls_s", [])) > 1 else ""
+        )
         if row.get("cache_mb_per_hour") is not None and "cache" in row["command"]:
-            note = note or f"outputs with and without the cache the same bytes: {row['same_bytes']}"
+            note += f"; outputs with and without the cache the same bytes: {row['same_bytes']}"
         lines.append(
             f"| {row['case']} | {row['command']} | {row['wall_s']:.1f} | {ratio} | {row['peak_rss_mb']} | {note} |"
         )
