@@ -72,27 +72,52 @@ def analysed(path: str | os.PathLike, audio_track: int | None, cache: MediaCache
     """The analysis of audio track ``audio_track`` of ``path`` (None: the first): from
     ``cache`` when it holds this content's, else decoded (and stored there).  MediaError
     as media.load_audio raises it; a cache that cannot be written is no error."""
-    return _analysed(path, audio_track, cache, keep_samples=False)[0]
+    return _analysed(path, audio_track, slot_of(path, audio_track, cache), keep_samples=False)[0]
+
+
+@dataclass(frozen=True)
+class CacheSlot:
+    """Where one audio track's analysis lives in a cache, and what models detected in it:
+    the file is fingerprinted once for both (slot_of)."""
+
+    cache: MediaCache
+    key: str  # content, track and analysis version
+
+    def analysis(self) -> TrackAnalysis | None:
+        found = self.cache.get(self.key)
+        return TrackAnalysis.from_arrays(found) if found is not None else None
+
+    def keep(self, analysis: TrackAnalysis) -> None:
+        with contextlib.suppress(OSError):  # (a read-only or full SUBSYNC_HOME: the run goes on uncached)
+            self.cache.put(self.key, analysis.to_arrays())
+
+
+def slot_of(path: str | os.PathLike, audio_track: int | None, cache: MediaCache | None) -> CacheSlot | None:
+    """The cache slot of a track's analysis (None: no cache, not a regular file, or
+    unreadable; the decode then names the problem)."""
+    if cache is None or not regular_file(path):  # (a FIFO would block the fingerprint's read)
+        return None
+    try:
+        digest = fingerprint(path).digest
+    except OSError:
+        return None
+    return CacheSlot(cache, f"{digest}-a{0 if audio_track is None else audio_track}-{ANALYSIS_VERSION}")
 
 
 def _analysed(
-    path: str | os.PathLike, audio_track: int | None, cache: MediaCache | None, keep_samples: bool
+    path: str | os.PathLike, audio_track: int | None, slot: CacheSlot | None, keep_samples: bool
 ) -> tuple[TrackAnalysis, np.ndarray | None]:
     """analysed(), and (``keep_samples``) the track's samples when the decode just made
     held at most IN_MEMORY_S of them ((n_samples,) float32; else None)."""
-    key = _key(path, audio_track) if cache is not None else None
-    if cache is not None and key is not None:
-        found = cache.get(key)
-        analysis = TrackAnalysis.from_arrays(found) if found is not None else None
-        if analysis is not None:
-            return analysis, None
+    analysis = slot.analysis() if slot is not None else None
+    if analysis is not None:
+        return analysis, None
     levels = LevelStream()
     kept = _ShortKeeper() if keep_samples else None
     decoded = stream_audio(path, audio_track, levels.feed if kept is None else kept.tee(levels.feed))
     analysis = TrackAnalysis(activity_of_levels(levels.levels_db()), decoded)
-    if cache is not None and key is not None:
-        with contextlib.suppress(OSError):  # (a read-only or full SUBSYNC_HOME: the run goes on uncached)
-            cache.put(key, analysis.to_arrays())
+    if slot is not None:
+        slot.keep(analysis)
     return analysis, None if kept is None else kept.samples()
 
 
@@ -121,14 +146,14 @@ class _ShortKeeper:
 
 
 @contextmanager
-def sound_of(path: str | os.PathLike, audio_track: int | None, cache: MediaCache | None) -> Iterator[Sound]:
+def sound_of(path: str | os.PathLike, audio_track: int | None, slot: CacheSlot | None) -> Iterator[Sound]:
     """The Sound of one audio track of ``path``: its analysis (analysed) and its stretches.
     A track of at most IN_MEMORY_S is decoded whole on every run, cached or not, and its
     stretches sliced from memory (a few short ffmpeg runs cost more than one); a longer
     one's stretches are decoded alone as the listener asks for them (media.Clips; their
     decoders end with the block).  Either way a run with the cache hears the samples a
     run without it hears."""
-    analysis, samples = _analysed(path, audio_track, cache, keep_samples=True)
+    analysis, samples = _analysed(path, audio_track, slot, keep_samples=True)
     if samples is None and analysis.decoded.n_samples <= IN_MEMORY_S * SAMPLE_RATE_HZ:
         samples = load_audio(path, audio_track)  # (a short track's analysis came from the cache)
     if samples is not None:
@@ -141,33 +166,18 @@ def sound_of(path: str | os.PathLike, audio_track: int | None, cache: MediaCache
         clips.close()
 
 
-def remembered_language(
-    path: str | os.PathLike, audio_track: int | None, model: str, cache: MediaCache | None
-) -> tuple[str | None, Callable[[str], None]]:
+def remembered_language(slot: CacheSlot | None, model: str) -> tuple[str | None, Callable[[str], None]]:
     """The language ``model`` detected in this track before (None: never, or no cache),
     and a function that remembers the one it detects now.  Detection hears the track's
     fullest stretches (chosen from its activity), so it gives the same answer every time."""
-    key = _key(path, audio_track) if cache is not None else None
-    if cache is None or key is None:
+    if slot is None:
         return None, lambda language: None
-    entry = f"{key}-lang-{hashlib.blake2b(model.encode(), digest_size=6).hexdigest()}"
-    found = cache.get(entry)
+    entry = f"{slot.key}-lang-{hashlib.blake2b(model.encode(), digest_size=6).hexdigest()}"
+    found = slot.cache.get(entry)
     known = str(found["language"]) if found is not None and "language" in found else None
 
     def remember(language: str) -> None:
         with contextlib.suppress(OSError):
-            cache.put(entry, {"language": np.array(language)})
+            slot.cache.put(entry, {"language": np.array(language)})
 
     return known, remember
-
-
-def _key(path: str | os.PathLike, audio_track: int | None) -> str | None:
-    """The cache key of a track's analysis: content, track and version (None: not a
-    regular file, or unreadable; the decode then names the problem)."""
-    if not regular_file(path):
-        return None  # (a FIFO would block the fingerprint's read)
-    try:
-        digest = fingerprint(path).digest
-    except OSError:
-        return None
-    return f"{digest}-a{0 if audio_track is None else audio_track}-{ANALYSIS_VERSION}"

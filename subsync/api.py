@@ -503,17 +503,18 @@ class Synchronizer:
         report: Progress,
     ) -> engine.Placement:
         """The engine's placement of ``document`` against audio track ``track`` of ``media``."""
-        from .analysis import remembered_language, sound_of
+        from .analysis import remembered_language, slot_of, sound_of
 
         report("decoding audio", 0, 1)
         labels = engine.Labels(
             quoted(media), _name(subs), "the audio" + (f" track {track}" if track is not None else "")
         )
+        slot = slot_of(media, track, self.cache)  # (the media fingerprinted once)
         listener = self._listener.result
         if self.model_options is not None:  # (a model loaded here: its detections are kept)
-            known, remember = remembered_language(media, track, self.model_options.model, self.cache)
+            known, remember = remembered_language(slot, self.model_options.model)
             listener = functools.partial(_RememberingLanguage, self._listener.result, known, remember)
-        with sound_of(media, track, self.cache) as sound:
+        with sound_of(media, track, slot) as sound:
             return engine.sync_sound(sound, lines_of(document), options, listener, report, labels)
 
     def sync_to_reference(
