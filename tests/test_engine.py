@@ -336,6 +336,37 @@ def test_tiling_cues_are_placed_by_the_heard_lines(six_minutes):
     assert np.mean(starts_error(placed, truth) <= 0.25) >= 0.95
 
 
+def test_tiling_cues_whose_boundaries_lie_mid_pause_get_no_drift_and_stay_where_they_tile():
+    """Read-along cues whose boundaries lie in the middle of each pause (as a forced aligner
+    puts them), with pauses growing along the file: the heard leads grow from 0.1 to
+    0.4 s, which a fitted drift explains better than no drift (the old code took a
+    +0.18 % drift here).  A drift must beat the best
+    standard framerate ratio, not the speech pattern's scale (which tiling cues do not
+    fix): the file gets no drift, and no line is re-timed for starting before its voice
+    (its boundary is in the pause before it, where a tiling file puts it).  Before the
+    change a real recording of this kind came back with a +0.6 % drift, its last cue
+    510 ms off, and a right line re-timed 280 ms late."""
+    rng = np.random.default_rng(11)
+    n = 40
+    pauses = np.linspace(0.2, 0.8, n)  # (n,) the pause before each voice
+    voice = rng.uniform(2.5, 5.0, n)
+    starts = 1.0 + np.cumsum(pauses) + np.r_[0.0, np.cumsum(voice)[:-1]]  # (n,) voice starts
+    ends = starts + voice
+    bounds = np.r_[0.0, ends[:-1] + pauses[1:] / 2]  # (n,) each cue starts mid-pause
+    cue_ends = np.r_[bounds[1:], ends[-1] + 0.5]
+    texts = tuple(" ".join(rng.choice(WORDS, 6)) + f" line {k}" for k in range(n))
+    audio = babble(float(ends[-1]) + 5.0, list(zip(starts, ends)), seed=11)
+    lines = Lines(texts, bounds + 24.0, cue_ends + 24.0)
+    assert mapchoice.tiled(lines)
+    truth = list(zip(starts, ends, texts))
+    placed = engine_sync(audio, lines, replay_listener(script(truth)))
+    assert placed.time_map.scale == 1.0
+    errors = np.array([line.start_s for line in placed.lines]) - bounds  # (n,)
+    assert np.all(np.abs(errors) <= 0.25), errors
+    assert np.ptp(errors) < 0.01  # one offset moved every line
+    assert not any(line.action == "retimed" for line in placed.lines)
+
+
 def test_cues_longer_than_a_window_are_heard_by_their_first_words():
     """Paragraph cues of 35-140 s that tile 15 minutes of narration, shifted by 24 s (the
     audiobook of mechanism 4): each long cue is heard by the share of its first words that

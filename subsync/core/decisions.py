@@ -74,6 +74,7 @@ def decide(
     retime: bool = True,
     speech: np.ndarray | None = None,
     duration_s: float = np.inf,
+    tiled: bool = False,
 ) -> list[LineResult]:
     """Final times: each line heard with confidence, over speech, is judged by the decision
     model (inference.py): kept where the map puts it, or re-timed (moved as a whole) where
@@ -82,7 +83,11 @@ def decide(
     when not ``retime`` or when the text is not heard as a whole.
 
     ``speech``: the media's speech activity (ACTIVITY_FRAME_S grid): a start heard in
-    silence is no evidence, nor one at the edge of the ``duration_s`` long audio."""
+    silence is no evidence, nor one at the edge of the ``duration_s`` long audio.
+
+    ``tiled``: the cues tile the audio (mapchoice.tiled), so each boundary lies somewhere
+    in the pause before its voice, not a lead before it: a line's residual is how far its
+    start lies outside that pause (_pause_residuals)."""
     n = mapped_starts.size
     retime = retime and heard_as_a_whole(heard, options.min_confidence)
     evidence = [
@@ -94,6 +99,8 @@ def decide(
     moved = np.zeros(n, bool)
     if evidence:
         residuals = np.array([heard[i].start_s - mapped_starts[i] for i in evidence])  # (n_evidence,)
+        if tiled:
+            residuals = _pause_residuals(evidence, mapped_starts, texts, heard, options.min_confidence)
         verdict = inference.judge(residuals, inference.best_fit(residuals), options.keep_tolerance_s)
         shifts[evidence] = verdict.shift_s
         moved[evidence] = verdict.moves
@@ -122,6 +129,40 @@ def decide(
         )
         for i in range(n)
     ]
+
+
+def _pause_residuals(
+    evidence: list[int], mapped_starts: np.ndarray, texts: Sequence[str], heard: dict[int, Heard], min_confidence: float
+) -> np.ndarray:
+    """(n_evidence,) residuals of lines whose cues tile the audio: 0 when a line's start
+    lies in the pause before its voice (pause_starts), else the distance to the nearer
+    end of it (positive: the line starts in the previous line's voice)."""
+    pause_s = pause_starts(evidence, mapped_starts, texts, heard, min_confidence)
+    voice_s = np.array([heard[i].start_s for i in evidence])
+    mapped = mapped_starts[evidence]
+    return np.clip(mapped, pause_s, voice_s) - mapped
+
+
+def pause_starts(
+    index: list[int], starts_s: np.ndarray, texts: Sequence[str], heard: dict[int, Heard], min_confidence: float
+) -> np.ndarray:
+    """(n_index,) where the pause before each line's heard voice starts: the heard end of
+    the line before it (in the order of ``starts_s``, (n_lines,)), no later than its own
+    heard start; -inf when that line is not heard with confidence, or not heard to its
+    last word (a line longer than a window is heard by its first words).  Cues that tile
+    the audio put each boundary somewhere in this pause."""
+    order = np.argsort(starts_s, kind="stable")
+    previous = dict(zip(order[1:].tolist(), order[:-1].tolist()))  # line -> the line before it
+    starts = []
+    for i in index:
+        k = previous.get(i, -1)
+        before = heard.get(k)
+        start_s = -np.inf
+        if before is not None and before.confidence >= min_confidence:
+            whole = not before.words or len(before.words) == len(texts[k].split())
+            start_s = before.end_s if whole else -np.inf
+        starts.append(min(start_s, heard[i].start_s))
+    return np.array(starts, dtype=np.float64)
 
 
 def _in_order(

@@ -39,7 +39,7 @@ from .decisions import (
 from .hearing import Hearing, Lines, Progress
 from .inference import Action
 from .listener import Listener
-from .mapchoice import chosen_map, searched_cues, spoken_cues
+from .mapchoice import chosen_map, searched_cues, spoken_cues, tiled
 from .options import SyncOptions
 from .sound import Sound, in_memory
 
@@ -243,6 +243,7 @@ def _heard(hearing: Hearing, global_map: timemap.TimeMap, match: _Match, score: 
         retime=not options.fast,
         speech=hearing.speech,
         duration_s=hearing.duration_s,
+        tiled=tiled(lines),
     )
     _check_found(global_map, placed, options, labels)
     placement = Placement(
@@ -289,7 +290,14 @@ def _listen(hearing: Hearing, time_map: timemap.TimeMap, span_s: float) -> tuple
         off = [
             line.index
             for line in decide(
-                starts, ends, sampled, lines.texts, options, speech=hearing.speech, duration_s=hearing.duration_s
+                starts,
+                ends,
+                sampled,
+                lines.texts,
+                options,
+                speech=hearing.speech,
+                duration_s=hearing.duration_s,
+                tiled=tiled(lines),
             )
             if line.action is Action.RETIMED
         ]

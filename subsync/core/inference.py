@@ -28,6 +28,7 @@ import functools
 import math
 from dataclasses import dataclass
 from enum import Enum
+from statistics import NormalDist
 
 import numpy as np
 
@@ -59,7 +60,6 @@ EM_ROUNDS = 20
 HARM_WEIGHT = 3.0  # a line moves when that makes it right this many times likelier
 # than it makes it wrong: harm counts three times a gain
 FALSE_CHANGE_RATE = 0.01  # a refined map replaces the incumbent at this rate when wrong
-CHI2_ONE_DF = {0.01: 6.635, 0.05: 3.841}  # chi-square quantiles, one degree of freedom
 
 
 class Action(str, Enum):
@@ -296,12 +296,19 @@ def refit_shift(
     return refined.lead_s - incumbent.lead_s
 
 
-def rejects(incumbent: FileFit, refined: FileFit) -> bool:
+def rejects(incumbent: FileFit, refined: FileFit, alternatives: int = 1) -> bool:
     """Does the refined fit reject the incumbent one, by the likelihood ratio test at
     FALSE_CHANGE_RATE (one degree of freedom)?  For two maps (each fit made under one) with
     another offset this is a test of the lead: within LEAD_RANGE_S the lead takes up any
-    offset, and only residuals no lead in range explains reject the incumbent."""
-    return 2 * (refined.log_likelihood - incumbent.log_likelihood) >= CHI2_ONE_DF[FALSE_CHANGE_RATE]
+    offset, and only residuals no lead in range explains reject the incumbent.  When the
+    refined fit is the likeliest of ``alternatives`` tried, the rate is shared among them
+    (Bonferroni), so the incumbent still falls at most at FALSE_CHANGE_RATE."""
+    return 2 * (refined.log_likelihood - incumbent.log_likelihood) >= chi2_one_df(FALSE_CHANGE_RATE / alternatives)
+
+
+def chi2_one_df(rate: float) -> float:
+    """The chi-square quantile of one degree of freedom exceeded at ``rate`` (6.63 at 0.01)."""
+    return NormalDist().inv_cdf(1 - rate / 2) ** 2
 
 
 def lead_beyond_range(file_fit: FileFit) -> bool:

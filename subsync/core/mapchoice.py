@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import anchors, inference, search, timemap
+from . import anchors, decisions, inference, search, timemap
 from .activity import ACTIVITY_FRAME_S
 from .decisions import Heard, is_evidence
 from .hearing import Hearing, Lines
@@ -42,19 +42,24 @@ def chosen_map(
     the cues tile the audio (``tiled``: the speech pattern then fixes no offset, and the
     cues' boundaries lie in the pauses before each voice): else an offset cannot be told
     from the file's own lead."""
-    sub, media, _index = _heard_anchors(lines, heard, options, hearing)
+    sub, media, index = _heard_anchors(lines, heard, options, hearing)
     if not sub.size:
         return incumbent
+    if tiled(lines) and not incumbent.cuts:
+        return _tiled_map(incumbent, lines, heard, options, sub, media, index, span_s)
     free = sub.size >= MIN_REFIT_LINES and _drift_free(sub, span_s)
     level = anchors.refine(incumbent, sub, media, np.ones(sub.size), free_scale=False)
     level_fit = inference.best_fit(media - level(sub))
     refined, refined_fit = level, level_fit
     if free:
+        standard, standard_fit = _standard_ratio(incumbent, level, level_fit, sub, media)
         drifted = anchors.refine(incumbent, sub, media, np.ones(sub.size), free_scale=True)
         drifted_fit = inference.best_fit(media - drifted(sub))
-        # a drift no likelier than the incumbent's with another offset is not taken
-        if drifted.scale == incumbent.scale or inference.rejects(level_fit, drifted_fit):
+        # a drift no likelier than a standard ratio's with another offset is not taken
+        if drifted.scale == standard.scale or inference.rejects(standard_fit, drifted_fit):
             refined, refined_fit = drifted, drifted_fit
+        else:
+            refined, refined_fit = standard, standard_fit
     offset_only = refined.scale == incumbent.scale and not incumbent.cuts
     blind = tiled(lines)  # the speech pattern cannot place tiling cues' offset
     on_voice = refined.shifted(refined.scale, refined_fit.lead_s)
@@ -74,6 +79,84 @@ def chosen_map(
     if not incumbent.cuts:
         return _kept_lead(refined.shifted(refined.scale, shift_s), hearing, blind, on_voice)
     return refined.shifted(refined.scale, shift_s)
+
+
+def _tiled_map(
+    incumbent: timemap.TimeMap,
+    lines: Lines,
+    heard: dict[int, Heard],
+    options: SyncOptions,
+    sub: np.ndarray,
+    media: np.ndarray,
+    index: list[int],
+    span_s: float,
+) -> timemap.TimeMap:
+    """The map of cues that tile the audio, from the heard lines alone (their on/off
+    pattern is one block: it fixes no offset).  The model: each boundary lies somewhere in
+    the pause before its line's voice (from the previous line's heard end to its own heard
+    start), not a fixed lead before it, so a scale is judged by how far the boundaries
+    fall outside their pauses, at the offset that puts the most of them inside
+    (_stabbed).  The ratio nearest 1.0 that the likeliest standard framerate ratio does
+    not reject (likelihood ratio test, its rate shared among the ratios) is taken; a fitted drift is not tried, as the
+    leads of boundaries placed anywhere in their pauses slope as a drift does.  The lines
+    then go on their voice (the offset that leaves the heard lines no lead): where in its
+    pause a tiling file puts a boundary, the audio cannot tell.  Anchors too few, or
+    spanning too little, for a drift keep the incumbent's scale."""
+    pause_s = decisions.pause_starts(index, lines.starts_s, lines.texts, heard, options.min_confidence)  # (n,)
+    free = sub.size >= MIN_REFIT_LINES and _drift_free(sub, span_s)
+    scales = timemap.FRAMERATE_RATIOS if free else (incumbent.scale,)
+    fits = []
+    for scale in scales:
+        mapped = scale * sub + _stabbed(pause_s - scale * sub, media - scale * sub)  # (n,)
+        fits.append(inference.best_fit(np.clip(mapped, pause_s, media) - mapped))
+    likeliest = max(fits, key=lambda fit: fit.log_likelihood)
+    alternatives = max(1, len(scales) - 1)
+    scale = next(s for s, fit in zip(scales, fits) if not inference.rejects(fit, likeliest, alternatives))
+    level = anchors.refine(timemap.TimeMap(scale, incumbent.offset_s), sub, media, np.ones(sub.size), free_scale=False)
+    return level.shifted(scale, inference.best_fit(media - level(sub)).lead_s)
+
+
+def _stabbed(low_s: np.ndarray, high_s: np.ndarray) -> float:
+    """The middle of the widest stretch of values that lie in the most intervals
+    [low_s, high_s] ((n,) each; a low may be -inf: then the stretch's high end)."""
+    points = np.r_[low_s, high_s]
+    steps = np.r_[np.ones(low_s.size), -np.ones(high_s.size)]
+    order = np.lexsort((-steps, points))  # at one point an interval opens before one closes
+    points, depth = points[order], np.cumsum(steps[order])
+    deepest = np.flatnonzero(depth == depth.max())  # each opens a stretch to the next point
+    widths = points[np.minimum(deepest + 1, points.size - 1)] - points[deepest]
+    k = deepest[int(np.argmax(widths))]
+    low, high = points[k], points[min(k + 1, points.size - 1)]
+    return float(high) if not np.isfinite(low) else float(0.5 * (low + high))
+
+
+def _standard_ratio(
+    incumbent: timemap.TimeMap,
+    level: timemap.TimeMap,
+    level_fit: inference.FileFit,
+    sub: np.ndarray,
+    media: np.ndarray,
+) -> tuple[timemap.TimeMap, inference.FileFit]:
+    """The map at the incumbent's scale with the offset refitted (``level``), unless the
+    heard lines reject it, by the same test, for another standard ratio (timemap.
+    FRAMERATE_RATIOS, 1.0 among them) with its offset refitted: the likeliest of those.
+    Of the ratios the likeliest does not reject, the one nearest 1.0 (the least drift) is
+    taken; the test's rate is shared among the ratios tried (inference.rejects).  A fitted
+    drift is then weighed against this map, not against the incumbent's scale alone: when
+    the speech pattern cannot tell maps apart (cues that tile the audio), its scale is no
+    hypothesis worth testing, and a drift that merely beats it is no proof of a drift.  Maps with cuts keep their scale."""
+    if incumbent.cuts:
+        return level, level_fit
+    others = []  # (map, fit) per other ratio, nearest 1.0 first (FRAMERATE_RATIOS' order)
+    for ratio in timemap.FRAMERATE_RATIOS:
+        if ratio != incumbent.scale:
+            prior = timemap.TimeMap(ratio, incumbent.offset_s)
+            candidate = anchors.refine(prior, sub, media, np.ones(sub.size), free_scale=False)
+            others.append((candidate, inference.best_fit(media - candidate(sub))))
+    likeliest = max((fit for _, fit in others), key=lambda fit: fit.log_likelihood)
+    if not inference.rejects(level_fit, likeliest, alternatives=len(others)):
+        return level, level_fit
+    return next((m, fit) for m, fit in others if not inference.rejects(fit, likeliest, alternatives=len(others)))
 
 
 def _kept_lead(
