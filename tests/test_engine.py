@@ -367,6 +367,27 @@ def test_tiling_cues_whose_boundaries_lie_mid_pause_get_no_drift_and_stay_where_
     assert not any(line.action == "retimed" for line in placed.lines)
 
 
+def test_tiling_cues_whose_text_is_mostly_not_heard_are_refused_not_written_on_the_speech_pattern():
+    """Read-along cues that tile the audio, 24 s late, two lines in three of text that is not
+    said (another language, or one the model hears poorly): their on/off pattern fixes no
+    map, and the few lines heard are too few to place the rest.  Refused with the reason;
+    before, the speech pattern's map (scale 0.959 on the real recording of this kind)
+    was written, every line 1.5-5.9 s off, exit 0."""
+    rng = np.random.default_rng(12)
+    n = 30
+    voice = rng.uniform(2.5, 5.0, n)
+    pauses = rng.uniform(0.3, 1.0, n)
+    starts = 1.0 + np.cumsum(pauses) + np.r_[0.0, np.cumsum(voice)[:-1]]  # (n,) voice starts
+    ends = starts + voice
+    bounds = np.r_[0.0, ends[:-1] + pauses[1:] / 2]
+    said = [" ".join(rng.choice(WORDS, 6)) + f" line {k}" for k in range(n)]
+    texts = tuple(t if k % 3 == 0 else f"ungehört zeile nummer {k} bleibt stumm" for k, t in enumerate(said))
+    audio = babble(float(ends[-1]) + 5.0, list(zip(starts, ends)), seed=12)
+    lines = Lines(texts, bounds + 24.0, np.r_[bounds[1:], ends[-1] + 0.5] + 24.0)
+    placed = engine_sync(audio, lines, replay_listener(script(list(zip(starts, ends, said)))))
+    assert "tile the audio" in placed.refusal, (placed.refusal, placed.time_map)
+
+
 def test_cues_longer_than_a_window_are_heard_by_their_first_words():
     """Paragraph cues of 35-140 s that tile 15 minutes of narration, shifted by 24 s (the
     audiobook of mechanism 4): each long cue is heard by the share of its first words that

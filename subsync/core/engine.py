@@ -266,6 +266,14 @@ def _heard(hearing: Hearing, global_map: timemap.TimeMap, match: _Match, score: 
                 f"(activity margin {match.margin:.2f}): another episode, or another edit?{_detected(hearing)}"
             ),
         )
+    if tiled(lines) and not heard_as_a_whole(heard, options.min_confidence):
+        return replace(
+            placement,
+            refusal=(
+                f"its cues tile the audio, so their timing pattern places nothing, and only {100 * share:.0f} % "
+                f"of the lines are heard: too few to place the rest{_detected(hearing)}"
+            ),
+        )
     return placement
 
 
