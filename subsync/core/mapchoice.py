@@ -96,8 +96,8 @@ def _tiled_map(
     the pause before its line's voice (from the previous line's heard end to its own heard
     start), not a fixed lead before it, so a scale is judged by how far the boundaries
     fall outside their pauses, at the offset that puts the most of them inside
-    (_stabbed).  The ratio nearest 1.0 that the likeliest standard framerate ratio does
-    not reject (likelihood ratio test, its rate shared among the ratios) is taken; a fitted drift is not tried, as the
+    (_stabbed).  Scale 1.0 is taken unless the likeliest standard framerate ratio rejects
+    it (likelihood ratio test, its rate shared among the ratios), then the likeliest; a fitted drift is not tried, as the
     leads of boundaries placed anywhere in their pauses slope as a drift does.  The lines
     then go on their voice (the offset that leaves the heard lines no lead): where in its
     pause a tiling file puts a boundary, the audio cannot tell.  Anchors too few, or
@@ -105,13 +105,13 @@ def _tiled_map(
     pause_s = decisions.pause_starts(index, lines.starts_s, lines.texts, heard, options.min_confidence)  # (n,)
     free = sub.size >= MIN_REFIT_LINES and _drift_free(sub, span_s)
     scales = timemap.FRAMERATE_RATIOS if free else (incumbent.scale,)
-    fits = []
+    judged = []  # (map at the stabbed offset, fit of the residuals outside the pauses) per scale
     for scale in scales:
-        mapped = scale * sub + _stabbed(pause_s - scale * sub, media - scale * sub)  # (n,)
-        fits.append(inference.best_fit(np.clip(mapped, pause_s, media) - mapped))
-    likeliest = max(fits, key=lambda fit: fit.log_likelihood)
-    alternatives = max(1, len(scales) - 1)
-    scale = next(s for s, fit in zip(scales, fits) if not inference.rejects(fit, likeliest, alternatives))
+        offset_s = _stabbed(pause_s - scale * sub, media - scale * sub)
+        mapped = scale * sub + offset_s  # (n,)
+        judged.append((timemap.TimeMap(scale, offset_s), inference.best_fit(np.clip(mapped, pause_s, media) - mapped)))
+    likeliest = max(judged, key=lambda each: each[1].log_likelihood)
+    scale = _no_drift_unless_rejected(judged, likeliest, max(1, len(scales) - 1))[0].scale
     level = anchors.refine(timemap.TimeMap(scale, incumbent.offset_s), sub, media, np.ones(sub.size), free_scale=False)
     return level.shifted(scale, inference.best_fit(media - level(sub)).lead_s)
 
@@ -140,23 +140,37 @@ def _standard_ratio(
     """The map at the incumbent's scale with the offset refitted (``level``), unless the
     heard lines reject it, by the same test, for another standard ratio (timemap.
     FRAMERATE_RATIOS, 1.0 among them) with its offset refitted: the likeliest of those.
-    Of the ratios the likeliest does not reject, the one nearest 1.0 (the least drift) is
-    taken; the test's rate is shared among the ratios tried (inference.rejects).  A fitted
+    Then 1.0 when the likeliest does not reject it, else the likeliest; the test's rate is
+    shared among the ratios tried (inference.rejects).  A fitted
     drift is then weighed against this map, not against the incumbent's scale alone: when
     the speech pattern cannot tell maps apart (cues that tile the audio), its scale is no
     hypothesis worth testing, and a drift that merely beats it is no proof of a drift.  Maps with cuts keep their scale."""
     if incumbent.cuts:
         return level, level_fit
-    others = []  # (map, fit) per other ratio, nearest 1.0 first (FRAMERATE_RATIOS' order)
+    others = []  # (map, fit) per other ratio
     for ratio in timemap.FRAMERATE_RATIOS:
         if ratio != incumbent.scale:
             prior = timemap.TimeMap(ratio, incumbent.offset_s)
             candidate = anchors.refine(prior, sub, media, np.ones(sub.size), free_scale=False)
             others.append((candidate, inference.best_fit(media - candidate(sub))))
-    likeliest = max((fit for _, fit in others), key=lambda fit: fit.log_likelihood)
-    if not inference.rejects(level_fit, likeliest, alternatives=len(others)):
+    likeliest = max(others, key=lambda other: other[1].log_likelihood)
+    if not inference.rejects(level_fit, likeliest[1], alternatives=len(others)):
         return level, level_fit
-    return next((m, fit) for m, fit in others if not inference.rejects(fit, likeliest, alternatives=len(others)))
+    return _no_drift_unless_rejected(others, likeliest, len(others))
+
+
+def _no_drift_unless_rejected(
+    candidates: list[tuple[timemap.TimeMap, inference.FileFit]],
+    likeliest: tuple[timemap.TimeMap, inference.FileFit],
+    alternatives: int,
+) -> tuple[timemap.TimeMap, inference.FileFit]:
+    """Scale 1.0 among ``candidates`` (map, fit) when the likeliest does not reject it (no
+    change is what most files need), else the likeliest.  Two ratios 0.1 % apart (25/24
+    and 25/23.976) both pass over a short file: the likelihood, not a preference, picks."""
+    unit = next((c for c in candidates if c[0].scale == 1.0), None)
+    if unit is not None and not inference.rejects(unit[1], likeliest[1], alternatives):
+        return unit
+    return likeliest
 
 
 def _kept_lead(
