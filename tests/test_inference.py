@@ -109,6 +109,22 @@ def test_a_drift_the_activity_missed_is_taken_from_the_heard_lines():
     assert np.abs(chosen(starts) - true(starts)).max() <= 0.3
 
 
+@pytest.mark.parametrize("true_scale", [25 / (24000 / 1001), 25 / 24, 1.0])
+def test_a_wrong_speech_pattern_scale_gives_way_to_the_likeliest_standard_ratio(true_scale):
+    """A 90 s file whose speech pattern chose a wrong scale (0.834, as a 36-line recording's
+    did): the heard lines reject it for the drift they fit, snapped to the standard ratio
+    that explains them, 1.0 included.  25/24 and 25/23.976 are 0.1 % apart (90 ms over the
+    file); a rule that preferred the ratio nearer 1.0 took 25/24 where the file needed
+    25/23.976, and left 8 of 36 lines beyond 250 ms."""
+    rng = np.random.default_rng(5)
+    lines, starts = _film_lines(rng, 36)
+    _, errors = _held_out(1)
+    true = TimeMap(true_scale, -18.4)
+    heard = {k: Heard(float(true(starts[k]) + 0.2 + rng.choice(errors)), 0.0, 0.9) for k in range(36)}
+    chosen = mapchoice.chosen_map(TimeMap(0.8341667, -2.03), lines, heard, SyncOptions(), float(np.ptp(starts)))
+    assert chosen.scale == pytest.approx(true_scale, rel=1e-6), chosen
+
+
 def test_the_input_offset_stands_only_when_the_heard_lines_do_not_reject_it():
     """A wrong activity map (9.3 s off) on a file whose subtitles are 2.5 s early: the heard
     lines reject it and the input's own offset alike (a lead in range with every line in

@@ -52,14 +52,11 @@ def chosen_map(
     level_fit = inference.best_fit(media - level(sub))
     refined, refined_fit = level, level_fit
     if free:
-        standard, standard_fit = _standard_ratio(incumbent, level, level_fit, sub, media)
         drifted = anchors.refine(incumbent, sub, media, np.ones(sub.size), free_scale=True)
         drifted_fit = inference.best_fit(media - drifted(sub))
-        # a drift no likelier than a standard ratio's with another offset is not taken
-        if drifted.scale == standard.scale or inference.rejects(standard_fit, drifted_fit):
+        # a drift no likelier than the incumbent's with another offset is not taken
+        if drifted.scale == incumbent.scale or inference.rejects(level_fit, drifted_fit):
             refined, refined_fit = drifted, drifted_fit
-        else:
-            refined, refined_fit = standard, standard_fit
     offset_only = refined.scale == incumbent.scale and not incumbent.cuts
     blind = tiled(lines)  # the speech pattern cannot place tiling cues' offset
     on_voice = refined.shifted(refined.scale, refined_fit.lead_s)
@@ -97,9 +94,10 @@ def _tiled_map(
     start), not a fixed lead before it, so a scale is judged by how far the boundaries
     fall outside their pauses, at the offset that puts the most of them inside
     (_stabbed).  Scale 1.0 is taken unless the likeliest standard framerate ratio rejects
-    it (likelihood ratio test, its rate shared among the ratios), then the likeliest; a fitted drift is not tried, as the
-    leads of boundaries placed anywhere in their pauses slope as a drift does.  The lines
-    then go on their voice (the offset that leaves the heard lines no lead): where in its
+    it (likelihood ratio test, its rate shared among the ratios), then the likeliest: the
+    speech pattern's scale means nothing here.  No fitted drift is tried, as the leads of
+    boundaries placed anywhere in their pauses slope as a drift does.  The lines then go
+    on their voice (the offset that leaves the heard lines no lead): where in its
     pause a tiling file puts a boundary, the audio cannot tell.  Anchors too few, or
     spanning too little, for a drift keep the incumbent's scale."""
     pause_s = decisions.pause_starts(index, lines.starts_s, lines.texts, heard, options.min_confidence)  # (n,)
@@ -128,35 +126,6 @@ def _stabbed(low_s: np.ndarray, high_s: np.ndarray) -> float:
     k = deepest[int(np.argmax(widths))]
     low, high = points[k], points[min(k + 1, points.size - 1)]
     return float(high) if not np.isfinite(low) else float(0.5 * (low + high))
-
-
-def _standard_ratio(
-    incumbent: timemap.TimeMap,
-    level: timemap.TimeMap,
-    level_fit: inference.FileFit,
-    sub: np.ndarray,
-    media: np.ndarray,
-) -> tuple[timemap.TimeMap, inference.FileFit]:
-    """The map at the incumbent's scale with the offset refitted (``level``), unless the
-    heard lines reject it, by the same test, for another standard ratio (timemap.
-    FRAMERATE_RATIOS, 1.0 among them) with its offset refitted: the likeliest of those.
-    Then 1.0 when the likeliest does not reject it, else the likeliest; the test's rate is
-    shared among the ratios tried (inference.rejects).  A fitted
-    drift is then weighed against this map, not against the incumbent's scale alone: when
-    the speech pattern cannot tell maps apart (cues that tile the audio), its scale is no
-    hypothesis worth testing, and a drift that merely beats it is no proof of a drift.  Maps with cuts keep their scale."""
-    if incumbent.cuts:
-        return level, level_fit
-    others = []  # (map, fit) per other ratio
-    for ratio in timemap.FRAMERATE_RATIOS:
-        if ratio != incumbent.scale:
-            prior = timemap.TimeMap(ratio, incumbent.offset_s)
-            candidate = anchors.refine(prior, sub, media, np.ones(sub.size), free_scale=False)
-            others.append((candidate, inference.best_fit(media - candidate(sub))))
-    likeliest = max(others, key=lambda other: other[1].log_likelihood)
-    if not inference.rejects(level_fit, likeliest[1], alternatives=len(others)):
-        return level, level_fit
-    return _no_drift_unless_rejected(others, likeliest, len(others))
 
 
 def _no_drift_unless_rejected(
