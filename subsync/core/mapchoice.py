@@ -94,8 +94,9 @@ def _tiled_map(
     start), not a fixed lead before it, so a scale is judged by how far the boundaries
     fall outside their pauses, at the offset that puts the most of them inside
     (_stabbed).  Scale 1.0 is taken unless the likeliest standard framerate ratio rejects
-    it (likelihood ratio test, its rate shared among the ratios), then the likeliest: the
-    speech pattern's scale means nothing here.  No fitted drift is tried, as the leads of
+    it (likelihood ratio test, its rate shared among the ratios) and moves some line by
+    more than the tolerance, then the likeliest: the speech pattern's scale means nothing
+    here.  No fitted drift is tried, as the leads of
     boundaries placed anywhere in their pauses slope as a drift does.  The lines then go
     on their voice (the offset that leaves the heard lines no lead): where in its
     pause a tiling file puts a boundary, the audio cannot tell.  Anchors too few, or
@@ -109,7 +110,7 @@ def _tiled_map(
         mapped = scale * sub + offset_s  # (n,)
         judged.append((timemap.TimeMap(scale, offset_s), inference.best_fit(np.clip(mapped, pause_s, media) - mapped)))
     likeliest = max(judged, key=lambda each: each[1].log_likelihood)
-    scale = _no_drift_unless_rejected(judged, likeliest, max(1, len(scales) - 1))[0].scale
+    scale = _no_drift_unless_rejected(judged, likeliest, max(1, len(scales) - 1), sub, options.keep_tolerance_s)
     level = anchors.refine(timemap.TimeMap(scale, incumbent.offset_s), sub, media, np.ones(sub.size), free_scale=False)
     return level.shifted(scale, inference.best_fit(media - level(sub)).lead_s)
 
@@ -132,14 +133,20 @@ def _no_drift_unless_rejected(
     candidates: list[tuple[timemap.TimeMap, inference.FileFit]],
     likeliest: tuple[timemap.TimeMap, inference.FileFit],
     alternatives: int,
-) -> tuple[timemap.TimeMap, inference.FileFit]:
-    """Scale 1.0 among ``candidates`` (map, fit) when the likeliest does not reject it (no
-    change is what most files need), else the likeliest.  Two ratios 0.1 % apart (25/24
-    and 25/23.976) both pass over a short file: the likelihood, not a preference, picks."""
+    sub_s: np.ndarray,
+    tolerance_s: float,
+) -> float:
+    """The scale of the likeliest of ``candidates`` (map, fit), unless 1.0 is among them
+    and the likeliest either does not reject it or drifts less than ``tolerance_s`` over
+    the lines at subtitle times ``sub_s`` (n,): a drift that moves no line out of place
+    relative to the others is not worth the risk of being wrong (no change is what most files
+    need).  Between two ratios 0.1 % apart (25/24 and 25/23.976) the likelihood picks."""
     unit = next((c for c in candidates if c[0].scale == 1.0), None)
-    if unit is not None and not inference.rejects(unit[1], likeliest[1], alternatives):
-        return unit
-    return likeliest
+    if unit is None:
+        return likeliest[0].scale
+    rejected = inference.rejects(unit[1], likeliest[1], alternatives)
+    matters = abs(likeliest[0].scale - 1.0) * float(np.ptp(sub_s)) > tolerance_s  # the drift over the lines
+    return likeliest[0].scale if rejected and matters else 1.0
 
 
 def _kept_lead(
