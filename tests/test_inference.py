@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from subsync.core import inference, mapchoice
-from subsync.core.decisions import Heard
+from subsync.core import decisions, inference, mapchoice
+from subsync.core.decisions import Heard, Word
 from subsync.core.hearing import Lines
 from subsync.core.options import SyncOptions
 from subsync.core.timemap import TimeMap
@@ -208,3 +208,62 @@ def test_a_line_heard_beyond_any_window_stays():
 def test_actions_read_as_their_names():
     assert str(inference.Action.RETIMED) == "retimed" and f"{inference.Action.KEPT}" == "kept"
     assert json.dumps([inference.Action.MAPPED]) == '["mapped"]'
+
+
+def _tiling_paragraphs(rng, true: TimeMap, n: int = 20):
+    """Paragraph cues of 35-140 s that tile their span, each heard by its first 60 of 200
+    words from its voice (half its pause after its boundary) under ``true``: (lines,
+    heard, boundaries in subtitle time)."""
+    lengths = rng.uniform(35.0, 140.0, n)
+    bounds = np.r_[0.0, np.cumsum(lengths)[:-1]]  # (n,) subtitle times
+    texts = tuple(" ".join(f"w{k}_{j}" for j in range(200)) for k in range(n))
+    lines = Lines(texts, bounds, bounds + lengths)
+    heard = {}
+    for k in range(n):
+        voice = float(true(bounds[k]) + 0.5 * rng.uniform(0.3, 1.5))
+        words = tuple(Word(f"w{k}_{j}", voice + 0.3 * j, voice + 0.3 * j + 0.25, 0.9) for j in range(60))
+        heard[k] = Heard(voice, voice + 18.0, 0.9, words)
+    return lines, heard, bounds
+
+
+@pytest.mark.parametrize("true_scale", [25 / (24000 / 1001), 0.96, 1.0])
+def test_tiling_paragraphs_heard_by_their_first_words_keep_a_drift_the_heard_lines_show(true_scale):
+    """Every cue longer than a window, so no pause before a voice has a known start (the
+    line before is heard by its first words only): the pauses say nothing of the scale,
+    and the heard starts fit the drift as in any file.  A first version of the tiling
+    model read the unknown pause starts as no bound, found every ratio equally likely and
+    kept 1.0: lines up to 38 s off."""
+    rng = np.random.default_rng(3)
+    true = TimeMap(true_scale, 24.0)
+    lines, heard, bounds = _tiling_paragraphs(rng, true)
+    assert mapchoice.tiled(lines)
+    chosen = mapchoice.chosen_map(TimeMap(1.0, 20.0), lines, heard, SyncOptions(), float(lines.ends_s[-1]))
+    assert chosen.scale == pytest.approx(true_scale, rel=1e-6), chosen
+    assert np.abs(chosen(bounds) - true(bounds)).max() <= 0.5
+
+
+def test_the_pause_before_a_voice_starts_where_the_line_before_is_heard_to_end():
+    """decisions.pause_starts: the heard end of the line before (in start order), capped at
+    the line's own heard start; unknown (-inf) when that line is not heard with confidence,
+    or heard by its first words only."""
+    starts = np.array([0.0, 4.0, 8.0, 12.0])
+    texts = ("a b", "c d", "e f", "g h")
+    heard = {
+        0: Heard(0.2, 3.5, 0.9, (Word("a", 0.2, 1.0, 0.9), Word("b", 1.2, 3.5, 0.9))),
+        1: Heard(4.3, 9.0, 0.9, (Word("c", 4.3, 5.0, 0.9), Word("d", 5.2, 9.0, 0.9))),  # runs past 2's voice
+        2: Heard(8.2, 9.5, 0.9, (Word("e", 8.2, 9.5, 0.9),)),  # its first word only
+        3: Heard(12.4, 14.0, 0.9, (Word("g", 12.4, 13.0, 0.9), Word("h", 13.1, 14.0, 0.9))),
+    }
+    got = decisions.pause_starts([0, 1, 2, 3], starts, texts, heard, 0.35)
+    assert got[0] == -np.inf and got[1] == 3.5 and got[2] == 8.2 and got[3] == -np.inf
+    heard[0] = Heard(0.2, 3.5, 0.1, heard[0].words)  # not heard with confidence
+    assert decisions.pause_starts([1], starts, texts, heard, 0.35)[0] == -np.inf
+
+
+def test_the_stabbed_offset_is_the_middle_of_the_stretch_most_pauses_share():
+    """mapchoice._stabbed: the middle of the widest stretch inside the most intervals; the
+    high end when that stretch is unbounded below."""
+    assert mapchoice._stabbed(np.array([1.0]), np.array([3.0])) == 2.0
+    assert mapchoice._stabbed(np.array([0.0, 1.0, 5.0]), np.array([2.0, 3.0, 6.0])) == 1.5
+    assert mapchoice._stabbed(np.array([-np.inf, -np.inf]), np.array([4.0, 2.0])) == 2.0
+    assert mapchoice._stabbed(np.array([0.0, 0.0]), np.array([0.0, 0.0])) == 0.0

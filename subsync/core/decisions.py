@@ -136,11 +136,13 @@ def _pause_residuals(
 ) -> np.ndarray:
     """(n_evidence,) residuals of lines whose cues tile the audio: 0 when a line's start
     lies in the pause before its voice (pause_starts), else the distance to the nearer
-    end of it (positive: the line starts in the previous line's voice)."""
+    end of it (positive: the line starts in the previous line's voice).  A line whose
+    pause has no known start (the line before it not heard whole) keeps its residual
+    from its voice, as in any file."""
     pause_s = pause_starts(evidence, mapped_starts, texts, heard, min_confidence)
     voice_s = np.array([heard[i].start_s for i in evidence])
     mapped = mapped_starts[evidence]
-    return np.clip(mapped, pause_s, voice_s) - mapped
+    return np.where(np.isfinite(pause_s), np.clip(mapped, pause_s, voice_s), voice_s) - mapped
 
 
 def pause_starts(

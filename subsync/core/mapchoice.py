@@ -46,7 +46,9 @@ def chosen_map(
     if not sub.size:
         return incumbent
     if tiled(lines) and not incumbent.cuts:
-        return _tiled_map(incumbent, lines, heard, options, sub, media, index, span_s)
+        pause_s = decisions.pause_starts(index, lines.starts_s, lines.texts, heard, options.min_confidence)  # (n,)
+        if np.isfinite(pause_s).sum() >= MIN_REFIT_LINES:  # else the pauses say too little: leads, as any file
+            return _tiled_map(pause_s, options, sub, media, span_s)
     free = sub.size >= MIN_REFIT_LINES and _drift_free(sub, span_s)
     level = anchors.refine(incumbent, sub, media, np.ones(sub.size), free_scale=False)
     level_fit = inference.best_fit(media - level(sub))
@@ -79,14 +81,7 @@ def chosen_map(
 
 
 def _tiled_map(
-    incumbent: timemap.TimeMap,
-    lines: Lines,
-    heard: dict[int, Heard],
-    options: SyncOptions,
-    sub: np.ndarray,
-    media: np.ndarray,
-    index: list[int],
-    span_s: float,
+    pause_s: np.ndarray, options: SyncOptions, sub: np.ndarray, media: np.ndarray, span_s: float
 ) -> timemap.TimeMap:
     """The map of cues that tile the audio, from the heard lines alone (their on/off
     pattern is one block: it fixes no offset).  The model: each boundary lies somewhere in
@@ -94,16 +89,16 @@ def _tiled_map(
     start), not a fixed lead before it, so a scale is judged by how far the boundaries
     fall outside their pauses, at the offset that puts the most of them inside
     (_stabbed).  Scale 1.0 is taken unless the likeliest standard framerate ratio rejects
-    it (likelihood ratio test, its rate shared among the ratios) and moves some line by
-    more than the tolerance, then the likeliest: the speech pattern's scale means nothing
-    here.  No fitted drift is tried, as the leads of
-    boundaries placed anywhere in their pauses slope as a drift does.  The lines then go
-    on their voice (the offset that leaves the heard lines no lead): where in its
-    pause a tiling file puts a boundary, the audio cannot tell.  Anchors too few, or
-    spanning too little, for a drift keep the incumbent's scale."""
-    pause_s = decisions.pause_starts(index, lines.starts_s, lines.texts, heard, options.min_confidence)  # (n,)
+    it (likelihood ratio test, its rate shared among the ratios) and drifts more than the
+    tolerance over the lines, then the likeliest: the speech pattern's scale means nothing
+    here.  No fitted drift is tried, as the leads of boundaries placed anywhere in their
+    pauses slope as a drift does.  The lines then go on their voice (the offset that leaves
+    the heard lines no lead).  Anchors too few, or spanning too little, for a drift get
+    scale 1.0.  ``sub``, ``media`` (n,): the anchors (subtitle start, heard start);
+    ``pause_s`` (n,): where the pause before each one's voice starts (decisions.
+    pause_starts; -inf: unknown, then only its voice bounds it)."""
     free = sub.size >= MIN_REFIT_LINES and _drift_free(sub, span_s)
-    scales = timemap.FRAMERATE_RATIOS if free else (incumbent.scale,)
+    scales = timemap.FRAMERATE_RATIOS if free else (1.0,)
     judged = []  # (map at the stabbed offset, fit of the residuals outside the pauses) per scale
     for scale in scales:
         offset_s = _stabbed(pause_s - scale * sub, media - scale * sub)
@@ -111,7 +106,7 @@ def _tiled_map(
         judged.append((timemap.TimeMap(scale, offset_s), inference.best_fit(np.clip(mapped, pause_s, media) - mapped)))
     likeliest = max(judged, key=lambda each: each[1].log_likelihood)
     scale = _no_drift_unless_rejected(judged, likeliest, max(1, len(scales) - 1), sub, options.keep_tolerance_s)
-    level = anchors.refine(timemap.TimeMap(scale, incumbent.offset_s), sub, media, np.ones(sub.size), free_scale=False)
+    level = anchors.refine(timemap.TimeMap(scale, 0.0), sub, media, np.ones(sub.size), free_scale=False)
     return level.shifted(scale, inference.best_fit(media - level(sub)).lead_s)
 
 
