@@ -7,8 +7,8 @@ read by read, never all in memory), and kept in the media cache (cache.py) under
 file's content fingerprint (fingerprint.py: a copy hits, a changed file misses), the
 track and the analysis's version.  The stretches the listener hears of a long track are
 then decoded alone, by ffmpeg seeks (media.Clips); a short one is decoded whole on every
-run and sliced.  With or without the cache, the same samples, so the same output bytes.  Voice edges are not kept: they are a few milliseconds' work on
-the activity.
+run and sliced.  With or without the cache, the same samples, so the same output bytes.
+Voice edges are not kept: they are a few milliseconds' work on the activity.
 """
 
 from __future__ import annotations

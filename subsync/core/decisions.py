@@ -142,7 +142,14 @@ def _pause_residuals(
     pause_s = pause_starts(evidence, mapped_starts, texts, heard, min_confidence)
     voice_s = np.array([heard[i].start_s for i in evidence])
     mapped = mapped_starts[evidence]
-    return np.where(np.isfinite(pause_s), np.clip(mapped, pause_s, voice_s), voice_s) - mapped
+    return np.where(np.isfinite(pause_s), outside_pause(mapped, pause_s, voice_s), voice_s - mapped)
+
+
+def outside_pause(mapped_s: np.ndarray, pause_s: np.ndarray, voice_s: np.ndarray) -> np.ndarray:
+    """(n,) how far each mapped start lies outside its pause [pause_s, voice_s] (0 inside;
+    positive: before the pause, negative: after the voice starts); a pause starting at
+    -inf bounds the line by its voice alone."""
+    return np.clip(mapped_s, pause_s, voice_s) - mapped_s
 
 
 def pause_starts(

@@ -235,6 +235,7 @@ def _heard(hearing: Hearing, global_map: timemap.TimeMap, match: _Match, score: 
             heard, plan = _listen(hearing, time_map, match.span_s)
             time_map = chosen_map(time_map, lines, heard, options, match.span_s, hearing)
     time_map = _kept_input(time_map, lines)
+    tiling = tiled(lines)
     placed = decide(
         *timemap.mapped(time_map, lines.starts_s, lines.ends_s),
         heard,
@@ -243,7 +244,7 @@ def _heard(hearing: Hearing, global_map: timemap.TimeMap, match: _Match, score: 
         retime=not options.fast,
         speech=hearing.speech,
         duration_s=hearing.duration_s,
-        tiled=tiled(lines),
+        tiled=tiling,
     )
     _check_found(global_map, placed, options, labels)
     placement = Placement(
@@ -266,7 +267,7 @@ def _heard(hearing: Hearing, global_map: timemap.TimeMap, match: _Match, score: 
                 f"(activity margin {match.margin:.2f}): another episode, or another edit?{_detected(hearing)}"
             ),
         )
-    if tiled(lines) and not heard_as_a_whole(heard, options.min_confidence):
+    if tiling and not heard_as_a_whole(heard, options.min_confidence):
         return replace(
             placement,
             refusal=(

@@ -45,7 +45,8 @@ def chosen_map(
     sub, media, index = _heard_anchors(lines, heard, options, hearing)
     if not sub.size:
         return incumbent
-    if tiled(lines) and not incumbent.cuts:
+    blind = tiled(lines)  # the speech pattern cannot place tiling cues' offset
+    if blind and not incumbent.cuts:
         pause_s = decisions.pause_starts(index, lines.starts_s, lines.texts, heard, options.min_confidence)  # (n,)
         if np.isfinite(pause_s).sum() >= MIN_REFIT_LINES:  # else the pauses say too little: leads, as any file
             return _tiled_map(pause_s, options, sub, media, span_s)
@@ -60,7 +61,6 @@ def chosen_map(
         if drifted.scale == incumbent.scale or inference.rejects(level_fit, drifted_fit):
             refined, refined_fit = drifted, drifted_fit
     offset_only = refined.scale == incumbent.scale and not incumbent.cuts
-    blind = tiled(lines)  # the speech pattern cannot place tiling cues' offset
     on_voice = refined.shifted(refined.scale, refined_fit.lead_s)
     incumbent_fit = inference.best_fit(media - incumbent(sub))
     if offset_only and _rejected(incumbent_fit, level_fit):
@@ -99,14 +99,12 @@ def _tiled_map(
     pause_starts; -inf: unknown, then only its voice bounds it)."""
     free = sub.size >= MIN_REFIT_LINES and _drift_free(sub, span_s)
     scales = timemap.FRAMERATE_RATIOS if free else (1.0,)
-    judged = []  # (map at the stabbed offset, fit of the residuals outside the pauses) per scale
+    fits = {}  # scale -> the fit of the residuals outside the pauses, at the stabbed offset
     for scale in scales:
-        offset_s = _stabbed(pause_s - scale * sub, media - scale * sub)
-        mapped = scale * sub + offset_s  # (n,)
-        judged.append((timemap.TimeMap(scale, offset_s), inference.best_fit(np.clip(mapped, pause_s, media) - mapped)))
-    likeliest = max(judged, key=lambda each: each[1].log_likelihood)
-    scale = _no_drift_unless_rejected(judged, likeliest, max(1, len(scales) - 1), sub, options.keep_tolerance_s)
-    level = anchors.refine(timemap.TimeMap(scale, 0.0), sub, media, np.ones(sub.size), free_scale=False)
+        mapped = scale * sub + _stabbed(pause_s - scale * sub, media - scale * sub)  # (n,)
+        fits[scale] = inference.best_fit(decisions.outside_pause(mapped, pause_s, media))
+    scale = _no_drift_unless_rejected(fits, sub, options.keep_tolerance_s)
+    level = timemap.TimeMap(scale, anchors.offset_at(scale, sub, media, np.ones(sub.size)))
     return level.shifted(scale, inference.best_fit(media - level(sub)).lead_s)
 
 
@@ -124,24 +122,19 @@ def _stabbed(low_s: np.ndarray, high_s: np.ndarray) -> float:
     return float(high) if not np.isfinite(low) else float(0.5 * (low + high))
 
 
-def _no_drift_unless_rejected(
-    candidates: list[tuple[timemap.TimeMap, inference.FileFit]],
-    likeliest: tuple[timemap.TimeMap, inference.FileFit],
-    alternatives: int,
-    sub_s: np.ndarray,
-    tolerance_s: float,
-) -> float:
-    """The scale of the likeliest of ``candidates`` (map, fit), unless 1.0 is among them
-    and the likeliest either does not reject it or drifts less than ``tolerance_s`` over
-    the lines at subtitle times ``sub_s`` (n,): a drift that moves no line out of place
-    relative to the others is not worth the risk of being wrong (no change is what most files
-    need).  Between two ratios 0.1 % apart (25/24 and 25/23.976) the likelihood picks."""
-    unit = next((c for c in candidates if c[0].scale == 1.0), None)
-    if unit is None:
-        return likeliest[0].scale
-    rejected = inference.rejects(unit[1], likeliest[1], alternatives)
-    matters = abs(likeliest[0].scale - 1.0) * float(np.ptp(sub_s)) > tolerance_s  # the drift over the lines
-    return likeliest[0].scale if rejected and matters else 1.0
+def _no_drift_unless_rejected(fits: dict[float, inference.FileFit], sub_s: np.ndarray, tolerance_s: float) -> float:
+    """The likeliest scale of ``fits`` (scale -> fit), unless 1.0 is among them and the
+    likeliest either does not reject it (the test's rate shared among the other scales)
+    or drifts less than ``tolerance_s`` over the lines at subtitle times ``sub_s`` (n,): a
+    drift that moves no line out of place relative to the others is not worth the risk of
+    being wrong (no change is what most files need).  Between two ratios 0.1 % apart
+    (25/24 and 25/23.976) the likelihood picks."""
+    likeliest = max(fits, key=lambda scale: fits[scale].log_likelihood)
+    if 1.0 not in fits:
+        return likeliest
+    rejected = inference.rejects(fits[1.0], fits[likeliest], alternatives=max(1, len(fits) - 1))
+    matters = abs(likeliest - 1.0) * float(np.ptp(sub_s)) > tolerance_s  # the drift over the lines
+    return likeliest if rejected and matters else 1.0
 
 
 def _kept_lead(
