@@ -118,3 +118,84 @@ def test_windows_heard_in_a_batch_give_the_times_heard_one_at_a_time():
         ]
         assert [line.score for line in a] == pytest.approx([line.score for line in b], abs=1e-5)
     assert WhisperListener(WhisperModel("tiny.en", "cpu")).batch == 1  # int8 on the CPU
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("int8", [False, True])
+def test_network_computes_what_transformers_computes(int8):
+    """subsync's plain-torch network (whisper/network.py) against transformers' Whisper on
+    the same converted weights and real speech: the same features, encoder states,
+    alignment heads' cross-attention and logits, to the last bit (so the listener whose
+    errors were measured with transformers is the one that runs)."""
+    import torch
+    from transformers import WhisperFeatureExtractor, WhisperForConditionalGeneration
+
+    from subsync import media
+    from subsync.whisper.features import log_mel
+    from subsync.whisper.model import _quantize
+
+    examples = Path(__file__).parent.parent / "examples"
+    audio = media.load_audio(examples / "sonnet001.mp3")
+    chunks = [audio[: 30 * 16000], audio[16000 : 12 * 16000]]  # a full window, a padded one
+    ours = WhisperModel("base", device="cpu", int8=int8)
+    directory = resolve_model("base")
+    theirs = WhisperForConditionalGeneration.from_pretrained(directory, dtype=torch.float32).eval()
+    if int8:
+        _quantize(theirs)
+    expected_mel = WhisperFeatureExtractor.from_pretrained(directory)(
+        chunks, sampling_rate=16000, return_tensors="pt", padding="max_length"
+    ).input_features
+    mel = log_mel(chunks, 80)
+    assert torch.equal(mel, expected_mel)
+
+    words = ours.tokenize_words(["From", "fairest", "creatures", "we", "desire", "increase"])
+    text = [token for word in words for token in word]
+    tokens = torch.tensor([[*ours.sot_sequence("en"), ours.no_timestamps, *text, ours.eot]])
+    with torch.inference_mode():
+        encoded = ours.encode(mel[:1])
+        theirs.config._attn_implementation = "sdpa"
+        assert torch.equal(encoded, theirs.model.encoder(mel[:1]).last_hidden_state)
+        theirs.config._attn_implementation = "eager"  # (transformers returns attention only so)
+        out = theirs.model.decoder(input_ids=tokens, encoder_hidden_states=encoded, output_attentions=True)
+        hidden, cross = ours._model.model.decoder(tokens, encoded, ours._cross_layers)
+        assert torch.equal(ours._model.proj_out(hidden), theirs.proj_out(out.last_hidden_state))
+        for layer, head in ours.alignment_heads:
+            assert torch.equal(cross[layer][0, head], out.cross_attentions[layer][0, head])
+
+
+@pytest.mark.model
+def test_a_sharded_checkpoint_loads_as_one(tmp_path, monkeypatch):
+    """A transformers directory whose weights are split in shards (as large hub models are)
+    gives the network the single file gives."""
+    import torch
+    from transformers import WhisperForConditionalGeneration
+
+    from subsync.whisper import network
+
+    monkeypatch.setenv("SUBSYNC_HOME", str(tmp_path / "home"))
+    ct2_dir = tmp_path / "faster-whisper-tiny.en"
+    shutil.copytree(tiny_ct2_files(), ct2_dir)
+    single = Path(resolve_model(str(ct2_dir)))
+    sharded = tmp_path / "sharded"
+    WhisperForConditionalGeneration.from_pretrained(single).save_pretrained(sharded, max_shard_size="20MB")
+    assert len(list(sharded.glob("*.safetensors"))) > 1 and (sharded / "model.safetensors.index.json").is_file()
+    one = network.load(single, "cpu", torch.float32).state_dict()
+    split = network.load(sharded, "cpu", torch.float32).state_dict()
+    assert one.keys() == split.keys() and all(torch.equal(one[k], split[k]) for k in one)
+
+
+@pytest.mark.model
+def test_loading_a_model_leaves_transformers_unimported(tmp_path):
+    """Running the model needs torch alone: transformers' import (torch.distributed,
+    torch._dynamo, sympy: seconds) is paid only to convert weights, once per model."""
+    import subprocess
+    import sys
+
+    tiny_ct2_files()
+    resolve_model("tiny.en")  # converted here (transformers may load in this process)
+    code = (
+        "import sys; from subsync.whisper.model import WhisperModel; WhisperModel('tiny.en', device='cpu'); "
+        "print(sorted(m for m in ('transformers', 'torch._dynamo', 'sympy') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

