@@ -12,9 +12,7 @@ Shapes: ``batch`` windows, ``frames`` = 1500 encoder frames a window, ``tokens``
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +54,12 @@ class Dims:
             n_text_ctx=int(config["max_target_positions"]),
             vocab_size=int(config["vocab_size"]),
         )
+
+
+def _embedding(n: int, dim: int) -> nn.Embedding:
+    """An embedding whose weights are left unset, for the checkpoint's: drawing them (normal_)
+    on the meta device imports torch._dynamo, a second of the load."""
+    return nn.Embedding(n, dim, _weight=torch.empty(n, dim))
 
 
 class Attention(nn.Module):
@@ -137,7 +141,7 @@ class Encoder(nn.Module):
         super().__init__()
         self.conv1 = nn.Conv1d(dims.n_mels, dims.d_model, kernel_size=3, padding=1)
         self.conv2 = nn.Conv1d(dims.d_model, dims.d_model, kernel_size=3, stride=2, padding=1)
-        self.embed_positions = nn.Embedding(dims.n_audio_ctx, dims.d_model)
+        self.embed_positions = _embedding(dims.n_audio_ctx, dims.d_model)
         self.layers = nn.ModuleList(
             EncoderLayer(dims.d_model, dims.encoder_heads, dims.encoder_ffn) for _ in range(dims.encoder_layers)
         )
@@ -155,8 +159,8 @@ class Encoder(nn.Module):
 class Decoder(nn.Module):
     def __init__(self, dims: Dims) -> None:
         super().__init__()
-        self.embed_tokens = nn.Embedding(dims.vocab_size, dims.d_model)
-        self.embed_positions = nn.Embedding(dims.n_text_ctx, dims.d_model)
+        self.embed_tokens = _embedding(dims.vocab_size, dims.d_model)
+        self.embed_positions = _embedding(dims.n_text_ctx, dims.d_model)
         self.layers = nn.ModuleList(
             DecoderLayer(dims.d_model, dims.decoder_heads, dims.decoder_ffn) for _ in range(dims.decoder_layers)
         )
@@ -204,34 +208,16 @@ def load(directory: Path, device: str, dtype: torch.dtype) -> Whisper:
     """The network of a transformers-layout Whisper checkpoint (``config.json`` and
     ``model.safetensors``, sharded or not, or ``pytorch_model.bin``), in eval mode."""
     dims = Dims.from_config(json.loads((directory / "config.json").read_text()))
-    with _uninitialized():
+    with torch.device("meta"):  # no storage and no random weights: every one is assigned below
         network = Whisper(dims)
     state = {name: tensor.to(dtype) for name, tensor in _weights(directory).items()}
     state.setdefault("proj_out.weight", state["model.decoder.embed_tokens.weight"])
-    missing, unexpected = network.load_state_dict(state, strict=False)
+    missing, unexpected = network.load_state_dict(state, strict=False, assign=True)
     if missing:
         raise KeyError(f"missing weights: {', '.join(missing[:3])}")
     del unexpected  # (a checkpoint may carry more, e.g. an unused classifier head)
+    network.proj_out.weight = network.model.decoder.embed_tokens.weight  # (tied again: assign replaced both)
     return network.to(device).eval()
-
-
-@contextlib.contextmanager
-def _uninitialized() -> Iterator[None]:
-    """Layers built with their storage left as allocated: every weight is then assigned from
-    the checkpoint (a missing one refused).  Drawing random weights first costs 0.5 s for the
-    base model, and building on torch's meta device imports torch._dynamo (1 s)."""
-    kinds = (nn.Linear, nn.Embedding, nn.LayerNorm, nn.Conv1d)
-    own = {kind: kind.__dict__.get("reset_parameters") for kind in kinds}  # (Conv1d inherits its own)
-    try:
-        for kind in kinds:
-            kind.reset_parameters = lambda self: None  # type: ignore[method-assign]
-        yield
-    finally:
-        for kind, reset in own.items():
-            if reset is None:
-                delattr(kind, "reset_parameters")
-            else:
-                kind.reset_parameters = reset  # type: ignore[method-assign]
 
 
 def _weights(directory: Path) -> dict[str, torch.Tensor]:
