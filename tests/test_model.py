@@ -163,25 +163,62 @@ def test_network_computes_what_transformers_computes(int8):
             assert torch.equal(cross[layer][0, head], out.cross_attentions[layer][0, head])
 
 
-@pytest.mark.model
-def test_a_sharded_checkpoint_loads_as_one(tmp_path, monkeypatch):
-    """A transformers directory whose weights are split in shards (as large hub models are)
-    gives the network the single file gives."""
+@pytest.fixture
+def tiny_checkpoint(tmp_path, monkeypatch) -> Path:
+    """tiny.en converted from its CTranslate2 files into a transformers directory here."""
+    monkeypatch.setenv("SUBSYNC_HOME", str(tmp_path / "home"))
+    ct2_dir = tmp_path / "faster-whisper-tiny.en"
+    shutil.copytree(tiny_ct2_files(), ct2_dir)
+    return Path(resolve_model(str(ct2_dir)))
+
+
+def _same_weights(a, b) -> bool:
     import torch
+
+    one, other = a.state_dict(), b.state_dict()
+    return one.keys() == other.keys() and all(torch.equal(one[k], other[k]) for k in one)
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("layout", ["sharded safetensors", "pytorch_model.bin"])
+def test_other_checkpoint_layouts_load_as_the_single_file(tiny_checkpoint, tmp_path, layout):
+    """Weights split in shards (as large hub models are) or pickled by older transformers
+    give the network the single safetensors file gives."""
+    import torch
+    from safetensors.torch import load_file
     from transformers import WhisperForConditionalGeneration
 
     from subsync.whisper import network
 
-    monkeypatch.setenv("SUBSYNC_HOME", str(tmp_path / "home"))
-    ct2_dir = tmp_path / "faster-whisper-tiny.en"
-    shutil.copytree(tiny_ct2_files(), ct2_dir)
-    single = Path(resolve_model(str(ct2_dir)))
-    sharded = tmp_path / "sharded"
-    WhisperForConditionalGeneration.from_pretrained(single).save_pretrained(sharded, max_shard_size="20MB")
-    assert len(list(sharded.glob("*.safetensors"))) > 1 and (sharded / "model.safetensors.index.json").is_file()
-    one = network.load(single, "cpu", torch.float32).state_dict()
-    split = network.load(sharded, "cpu", torch.float32).state_dict()
-    assert one.keys() == split.keys() and all(torch.equal(one[k], split[k]) for k in one)
+    other = tmp_path / "other"
+    if layout == "sharded safetensors":
+        WhisperForConditionalGeneration.from_pretrained(tiny_checkpoint).save_pretrained(other, max_shard_size="20MB")
+        assert len(list(other.glob("*.safetensors"))) > 1
+    else:
+        shutil.copytree(tiny_checkpoint, other)
+        torch.save(load_file(other / "model.safetensors"), other / "pytorch_model.bin")
+        (other / "model.safetensors").unlink()
+    assert _same_weights(network.load(tiny_checkpoint, "cpu", torch.float32), network.load(other, "cpu", torch.float32))
+
+
+@pytest.mark.model
+def test_a_hub_id_loads_from_the_hubs_cache(tiny_checkpoint, tmp_path, monkeypatch):
+    """A hub id (``org/name``) is read through huggingface_hub: here from its cache, offline,
+    laid out as a download leaves it; a hub id neither cached nor reachable is a ModelError."""
+    revision = "0" * 40
+    repo = tmp_path / "hub" / "models--someone--whisper-tiny.en"
+    shutil.copytree(tiny_checkpoint, repo / "snapshots" / revision)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(revision)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
+    from_hub = WhisperModel("someone/whisper-tiny.en", device="cpu", int8=False)
+    from_dir = WhisperModel(str(tiny_checkpoint), device="cpu", int8=False)
+    assert _same_weights(from_hub._model, from_dir._model) and from_hub.alignment_heads == from_dir.alignment_heads
+    with pytest.raises(ModelError, match="cannot load model someone/not-cached"):
+        WhisperModel("someone/not-cached", device="cpu")
 
 
 @pytest.mark.model
