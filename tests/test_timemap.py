@@ -193,6 +193,28 @@ def test_global_search_of_a_two_hour_film_transforms_it_once_per_ratio(monkeypat
     assert lengths.count(film) <= 1 + len(FRAMERATE_RATIOS) + search.REFINE_ROUNDS
     chunks = [n for n in lengths if n != film]
     assert len(chunks) <= 2 * search.REFINE_ROUNDS * search.MAX_REFINE_CHUNKS and max(chunks) <= film / 10
+    # only as long as the offsets searched need at the largest ratio (film and subtitle together: twice the film)
+    assert film <= 1.35 * speech.size
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_correlation_built_for_some_lags_scores_them_as_one_built_for_all(seed):
+    """The FFT correlation cut to the lags asked for (search._correlation_length) gives
+    the scores of the full-length one at every one of them, and refuses lags beyond."""
+    from subsync.core.search import _Reference
+
+    rng = np.random.default_rng(seed)
+    film = rng.standard_normal(int(rng.integers(2_000, 20_000)))
+    raster = rng.standard_normal(int(rng.integers(500, 25_000)))
+    start = int(rng.integers(0, 500))
+    lowest = start + int(rng.integers(-raster.size - 100, film.size))
+    lags = np.arange(lowest, lowest + int(rng.integers(1, 3_000)))
+    full = _Reference(film, start, raster.size, 1.0)
+    cut = _Reference(film, start, raster.size, 1.0, (int(lags[0]), int(lags[-1])))
+    assert cut.n_fft <= full.n_fft
+    np.testing.assert_allclose(cut.lag_scores(raster, lags), full.lag_scores(raster, lags), rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match="outside"):
+        cut.lag_scores(raster, lags + lags.size)
 
 
 # ---------------------------------------------------------------- fit_anchors

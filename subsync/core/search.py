@@ -52,14 +52,20 @@ class _Reference:
     """Zero-mean speech activity (or a slice of it) and its spectrum, ready to correlate.
 
     centred: (n,) activity minus the film's mean; start_frame: media frame of
-    element 0; rms: the whole film's RMS of `centred` (the same for slices).
+    element 0; rms: the whole film's RMS of `centred` (the same for slices); lags: the
+    lowest and highest lag (media frames) `lag_scores` will be asked for (None: any),
+    so that the FFT is only as long as those lags need.
     """
 
-    def __init__(self, centred: np.ndarray, start_frame: int, max_raster: int, rms: float) -> None:
+    def __init__(
+        self, centred: np.ndarray, start_frame: int, max_raster: int, rms: float, lags: tuple[int, int] | None = None
+    ) -> None:
         self.centred = centred  # (n,) float64
         self.start_frame = start_frame
         self.rms = rms
-        self.n_fft = _fast_length(centred.size + max_raster - 1)
+        self.lags = lags
+        local = None if lags is None else (lags[0] - start_frame, lags[1] - start_frame)
+        self.n_fft = _fast_length(_correlation_length(centred.size, max_raster, local))
         self.spectrum = np.fft.rfft(centred, self.n_fft)  # (n_fft // 2 + 1,)
 
     def lag_scores(self, raster: np.ndarray, lags: np.ndarray) -> np.ndarray:
@@ -71,13 +77,15 @@ class _Reference:
         an offset that leaves part of the raster outside the film loses the
         missing part, so partial overlaps are penalized as in ffsubsync.
         """
+        if self.lags is not None and lags.size and (lags.min() < self.lags[0] or lags.max() > self.lags[1]):
+            raise ValueError(f"lags {lags.min()}..{lags.max()} outside the {self.lags} this reference was built for")
         raster_norm = float(np.linalg.norm(raster))
         if raster_norm <= 1e-6 * np.sqrt(raster.size) or self.rms <= 0:
             return np.zeros(lags.size)  # a flat raster carries no timing
         product = np.fft.rfft(raster, self.n_fft)  # (n_fft // 2 + 1,) complex
         np.conj(product, out=product)
         product *= self.spectrum  # (in place: one spectrum less)
-        correlation = np.fft.irfft(product, self.n_fft)  # (n_fft,) circular, no wrap
+        correlation = np.fft.irfft(product, self.n_fft)  # (n_fft,) circular, no wrap at the lags asked
         del product
         local = lags - self.start_frame  # (n_lags,) into self.centred
         overlaps = (local + raster.size > 0) & (local < self.centred.size)
@@ -108,8 +116,10 @@ def offset_at(speech: np.ndarray, starts_s, ends_s, scale: float, low_s: float, 
     if starts.size == 0 or speech.size == 0 or np.ptp(speech) == 0 or high_s < low_s:
         return None
     centred = speech - speech.mean()  # (n_frames,)
-    reference = _Reference(centred, 0, _raster_length(starts, ends, scale), float(np.sqrt(np.mean(centred**2))))
-    offsets, scores = _scale_scores(reference, starts, ends, scale, max(abs(low_s), abs(high_s)) + ACTIVITY_FRAME_S)
+    reach_s = max(abs(low_s), abs(high_s)) + ACTIVITY_FRAME_S
+    lags = _lag_bounds(starts, scale, scale, reach_s)
+    reference = _Reference(centred, 0, _raster_length(starts, ends, scale), float(np.sqrt(np.mean(centred**2))), lags)
+    offsets, scores = _scale_scores(reference, starts, ends, scale, reach_s)
     offsets_s = offsets * ACTIVITY_FRAME_S
     inside = (offsets_s >= low_s - 1e-9) & (offsets_s <= high_s + 1e-9)
     allowed = np.flatnonzero(inside)
@@ -132,8 +142,10 @@ def _search(
     if starts.size == 0 or speech.size == 0 or np.ptp(speech) == 0 or not scales:
         return GlobalMatch(TimeMap.identity(), 0.0, 0.0), {}
     centred = speech - speech.mean()  # (n_frames,)
-    longest = _raster_length(starts, ends, max(scales) * (1 + 2 * MAX_REFINE_FRACTION))
-    reference = _Reference(centred, 0, longest, float(np.sqrt(np.mean(centred**2))))
+    lowest, highest = min(scales) * (1 - 2 * MAX_REFINE_FRACTION), max(scales) * (1 + 2 * MAX_REFINE_FRACTION)
+    longest = _raster_length(starts, ends, highest)  # (refinement stays within these scales)
+    lags = _lag_bounds(starts, lowest, highest, max_offset_s)
+    reference = _Reference(centred, 0, longest, float(np.sqrt(np.mean(centred**2))), lags)
     scores = {scale: _scale_scores(reference, starts, ends, scale, max_offset_s) for scale in scales}
     peaks = {scale: _peak(*scores[scale]) for scale in scales}
     scale = max(peaks, key=lambda candidate: _preference(candidate) * peaks[candidate].score)
@@ -220,6 +232,28 @@ def _valid_cues(starts_s, ends_s) -> tuple[np.ndarray, np.ndarray]:
 def _raster_length(starts: np.ndarray, ends: np.ndarray, scale: float) -> int:
     """Frames from the raster base to just past the last (scaled) cue end."""
     return int(np.ceil(scale * ends.max() * ACTIVITY_FRAMES_PER_S)) - _raster_base(starts, scale) + 1
+
+
+def _lag_bounds(starts: np.ndarray, low_scale: float, high_scale: float, max_offset_s: float) -> tuple[int, int]:
+    """The lowest and highest lag (media frames) `_scale_scores` asks for at scales within
+    [low_scale, high_scale] and offsets within +-max_offset_s."""
+    limit = int(np.floor(max_offset_s * ACTIVITY_FRAMES_PER_S))
+    bases = (_raster_base(starts, low_scale), _raster_base(starts, high_scale))
+    return min(bases) - limit, max(bases) + limit
+
+
+def _correlation_length(n_media: int, n_raster: int, lags: tuple[int, int] | None) -> int:
+    """The shortest circular correlation that equals the linear one at local ``lags``.
+
+    The linear correlation of a raster with the media is non-zero at lags from
+    -(n_raster - 1) to n_media - 1; one of length n adds to each lag k its values at
+    k +- n, which stay outside that support for every lag asked when n >= n_media - lowest
+    and n >= highest + n_raster (and n holds both signals).  None: every lag (the linear
+    length)."""
+    linear = n_media + n_raster - 1
+    if lags is None:
+        return linear
+    return min(linear, max(n_media, n_raster, n_media - lags[0], lags[1] + n_raster))
 
 
 def _raster_base(starts: np.ndarray, scale: float) -> int:
