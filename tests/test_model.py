@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import json
+import os
 import shutil
 from pathlib import Path
 
@@ -161,6 +163,10 @@ def test_network_computes_what_transformers_computes(int8):
         assert torch.equal(ours._model.proj_out(hidden), theirs.proj_out(out.last_hidden_state))
         for layer, head in ours.alignment_heads:
             assert torch.equal(cross[layer][0, head], out.cross_attentions[layer][0, head])
+        theirs.config._attn_implementation = "sdpa"  # the decoder's other path (language detection)
+        both = ours.encode(mel)
+        expected = theirs.model.decoder(input_ids=tokens.repeat(2, 1), encoder_hidden_states=both)
+        assert torch.equal(ours._model.model.decoder(tokens.repeat(2, 1), both)[0], expected.last_hidden_state)
 
 
 @pytest.fixture
@@ -234,5 +240,43 @@ def test_loading_a_model_leaves_transformers_unimported(tmp_path):
         "import sys; from subsync.whisper.model import WhisperModel; WhisperModel('tiny.en', device='cpu'); "
         "print(sorted(m for m in ('transformers', 'torch._dynamo', 'sympy') if m in sys.modules))"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    root = str(Path(__file__).parent.parent)  # (this checkout's subsync, wherever pytest runs)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"activation_function": "relu"}, "activation relu"),
+        ({"tie_word_embeddings": False}, "untied output projection"),
+        ({"num_mel_bins": None}, "no num_mel_bins"),
+    ],
+)
+def test_a_checkpoint_the_network_cannot_run_is_a_model_error(tiny_checkpoint, tmp_path, change, message):
+    """A config the plain-torch network does not implement is refused, in one line."""
+    other = tmp_path / "other"
+    shutil.copytree(tiny_checkpoint, other)
+    config = json.loads((other / "config.json").read_text())
+    for key, value in change.items():
+        if value is None:
+            del config[key]
+        else:
+            config[key] = value
+    (other / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelError, match=message) as refused:
+        WhisperModel(str(other), device="cpu")
+    assert "\n" not in str(refused.value)
+
+
+@pytest.mark.model
+def test_alignment_heads_beyond_the_decoder_are_a_model_error(tiny_checkpoint, tmp_path):
+    other = tmp_path / "other"
+    shutil.copytree(tiny_checkpoint, other)
+    generation = json.loads((other / "generation_config.json").read_text())
+    generation["alignment_heads"] = [[2, 0], [40, 1]]
+    (other / "generation_config.json").write_text(json.dumps(generation))
+    with pytest.raises(ModelError, match="alignment head"):
+        WhisperModel(str(other), device="cpu")

