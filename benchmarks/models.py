@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from subsync.media import load_audio
+from subsync.whisper.features import WINDOW_SAMPLES
 from subsync.whisper.listener import attention_spans
-from subsync.whisper.model import MAX_FRAMES, N_SAMPLES, WhisperModel
+from subsync.whisper.model import MAX_FRAMES, WhisperModel
 
 
 def median_time(run, repeats: int = 5) -> float:
@@ -40,7 +41,7 @@ def main() -> None:
     model = WhisperModel(args.model, device="cpu", threads=args.threads)
     manifest = json.loads((args.bench / "manifest.json").read_text())
     longest = max(manifest, key=lambda case: case["duration_s"])
-    audio = load_audio(args.bench / longest["id"] / longest["media"])[:N_SAMPLES]
+    audio = load_audio(args.bench / longest["id"] / longest["media"])[:WINDOW_SAMPLES]
     mel = model.log_mel([audio])
     encoded = model.encode(mel)
     tokens = [t for word in model.tokenize_words(["word"] * 60) for t in word]
@@ -58,7 +59,7 @@ def main() -> None:
         folder = args.bench / case["id"]
         audio = load_audio(folder / case["media"])
         words = [w for w in json.loads((folder / "words.json").read_text())["words"] if w["word"].strip()]
-        heard = attention_spans(model, audio[:N_SAMPLES], [w["word"] for w in words], case["language"])
+        heard = attention_spans(model, audio[:WINDOW_SAMPLES], [w["word"] for w in words], case["language"])
         if heard is None:
             continue
         spans = heard[0]
