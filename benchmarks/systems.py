@@ -4,6 +4,7 @@ are measured."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -59,8 +60,11 @@ def measured(argv: list[str]) -> Run:
     """Run ``argv``; wall time, and peak RSS from wait4 (the largest of the process and
     the descendants it reaped, e.g. ffmpeg)."""
     started = time.perf_counter()
+    # `python -m subsync` puts the current directory ahead of PYTHONPATH: run from a checkout,
+    # an A/B pointing PYTHONPATH at another one would time this one's code (Python 3.11+ heeds this).
+    env = {**os.environ, "PYTHONSAFEPATH": "1"}
     try:
-        done = subprocess.run([sys.executable, "-c", _HELPER, *argv], capture_output=True, timeout=TIMEOUT_S)
+        done = subprocess.run([sys.executable, "-c", _HELPER, *argv], capture_output=True, timeout=TIMEOUT_S, env=env)
     except subprocess.TimeoutExpired:
         return Run(time.perf_counter() - started, 0.0, f"timed out after {TIMEOUT_S} s")
     wall = time.perf_counter() - started
