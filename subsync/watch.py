@@ -215,6 +215,7 @@ class _Service:
         from .batch import find_pairs
 
         options = self.options
+        self.state.forget_gone(options.folders)  # (subtitles deleted or moved while it was away)
         found = find_pairs(options.folders, options.recursive, options.suffix).pairs
         # a subtitle under two folders given (one inside the other) is the inner one's, as its events are
         pairs = list({pair.subs: pair for pair in sorted(found, key=lambda pair: len(pair.root.parts))}.values())

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -175,6 +176,21 @@ class WatchState:
     def records(self) -> list[Record]:
         """Every row, by subtitle."""
         return [_record(row) for row in self._run(f"SELECT {_COLUMNS} FROM pairs ORDER BY subs")]
+
+    def forget_gone(self, folders: Sequence[Path]) -> list[Path]:
+        """Drop the rows of subtitles under ``folders`` (resolved) that no longer exist
+        (deleted, renamed, moved away), so that a library's state does not grow with every
+        file it ever held; rows of other folders (another service's) and of folders that are
+        not there (an unmounted drive) are kept.  Returns the subtitles forgotten."""
+        folders = [folder for folder in folders if folder.is_dir()]
+        gone = [
+            record.subs
+            for record in self.records()
+            if any(record.subs.is_relative_to(folder) for folder in folders) and not record.subs.exists()
+        ]
+        for subs in gone:
+            self._run("DELETE FROM pairs WHERE subs = ?", (os.fspath(subs),))
+        return gone
 
     def check(self, pair: Pair, output: Path, now_s: float) -> Check:
         """What is to be done with ``pair`` (whose result goes to ``output``) at ``now_s``

@@ -223,6 +223,29 @@ def test_a_restart_redoes_nothing_but_what_changed(tmp_path):
     assert not (library / "Ep1.srt.bak.1").exists()
 
 
+def test_a_subtitle_gone_while_it_was_away_is_forgotten_and_other_folders_rows_kept(tmp_path):
+    """Catching up drops the state's rows of subtitles no longer there under its folders
+    (the state does not grow with every file a library ever held); another service's rows,
+    and those of a folder that is not there (an unmounted drive), stay."""
+    state = tmp_path / "state.sqlite3"
+    libraries = [tmp_path / name for name in ("a", "b", "c")]
+    for library in libraries:
+        library.mkdir()
+        for episode in ("Ep1", "Ep2"):
+            shutil.copy(JFK, library / f"{episode}.flac")
+            (library / f"{episode}.srt").write_text(JFK_SRT)
+        assert _once(library, state)[0] == 0
+    a, b, c = (library.resolve() for library in libraries)
+    (a / "Ep1.srt").unlink()
+    (b / "Ep1.srt").unlink()  # (b is not watched by the run below)
+    shutil.rmtree(c)
+    assert _once(a, state) == (0, [])
+    with WatchState(state) as known:
+        assert known.forget_gone([c]) == []  # (a folder not there: an unmounted drive)
+        kept = {record.subs for record in known.records()}
+    assert kept == {a / "Ep2.srt", b / "Ep1.srt", b / "Ep2.srt", c / "Ep1.srt", c / "Ep2.srt"}
+
+
 def test_stopped_after_the_output_is_written_the_pair_counts_as_synced(monkeypatch, tmp_path):
     """A stop between the output put in place and the try's end recorded (here the record
     interrupted; a SIGKILL or a power cut there does the same): the row written before the
