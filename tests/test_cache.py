@@ -178,20 +178,26 @@ def test_two_processes_writing_at_once_leave_whole_entries(tmp_path):
 
 def test_the_language_detected_is_remembered_with_the_analysis(episode, monkeypatch):
     """A model's detection of the spoken language is kept beside the media's analysis: the
-    next run on this media with this model does not detect it again, and writes the same bytes."""
+    next run on this media with this model does not detect it again (nor decode the audio
+    it would detect from), and writes the same bytes."""
     from helpers import use_replay
+    from subsync.core.hearing import Hearing
     from subsync.replay import ReplayListener
 
     media, subs, truth = episode
     use_replay(monkeypatch, script(truth))
     detections: list = []
     detect = ReplayListener.detect_language
-    monkeypatch.setattr(
-        ReplayListener, "detect_language", lambda self, pieces: detections.append(1) or detect(self, pieces)
+    monkeypatch.setattr(  # (reading the pieces, as the Whisper listener does)
+        ReplayListener, "detect_language", lambda self, pieces: detections.append(len(pieces)) or detect(self, pieces)
     )
+    decoded: list = []
+    voiced = Hearing._voiced_pieces
+    monkeypatch.setattr(Hearing, "_voiced_pieces", lambda self: decoded.append(1) or voiced(self))
     first = api.sync(media, subs)
     again = api.sync(media, subs)
-    assert len(detections) == 1 and first.to_bytes() == again.to_bytes()
+    assert len(detections) == 1 and detections[0] > 0 and first.to_bytes() == again.to_bytes()
+    assert len(decoded) == 1  # the second run decoded no pieces for a language it remembered
     assert again.language == first.language == "en" and again.detected_language == "en"
     api.sync(media, subs, model="another")  # another model detects for itself
     api.sync(media, subs, cache=False)

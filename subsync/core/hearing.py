@@ -99,7 +99,7 @@ class Hearing:
     def spoken_language(self) -> str:
         """The spoken language (given, or detected from the audio)."""
         if self.language is None:
-            self.language = self.listener.detect_language(self._voiced_pieces())
+            self.language = self.listener.detect_language(_OnDemand(self._voiced_pieces))
             self.detected = True
         return self.language
 
@@ -306,6 +306,26 @@ class Hearing:
         ]
         self.sound.prefetch(spans)
         return [self._audio(*span) for span in spans]
+
+
+class _OnDemand(Sequence[np.ndarray]):
+    """Audio pieces decoded when first read: a listener that knows the language already
+    (detected in this track before, api's media cache) answers without them."""
+
+    def __init__(self, make: Callable[[], list[np.ndarray]]) -> None:
+        self._make = make
+        self._pieces: list[np.ndarray] | None = None
+
+    def _made(self) -> list[np.ndarray]:
+        if self._pieces is None:
+            self._pieces = self._make()
+        return self._pieces
+
+    def __len__(self) -> int:
+        return len(self._made())
+
+    def __getitem__(self, index):  # (an int or a slice, as a list's)
+        return self._made()[index]
 
 
 def voice_onset_s(
