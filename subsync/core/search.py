@@ -78,10 +78,11 @@ class _Reference:
         an offset that leaves part of the raster outside the film loses the
         missing part, so partial overlaps are penalized as in ffsubsync.
         """
-        if self.lags is not None and lags.size and (lags.min() < self.lags[0] or lags.max() > self.lags[1]):
-            raise ValueError(f"lags {lags.min()}..{lags.max()} outside the {self.lags} this reference was built for")
-        if self.lags is not None and raster.size > self.max_raster:
-            raise ValueError(f"a raster of {raster.size} frames, longer than the {self.max_raster} built for")
+        if self.lags is not None:  # (the FFT is only as long as what it was built for needs)
+            if lags.size and (lags.min() < self.lags[0] or lags.max() > self.lags[1]):
+                raise ValueError(f"lags {lags.min()}..{lags.max()} outside the {self.lags} it was built for")
+            if raster.size > self.max_raster:
+                raise ValueError(f"a raster of {raster.size} frames, longer than the {self.max_raster} built for")
         raster_norm = float(np.linalg.norm(raster))
         if raster_norm <= 1e-6 * np.sqrt(raster.size) or self.rms <= 0:
             return np.zeros(lags.size)  # a flat raster carries no timing

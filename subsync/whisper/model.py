@@ -385,8 +385,7 @@ class WhisperModel:
         """(batch, n_mels, 3000) log-mel features of audio chunks of at most 30 s each."""
         from .features import log_mel
 
-        on = self.device if self.device.startswith("cuda") else "cpu"
-        return log_mel(chunks, self._model.dims.n_mels, on).to(self.device, self.dtype)
+        return log_mel(chunks, self._model.dims.n_mels, self.device).to(self.dtype)
 
     def encode(self, mel: torch.Tensor) -> torch.Tensor:
         """(batch, 1500, d_model) encoder states."""

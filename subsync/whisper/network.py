@@ -21,6 +21,7 @@ from torch import nn
 from torch.nn import functional as F
 
 ENGLISH_ONLY_VOCAB = 51864  # a multilingual vocabulary has 51865 tokens or more
+FLOAT16_LIMIT = 65504.0 - 1000.0  # encoder states clamped here in float16, as transformers does
 
 
 @dataclass(frozen=True)
@@ -43,48 +44,35 @@ class Dims:
     def from_config(cls, config: dict) -> Dims:
         """The sizes of a transformers Whisper ``config.json``; ValueError for one this
         network does not run (another activation, an output projection of its own)."""
-        missing = [key for key in _CONFIG_KEYS if key not in config]
+        missing = [key for key in _CONFIG_KEYS.values() if key not in config]
         if missing:
             raise ValueError(f"config.json has no {missing[0]}: not a transformers Whisper checkpoint")
         if config.get("activation_function", "gelu") != "gelu":
             raise ValueError(f"activation {config['activation_function']}: Whisper's network is gelu")
         if not config.get("tie_word_embeddings", True):
             raise ValueError("an untied output projection (tie_word_embeddings false) is not Whisper's")
-        return cls(
-            n_mels=int(config["num_mel_bins"]),
-            d_model=int(config["d_model"]),
-            encoder_layers=int(config["encoder_layers"]),
-            encoder_heads=int(config["encoder_attention_heads"]),
-            decoder_layers=int(config["decoder_layers"]),
-            decoder_heads=int(config["decoder_attention_heads"]),
-            encoder_ffn=int(config["encoder_ffn_dim"]),
-            decoder_ffn=int(config["decoder_ffn_dim"]),
-            n_audio_ctx=int(config["max_source_positions"]),
-            n_text_ctx=int(config["max_target_positions"]),
-            vocab_size=int(config["vocab_size"]),
-        )
+        return cls(**{field: int(config[key]) for field, key in _CONFIG_KEYS.items()})
+
+
+_CONFIG_KEYS = {  # Dims field: its config.json key
+    "n_mels": "num_mel_bins",
+    "d_model": "d_model",
+    "encoder_layers": "encoder_layers",
+    "encoder_heads": "encoder_attention_heads",
+    "decoder_layers": "decoder_layers",
+    "decoder_heads": "decoder_attention_heads",
+    "encoder_ffn": "encoder_ffn_dim",
+    "decoder_ffn": "decoder_ffn_dim",
+    "n_audio_ctx": "max_source_positions",
+    "n_text_ctx": "max_target_positions",
+    "vocab_size": "vocab_size",
+}
 
 
 def _embedding(n: int, dim: int) -> nn.Embedding:
     """An embedding whose weights are left unset, for the checkpoint's: drawing them (normal_)
     on the meta device imports torch._dynamo, a second of the load."""
     return nn.Embedding(n, dim, _weight=torch.empty(n, dim))
-
-
-_CONFIG_KEYS = (
-    "num_mel_bins",
-    "d_model",
-    "encoder_layers",
-    "encoder_attention_heads",
-    "decoder_layers",
-    "decoder_attention_heads",
-    "encoder_ffn_dim",
-    "decoder_ffn_dim",
-    "max_source_positions",
-    "max_target_positions",
-    "vocab_size",
-)
-FLOAT16_LIMIT = 65504.0 - 1000.0  # encoder states clamped here in float16, as transformers does
 
 
 class Attention(nn.Module):
