@@ -11,8 +11,10 @@ The films are run.py's (cases.py: the bench's utterances on room tone, noise and
 fault is an offset (+2.5 s): a well-timed release.  Each command runs as a user types it
 (systems.py: a subprocess, wall time and peak RSS), with the media cache in a fresh
 folder (SUBSYNC_MEDIA_CACHE) so that the first run is cold; a second subtitle (the same
-cues 4 s early) then runs with it warm, and the first subtitle again, whose output must
-be the same bytes as the uncached run's.  The songs run with their reference lines
+cues 4 s early: a re-download, a copy timed for another release) then runs with it warm,
+a third whose cues are the film's joined in pairs (+1 s: the segmentation of another
+translation, so that the windows heard fall elsewhere), and the first subtitle again,
+whose output must be the same bytes as the uncached run's.  The songs run with their reference lines
 +2.5 s, uncached.  ``--profile`` runs the default sync of each film in this process:
 the wall time between the progress stages, the model's load (in its thread), and the
 cumulative time of the listener's parts under cProfile.
@@ -36,11 +38,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cases as cases_mod
 import run as run_mod
 import systems as systems_mod
-from subsync.cache import CACHE_ENV_VAR
+from subsync.cache import CACHE_ENV_VAR, STATES_FOLDER
 
 HERE = Path(__file__).resolve().parent
 FIRST_OFFSET_S = 2.5  # the first subtitle's fault
 SECOND_OFFSET_S = -4.0  # the second subtitle's (same film, warm cache)
+JOINED_OFFSET_S = 1.0  # the third's, its cues joined in pairs
 SONG_OFFSET_S = 2.5
 PARTS = {  # the listener's parts: cProfile's cumulative time of these functions
     "encode": ("model.py", "encode"),
@@ -71,9 +74,14 @@ def main() -> None:
             film = run_mod.built_film(args.bench, seconds, run_mod.seed_for(0, name, 0))
             media = run_mod.cached_media(args.cache, f"{name}-s0", film.audio)
             first, second = work / f"{name}.srt", work / f"{name}.second.srt"
+            joined = work / f"{name}.joined.srt"
             cases_mod.write_srt([(a + FIRST_OFFSET_S, b + FIRST_OFFSET_S, t) for a, b, t in film.cues], first)
             cases_mod.write_srt([(a + SECOND_OFFSET_S, b + SECOND_OFFSET_S, t) for a, b, t in film.cues], second)
-            rounds = [film_rows(name, media, first, second, work, ffsubsync) for _ in range(args.repeats)]
+            cases_mod.write_srt(
+                [(a + JOINED_OFFSET_S, b + JOINED_OFFSET_S, t) for a, b, t in _pairs(film.cues)], joined
+            )
+            subtitles = (first, second, joined)
+            rounds = [film_rows(name, media, subtitles, work, ffsubsync) for _ in range(args.repeats)]
             rows += [_median_row([r[k] for r in rounds]) for k in range(len(rounds[0]))]
             if args.profile:
                 profiles.append(profile(name, media, first))
@@ -92,25 +100,36 @@ def _fix(media: Path, subs: Path, out: Path, *flags: str) -> list[str]:
     return [sys.executable, "-m", "subsync", "fix", str(media), str(subs), "-o", str(out), "--quiet", *flags]
 
 
-def film_rows(name: str, media: Path, first: Path, second: Path, work: Path, ffsubsync) -> list[dict]:
+def _pairs(cues: list[tuple[float, float, str]]) -> list[tuple[float, float, str]]:
+    """The cues joined two by two (the first's start, the second's end, both texts)."""
+    return [
+        (pair[0][0], pair[-1][1], "\n".join(text for _, _, text in pair))
+        for pair in (cues[k : k + 2] for k in range(0, len(cues), 2))
+    ]
+
+
+def film_rows(name: str, media: Path, subtitles: tuple[Path, Path, Path], work: Path, ffsubsync) -> list[dict]:
     """Each command once on ``media``; the media cache cold for the first cached run."""
+    first, second, joined = subtitles
     cache = work / f"cache-{name}"
     shutil.rmtree(cache, ignore_errors=True)
     os.environ[CACHE_ENV_VAR] = str(cache)
-    out = {key: work / f"{name}.{key}.srt" for key in ("ffs", "nocache", "cold", "warm", "again", "fast")}
+    out = {key: work / f"{name}.out-{key}.srt" for key in ("ffs", "nocache", "cold", "warm", "joined", "again", "fast")}
     runs = {
         "ffsubsync": ffsubsync.run(media, first, out["ffs"]),
         "subsync --no-cache": systems_mod.measured(_fix(media, first, out["nocache"], "--no-cache")),
         "subsync, cache cold": systems_mod.measured(_fix(media, first, out["cold"])),
         "subsync, a second subtitle, cache warm": systems_mod.measured(_fix(media, second, out["warm"])),
+        "subsync, its cues joined in pairs, cache warm": systems_mod.measured(_fix(media, joined, out["joined"])),
         "subsync, the first again, cache warm": systems_mod.measured(_fix(media, first, out["again"])),
         "subsync --fast --no-cache": systems_mod.measured(_fix(media, first, out["fast"], "--fast", "--no-cache")),
     }
     same = all(p.exists() for p in (out["nocache"], out["cold"], out["again"])) and (
         out["nocache"].read_bytes() == out["cold"].read_bytes() == out["again"].read_bytes()
     )
-    cache_mb = sum(p.stat().st_size for p in cache.glob("*.npz")) / 1e6
     hours = _duration_s(media) / 3600
+    analyses_mb = sum(p.stat().st_size for p in cache.glob("*.npz")) / 1e6
+    states = list((cache / STATES_FOLDER).glob("*.npz"))
     return [
         {
             "case": name,
@@ -119,7 +138,9 @@ def film_rows(name: str, media: Path, first: Path, second: Path, work: Path, ffs
             "peak_rss_mb": round(run.peak_rss_mb),
             "error": run.error,
             "same_bytes": same,
-            "cache_mb_per_hour": round(cache_mb / hours, 2) if hours else None,
+            "cache_mb_per_hour": round(analyses_mb / hours, 2) if hours else None,
+            "states": len(states),
+            "states_mb": round(sum(p.stat().st_size for p in states) / 1e6, 1),
         }
         for command, run in runs.items()
     ]
@@ -191,9 +212,16 @@ def table(rows: list[dict]) -> str:
         lines.append(
             f"| {row['case']} | {row['command']} | {row['wall_s']:.1f} | {ratio} | {row['peak_rss_mb']} | {note} |"
         )
+    cold = {r["case"]: r["wall_s"] for r in rows if r["command"] == "subsync, cache cold"}
+    for row in rows:
+        if "warm" in row["command"] and cold.get(row["case"]):
+            lines.append(f"\n{row['case']}, {row['command']}: {row['wall_s'] / cold[row['case']]:.2f} of the cold run.")
     cache = [r["cache_mb_per_hour"] for r in rows if r.get("cache_mb_per_hour")]
     if cache:
-        lines.append(f"\nMedia cache: {max(cache):.2f} MB per hour of media.")
+        lines.append(f"\nMedia cache: {max(cache):.2f} MB per hour of media (the analyses).")
+    for row in rows:
+        if row["command"] == "subsync, cache cold" and row.get("states"):
+            lines.append(f"\n{row['case']}: {row['states']} windows' encoder states kept, {row['states_mb']} MB.")
     return "\n".join(lines)
 
 

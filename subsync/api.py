@@ -424,7 +424,8 @@ class Synchronizer:
 
         options = self.model_options
         assert options is not None  # (set whenever a model is to be loaded)
-        return load_listener(options.model, options.device, options.threads, options.int8)
+        states = self.cache.states() if self.cache is not None else None
+        return load_listener(options.model, options.device, options.threads, options.int8, states)
 
     def sync_stream(
         self,

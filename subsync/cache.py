@@ -1,6 +1,7 @@
 """The media-analysis cache: what a run learned from a media file that does not depend on
 the subtitle, kept under ``$SUBSYNC_HOME/media`` so the next run on the same file (a
-second subtitle, a re-download, the watch service) skips decoding it.
+second subtitle, a re-download, the watch service) skips decoding it; and, in a folder of
+its own with its own bound (``states``), the encoder states of the windows heard.
 
 One entry is one ``.npz`` file of named arrays, written whole to a temp file and renamed
 into place (fileio.atomic_write_bytes): two processes writing the same entry at once
@@ -27,6 +28,9 @@ from .home import subsync_home
 CACHE_ENV_VAR = "SUBSYNC_MEDIA_CACHE"  # the cache's folder, when not $SUBSYNC_HOME/media
 MAX_CACHE_BYTES = 512 * 2**20  # the folder's bound: about 300 hours of media's analyses
 # (1.5 MB per hour: benchmarks/README.md)
+STATES_FOLDER = "encoder"  # the listener's encoder states of the windows it heard, beside the analyses
+MAX_STATES_BYTES = 1024 * 2**20  # their bound: about 330 windows of the base model (3.1 MB
+# each), the windows of 15-20 films (benchmarks/README.md)
 _KEY_RE = re.compile(r"^[0-9A-Za-z_.-]{1,200}$")
 SUFFIX = ".npz"
 
@@ -89,6 +93,11 @@ class MediaCache:
             total -= size
             removed.append(path)
         return removed
+
+    def states(self) -> MediaCache:
+        """The cache, in a folder of this one's, of the windows' encoder states (a second
+        subtitle of the same film hears the same windows: whisper.listener.WhisperListener)."""
+        return MediaCache(self.folder / STATES_FOLDER, MAX_STATES_BYTES)
 
     @property
     def size_bytes(self) -> int:

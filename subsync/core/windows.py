@@ -7,7 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-PAD_S = 2.0  # audio kept before a window's first line and after its last
+PAD_S = 2.0  # audio kept before a window's first line and after its last (+- GRID_S / 2)
+GRID_S = 1.0  # a window's edges fall on this grid of media time, so two
+# subtitles of one film whose lines fall alike (a re-download, a re-timed copy) hear
+# the same samples, whose encoder states the listener may then have cached
 
 
 @dataclass(frozen=True)
@@ -34,8 +37,9 @@ def plan_windows(
 ) -> list[Window]:
     """Group consecutive spoken lines into windows of at most ``window_s`` of audio.
 
-    Each window spans its lines' mapped times plus PAD_S on each side; lines that only
-    partly fall inside contribute the share of their words that does, as context.  A line
+    Each window spans its lines' mapped times plus PAD_S on each side, its edges rounded
+    to the GRID_S grid; lines that only partly fall inside contribute the share of their
+    words that does, as context.  A line
     longer than a window opens one of its own, which hears the share of its first words
     that its time inside gives (Window.shares): its start is heard, not skipped.
     """
@@ -49,12 +53,12 @@ def plan_windows(
     while k < len(order):
         first = k
         group = [order[k]]
-        start = max(0.0, mapped_starts[order[k]] - PAD_S)
+        start = max(0.0, _on_grid(mapped_starts[order[k]] - PAD_S))
         k += 1
-        while k < len(order) and mapped_ends[order[k]] + PAD_S - start <= window_s:
+        while k < len(order) and _on_grid(mapped_ends[order[k]] + PAD_S) - start <= window_s:
             group.append(order[k])
             k += 1
-        end = min(duration_s, start + window_s, max(mapped_ends[i] for i in group) + PAD_S)
+        end = min(duration_s, start + window_s, _on_grid(max(mapped_ends[i] for i in group) + PAD_S))
         previous = order[first - 1] if first > 0 else None
         following = order[k] if k < len(order) else None
         before = _context(previous, -1, start, end, mapped_starts, mapped_ends, texts)
@@ -64,6 +68,11 @@ def plan_windows(
             Window(start, end, tuple(int(i) for i in group), before, after, shares if min(shares) < 1.0 else ())
         )
     return windows
+
+
+def _on_grid(time_s: float) -> float:
+    """The GRID_S grid's point nearest ``time_s``."""
+    return GRID_S * float(np.floor(time_s / GRID_S + 0.5))
 
 
 def _inside(start: float, end: float, line_start: float, line_end: float) -> float:

@@ -8,9 +8,10 @@ the decoder's likelihood of its text and how focused its attention is on its spa
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -86,15 +87,30 @@ def heard_words(
     return HeardWords(spans, forced, np.concatenate([[0], np.cumsum(counts)]).astype(int), TOKEN_FRAME_S, start_bias)
 
 
+class StateStore(Protocol):
+    """Where a window's encoder states outlive the run (subsync.cache.MediaCache is one)."""
+
+    def get(self, key: str) -> dict[str, np.ndarray] | None: ...
+
+    def put(self, key: str, arrays: dict[str, np.ndarray]) -> None: ...
+
+
 class WhisperListener:
-    """A :class:`~subsync.core.listener.Listener` backed by a loaded WhisperModel."""
+    """A :class:`~subsync.core.listener.Listener` backed by a loaded WhisperModel.
+
+    ``states``: where each window's encoder states are kept, by the window's samples
+    (WhisperModel.states_key), so that a window heard again (another subtitle of the same
+    film) skips the encoder; the same states, so the same results.  Used one window at a
+    time (the CPU); a GPU's batches are encoded as they come."""
 
     window_s = WINDOW_S
 
-    def __init__(self, model: WhisperModel) -> None:
+    def __init__(self, model: WhisperModel, states: StateStore | None = None) -> None:
         self.model = model
         self.name = model.spec
         self.batch = GPU_BATCH if model.device.startswith("cuda") and not model.int8 else 1
+        self.states = states if self.batch == 1 else None
+        self.states_reused = 0  # windows whose encoder states came from ``states``
 
     def language_for(self, requested: str | None) -> str | None:
         model = self.model
@@ -110,6 +126,8 @@ class WhisperListener:
         return max(probs, key=lambda language: probs[language])
 
     def hear(self, passage: Passage, encoded=None) -> tuple[HeardLine, ...] | None:
+        if encoded is None and self.states is not None:
+            encoded = self._encoded(passage.samples, self.states)
         before, lines = passage.before, passage.lines
         all_words = [*before, *[w for words in lines for w in words], *passage.after]
         firsts = [int(k) for k in np.cumsum([len(before), *[len(w) for w in lines[:-1]]])]
@@ -137,6 +155,20 @@ class WhisperListener:
         encoded = self.model.encode(self.model.log_mel([p.samples for p in passages]))  # (n, 1500, d)
         return [self.hear(passage, encoded[k : k + 1]) for k, passage in enumerate(passages)]
 
+    def _encoded(self, samples: np.ndarray, states: StateStore):
+        """The window's encoder states (1, 1500, d): kept ones, else computed and kept (a
+        store that cannot be written costs the next run the encoding, nothing else)."""
+        key = self.model.states_key(samples)
+        stored = states.get(key)
+        kept = None if stored is None or "states" not in stored else self.model.states_of(stored["states"])
+        if kept is not None:
+            self.states_reused += 1
+            return kept
+        encoded = self.model.encode(self.model.log_mel([samples]))
+        with contextlib.suppress(OSError):
+            states.put(key, {"states": encoded.cpu().numpy()})
+        return encoded
+
     def _line(self, words: HeardWords, first: int, line_words: Sequence[str]) -> HeardLine:
         """One line's words and score from the window's heard words."""
         last = first + len(line_words) - 1
@@ -158,9 +190,14 @@ class WhisperListener:
 
 
 def load_listener(
-    spec: str, device: str = "auto", threads: int | None = None, int8: bool | None = None
+    spec: str,
+    device: str = "auto",
+    threads: int | None = None,
+    int8: bool | None = None,
+    states: StateStore | None = None,
 ) -> WhisperListener:
-    """Load (converting once if needed) the model ``spec`` and wrap it as a listener."""
+    """Load (converting once if needed) the model ``spec`` and wrap it as a listener
+    (``states``: where windows' encoder states are kept, see WhisperListener)."""
     from .model import WhisperModel
 
-    return WhisperListener(WhisperModel(spec, device, threads, int8))
+    return WhisperListener(WhisperModel(spec, device, threads, int8), states)

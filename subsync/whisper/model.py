@@ -320,12 +320,14 @@ class WhisperModel:
         self.spec = spec
         self.device = _pick_device(device)
         self.dtype = torch.float16 if self.device.startswith("cuda") else torch.float32
-        self._model, self._tokenizer, heads = _load(resolve_model(spec), self.device, self.dtype)
+        self._model, self._tokenizer, heads, weights = _load(resolve_model(spec), self.device, self.dtype)
         self.int8 = (self.device == "cpu") if int8 is None else int8
         if self.int8:
             if self.device != "cpu":
                 raise Int8NeedsCpuError(self.device)
             _quantize(self._model)
+        # What the encoder's output depends on besides the audio (states_key).
+        self._identity = f"{weights}|{self.device}|{self.dtype}|int8={self.int8}|{torch.__version__}"
         self._vocab = self._tokenizer.get_vocab()
         self.sot = self._token_id("<|startoftranscript|>")
         self.eot = self._token_id("<|endoftext|>")
@@ -394,6 +396,28 @@ class WhisperModel:
         with torch.inference_mode():
             return self._model.model.encoder(mel)
 
+    def states_key(self, samples: np.ndarray) -> str:
+        """A name for the encoder states of ``samples`` (one window, float32) that only the
+        same samples through the same weights, device, precision, torch and thread count
+        share: a digest, fit for a cache's key."""
+        import torch
+
+        digest = hashlib.blake2b(digest_size=20)
+        digest.update(f"{self._identity}|threads={torch.get_num_threads()}|".encode())
+        digest.update(np.ascontiguousarray(samples, dtype=np.float32).tobytes())
+        return f"states-{digest.hexdigest()}"
+
+    def states_of(self, stored: np.ndarray) -> torch.Tensor | None:
+        """Encoder states kept as an array (one window's, (1, 1500, d_model)) back on the
+        model's device and precision; None for an array of another shape or type."""
+        import torch
+
+        dims = self._model.dims
+        if stored.shape != (1, dims.n_audio_ctx, dims.d_model) or stored.dtype.kind != "f":
+            return None
+        states = torch.from_numpy(stored)
+        return states.to(self.device) if states.dtype == self.dtype else None
+
     def detect_language(self, encoded: torch.Tensor) -> dict[str, float]:
         """Language probabilities averaged over a batch of encoded windows."""
         import torch
@@ -442,8 +466,8 @@ def _pick_device(device: str) -> str:
 
 
 def _load(resolved: str, device: str, dtype):
-    """The network, a ``tokenizers.Tokenizer`` and the curated alignment heads (or None)
-    of a checkpoint directory or hub id."""
+    """The network, a ``tokenizers.Tokenizer``, the curated alignment heads (or None) of
+    a checkpoint directory or hub id, and its weights' identity (_weights_identity)."""
     from tokenizers import Tokenizer
 
     from . import network
@@ -453,12 +477,20 @@ def _load(resolved: str, device: str, dtype):
         model = network.load(directory, device, dtype)
         tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
         heads = _curated_heads(directory, model.dims)
+        weights = _weights_identity(directory)
     except ModelError:
         raise
     except Exception as exc:  # a damaged or foreign checkpoint fails in many ways; all mean "cannot load"
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"cannot load model {resolved}: {message}") from None
-    return model, tokenizer, heads
+    return model, tokenizer, heads, weights
+
+
+def _weights_identity(directory: Path) -> str:
+    """The checkpoint's weight and config files by path, size and modification time: a
+    replaced weight file is another identity."""
+    files = sorted(p for pattern in ("*.safetensors", "*.bin", "config.json") for p in directory.glob(pattern))
+    return ";".join(f"{p.resolve()}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
 
 
 def _checkpoint_directory(resolved: str) -> Path:
