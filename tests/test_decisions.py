@@ -8,7 +8,7 @@ import pytest
 from subsync.core import decisions
 from subsync.core.decisions import Heard, decide
 from subsync.core.options import SyncOptions
-from subsync.core.windows import plan_windows
+from subsync.core.windows import GRID_S, PAD_S, plan_windows
 
 OPTIONS = SyncOptions()
 
@@ -27,6 +27,33 @@ def test_plan_windows_cover_every_spoken_line_once_within_30_s():
         assert all(w.start_s <= starts[i] and ends[i] <= w.end_s for i in w.lines)
     # Neighbours that reach into a window lend it part of their words as context.
     assert any(w.before for w in windows[1:])
+
+
+def test_window_edges_fall_on_the_grid_so_a_map_a_few_ms_apart_hears_the_same_audio():
+    """Two subtitles of one film whose lines a map puts a few milliseconds apart (a
+    re-download, a copy timed for another release) get windows of the same samples, so
+    the listener's kept encoder states serve both; each line keeps PAD_S +- GRID_S / 2 of
+    audio on each side."""
+    rng = np.random.default_rng(5)
+    starts = np.cumsum(rng.uniform(1.5, 6.0, 60)) + 0.37
+    ends = starts + rng.uniform(0.8, 3.0, starts.size)
+    texts = ["some words here"] * starts.size
+    windows = plan_windows(starts, ends, texts, duration_s=400.0, window_s=30.0)
+    for shift_s in (0.004, -0.013, 0.021):
+        shifted = plan_windows(starts + shift_s, ends + shift_s, texts, duration_s=400.0, window_s=30.0)
+        assert [w.lines for w in shifted] == [w.lines for w in windows]  # (an offset moves no line to another)
+        for a, b in zip(windows, shifted):
+            edges_s = np.array([starts[list(a.lines)].min() - PAD_S, ends[list(a.lines)].max() + PAD_S])
+            # An edge changes only where the shift carries it across a rounding boundary.
+            crossed = np.floor(edges_s / GRID_S + 0.5) != np.floor((edges_s + shift_s) / GRID_S + 0.5)
+            assert ((a.start_s, a.end_s) != (b.start_s, b.end_s)) == crossed.any()
+        assert sum(w.start_s != v.start_s or w.end_s != v.end_s for w, v in zip(windows, shifted)) <= 1
+    for w in windows:
+        assert w.start_s == round(w.start_s / GRID_S) * GRID_S
+        assert w.end_s == round(w.end_s / GRID_S) * GRID_S or w.end_s == 400.0
+        first, last = starts[list(w.lines)].min(), ends[list(w.lines)].max()
+        assert w.start_s == 0.0 or PAD_S - GRID_S / 2 <= first - w.start_s <= PAD_S + GRID_S / 2
+        assert PAD_S - GRID_S / 2 <= w.end_s - last <= PAD_S + GRID_S / 2
 
 
 def test_a_line_longer_than_a_window_is_heard_by_its_first_words():

@@ -53,11 +53,14 @@ def plan_windows(
     while k < len(order):
         first = k
         group = [order[k]]
-        start = max(0.0, _on_grid(mapped_starts[order[k]] - PAD_S))
+        # Which lines: by their times alone (a map's offset moves them all, not the group);
+        # GRID_S is left for the edges' rounding.
+        reach_s = max(0.0, mapped_starts[order[k]] - PAD_S) + window_s - GRID_S
         k += 1
-        while k < len(order) and _on_grid(mapped_ends[order[k]] + PAD_S) - start <= window_s:
+        while k < len(order) and mapped_ends[order[k]] + PAD_S <= reach_s:
             group.append(order[k])
             k += 1
+        start = max(0.0, _on_grid(mapped_starts[order[first]] - PAD_S))
         end = min(duration_s, start + window_s, _on_grid(max(mapped_ends[i] for i in group) + PAD_S))
         previous = order[first - 1] if first > 0 else None
         following = order[k] if k < len(order) else None
