@@ -334,7 +334,7 @@ def use_replay(monkeypatch, script) -> list:
 
     loaded: list = []
 
-    def load_listener(spec, device="auto", threads=None, int8=None):
+    def load_listener(spec, device="auto", threads=None, int8=None, states=None):
         loaded.append(spec)
         return ReplayListener(list(script), name=f"replay:{spec}")
 

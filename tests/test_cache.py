@@ -219,3 +219,58 @@ def test_the_command_line_keeps_the_analysis_unless_told_not_to(episode, tmp_pat
     assert done.returncode == 0, done.stderr
     assert len(list(media_cache.glob("*.npz"))) == 2  # the analysis, the language the model detected
     assert cached.read_bytes() == uncached.read_bytes()
+
+
+@pytest.mark.model
+def test_a_second_subtitle_of_the_same_cues_reads_the_windows_encoder_states(base_model, tmp_path, monkeypatch):
+    """The sonnet reading synced from its mistimed subtitle, then from a copy of the same
+    cues 1.7 s later (a re-download): the second run's windows hold the same samples, so it
+    encodes none of them, and writes the same bytes as a run without the cache.  A kept
+    entry of another shape, or one that cannot be read, is encoded again."""
+    from pathlib import Path
+
+    from subsync.cache import STATES_FOLDER
+    from subsync.subtitles import parse_srt_bytes, read_srt, render_srt
+    from subsync.whisper.listener import WhisperListener
+
+    examples = Path(__file__).parent.parent / "examples"
+    media, first = examples / "sonnet001.mp3", read_srt(examples / "sonnet001.mistimed.srt")
+    second = parse_srt_bytes(render_srt(first, [(c.start_s + 1.7, c.end_s + 1.7) for c in first.cues]), "second.srt")
+    encodes: list = []
+    encode = base_model.encode
+    monkeypatch.setattr(base_model, "encode", lambda mel: encodes.append(mel.shape[0]) or encode(mel))
+    cache = MediaCache(tmp_path / "cache")
+    api.sync(media, first, model=WhisperListener(base_model, cache.states()), cache=cache, language="en")
+    kept = sorted((tmp_path / "cache" / STATES_FOLDER).glob("*.npz"))
+    assert len(kept) == len(encodes) >= 2  # (one entry a window heard)
+    encodes.clear()
+    listener = WhisperListener(base_model, cache.states())
+    warm = api.sync(media, second, model=listener, cache=cache, language="en")
+    assert encodes == [] and listener.states_reused >= 2
+    uncached = api.sync(media, second, model=WhisperListener(base_model), cache=False, language="en")
+    assert warm.to_bytes() == uncached.to_bytes() and len(encodes) == listener.states_reused
+    encodes.clear()
+    MediaCache(kept[0].parent).put(kept[0].stem, {"states": np.zeros((1, 3, 4), np.float32)})  # another shape
+    kept[1].write_bytes(b"PK\x03\x04 not a whole zip")
+    again = api.sync(media, second, model=WhisperListener(base_model, cache.states()), cache=cache, language="en")
+    assert again.to_bytes() == uncached.to_bytes() and len(encodes) == 2
+
+
+@pytest.mark.model
+def test_encoder_states_are_kept_by_the_samples_and_what_else_they_depend_on(base_model):
+    """The key of a window's encoder states: the same samples give the same key, one sample
+    changed another, and so does another thread count (torch may sum in another order)."""
+    import torch
+
+    samples = np.random.default_rng(3).normal(0.0, 0.1, 16000 * 5).astype(np.float32)
+    key = base_model.states_key(samples)
+    assert base_model.states_key(samples.copy()) == key
+    changed = samples.copy()
+    changed[123] += 1e-6
+    assert base_model.states_key(changed) != key
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(threads + 1)
+        assert base_model.states_key(samples) != key
+    finally:
+        torch.set_num_threads(threads)

@@ -593,7 +593,7 @@ def model_never_loads(monkeypatch):
 
     release, asked = threading.Event(), []
 
-    def load_listener(spec, device="auto", threads=None, int8=None):
+    def load_listener(spec, device="auto", threads=None, int8=None, states=None):
         asked.append(spec)
         release.wait(timeout=600)
         raise ModelError("the model was waited for")

@@ -53,9 +53,11 @@ def plan_windows(
     while k < len(order):
         first = k
         group = [order[k]]
-        # Which lines: by their times alone (a map's offset moves them all, not the group);
-        # GRID_S is left for the edges' rounding.
-        reach_s = max(0.0, mapped_starts[order[k]] - PAD_S) + window_s - GRID_S
+        # Which lines: by their times alone (a map's offset moves them all, not the group).
+        # Rounded, the edges may reach beyond window_s: the end is cut there, which leaves
+        # the last line at least PAD_S - GRID_S / 2 (its end is within window_s - PAD_S of
+        # the unrounded start, and the rounded one at most GRID_S / 2 later).
+        reach_s = max(0.0, mapped_starts[order[k]] - PAD_S) + window_s
         k += 1
         while k < len(order) and mapped_ends[order[k]] + PAD_S <= reach_s:
             group.append(order[k])
