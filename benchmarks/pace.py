@@ -31,6 +31,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -100,7 +101,7 @@ def _fix(media: Path, subs: Path, out: Path, *flags: str) -> list[str]:
     return [sys.executable, "-m", "subsync", "fix", str(media), str(subs), "-o", str(out), "--quiet", *flags]
 
 
-def _pairs(cues: list[tuple[float, float, str]]) -> list[tuple[float, float, str]]:
+def _pairs(cues: Sequence[tuple[float, float, str]]) -> list[tuple[float, float, str]]:
     """The cues joined two by two (the first's start, the second's end, both texts)."""
     return [
         (pair[0][0], pair[-1][1], "\n".join(text for _, _, text in pair))
