@@ -57,7 +57,8 @@ class MediaCache:
                 arrays = {name: entry[name] for name in entry.files}
         except OSError:
             return None  # (none, or the folder cannot be read: a miss)
-        except (ValueError, EOFError, zipfile.BadZipFile):
+        except (ValueError, EOFError, zipfile.BadZipFile, NotImplementedError, RuntimeError):
+            # (a damaged zip header can claim another compression method or encryption)
             with contextlib.suppress(OSError):
                 path.unlink()  # damaged: a miss, rewritten by the caller's put
             return None

@@ -130,6 +130,19 @@ def test_a_damaged_entry_is_a_miss_and_goes(tmp_path):
         cache.get("../escape")
 
 
+@pytest.mark.parametrize("offset, value", [(10, 99), (8, 1)], ids=["unknown compression", "encrypted"])
+def test_an_entry_whose_zip_header_was_damaged_is_a_miss(tmp_path, offset, value):
+    """A damaged central directory can name a compression method zipfile does not know
+    (NotImplementedError) or claim encryption (RuntimeError): a miss, and the entry goes."""
+    cache = MediaCache(tmp_path)
+    cache.put("x", {"states": np.ones((1, 15, 8), np.float32)})
+    data = bytearray((tmp_path / "x.npz").read_bytes())
+    header = data.index(b"PK\x01\x02")  # the central directory's first file header
+    data[header + offset] = value
+    (tmp_path / "x.npz").write_bytes(bytes(data))
+    assert cache.get("x") is None and not (tmp_path / "x.npz").exists()
+
+
 def test_an_entry_that_is_not_an_analysis_is_decoded_again(episode, tmp_path, monkeypatch):
     media, _, _ = episode
     cache = MediaCache(tmp_path)
@@ -274,3 +287,13 @@ def test_encoder_states_are_kept_by_the_samples_and_what_else_they_depend_on(bas
         assert base_model.states_key(samples) != key
     finally:
         torch.set_num_threads(threads)
+
+
+def test_encoder_states_kept_on_one_processor_are_not_read_on_another(monkeypatch):
+    """The states' key names the processor and the instruction set torch's kernels use
+    (a shared SUBSYNC_HOME, a cluster's nodes): another gives another key."""
+    from subsync.whisper import model
+
+    here = model._cpu_identity()
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "default")
+    assert model._cpu_identity() != here

@@ -32,28 +32,33 @@ def test_plan_windows_cover_every_spoken_line_once_within_30_s():
 def test_window_edges_fall_on_the_grid_so_a_map_a_few_ms_apart_hears_the_same_audio():
     """Two subtitles of one film whose lines a map puts a few milliseconds apart (a
     re-download, a copy timed for another release) get windows of the same samples, so
-    the listener's kept encoder states serve both; each line keeps PAD_S +- GRID_S / 2 of
-    audio on each side."""
+    the listener's kept encoder states serve both: each edge is its lines' PAD_S rounded to
+    the GRID_S grid (cut at the audio's start and end), and changes only where a shift
+    carries it across a rounding point.  Every line is inside its window with PAD_S +-
+    GRID_S / 2 of audio each side, except at the audio's ends."""
     rng = np.random.default_rng(5)
-    starts = np.cumsum(rng.uniform(1.5, 6.0, 60)) + 0.37
+    starts = np.r_[0.3, np.cumsum(rng.uniform(1.5, 6.0, 60)) + 2.37]  # (61,) the first line at 0.3 s
     ends = starts + rng.uniform(0.8, 3.0, starts.size)
+    duration_s = float(ends[-1]) + 0.6  # (the last line's padding cut by the audio's end)
     texts = ["some words here"] * starts.size
-    windows = plan_windows(starts, ends, texts, duration_s=400.0, window_s=30.0)
-    for shift_s in (0.004, -0.013, 0.021):
-        shifted = plan_windows(starts + shift_s, ends + shift_s, texts, duration_s=400.0, window_s=30.0)
+
+    def edges(window, shift_s: float) -> tuple[float, float]:
+        first, last = starts[list(window.lines)].min() + shift_s, ends[list(window.lines)].max() + shift_s
+        start = max(0.0, np.floor((first - PAD_S) / GRID_S + 0.5) * GRID_S)
+        return start, min(duration_s, start + 30.0, np.floor((last + PAD_S) / GRID_S + 0.5) * GRID_S)
+
+    windows = plan_windows(starts, ends, texts, duration_s=duration_s, window_s=30.0)
+    assert windows[0].start_s == 0.0 and windows[-1].end_s == duration_s
+    for shift_s in (0.0, 0.004, -0.013, 0.021):
+        shifted = plan_windows(starts + shift_s, ends + shift_s, texts, duration_s=duration_s, window_s=30.0)
         assert [w.lines for w in shifted] == [w.lines for w in windows]  # (an offset moves no line to another)
-        for a, b in zip(windows, shifted):
-            edges_s = np.array([starts[list(a.lines)].min() - PAD_S, ends[list(a.lines)].max() + PAD_S])
-            # An edge changes only where the shift carries it across a rounding boundary.
-            crossed = np.floor(edges_s / GRID_S + 0.5) != np.floor((edges_s + shift_s) / GRID_S + 0.5)
-            assert ((a.start_s, a.end_s) != (b.start_s, b.end_s)) == crossed.any()
-        assert sum(w.start_s != v.start_s or w.end_s != v.end_s for w, v in zip(windows, shifted)) <= 1
+        assert [(w.start_s, w.end_s) for w in shifted] == [edges(w, shift_s) for w in windows]
+        assert sum((w.start_s, w.end_s) != (v.start_s, v.end_s) for w, v in zip(windows, shifted)) <= 1
     for w in windows:
-        assert w.start_s == round(w.start_s / GRID_S) * GRID_S
-        assert w.end_s == round(w.end_s / GRID_S) * GRID_S or w.end_s == 400.0
         first, last = starts[list(w.lines)].min(), ends[list(w.lines)].max()
+        assert w.start_s <= first and last <= w.end_s and w.end_s - w.start_s <= 30.0
         assert w.start_s == 0.0 or PAD_S - GRID_S / 2 <= first - w.start_s <= PAD_S + GRID_S / 2
-        assert PAD_S - GRID_S / 2 <= w.end_s - last <= PAD_S + GRID_S / 2
+        assert w.end_s == duration_s or PAD_S - GRID_S / 2 <= w.end_s - last <= PAD_S + GRID_S / 2
 
 
 def test_a_line_longer_than_a_window_is_heard_by_its_first_words():

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-PAD_S = 2.0  # audio kept before a window's first line and after its last (+- GRID_S / 2)
+PAD_S = 2.0  # audio kept before a window's first line and after its last (+- GRID_S / 2;
+# less at the audio's ends, and after a line longer than window_s - 2 * PAD_S)
 GRID_S = 1.0  # a window's edges fall on this grid of media time, so two
 # subtitles of one film whose lines fall alike (a re-download, a re-timed copy) hear
 # the same samples, whose encoder states the listener may then have cached
@@ -55,8 +56,9 @@ def plan_windows(
         group = [order[k]]
         # Which lines: by their times alone (a map's offset moves them all, not the group).
         # Rounded, the edges may reach beyond window_s: the end is cut there, which leaves
-        # the last line at least PAD_S - GRID_S / 2 (its end is within window_s - PAD_S of
-        # the unrounded start, and the rounded one at most GRID_S / 2 later).
+        # each line the loop adds at least PAD_S - GRID_S / 2 (its end is within window_s -
+        # PAD_S of the unrounded start, and the rounded one at most GRID_S / 2 later); a
+        # first line longer than window_s - 2 * PAD_S may lose its last words (Window.shares).
         reach_s = max(0.0, mapped_starts[order[k]] - PAD_S) + window_s
         k += 1
         while k < len(order) and mapped_ends[order[k]] + PAD_S <= reach_s:

@@ -13,6 +13,7 @@ Three kinds of ``--model`` are accepted:
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import importlib.util
@@ -327,7 +328,17 @@ class WhisperModel:
                 raise Int8NeedsCpuError(self.device)
             _quantize(self._model)
         # What the encoder's output depends on besides the audio (states_key).
-        self._identity = f"{weights}|{self.device}|{self.dtype}|int8={self.int8}|{torch.__version__}"
+        self._identity = "|".join(
+            (
+                weights,
+                self.device,
+                str(self.dtype),
+                f"int8={self.int8}",
+                torch.__version__,
+                _STATES_CODE,
+                _cpu_identity(),
+            )
+        )
         self._vocab = self._tokenizer.get_vocab()
         self.sot = self._token_id("<|startoftranscript|>")
         self.eot = self._token_id("<|endoftext|>")
@@ -416,7 +427,8 @@ class WhisperModel:
         if stored.shape != (1, dims.n_audio_ctx, dims.d_model) or stored.dtype.kind != "f":
             return None
         states = torch.from_numpy(stored)
-        return states.to(self.device) if states.dtype == self.dtype else None
+        # (a copy: torch's own allocation and alignment, as the encoder's output has)
+        return states.to(self.device).clone() if states.dtype == self.dtype else None
 
     def detect_language(self, encoded: torch.Tensor) -> dict[str, float]:
         """Language probabilities averaged over a batch of encoded windows."""
@@ -486,11 +498,44 @@ def _load(resolved: str, device: str, dtype):
     return model, tokenizer, heads, weights
 
 
+# The code between a window's samples and its encoder states (the features, the network):
+# a change to either gives every kept state a new key, as analysis.ANALYSIS_VERSION does.
+_STATES_CODE = hashlib.blake2b(
+    b"".join((Path(__file__).parent / name).read_bytes() for name in ("features.py", "network.py")), digest_size=6
+).hexdigest()
+_ISA_ENV_VARS = ("ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS", "MKL_CBWR", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA")
+
+
+def _cpu_identity() -> str:
+    """The processor and the kernels torch picks for it: another CPU (a shared home, a
+    cluster's nodes) or an overridden instruction set sums in another order."""
+    import platform
+
+    import torch
+
+    model = ""
+    with contextlib.suppress(OSError):
+        model = next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            "",
+        )
+    overrides = ",".join(f"{name}={os.environ.get(name, '')}" for name in _ISA_ENV_VARS)
+    return (
+        f"{platform.machine()}|{model or platform.processor()}|{torch.backends.cpu.get_cpu_capability()}"
+        f"|{torch.backends.quantized.engine}|{overrides}"
+    )
+
+
 def _weights_identity(directory: Path) -> str:
     """The checkpoint's weight and config files by path, size and modification time: a
     replaced weight file is another identity."""
     files = sorted(p for pattern in ("*.safetensors", "*.bin", "config.json") for p in directory.glob(pattern))
-    return ";".join(f"{p.resolve()}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
+    stats = [(p.resolve(), p.stat()) for p in files]  # (ctime and inode: a copy that kept the mtime)
+    return ";".join(f"{p}:{s.st_size}:{s.st_mtime_ns}:{s.st_ctime_ns}:{s.st_ino}" for p, s in stats)
 
 
 def _checkpoint_directory(resolved: str) -> Path:
