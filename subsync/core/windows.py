@@ -40,9 +40,9 @@ def plan_windows(
 
     Each window spans its lines' mapped times plus PAD_S on each side, its edges rounded
     to the GRID_S grid; lines that only partly fall inside contribute the share of their
-    words that does, as context.  A line
-    longer than a window opens one of its own, which hears the share of its first words
-    that its time inside gives (Window.shares): its start is heard, not skipped.
+    words that does, as context.  A line longer than a window opens one of its own, which
+    hears the share of its first words that its time inside gives (Window.shares): its
+    start is heard, not skipped.
     """
     order = [
         i

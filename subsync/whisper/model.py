@@ -409,8 +409,8 @@ class WhisperModel:
 
     def states_key(self, samples: np.ndarray) -> str:
         """A name for the encoder states of ``samples`` (one window, float32) that only the
-        same samples through the same weights, device, precision, torch and thread count
-        share: a digest, fit for a cache's key."""
+        same samples through the same weights, device, precision, torch, thread count,
+        processor and feature and network code share: a digest, fit for a cache's key."""
         import torch
 
         digest = hashlib.blake2b(digest_size=20)
