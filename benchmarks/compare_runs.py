@@ -4,18 +4,24 @@
 
 Each job (case, distortion, scenario) found in both: a changed outcome (written, refused,
 failed) is printed; each file whose start errors changed gets one row, its shares within
-125 / 250 / 500 ms and its median before and after.  Then the totals over every line of
-the files compared, the lines beyond 250 ms in the rows without jitter (where the map
-alone is the answer), and how many files gained or lost lines within 250 ms.
+125 / 250 / 500 ms and its median before and after (a lost line is infinitely off:
+report.errors).  Then the totals over every line of the files compared, the harm at
+250 ms (report.harm: lines beyond it that the exact global map would have put within it),
+and how many files gained or lost lines within 250 ms.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import report
 
 TOLERANCE_S = 0.25
 
@@ -41,7 +47,7 @@ def main() -> None:
     before, after = load(args.before), load(args.after)
     keys = [key for key in before if key in after]
     lines: dict[str, list[np.ndarray]] = {"before": [], "after": []}
-    beyond = {"before": 0, "after": 0}
+    harmed = {"before": 0, "after": 0}
     gained = lost = changed = 0
     for key in keys:
         old, new = before[key], after[key]
@@ -49,12 +55,11 @@ def main() -> None:
             print("outcome", key, old["written"], new["written"], old["error"], new["error"])
         if not old["start_error_s"] or not new["start_error_s"]:
             continue
-        a, b = (np.array(r["start_error_s"], dtype=float) for r in (old, new))  # (n_lines,) each
+        a, b = report.errors(old), report.errors(new)  # (n_lines,) each
         lines["before"].append(a)
         lines["after"].append(b)
-        if "jitter" not in key[1]:
-            beyond["before"] += int(np.sum(a > TOLERANCE_S))
-            beyond["after"] += int(np.sum(b > TOLERANCE_S))
+        harmed["before"] += report.harm(old, TOLERANCE_S)
+        harmed["after"] += report.harm(new, TOLERANCE_S)
         gained += int(np.sum(b <= TOLERANCE_S) > np.sum(a <= TOLERANCE_S))
         lost += int(np.sum(b <= TOLERANCE_S) < np.sum(a <= TOLERANCE_S))
         if not np.array_equal(a, b):
@@ -64,7 +69,7 @@ def main() -> None:
     for name, errors in lines.items():
         every = np.concatenate(errors) if errors else np.zeros(0)
         print(f"{name}: {every.size} lines, within 125 / 250 / 500 ms {shares(every)[:17]} %")
-    print(f"lines beyond 250 ms in the rows without jitter: before {beyond['before']}, after {beyond['after']}")
+    print(f"harm at 250 ms (report.harm): before {harmed['before']} lines, after {harmed['after']}")
     print(f"files with more lines within 250 ms: after {gained}, before {lost}")
 
 

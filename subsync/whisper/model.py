@@ -424,11 +424,11 @@ class WhisperModel:
         import torch
 
         dims = self._model.dims
-        if stored.shape != (1, dims.n_audio_ctx, dims.d_model) or stored.dtype.kind != "f":
+        dtype = torch.empty(0, dtype=self.dtype).numpy().dtype  # (the model's, in numpy's terms)
+        if stored.shape != (1, dims.n_audio_ctx, dims.d_model) or stored.dtype != dtype:
             return None
-        states = torch.from_numpy(stored)
         # (a copy: torch's own allocation and alignment, as the encoder's output has)
-        return states.to(self.device).clone() if states.dtype == self.dtype else None
+        return torch.from_numpy(stored).to(self.device).clone()
 
     def detect_language(self, encoded: torch.Tensor) -> dict[str, float]:
         """Language probabilities averaged over a batch of encoded windows."""
@@ -531,8 +531,8 @@ def _cpu_identity() -> str:
 
 
 def _weights_identity(directory: Path) -> str:
-    """The checkpoint's weight and config files by path, size and modification time: a
-    replaced weight file is another identity."""
+    """The checkpoint's weight and config files by path, size, modification and change
+    time and inode: a replaced weight file is another identity."""
     files = sorted(p for pattern in ("*.safetensors", "*.bin", "config.json") for p in directory.glob(pattern))
     stats = [(p.resolve(), p.stat()) for p in files]  # (ctime and inode: a copy that kept the mtime)
     return ";".join(f"{p}:{s.st_size}:{s.st_mtime_ns}:{s.st_ctime_ns}:{s.st_ino}" for p, s in stats)
