@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,20 +25,22 @@ import numpy as np
 
 from .cache import MediaCache
 from .core import activity
-from .core.activity import SAMPLE_RATE_HZ, LevelStream, activity_of_levels
+from .core.activity import ACTIVITY_FRAME_S, SAMPLE_RATE_HZ, STFT_CHUNK_S, LevelStream, activity_of_levels
 from .core.sound import Sound, in_memory
 from .fileio import regular_file
 from .fingerprint import fingerprint
-from .media import Clips, Decoded, load_audio, stream_audio
+from .media import PARTS_LAYOUT, Clips, Decoded, Part, load_audio, stream_audio_parts
 
 IN_MEMORY_S = 600.0  # a track at most this long (38 MB of samples) is decoded whole on every
 # run and its windows sliced from memory; a longer one's windows are decoded alone by seeks.
 # Measured on a 3-minute film: hearing ~20 windows by seeks took 2-6 s more than slicing.
 
-# The analysis's version: the activity's code and the decode's rate.  A change to either
-# gives every entry a new key (old entries age out of the cache).
+HOP = round(ACTIVITY_FRAME_S * SAMPLE_RATE_HZ)  # samples per activity frame
+
+# The analysis's version: the activity's code, the decode's rate and the parts a long track
+# is decoded in.  A change to any gives every entry a new key (old entries age out of the cache).
 ANALYSIS_VERSION = hashlib.blake2b(
-    Path(activity.__file__).read_bytes() + f"{SAMPLE_RATE_HZ}".encode(), digest_size=6
+    Path(activity.__file__).read_bytes() + f"{SAMPLE_RATE_HZ}|{PARTS_LAYOUT}".encode(), digest_size=6
 ).hexdigest()
 
 
@@ -112,10 +114,26 @@ def _analysed(
     analysis = slot.analysis() if slot is not None else None
     if analysis is not None:
         return analysis, None
-    levels = LevelStream()
-    kept = _ShortKeeper() if keep_samples else None
-    decoded = stream_audio(path, audio_track, levels.feed if kept is None else kept.tee(levels.feed))
-    analysis = TrackAnalysis(activity_of_levels(levels.levels_db()), decoded)
+    streams: list[LevelStream] = []
+    kept: _ShortKeeper | None = None
+
+    def start(parts: Sequence[Part]) -> list[Callable[[np.ndarray], None]]:
+        """Each part's levels (frames from its first sample to its stop) from its samples."""
+        nonlocal kept
+        streams[:] = [
+            LevelStream(
+                first_frame=part.first // HOP,
+                n_frames=None if part.stop is None else (part.stop - part.first) // HOP,
+                origin=part.origin,
+            )
+            for part in parts
+        ]
+        kept = _ShortKeeper() if keep_samples and len(parts) == 1 else None
+        return [stream.feed if kept is None else kept.tee(stream.feed) for stream in streams]
+
+    decoded = stream_audio_parts(path, audio_track, start, STFT_CHUNK_S)
+    levels = np.concatenate([stream.levels_db() for stream in streams])
+    analysis = TrackAnalysis(activity_of_levels(levels), decoded)
     if slot is not None:
         slot.keep(analysis)
     return analysis, None if kept is None else kept.samples()

@@ -325,7 +325,9 @@ def _nvidia_gpu() -> bool:
 
 def _cpus() -> int:
     """The cores this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    from .media import usable_cores
+
+    return usable_cores()
 
 
 def synchronizer_sync(model_options, options, threads: int | None, cache: bool = True) -> Sync:

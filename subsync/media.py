@@ -23,7 +23,7 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -385,6 +385,205 @@ def stream_audio(
     return Decoded(n_samples, lead, origin_s)
 
 
+# ---------------------------------------------------------------- a long track decoded in parts
+
+PART_MIN_S = 600.0  # a track is decoded in parts of at least this long ...
+MAX_PARTS = 4  # ... and at most this many, each by its own ffmpeg (which decodes a stream on one
+# core), as many at once as there are cores: a 2-hour film's AAC in 4.0 s instead of 7.7 s on 2
+PART_OVERLAP_S = 1.0  # each part decodes this much beyond its seams; where two parts meet,
+# both decoded the same 2 s, which must agree:
+SEAM_MAX_LAG = 16  # within this many samples (1 ms: a container's millisecond time stamps) ...
+SEAM_MIN_CORRELATION = 0.9  # ... at this normalised correlation, or be silent in both
+SEAM_SILENT_RMS = 1e-3  # (-60 dBFS: nothing to compare)
+INDEXED_FORMATS = ("matroska", "mov")  # demuxers (ffmpeg's names) whose seeks follow an index;
+# another file (an mp3 seeks by its bitrate's estimate) is decoded whole, in one part
+PARTS_LAYOUT = f"{PART_MIN_S}/{MAX_PARTS}/{PART_OVERLAP_S}"  # what shapes the parts (an
+# analysis made from them names it)
+_INPUT_FORMAT_RE = re.compile(r"^Input #0, (?P<formats>[^ ]+), from ")
+
+
+@dataclass(frozen=True)
+class Part:
+    """A stretch of an audio track decoded by one ffmpeg: the player's samples [first, stop)
+    (stop None: to the end).  Its consumer is handed the samples from ``origin`` (first,
+    less PART_OVERLAP_S where first > 0) to ``stop`` plus PART_OVERLAP_S (the end for the last)."""
+
+    first: int
+    stop: int | None
+    origin: int
+
+
+def stream_audio_parts(
+    path: str | os.PathLike,
+    audio_track: int | None,
+    start: Callable[[Sequence[Part]], Sequence[Callable[[np.ndarray], None]]],
+    align_s: float,
+) -> Decoded:
+    """Decode one audio stream of `path` as stream_audio does, in parts decoded at once:
+    ``start(parts)`` gives each part's consumer, which is handed its samples read by read
+    (float32, in order).  A track of at least 2 x PART_MIN_S in an indexed container is cut
+    into up to MAX_PARTS parts at multiples of ``align_s`` seconds; any other, one part.
+    Where two parts meet, both decode the same stretch; if the two disagree (a seek that
+    missed), or a part ends early, the track is decoded again in one part: ``start`` is then
+    called again, with that part, and what the consumers of the first call were handed is
+    to be dropped.  The same MediaErrors as stream_audio, from the one-part decode.
+
+    The parts' samples join without a gap, but a seek in a container whose time stamps
+    are in milliseconds may place a part up to SEAM_MAX_LAG samples from where one decode
+    of the whole would (as it places a clip: Clips)."""
+    media = _existing_file(path)
+    track = 0 if audio_track is None else audio_track
+    if track >= 0:
+        probe_lines = _probe_stderr(media)
+        origin_s = max(0.0, _container_start_s(probe_lines))
+        declared_s = _declared_duration_s(probe_lines)
+        first_s = _first_sample_s(media, track)
+        lead = round((0.0 if first_s is None else first_s - origin_s) * SAMPLE_RATE_HZ)
+        parts = _parts(probe_lines, declared_s, origin_s, lead, align_s)
+        if len(parts) > 1:
+            n_samples = _decode_parts(media, track, parts, start(parts), lead, origin_s)
+            if n_samples is not None:
+                _check_complete(path, media, n_samples / SAMPLE_RATE_HZ, declared_s, probe_lines)
+                return Decoded(n_samples, lead, origin_s)
+    whole = Part(0, None, 0)
+    (consume,) = start([whole])
+    return stream_audio(path, audio_track, consume)
+
+
+def _parts(probe_lines: list[str], declared_s: float | None, origin_s: float, lead: int, align_s: float) -> list[Part]:
+    """Where a track is cut (stream_audio_parts); one part when it is not."""
+    whole = [Part(0, None, 0)]
+    match = next(filter(None, map(_INPUT_FORMAT_RE.match, probe_lines)), None)
+    if declared_s is None or match is None or not set(match["formats"].split(",")) & set(INDEXED_FORMATS):
+        return whole
+    count = min(MAX_PARTS, int((declared_s - origin_s) // PART_MIN_S))
+    align = round(align_s * SAMPLE_RATE_HZ)
+    overlap = round(PART_OVERLAP_S * SAMPLE_RATE_HZ)
+    seams = sorted(
+        {align * round((declared_s - origin_s) * k / count * SAMPLE_RATE_HZ / align) for k in range(1, count)}
+    )
+    # (a part's decode starts CLIP_PREROLL_S before its origin, after the first decoded sample)
+    earliest = max(lead, 0) + overlap + round(CLIP_PREROLL_S * SAMPLE_RATE_HZ)
+    end = round((declared_s - origin_s) * SAMPLE_RATE_HZ)
+    seams = [seam for seam in seams if earliest <= seam < end - overlap]
+    if count < 2 or not seams:
+        return whole
+    firsts, stops = [0, *seams], [*seams, None]
+    return [Part(first, stop, first - overlap if first else 0) for first, stop in zip(firsts, stops)]
+
+
+def _decode_parts(
+    media: Path,
+    track: int,
+    parts: Sequence[Part],
+    consumers: Sequence[Callable[[np.ndarray], None]],
+    lead: int,
+    origin_s: float,
+) -> int | None:
+    """Decode ``parts`` at once, each handed to its consumer; the track's length in samples
+    on the player's clock, or None when a part ended early or two disagree at their seam."""
+    overlap = round(PART_OVERLAP_S * SAMPLE_RATE_HZ)
+    stopped = threading.Event()  # (set when the caller stops waiting: the parts' decoders end)
+    feeds = [_PartFeed(part, consume, overlap, stopped) for part, consume in zip(parts, consumers)]
+
+    def decode(feed: _PartFeed) -> None:
+        part = feed.part
+        if part.first == 0:  # from the file's start, as stream_audio decodes (what is read
+            # beyond the part's end, up to the lead's length, is cut by its feed)
+            length_s = None if part.stop is None else (part.stop + overlap + abs(lead)) / SAMPLE_RATE_HZ + CLIP_SLACK_S
+            _decode(media, track, feed.feed, lead, None, length_s)
+            return
+        preroll = round(CLIP_PREROLL_S * SAMPLE_RATE_HZ)
+        from_s = origin_s + (part.origin - preroll) / SAMPLE_RATE_HZ
+        length_s = None if part.stop is None else (part.stop + overlap - part.origin + preroll) / SAMPLE_RATE_HZ
+        _decode(media, track, feed.feed, -preroll, from_s, None if length_s is None else length_s + CLIP_SLACK_S)
+
+    with ThreadPoolExecutor(min(len(parts), usable_cores()), thread_name_prefix="subsync-part") as pool:
+        futures = [pool.submit(decode, feed) for feed in feeds]
+        try:
+            failed_or_all, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            for future in [*failed_or_all, *futures]:
+                future.result()  # (the first error raised here)
+        except BaseException:
+            stopped.set()  # (a part's error, or Ctrl-C here: the other parts' ffmpegs end now)
+            for future in futures:
+                future.cancel()
+            raise
+    if not all(feed.complete() for feed in feeds[:-1]):
+        return None
+    if not all(_seam_agrees(before.tail, after.head) for before, after in zip(feeds, feeds[1:])):
+        return None
+    last = feeds[-1]
+    return last.part.origin + last.handed
+
+
+class _PartFeed:
+    """One part's samples on their way to its consumer: cut at its stop plus the overlap,
+    the stretch either side of each seam kept to compare (head: its first 2 x overlap
+    samples, tail: its last)."""
+
+    def __init__(self, part: Part, consume: Callable[[np.ndarray], None], overlap: int, stopped: threading.Event):
+        self.part, self._consume, self._stopped = part, consume, stopped
+        self._limit = None if part.stop is None else part.stop + overlap - part.origin
+        self._span = 2 * overlap
+        self.handed = 0
+        self._head: list[np.ndarray] = []
+        self._tail: list[np.ndarray] = []
+
+    def feed(self, samples: np.ndarray) -> None:
+        if self._stopped.is_set():
+            raise InterruptedError("the decode was stopped")  # (_decode then ends its ffmpeg)
+        if self._limit is not None:
+            samples = samples[: max(0, self._limit - self.handed)]
+        if not samples.size:
+            return
+        if self.handed < self._span:
+            self._head.append(samples[: self._span - self.handed])
+        self._tail.append(samples)
+        while sum(piece.size for piece in self._tail[1:]) >= self._span:
+            del self._tail[0]  # (the rest hold the last 2 x overlap samples)
+        self.handed += samples.size
+        self._consume(samples)
+
+    def complete(self) -> bool:
+        return self._limit is not None and self.handed == self._limit
+
+    @property
+    def head(self) -> np.ndarray:
+        return np.concatenate(self._head)[: self._span] if self._head else np.zeros(0, np.float32)
+
+    @property
+    def tail(self) -> np.ndarray:
+        return np.concatenate(self._tail)[-self._span :] if self._tail else np.zeros(0, np.float32)
+
+
+def _seam_agrees(before: np.ndarray, after: np.ndarray) -> bool:
+    """Do two decodes of the same stretch ((n,) each) agree: the same sound within
+    SEAM_MAX_LAG samples, or silence in both?"""
+    if before.size != after.size or before.size <= 2 * SEAM_MAX_LAG:
+        return False
+    if max(_rms(before), _rms(after)) < SEAM_SILENT_RMS:
+        return True
+    middle = before[SEAM_MAX_LAG:-SEAM_MAX_LAG].astype(np.float64)
+    best = 0.0
+    for lag in range(-SEAM_MAX_LAG, SEAM_MAX_LAG + 1):
+        shifted = after[SEAM_MAX_LAG + lag : after.size - SEAM_MAX_LAG + lag].astype(np.float64)
+        # (sums of products, not np.dot: BLAS's threads would spin on beside ffmpeg)
+        norm = np.sqrt(np.sum(middle * middle) * np.sum(shifted * shifted))
+        if norm > 0:
+            best = max(best, float(np.sum(middle * shifted) / norm))
+    return best >= SEAM_MIN_CORRELATION
+
+
+def _rms(samples: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) if samples.size else 0.0
+
+
+def usable_cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 class _Buffer:
     """Decoded reads gathered into one float32 array, sized from the declared duration
     (at most FIRST_BUFFER_S: a damaged header may declare 1000 hours) and grown by half
@@ -538,11 +737,13 @@ def _existing_file(path: str | os.PathLike) -> Path:
     return media.absolute()
 
 
-def _decode_command(media: Path, track: int, seek: tuple[float, float] | None = None) -> list[str]:
-    """ffmpeg decoding audio stream ``track`` of ``media`` to s16le on stdout; ``seek``:
-    only (timestamp_s, length_s) of it, from that time stamp of the container on (an input
-    seek: fast, and sample-exact, as ffmpeg decodes from the packet before and trims)."""
-    where = {} if seek is None else {"seek_timestamp": 1, "ss": f"{seek[0]:.6f}", "t": f"{seek[1]:.6f}"}
+def _decode_command(media: Path, track: int, from_s: float | None = None, length_s: float | None = None) -> list[str]:
+    """ffmpeg decoding audio stream ``track`` of ``media`` to s16le on stdout; ``from_s``:
+    from that time stamp of the container on (an input seek: fast, and sample-exact, as
+    ffmpeg decodes from the packet before and trims); ``length_s``: only that much of it."""
+    where: dict[str, object] = {} if from_s is None else {"seek_timestamp": 1, "ss": f"{from_s:.6f}"}
+    if length_s is not None:
+        where["t"] = f"{length_s:.6f}"
     stream = ffmpeg.input(str(media), **where).output(
         "pipe:",
         format="s16le",
@@ -563,12 +764,13 @@ def _decode(
     track: int,
     consume: Callable[[np.ndarray], None],
     lead: int = 0,
-    seek: tuple[float, float] | None = None,
+    from_s: float | None = None,
+    length_s: float | None = None,
 ) -> tuple[int, list[str]]:
-    """Run ffmpeg, handing ``consume`` its samples read by read, the first decoded sample
-    at index ``lead`` (silence before it; when negative, the first -lead samples dropped);
-    returns (samples handed over, stderr lines)."""
-    command = _decode_command(media, track, seek)
+    """Run ffmpeg (from ``from_s``, ``length_s`` of it: _decode_command), handing ``consume``
+    its samples read by read, the first decoded sample at index ``lead`` (silence before it;
+    when negative, the first -lead samples dropped); returns (samples handed over, stderr lines)."""
+    command = _decode_command(media, track, from_s, length_s)
     # stderr goes to a file so a chatty decoder can never block on a full pipe.
     with tempfile.TemporaryFile() as stderr_file:
         try:
@@ -702,11 +904,9 @@ class Clips:
             return out
         preroll = min(round(CLIP_PREROLL_S * SAMPLE_RATE_HZ), from_decoded - max(lead, 0))
         buffer = _Buffer()
-        seek = (
-            self._decoded.origin_s + (from_decoded - preroll) / SAMPLE_RATE_HZ,
-            (last - from_decoded + preroll) / SAMPLE_RATE_HZ + CLIP_SLACK_S,
-        )
-        _decode(self._media, self._track, buffer.append, -preroll, seek)
+        from_s = self._decoded.origin_s + (from_decoded - preroll) / SAMPLE_RATE_HZ
+        length_s = (last - from_decoded + preroll) / SAMPLE_RATE_HZ + CLIP_SLACK_S
+        _decode(self._media, self._track, buffer.append, -preroll, from_s, length_s)
         got = buffer.samples()[: last - from_decoded]
         out[from_decoded - first : from_decoded - first + got.size] = got
         return out

@@ -238,3 +238,29 @@ def test_the_activity_of_a_stream_is_the_activity_of_the_whole(piece):
         levels = stream.levels_db()
         np.testing.assert_array_equal(levels, band_levels_db(audio[:size]))
         np.testing.assert_array_equal(activity_of_levels(levels), speech_activity(audio[:size]))
+
+
+def test_the_levels_of_a_track_in_parts_are_the_levels_of_the_whole():
+    """A track decoded in parts (media.stream_audio_parts) has each part's levels computed
+    alone, from its samples and a little either side (LevelStream's first_frame, n_frames
+    and origin): joined, they are the whole track's levels to the bit."""
+    from subsync.core.activity import STFT_CHUNK_FRAMES, LevelStream, band_levels_db
+
+    rng = np.random.default_rng(5)
+    hop = 160  # samples a frame at 16 kHz
+    length = 3 * STFT_CHUNK_FRAMES * hop + 4321
+    audio = _add_noise((0.1 * np.sin(np.arange(length) / 5.0) * (rng.random(length) > 0.4)).astype(np.float32), 1e-3)
+    overlap = 16000
+    seams = [STFT_CHUNK_FRAMES * hop, 2 * STFT_CHUNK_FRAMES * hop]
+    joined = []
+    for first, stop in zip([0, *seams], [*seams, None]):
+        origin = max(0, first - overlap)
+        stream = LevelStream(
+            first_frame=first // hop, n_frames=None if stop is None else (stop - first) // hop, origin=origin
+        )
+        samples = audio[origin : length if stop is None else stop + overlap]
+        for at in range(0, samples.size, 99991):
+            stream.feed(samples[at : at + 99991])
+        joined.append(stream.levels_db())
+    assert [part.shape[0] for part in joined[:2]] == [STFT_CHUNK_FRAMES, STFT_CHUNK_FRAMES]
+    np.testing.assert_array_equal(np.concatenate(joined), band_levels_db(audio))

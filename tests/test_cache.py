@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from helpers import babble, distorted_srt, film, replay_listener, script, write_wav
+from helpers import babble, distorted_srt, ffmpeg, film, replay_listener, script, write_wav
 from subsync import analysis, api
 from subsync.cache import MediaCache
 from subsync.fingerprint import BLOCK_BYTES, SAMPLED_BLOCKS, fingerprint
@@ -34,27 +34,40 @@ def _synced(media, subs, truth, cache) -> bytes:
 
 
 def _decodes(monkeypatch) -> list:
-    """Every whole decode of a media file from now on (analysis.stream_audio calls)."""
+    """Every whole decode of a media file from now on (analysis.stream_audio_parts calls)."""
     calls: list = []
-    stream_audio = analysis.stream_audio
+    stream_audio_parts = analysis.stream_audio_parts
 
     def counted(*args, **kwargs):
         calls.append(args[0])
-        return stream_audio(*args, **kwargs)
+        return stream_audio_parts(*args, **kwargs)
 
-    monkeypatch.setattr(analysis, "stream_audio", counted)
+    monkeypatch.setattr(analysis, "stream_audio_parts", counted)
     return calls
 
 
-@pytest.mark.parametrize("in_memory_s", [600.0, 60.0], ids=["sliced", "seeks"])
+@pytest.mark.parametrize(
+    "in_memory_s, part_min_s", [(600.0, 600.0), (60.0, 600.0), (60.0, 60.0)], ids=["sliced", "seeks", "parts"]
+)
 def test_the_same_bytes_with_and_without_the_cache_and_a_warm_run_decodes_nothing(
-    episode, tmp_path, monkeypatch, in_memory_s
+    episode, tmp_path, monkeypatch, in_memory_s, part_min_s
 ):
     """A 4-minute track, sliced from memory (decoded whole on every run), or heard by seeks
-    (as a track longer than IN_MEMORY_S is): the same bytes with the cache cold, warm and
-    without it; a warm run of a long track decodes nothing whole."""
+    (as a track longer than IN_MEMORY_S is), or also analysed in parts (as a track longer
+    than 2 x PART_MIN_S in an indexed container is: the episode's AAC in Matroska, in four):
+    the same bytes with the cache cold, warm and without it; a warm run of a long track
+    decodes nothing whole."""
     media, subs, truth = episode
     monkeypatch.setattr(analysis, "IN_MEMORY_S", in_memory_s)
+    if part_min_s < 600.0:
+        from subsync import media as media_mod
+
+        monkeypatch.setattr(media_mod, "PART_MIN_S", part_min_s)
+        parts: list[int] = []
+        decode_parts = media_mod._decode_parts
+        monkeypatch.setattr(media_mod, "_decode_parts", lambda *args: parts.append(len(args[2])) or decode_parts(*args))
+        media = media.with_suffix(".mkv")
+        ffmpeg("-i", media.with_suffix(".wav"), "-c:a aac -ar 48000 -ac 2", media)
     decodes = _decodes(monkeypatch)
     cache = MediaCache(tmp_path / "cache")
     uncached = _synced(media, subs, truth, False)
@@ -69,6 +82,8 @@ def test_the_same_bytes_with_and_without_the_cache_and_a_warm_run_decodes_nothin
         pytest.approx(1.4, abs=0.05)
     )
     assert len(decodes) == 2
+    if part_min_s < 600.0:
+        assert parts == [4, 4]  # (the uncached run's decode and the cold one's, in four parts)
 
 
 def test_a_copy_hits_and_a_changed_file_misses(episode, tmp_path, monkeypatch):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -473,3 +475,173 @@ def test_text_subtitle_streams_are_read_in_their_own_format(tmp_path):
         document = media.extract_subtitle_document(film, stream.index, stream.kind)
         assert document.format == stream.kind
         assert [(round(c.start_s, 2), c.text) for c in document.cues] == [(1.0, "Hello there"), (3.0, "Again")]
+
+
+# ---------------------------------------------------------------- a long track decoded in parts
+
+LONG_S = 150.0  # with PART_MIN_S at 30 s and parts aligned to 60 s: three parts, seams at 60 and 120 s
+
+
+@pytest.fixture(scope="module")
+def long_tracks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """150 s of noise bursts under a still video: FLAC in Matroska (lossless: a seek decodes
+    the same samples) and AAC in MP4 at 44.1 kHz (lossy: its noise substitution is drawn
+    afresh after a seek), and the noise in a WAV (no index to seek by)."""
+    folder = tmp_path_factory.mktemp("long")
+    video = f"-f lavfi -i color=c=black:s=64x48:r=1:d={LONG_S:g}"
+    noise = (
+        f"-f lavfi -i anoisesrc=duration={LONG_S:g}:amplitude=0.3:seed=3,volume='0.2+0.8*gt(mod(t,3.7),1.9)':eval=frame"
+    )
+    made = {"flac.mkv": folder / "flac.mkv", "aac.mp4": folder / "aac.mp4", "pcm.wav": folder / "pcm.wav"}
+    ffmpeg(video, noise, "-map 0:v -map 1:a -c:v mpeg4 -c:a flac -ar 48000 -ac 2", made["flac.mkv"])
+    ffmpeg(video, noise, "-map 0:v -map 1:a -c:v mpeg4 -c:a aac -ar 44100 -ac 2", made["aac.mp4"])
+    ffmpeg(noise, "-ar 48000 -ac 2", made["pcm.wav"])
+    return made
+
+
+def _decoded_in_parts(path: Path, align_s: float = 60.0) -> tuple[list[list[media.Part]], np.ndarray, media.Decoded]:
+    """stream_audio_parts of ``path``: the parts of each call of ``start``, and the samples
+    the last call's consumers were handed, each part's own [first, stop) joined."""
+    calls: list[list[media.Part]] = []
+    handed: list[list[np.ndarray]] = []
+
+    def start(parts):
+        calls.append(list(parts))
+        handed[:] = [[] for _ in parts]
+        return [pieces.append for pieces in handed]
+
+    decoded = media.stream_audio_parts(path, None, start, align_s)
+    joined = []
+    for part, pieces in zip(calls[-1], handed):
+        samples = np.concatenate(pieces)
+        joined.append(samples[part.first - part.origin : None if part.stop is None else part.stop - part.origin])
+    return calls, np.concatenate(joined), decoded
+
+
+def test_a_long_track_decoded_in_parts_joins_to_the_sample(long_tracks, monkeypatch):
+    """A long track in an indexed container is decoded by several ffmpegs at once, cut at
+    multiples of the alignment asked for; the parts' samples join without a gap or an
+    overlap: a lossless stream's are the whole decode's to the bit, a lossy one's the same
+    count, the same but for the frames whose noise its decoder draws afresh after a seek."""
+    monkeypatch.setattr(media, "PART_MIN_S", 30.0)
+    calls, joined, decoded = _decoded_in_parts(long_tracks["flac.mkv"])
+    rate = SAMPLE_RATE_HZ
+    assert calls == [
+        [
+            media.Part(0, 60 * rate, 0),
+            media.Part(60 * rate, 120 * rate, 59 * rate),
+            media.Part(120 * rate, None, 119 * rate),
+        ]
+    ]
+    whole = load_audio(long_tracks["flac.mkv"])
+    np.testing.assert_array_equal(joined, whole)
+    assert (decoded.n_samples, decoded.lead) == (whole.size, 0)
+
+    calls, joined, decoded = _decoded_in_parts(long_tracks["aac.mp4"])
+    whole = load_audio(long_tracks["aac.mp4"])
+    assert len(calls) == 1 and len(calls[0]) == 3  # (the seams agreed: no second decode)
+    assert joined.size == whole.size == decoded.n_samples
+    assert np.mean(joined == whole) > 0.99
+
+
+def test_a_track_that_cannot_be_decoded_in_parts_is_decoded_whole(long_tracks, monkeypatch):
+    """One part for a container without an index (a WAV here; an mp3 seeks by its bitrate's
+    estimate), for a track shorter than two parts, and, when two parts disagree where they
+    meet (a seek that missed), the whole track again in one part: the consumers start
+    afresh and get exactly what one decode gives."""
+    monkeypatch.setattr(media, "PART_MIN_S", 30.0)
+    calls, joined, _ = _decoded_in_parts(long_tracks["pcm.wav"])
+    assert calls == [[media.Part(0, None, 0)]]
+    np.testing.assert_array_equal(joined, load_audio(long_tracks["pcm.wav"]))
+    monkeypatch.setattr(media, "PART_MIN_S", 80.0)
+    calls, _, _ = _decoded_in_parts(long_tracks["flac.mkv"])
+    assert calls == [[media.Part(0, None, 0)]]
+
+    monkeypatch.setattr(media, "PART_MIN_S", 30.0)
+    monkeypatch.setattr(media, "_seam_agrees", lambda before, after: False)
+    calls, joined, decoded = _decoded_in_parts(long_tracks["aac.mp4"])
+    assert [len(parts) for parts in calls] == [3, 1] and calls[1] == [media.Part(0, None, 0)]
+    whole = load_audio(long_tracks["aac.mp4"])
+    np.testing.assert_array_equal(joined, whole)
+    assert decoded.n_samples == whole.size
+
+
+def test_parts_agree_where_they_meet_only_on_the_same_sound():
+    """The seam check: the same stretch within a millisecond's shift agrees; another
+    stretch, or sound against silence, does not; silence against silence does (nothing
+    to compare)."""
+    rng = np.random.default_rng(2)
+    sound = (0.3 * rng.standard_normal(40000)).astype(np.float32)
+    stretch = sound[1000:33000]
+    assert media._seam_agrees(stretch, stretch.copy())
+    assert media._seam_agrees(stretch, sound[1000 + 9 : 33000 + 9])  # 9 samples late
+    assert media._seam_agrees(stretch, sound[1000 - 16 : 33000 - 16])
+    assert not media._seam_agrees(stretch, sound[1000 + 40 : 33000 + 40])  # 2.5 ms: another stretch
+    assert not media._seam_agrees(stretch, sound[5000:37000])
+    assert not media._seam_agrees(stretch, np.zeros_like(stretch))
+    assert media._seam_agrees(np.zeros_like(stretch), np.full_like(stretch, 1e-5))
+    assert not media._seam_agrees(stretch, stretch[:-1])  # (a part that ended early)
+
+
+def test_a_consumer_that_fails_stops_every_parts_decoder(long_tracks, monkeypatch):
+    """An error in one part's consumer (or Ctrl-C while the parts decode) ends the other
+    parts' decoders at once, not when they are done: the first part, held until the
+    second has failed, is handed nothing more, and no ffmpeg is left running."""
+    monkeypatch.setattr(media, "PART_MIN_S", 30.0)
+    started, failed = threading.Event(), threading.Event()
+    handed: list[int] = []
+
+    class Refused(Exception):
+        pass
+
+    def first(samples):
+        handed.append(samples.size)
+        if len(handed) == 1:
+            started.set()
+            assert failed.wait(30)
+            time.sleep(0.5)  # (the failure reaches the caller meanwhile)
+
+    def refuse(samples):
+        assert started.wait(30)
+        failed.set()
+        raise Refused
+
+    with pytest.raises(Refused):
+        media.stream_audio_parts(long_tracks["flac.mkv"], None, lambda parts: [first, refuse, refuse], 60.0)
+    assert len(handed) == 1  # (its 61 s of samples come in two reads at least)
+    assert not _ffmpeg_children()
+
+
+def _ffmpeg_children() -> list[int]:
+    """The pids of this process's children that are ffmpeg (Linux's /proc)."""
+    import os
+
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            name = stat.read_text().split("(", 1)[1].rsplit(")", 1)[0]
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == os.getpid() and "ffmpeg" in name:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def test_a_track_analysed_in_parts_has_the_activity_of_the_whole(long_tracks, monkeypatch):
+    """analysis.analysed cuts a long track on its STFT's chunks (60 s), each part's levels
+    computed from its own decode: the speech activity and the track's length are those of
+    one decode of the whole, to the bit, where the parts' samples are (lossless audio)."""
+    from subsync import analysis
+
+    monkeypatch.setattr(media, "PART_MIN_S", 30.0)
+    parts: list[int] = []
+    decode = media._decode_parts
+    monkeypatch.setattr(media, "_decode_parts", lambda *args: parts.append(len(args[2])) or decode(*args))
+    in_parts = analysis.analysed(long_tracks["flac.mkv"], None, None)
+    monkeypatch.setattr(media, "MAX_PARTS", 1)
+    whole = analysis.analysed(long_tracks["flac.mkv"], None, None)
+    assert parts == [3]
+    np.testing.assert_array_equal(in_parts.speech, whole.speech)
+    assert in_parts.decoded == whole.decoded
+    assert whole.speech.mean() > 0.2  # (the bursts are heard as activity)

@@ -167,13 +167,23 @@ def band_levels_db(audio: np.ndarray, sample_rate: int = SAMPLE_RATE_HZ) -> np.n
 class LevelStream:
     """band_levels_db of audio that arrives in pieces (a decoder's pipe), with the memory of
     one STFT chunk instead of the whole audio: the same frames in the same chunks, so the
-    same numbers to the bit.  feed() the pieces in order, then levels_db()."""
+    same numbers to the bit.  feed() the pieces in order, then levels_db().
 
-    def __init__(self, sample_rate: int = SAMPLE_RATE_HZ) -> None:
+    A stream may compute only frames ``first_frame`` to ``first_frame + n_frames`` (None:
+    to its end) of a longer audio, its first piece being that audio's samples from
+    ``origin`` on (zeros before 0 and after the stream's end): one part of a track decoded
+    in parts.  With ``first_frame`` a multiple of STFT_CHUNK_FRAMES its chunks are the
+    whole stream's, so the parts' levels joined are the whole's when their samples are."""
+
+    def __init__(
+        self, sample_rate: int = SAMPLE_RATE_HZ, first_frame: int = 0, n_frames: int | None = None, origin: int = 0
+    ) -> None:
         self._stft = _Stft(sample_rate)
+        self._first_frame, self._n_frames = first_frame, n_frames
         self._buffer = np.zeros(0, dtype=np.float32)  # samples from self._origin on ...
         self._pieces: list[np.ndarray] = []  # ... then these, not yet joined to it
-        self._origin = 0  # the stream's index of self._buffer[0]
+        self._origin = origin  # the audio's index of self._buffer[0]
+        self._start = origin  # the audio's index of the first sample fed
         self._received = 0  # samples fed so far
         self._chunks: list[np.ndarray] = []  # (STFT_CHUNK_FRAMES, n_bands) each, done
 
@@ -182,14 +192,21 @@ class LevelStream:
         self._pieces.append(np.asarray(samples, dtype=np.float32).reshape(-1))
         self._received += samples.size
         while True:
-            first = len(self._chunks) * STFT_CHUNK_FRAMES
-            if self._stft.span(first, STFT_CHUNK_FRAMES)[1] > self._received:
-                return  # (the chunk's last window is not all here yet)
+            first = self._first_frame + len(self._chunks) * STFT_CHUNK_FRAMES
+            count = STFT_CHUNK_FRAMES if self._n_frames is None else min(STFT_CHUNK_FRAMES, self._end_frame() - first)
+            if count <= 0 or self._stft.span(first, count)[1] > self._start + self._received:
+                return  # (the chunk's last window is not all here yet, or no frame is left)
             self._join()
-            self._chunks.append(self._stft.levels_db(self._buffer, first, STFT_CHUNK_FRAMES, self._origin))
-            keep_from = self._stft.span(first + STFT_CHUNK_FRAMES, 1)[0]  # the next chunk's first sample
+            self._chunks.append(self._stft.levels_db(self._buffer, first, count, self._origin))
+            keep_from = self._stft.span(first + count, 1)[0]  # the next chunk's first sample
             drop = max(0, keep_from - self._origin)
             self._buffer, self._origin = self._buffer[drop:], self._origin + drop
+
+    def _end_frame(self) -> int:
+        """The frame after the last one computed."""
+        if self._n_frames is not None:
+            return self._first_frame + self._n_frames
+        return n_frames_for(self._start + self._received, self._stft.sample_rate)
 
     def _join(self) -> None:
         if self._pieces:
@@ -203,14 +220,14 @@ class LevelStream:
     def levels_db(self) -> np.ndarray:
         """Every frame's levels once the stream has ended; (n_frames, n_bands) float32."""
         self._join()
-        n_frames = n_frames_for(self._received, self._stft.sample_rate)
-        done = len(self._chunks) * STFT_CHUNK_FRAMES
+        end = max(self._first_frame, self._end_frame())
+        done = self._first_frame + sum(chunk.shape[0] for chunk in self._chunks)
         tail = [
-            self._stft.levels_db(self._buffer, first, min(STFT_CHUNK_FRAMES, n_frames - first), self._origin)
-            for first in range(done, n_frames, STFT_CHUNK_FRAMES)
+            self._stft.levels_db(self._buffer, first, min(STFT_CHUNK_FRAMES, end - first), self._origin)
+            for first in range(done, end, STFT_CHUNK_FRAMES)
         ]
         levels = np.concatenate([*self._chunks, *tail]) if self._chunks or tail else None
-        return np.zeros((0, self._stft.n_bands), np.float32) if levels is None else levels[:n_frames]
+        return np.zeros((0, self._stft.n_bands), np.float32) if levels is None else levels[: end - self._first_frame]
 
 
 class _Stft:
@@ -221,11 +238,11 @@ class _Stft:
         self.hop = ACTIVITY_FRAME_S * sample_rate  # samples per frame (may be fractional)
         self.window = round(STFT_WINDOW_S * sample_rate)
         self.n_fft = 1 << (self.window - 1).bit_length()
-        self.bands = _band_matrix(self.n_fft, sample_rate)  # (n_fft // 2 + 1, n_bands)
+        self.bins = _band_bins(self.n_fft, sample_rate)  # (n_bands + 1,)
         taper = np.hanning(self.window).astype(np.float32)
         # Parseval with a unit-energy taper: band power = mean square of the frame; full-scale sine -> -3 dB.
         self.taper = taper * np.float32(np.sqrt(2.0 / (self.n_fft * np.sum(taper**2))))
-        self.n_bands = self.bands.shape[1]
+        self.n_bands = self.bins.size - 1
 
     def span(self, first: int, count: int) -> tuple[int, int]:
         """The samples [lo, hi) that frames first..first+count-1 cover (lo < 0 at the start)."""
@@ -242,7 +259,10 @@ class _Stft:
         frames = self._frames(audio, first, count, origin)  # (count, window)
         spectrum = np.fft.rfft(frames * self.taper, n=self.n_fft, axis=1)
         power = spectrum.real**2 + spectrum.imag**2  # (count, n_fft // 2 + 1)
-        return (10.0 * np.log10(power @ self.bands + np.float32(EPS_POWER))).astype(np.float32)
+        # Summed band by band, not by a matrix product: BLAS's threads would spin between
+        # the chunks on the cores that ffmpeg decodes on (a fifth of this stage's time on 2).
+        bands = np.stack([power[:, lo:hi].sum(axis=1) for lo, hi in zip(self.bins[:-1], self.bins[1:])], axis=1)
+        return (10.0 * np.log10(bands + np.float32(EPS_POWER))).astype(np.float32)  # (count, n_bands)
 
     def _frames(self, audio: np.ndarray, first: int, count: int, origin: int) -> np.ndarray:
         """The frames' windows, zero-padded past the stream's ends; (count, window)."""
@@ -265,14 +285,11 @@ def _band_edges(sample_rate: int) -> np.ndarray:
     return np.array(sorted(edges))
 
 
-def _band_matrix(n_fft: int, sample_rate: int) -> np.ndarray:
-    """0/1 matrix summing rfft bins into the sub-bands; (n_fft // 2 + 1, n_bands)."""
+def _band_bins(n_fft: int, sample_rate: int) -> np.ndarray:
+    """The rfft bins of each sub-band: band i holds bins bins[i] to bins[i + 1] (those at
+    or above its low edge and below its high one); (n_bands + 1,)."""
     freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)  # (n_bins,)
-    edges = _band_edges(sample_rate)
-    matrix = np.zeros((freqs.size, edges.size - 1), dtype=np.float32)
-    for band, (low, high) in enumerate(zip(edges[:-1], edges[1:])):
-        matrix[(freqs >= low) & (freqs < high), band] = 1.0
-    return matrix
+    return np.searchsorted(freqs, _band_edges(sample_rate), side="left")
 
 
 def _min_floor_db(sample_rate: int) -> np.ndarray:
