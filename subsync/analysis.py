@@ -35,7 +35,7 @@ IN_MEMORY_S = 600.0  # a track at most this long (38 MB of samples) is decoded w
 # run and its windows sliced from memory; a longer one's windows are decoded alone by seeks.
 # Measured on a 3-minute film: hearing ~20 windows by seeks took 2-6 s more than slicing.
 
-HOP = round(ACTIVITY_FRAME_S * SAMPLE_RATE_HZ)  # samples per activity frame
+HOP_SAMPLES = round(ACTIVITY_FRAME_S * SAMPLE_RATE_HZ)  # samples per activity frame
 
 # The analysis's version: the activity's code, the decode's rate and the parts a long track
 # is decoded in.  A change to any gives every entry a new key (old entries age out of the cache).
@@ -122,8 +122,8 @@ def _analysed(
         nonlocal kept
         streams[:] = [
             LevelStream(
-                first_frame=part.first // HOP,
-                n_frames=None if part.stop is None else (part.stop - part.first) // HOP,
+                first_frame=part.first // HOP_SAMPLES,
+                n_frames=None if part.stop is None else (part.stop - part.first) // HOP_SAMPLES,
                 origin=part.origin,
             )
             for part in parts

@@ -22,7 +22,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from enum import Enum
@@ -51,6 +51,7 @@ MIN_AUDIO_SAMPLES = round(MIN_AUDIO_S * SAMPLE_RATE_HZ)
 FIRST_BUFFER_S = 4 * 3600.0  # the decode buffer starts at most this long, then grows
 READ_CHUNK_BYTES = 1 << 20  # ~33 s of audio per pipe read
 PUMP_READS_AHEAD = 16  # reads queued ahead of their consumer (~9 minutes of audio, 16 MB)
+PUMP_WAIT_S = 0.1  # a reader thread whose queue is full looks this often whether it is still wanted
 PROBE_TIMEOUT_S = 120.0
 EXTRACT_TIMEOUT_S = 600.0  # reading a subtitle stream demuxes the whole file
 TRUNCATION_MIN_S = 2.0  # audio this much shorter than the container declares ...
@@ -366,39 +367,76 @@ def stream_audio(
     instead of keeping them: a 2-hour film's audio never in memory at once.  ``expect``
     gets the duration the container declares (seconds, None: none) before any sample.
     The same MediaErrors as load_audio, once the stream has ended."""
+    probed = _probed(path, audio_track)
+    if expect is not None:
+        expect(probed.declared_s)
+    return _stream_probed(probed, consume)
+
+
+@dataclass(frozen=True)
+class _Probed:
+    """What decoding a track needs to know first: the file, the track, ``ffmpeg -i``'s
+    lines, the declared duration (None: none), the player's time 0 on the container's
+    clock, and the samples of silence before the first decoded one (negative: dropped)."""
+
+    path: str | os.PathLike
+    media: Path
+    track: int
+    probe_lines: list[str]
+    declared_s: float | None
+    origin_s: float
+    lead: int
+
+
+def _probed(path: str | os.PathLike, audio_track: int | None) -> _Probed:
     media = _existing_file(path)
     track = 0 if audio_track is None else audio_track
     if track < 0:
         raise MediaError(f"audio track must be 0 or more, not {track}")
     probe_lines = _probe_stderr(media)
-    declared_s = _declared_duration_s(probe_lines)
-    if expect is not None:
-        expect(declared_s)
     first_s = _first_sample_s(media, track)
     origin_s = max(0.0, _container_start_s(probe_lines))
     lead_s = 0.0 if first_s is None else first_s - origin_s
     lead = round(lead_s * SAMPLE_RATE_HZ)  # samples of silence before the first
+    return _Probed(path, media, track, probe_lines, _declared_duration_s(probe_lines), origin_s, lead)
+
+
+def _stream_probed(probed: _Probed, consume: Callable[[np.ndarray], None]) -> Decoded:
+    """stream_audio of a probed track."""
+    path, media, track, lead = probed.path, probed.media, probed.track, probed.lead
     n_samples, stderr_lines = _decode(media, track, consume, lead)  # on the player's clock
     if n_samples - max(0, lead) < MIN_AUDIO_SAMPLES:
         raise _decode_failure(path, media, track, stderr_lines, n_samples)
-    _check_complete(path, media, n_samples / SAMPLE_RATE_HZ, declared_s, probe_lines)
-    return Decoded(n_samples, lead, origin_s)
+    _check_complete(path, media, n_samples / SAMPLE_RATE_HZ, probed.declared_s, probed.probe_lines)
+    return Decoded(n_samples, lead, probed.origin_s)
 
 
 # ---------------------------------------------------------------- a long track decoded in parts
 
+# Seeks (a part of a long track, a clip) decode from a little before where they start:
+CLIP_SLACK_S = 0.1  # a clip's decode asks for this much more than it needs (ffmpeg's -t is in
+# its own time base), the rest cut off
+CLIP_PREROLL_S = 0.5  # and starts this much earlier, dropped: a decoder (mp3's overlapping frames,
+# AAC's) and the resampler then give the samples a whole decode gives (measured: an mp3 clip
+# without it differs in its first 80 ms)
 PART_MIN_S = 600.0  # a track is decoded in parts of at least this long ...
 MAX_PARTS = 4  # ... and at most this many, each by its own ffmpeg (which decodes a stream on one
 # core), as many at once as there are cores: a 2-hour film's AAC in 4.0 s instead of 7.7 s on 2
 PART_OVERLAP_S = 1.0  # each part decodes this much beyond its seams; where two parts meet,
 # both decoded the same 2 s, which must agree:
-SEAM_MAX_LAG = 16  # within this many samples (1 ms: a container's millisecond time stamps) ...
-SEAM_MIN_CORRELATION = 0.9  # ... at this normalised correlation, or be silent in both
-SEAM_SILENT_RMS = 1e-3  # (-60 dBFS: nothing to compare)
+SEAM_MAX_LAG_SAMPLES = 16  # the same sound within this shift (1 ms: a container's millisecond
+# time stamps) ...
+SEAM_MIN_CORRELATION = 0.9  # ... at this normalised correlation ...
+SEAM_MARGIN = 0.05  # ... this much above its correlation at any other shift (tried up to half
+# the stretch: a steady tone agrees with itself a period away) ...
+SEAM_GUARD_SAMPLES = 80  # (5 ms: shifts nearer than this are the same placement)
+SEAM_SILENT_RMS = 1e-4  # ... and louder than -80 dBFS (a silent seam proves nothing: one decode)
 INDEXED_FORMATS = ("matroska", "mov")  # demuxers (ffmpeg's names) whose seeks follow an index;
 # another file (an mp3 seeks by its bitrate's estimate) is decoded whole, in one part
-PARTS_LAYOUT = f"{PART_MIN_S}/{MAX_PARTS}/{PART_OVERLAP_S}"  # what shapes the parts (an
-# analysis made from them names it)
+_SHAPING = (PART_MIN_S, MAX_PARTS, PART_OVERLAP_S, SEAM_MAX_LAG_SAMPLES, SEAM_MIN_CORRELATION, SEAM_MARGIN)
+PARTS_LAYOUT = "/".join(  # what shapes the parts and their samples (an analysis made from them names it)
+    map(str, [*_SHAPING, SEAM_GUARD_SAMPLES, SEAM_SILENT_RMS, INDEXED_FORMATS, CLIP_PREROLL_S, CLIP_SLACK_S])
+)
 _INPUT_FORMAT_RE = re.compile(r"^Input #0, (?P<formats>[^ ]+), from ")
 
 
@@ -413,6 +451,9 @@ class Part:
     origin: int
 
 
+WHOLE = Part(0, None, 0)  # a track decoded in one part
+
+
 def stream_audio_parts(
     path: str | os.PathLike,
     audio_track: int | None,
@@ -423,98 +464,109 @@ def stream_audio_parts(
     ``start(parts)`` gives each part's consumer, which is handed its samples read by read
     (float32, in order).  A track of at least 2 x PART_MIN_S in an indexed container is cut
     into up to MAX_PARTS parts at multiples of ``align_s`` seconds; any other, one part.
-    Where two parts meet, both decode the same stretch; if the two disagree (a seek that
-    missed), or a part ends early, the track is decoded again in one part: ``start`` is then
-    called again, with that part, and what the consumers of the first call were handed is
-    to be dropped.  The same MediaErrors as stream_audio, from the one-part decode.
+    Where two parts meet, both decode the same stretch; if the two do not agree (a seek that
+    missed, or silence: nothing to tell), or a part ends early, the track is decoded again in
+    one part: ``start`` is then called again, with WHOLE, and what the consumers of the
+    first call were handed is to be dropped.  The same MediaErrors as stream_audio.
 
     The parts' samples join without a gap, but a seek in a container whose time stamps
-    are in milliseconds may place a part up to SEAM_MAX_LAG samples from where one decode
+    are in milliseconds may place a part up to SEAM_MAX_LAG_SAMPLES from where one decode
     of the whole would (as it places a clip: Clips)."""
-    media = _existing_file(path)
-    track = 0 if audio_track is None else audio_track
-    if track >= 0:
-        probe_lines = _probe_stderr(media)
-        origin_s = max(0.0, _container_start_s(probe_lines))
-        declared_s = _declared_duration_s(probe_lines)
-        first_s = _first_sample_s(media, track)
-        lead = round((0.0 if first_s is None else first_s - origin_s) * SAMPLE_RATE_HZ)
-        parts = _parts(probe_lines, declared_s, origin_s, lead, align_s)
-        if len(parts) > 1:
-            n_samples = _decode_parts(media, track, parts, start(parts), lead, origin_s)
-            if n_samples is not None:
-                _check_complete(path, media, n_samples / SAMPLE_RATE_HZ, declared_s, probe_lines)
-                return Decoded(n_samples, lead, origin_s)
-    whole = Part(0, None, 0)
-    (consume,) = start([whole])
-    return stream_audio(path, audio_track, consume)
+    if align_s <= 0:
+        raise ValueError(f"parts are aligned to a positive length, not {align_s} s")
+    probed = _probed(path, audio_track)
+    parts = _parts(probed, align_s)
+    if len(parts) > 1:
+        n_samples = _decode_parts(probed, parts, start(parts))
+        if n_samples is not None:
+            _check_complete(
+                probed.path, probed.media, n_samples / SAMPLE_RATE_HZ, probed.declared_s, probed.probe_lines
+            )
+            return Decoded(n_samples, probed.lead, probed.origin_s)
+    (consume,) = start([WHOLE])
+    return _stream_probed(probed, consume)
 
 
-def _parts(probe_lines: list[str], declared_s: float | None, origin_s: float, lead: int, align_s: float) -> list[Part]:
-    """Where a track is cut (stream_audio_parts); one part when it is not."""
-    whole = [Part(0, None, 0)]
-    match = next(filter(None, map(_INPUT_FORMAT_RE.match, probe_lines)), None)
+def _parts(probed: _Probed, align_s: float) -> list[Part]:
+    """Where a track is cut (stream_audio_parts); [WHOLE] when it is not."""
+    lines, declared_s = probed.probe_lines, probed.declared_s
+    match = next(filter(None, map(_INPUT_FORMAT_RE.match, lines)), None)
     if declared_s is None or match is None or not set(match["formats"].split(",")) & set(INDEXED_FORMATS):
-        return whole
-    count = min(MAX_PARTS, int((declared_s - origin_s) // PART_MIN_S))
+        return [WHOLE]
+    if probed.track >= len(_parse_audio_tracks(lines)):
+        return [WHOLE]  # (no such track: the one decode says so)
+    length_s = declared_s - probed.origin_s
+    count = min(MAX_PARTS, int(length_s // PART_MIN_S))
     align = round(align_s * SAMPLE_RATE_HZ)
     overlap = round(PART_OVERLAP_S * SAMPLE_RATE_HZ)
-    seams = sorted(
-        {align * round((declared_s - origin_s) * k / count * SAMPLE_RATE_HZ / align) for k in range(1, count)}
-    )
+    seams = sorted({align * round(length_s * k / count * SAMPLE_RATE_HZ / align) for k in range(1, max(count, 1))})
     # (a part's decode starts CLIP_PREROLL_S before its origin, after the first decoded sample)
-    earliest = max(lead, 0) + overlap + round(CLIP_PREROLL_S * SAMPLE_RATE_HZ)
-    end = round((declared_s - origin_s) * SAMPLE_RATE_HZ)
+    earliest = max(probed.lead, 0) + overlap + round(CLIP_PREROLL_S * SAMPLE_RATE_HZ)
+    end = round(length_s * SAMPLE_RATE_HZ)
     seams = [seam for seam in seams if earliest <= seam < end - overlap]
     if count < 2 or not seams:
-        return whole
-    firsts, stops = [0, *seams], [*seams, None]
-    return [Part(first, stop, first - overlap if first else 0) for first, stop in zip(firsts, stops)]
+        return [WHOLE]
+    return [Part(first, stop, first - overlap if first else 0) for first, stop in zip([0, *seams], [*seams, None])]
+
+
+class _Stopped(Exception):
+    """A part's decoder was stopped: another part failed or ended early."""
 
 
 def _decode_parts(
-    media: Path,
-    track: int,
-    parts: Sequence[Part],
-    consumers: Sequence[Callable[[np.ndarray], None]],
-    lead: int,
-    origin_s: float,
+    probed: _Probed, parts: Sequence[Part], consumers: Sequence[Callable[[np.ndarray], None]]
 ) -> int | None:
     """Decode ``parts`` at once, each handed to its consumer; the track's length in samples
-    on the player's clock, or None when a part ended early or two disagree at their seam."""
+    on the player's clock, or None when a part ended early or two do not agree at their seam."""
     overlap = round(PART_OVERLAP_S * SAMPLE_RATE_HZ)
-    stopped = threading.Event()  # (set when the caller stops waiting: the parts' decoders end)
+    stopped, short = threading.Event(), threading.Event()
     feeds = [_PartFeed(part, consume, overlap, stopped) for part, consume in zip(parts, consumers)]
 
     def decode(feed: _PartFeed) -> None:
-        part = feed.part
-        if part.first == 0:  # from the file's start, as stream_audio decodes (what is read
-            # beyond the part's end, up to the lead's length, is cut by its feed)
-            length_s = None if part.stop is None else (part.stop + overlap + abs(lead)) / SAMPLE_RATE_HZ + CLIP_SLACK_S
-            _decode(media, track, feed.feed, lead, None, length_s)
+        try:
+            _decode_part(probed, feed)
+        except _Stopped:
             return
-        preroll = round(CLIP_PREROLL_S * SAMPLE_RATE_HZ)
-        from_s = origin_s + (part.origin - preroll) / SAMPLE_RATE_HZ
-        length_s = None if part.stop is None else (part.stop + overlap - part.origin + preroll) / SAMPLE_RATE_HZ
-        _decode(media, track, feed.feed, -preroll, from_s, None if length_s is None else length_s + CLIP_SLACK_S)
+        if feed.part.stop is not None and not feed.complete():
+            short.set()  # (the track ends before this part does: the one decode will say how)
+            stopped.set()
 
     with ThreadPoolExecutor(min(len(parts), usable_cores()), thread_name_prefix="subsync-part") as pool:
         futures = [pool.submit(decode, feed) for feed in feeds]
         try:
-            failed_or_all, _ = wait(futures, return_when=FIRST_EXCEPTION)
-            for future in [*failed_or_all, *futures]:
-                future.result()  # (the first error raised here)
+            wait(futures, return_when=FIRST_EXCEPTION)
+            for future in futures:
+                if future.done() and future.exception() is not None:
+                    future.result()  # (the first part's error, in the parts' order)
+            for future in futures:
+                future.result()
         except BaseException:
             stopped.set()  # (a part's error, or Ctrl-C here: the other parts' ffmpegs end now)
             for future in futures:
                 future.cancel()
             raise
-    if not all(feed.complete() for feed in feeds[:-1]):
-        return None
-    if not all(_seam_agrees(before.tail, after.head) for before, after in zip(feeds, feeds[1:])):
+    if short.is_set() or not all(_seam_agrees(before.tail, after.head) for before, after in zip(feeds, feeds[1:])):
         return None
     last = feeds[-1]
     return last.part.origin + last.handed
+
+
+def _decode_part(probed: _Probed, feed: _PartFeed) -> None:
+    """Run one part's ffmpeg: the first from the file's start (what it reads beyond the
+    part's end, up to the lead's length, is cut by its feed), the others from a seek
+    CLIP_PREROLL_S before their origin (the preroll dropped), as Clips does."""
+    part, lead = feed.part, probed.lead
+    overlap = round(PART_OVERLAP_S * SAMPLE_RATE_HZ)
+    if part.first == 0:
+        length = None if part.stop is None else part.stop + overlap + abs(lead)
+        length_s = None if length is None else length / SAMPLE_RATE_HZ + CLIP_SLACK_S
+        _decode(probed.media, probed.track, feed.feed, lead, None, length_s)
+        return
+    preroll = round(CLIP_PREROLL_S * SAMPLE_RATE_HZ)
+    from_s = probed.origin_s + (part.origin - preroll) / SAMPLE_RATE_HZ
+    length = None if part.stop is None else part.stop + overlap - part.origin + preroll
+    length_s = None if length is None else length / SAMPLE_RATE_HZ + CLIP_SLACK_S
+    _decode(probed.media, probed.track, feed.feed, -preroll, from_s, length_s)
 
 
 class _PartFeed:
@@ -532,7 +584,7 @@ class _PartFeed:
 
     def feed(self, samples: np.ndarray) -> None:
         if self._stopped.is_set():
-            raise InterruptedError("the decode was stopped")  # (_decode then ends its ffmpeg)
+            raise _Stopped  # (_decode then ends its ffmpeg)
         if self._limit is not None:
             samples = samples[: max(0, self._limit - self.handed)]
         if not samples.size:
@@ -559,20 +611,28 @@ class _PartFeed:
 
 def _seam_agrees(before: np.ndarray, after: np.ndarray) -> bool:
     """Do two decodes of the same stretch ((n,) each) agree: the same sound within
-    SEAM_MAX_LAG samples, or silence in both?"""
-    if before.size != after.size or before.size <= 2 * SEAM_MAX_LAG:
+    SEAM_MAX_LAG_SAMPLES, clearly better matched there than a guard's width or more away
+    (up to n/4 either way), and not silence?  The middle half of ``before`` slides over
+    ``after``; each shift's normalised correlation is computed on the samples it overlaps
+    (sums, not BLAS: its threads would spin beside ffmpeg)."""
+    n = before.size
+    if n != after.size or n < 8 * SEAM_GUARD_SAMPLES or max(_rms(before), _rms(after)) < SEAM_SILENT_RMS:
         return False
-    if max(_rms(before), _rms(after)) < SEAM_SILENT_RMS:
-        return True
-    middle = before[SEAM_MAX_LAG:-SEAM_MAX_LAG].astype(np.float64)
-    best = 0.0
-    for lag in range(-SEAM_MAX_LAG, SEAM_MAX_LAG + 1):
-        shifted = after[SEAM_MAX_LAG + lag : after.size - SEAM_MAX_LAG + lag].astype(np.float64)
-        # (sums of products, not np.dot: BLAS's threads would spin on beside ffmpeg)
-        norm = np.sqrt(np.sum(middle * middle) * np.sum(shifted * shifted))
-        if norm > 0:
-            best = max(best, float(np.sum(middle * shifted) / norm))
-    return best >= SEAM_MIN_CORRELATION
+    quarter = n // 4
+    middle = before[quarter : n - quarter].astype(np.float64)  # (m,)
+    other = after.astype(np.float64)  # (n,)
+    m = middle.size
+    size = 1 << (n + m - 1).bit_length()
+    # Cross-correlation by FFT: dots[k] = sum_i middle[i] * other[i + k], k = 0..n-m (shift k - quarter).
+    dots = np.fft.irfft(np.conj(np.fft.rfft(middle, size)) * np.fft.rfft(other, size), size)[: n - m + 1]
+    energy = np.concatenate([[0.0], np.cumsum(other * other)])
+    windows = energy[m:] - energy[:-m]  # (n - m + 1,) each shift's energy of ``other``
+    norms = np.sqrt(np.maximum(windows, 0.0) * float(np.sum(middle * middle)))
+    correlation = np.divide(dots, norms, out=np.zeros_like(dots), where=norms > 0)
+    shifts = np.abs(np.arange(n - m + 1) - quarter)
+    near = correlation[shifts <= SEAM_MAX_LAG_SAMPLES].max()
+    far = correlation[shifts >= SEAM_GUARD_SAMPLES].max()
+    return bool(near >= SEAM_MIN_CORRELATION and near >= far + SEAM_MARGIN)
 
 
 def _rms(samples: np.ndarray) -> float:
@@ -817,50 +877,56 @@ def _read_samples(pipe: IO[bytes], consume: Callable[[np.ndarray], None], lead: 
         consume(np.zeros(handed, dtype=np.float32))
     skip_bytes = max(0, -lead) * BYTES_PER_SAMPLE
     leftover = b""
-    for block in _pumped(pipe):
-        if skip_bytes:
-            dropped = min(skip_bytes, len(block))
-            block, skip_bytes = block[dropped:], skip_bytes - dropped
-        block = leftover + block if leftover else block
-        usable = len(block) - len(block) % BYTES_PER_SAMPLE
-        leftover = block[usable:]
-        if usable:
-            samples = np.frombuffer(block, dtype=SAMPLE_DTYPE, count=usable // BYTES_PER_SAMPLE)  # (m,) int16
-            consume(np.multiply(samples, np.float32(1.0 / INT16_FULL_SCALE), dtype=np.float32))
-            handed += samples.size
+    with contextlib.closing(_pumped(pipe)) as blocks:  # (closed: its thread ends, however this ends)
+        for block in blocks:
+            if skip_bytes:
+                dropped = min(skip_bytes, len(block))
+                block, skip_bytes = block[dropped:], skip_bytes - dropped
+            block = leftover + block if leftover else block
+            usable = len(block) - len(block) % BYTES_PER_SAMPLE
+            leftover = block[usable:]
+            if usable:
+                samples = np.frombuffer(block, dtype=SAMPLE_DTYPE, count=usable // BYTES_PER_SAMPLE)  # (m,) int16
+                consume(np.multiply(samples, np.float32(1.0 / INT16_FULL_SCALE), dtype=np.float32))
+                handed += samples.size
     return handed
 
 
-def _pumped(pipe: IO[bytes]) -> Iterator[bytes]:
+def _pumped(pipe: IO[bytes]) -> Generator[bytes, None, None]:
     """The reads of ``pipe`` (READ_CHUNK_BYTES each), read ahead by a thread into a queue of
     at most PUMP_READS_AHEAD; the thread ends with the pipe (closed by the caller on an error)."""
     reads: queue.Queue[bytes | BaseException] = queue.Queue(PUMP_READS_AHEAD)
+    abandoned = threading.Event()  # (set when the reader stops listening: the thread then ends)
+
+    def put(item: bytes | BaseException) -> None:
+        while not abandoned.is_set():
+            with contextlib.suppress(queue.Full):
+                reads.put(item, timeout=PUMP_WAIT_S)
+                return
 
     def pump() -> None:
         try:
             while block := pipe.read(READ_CHUNK_BYTES):
-                reads.put(block)
-            reads.put(b"")
+                put(block)
+            put(b"")
         except BaseException as exc:  # (a closed pipe: the reader has stopped listening)
-            reads.put(exc)
+            put(exc)
 
     threading.Thread(target=pump, name="subsync-decode", daemon=True).start()
-    while True:
-        block = reads.get()
-        if isinstance(block, BaseException):
-            raise block
-        if not block:
-            return
-        yield block
+    try:
+        while True:
+            block = reads.get()
+            if isinstance(block, BaseException):
+                raise block
+            if not block:
+                return
+            yield block
+    finally:
+        abandoned.set()
 
 
 # ---------------------------------------------------------------- clips (windows decoded alone)
 
-CLIP_SLACK_S = 0.1  # a clip's decode asks for this much more than it needs (ffmpeg's -t is in
-# its own time base), the rest cut off
-CLIP_PREROLL_S = 0.5  # and starts this much earlier, dropped: a decoder (mp3's overlapping frames,
-# AAC's) and the resampler then give the samples a whole decode gives (measured: an mp3 clip
-# without it differs in its first 80 ms)
 CLIP_WORKERS = 2  # ffmpeg processes decoding clips at once (prefetch)
 
 

@@ -486,16 +486,20 @@ LONG_S = 150.0  # with PART_MIN_S at 30 s and parts aligned to 60 s: three parts
 def long_tracks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """150 s of noise bursts under a still video: FLAC in Matroska (lossless: a seek decodes
     the same samples) and AAC in MP4 at 44.1 kHz (lossy: its noise substitution is drawn
-    afresh after a seek), and the noise in a WAV (no index to seek by)."""
+    afresh after a seek), the noise in a WAV (no index to seek by), the FLAC delayed 0.25 s in
+    its container, and the FLAC cut off at 60 % of its bytes."""
     folder = tmp_path_factory.mktemp("long")
     video = f"-f lavfi -i color=c=black:s=64x48:r=1:d={LONG_S:g}"
     noise = (
         f"-f lavfi -i anoisesrc=duration={LONG_S:g}:amplitude=0.3:seed=3,volume='0.2+0.8*gt(mod(t,3.7),1.9)':eval=frame"
     )
-    made = {"flac.mkv": folder / "flac.mkv", "aac.mp4": folder / "aac.mp4", "pcm.wav": folder / "pcm.wav"}
+    made = {name: folder / name for name in ("flac.mkv", "aac.mp4", "pcm.wav", "delayed.mkv", "truncated.mkv")}
     ffmpeg(video, noise, "-map 0:v -map 1:a -c:v mpeg4 -c:a flac -ar 48000 -ac 2", made["flac.mkv"])
     ffmpeg(video, noise, "-map 0:v -map 1:a -c:v mpeg4 -c:a aac -ar 44100 -ac 2", made["aac.mp4"])
     ffmpeg(noise, "-ar 48000 -ac 2", made["pcm.wav"])
+    ffmpeg(video, "-itsoffset 0.25", noise, "-map 0:v -map 1:a -c:v mpeg4 -c:a flac", made["delayed.mkv"])
+    whole = made["flac.mkv"].read_bytes()
+    made["truncated.mkv"].write_bytes(whole[: len(whole) * 6 // 10])  # (a download cut off at 90 s)
     return made
 
 
@@ -568,26 +572,42 @@ def test_a_track_that_cannot_be_decoded_in_parts_is_decoded_whole(long_tracks, m
 
 def test_parts_agree_where_they_meet_only_on_the_same_sound():
     """The seam check: the same stretch within a millisecond's shift agrees; another
-    stretch, or sound against silence, does not; silence against silence does (nothing
-    to compare)."""
+    stretch, sound against silence, silence against silence (nothing to tell), and a steady
+    tone a period away (as alike there as anywhere) do not."""
     rng = np.random.default_rng(2)
     sound = (0.3 * rng.standard_normal(40000)).astype(np.float32)
     stretch = sound[1000:33000]
     assert media._seam_agrees(stretch, stretch.copy())
     assert media._seam_agrees(stretch, sound[1000 + 9 : 33000 + 9])  # 9 samples late
     assert media._seam_agrees(stretch, sound[1000 - 16 : 33000 - 16])
-    assert not media._seam_agrees(stretch, sound[1000 + 40 : 33000 + 40])  # 2.5 ms: another stretch
+    assert not media._seam_agrees(stretch, sound[1000 + 40 : 33000 + 40])  # 2.5 ms: another placement
     assert not media._seam_agrees(stretch, sound[5000:37000])
     assert not media._seam_agrees(stretch, np.zeros_like(stretch))
-    assert media._seam_agrees(np.zeros_like(stretch), np.full_like(stretch, 1e-5))
+    assert not media._seam_agrees(np.zeros_like(stretch), np.full_like(stretch, 1e-5))
     assert not media._seam_agrees(stretch, stretch[:-1])  # (a part that ended early)
+    tone = (0.3 * np.sin(2 * np.pi * 500 * np.arange(40000) / SAMPLE_RATE_HZ)).astype(np.float32)
+    assert not media._seam_agrees(tone[:32000], tone[:32000])  # (500 Hz: 32 samples a period)
+    quiet = 0.001 * stretch  # (-70 dBFS room tone: still compared)
+    assert media._seam_agrees(quiet, quiet.copy()) and not media._seam_agrees(quiet, 0.001 * sound[5000:37000])
 
 
 def test_a_consumer_that_fails_stops_every_parts_decoder(long_tracks, monkeypatch):
     """An error in one part's consumer (or Ctrl-C while the parts decode) ends the other
     parts' decoders at once, not when they are done: the first part, held until the
-    second has failed, is handed nothing more, and no ffmpeg is left running."""
+    others have failed and been told to stop, is handed nothing more, and no ffmpeg is
+    left running, nor a thread reading one (its queue of reads full meanwhile)."""
     monkeypatch.setattr(media, "PART_MIN_S", 30.0)
+    monkeypatch.setattr(media, "usable_cores", lambda: 3)  # (every part decoding at once)
+    monkeypatch.setattr(media, "PUMP_READS_AHEAD", 1)
+    stops: list[threading.Event] = []
+    feed = media._PartFeed
+
+    class Recorded(feed):
+        def __init__(self, part, consume, overlap, stopped):
+            stops.append(stopped)
+            super().__init__(part, consume, overlap, stopped)
+
+    monkeypatch.setattr(media, "_PartFeed", Recorded)
     started, failed = threading.Event(), threading.Event()
     handed: list[int] = []
 
@@ -598,8 +618,7 @@ def test_a_consumer_that_fails_stops_every_parts_decoder(long_tracks, monkeypatc
         handed.append(samples.size)
         if len(handed) == 1:
             started.set()
-            assert failed.wait(30)
-            time.sleep(0.5)  # (the failure reaches the caller meanwhile)
+            assert failed.wait(30) and stops[0].wait(30)
 
     def refuse(samples):
         assert started.wait(30)
@@ -610,6 +629,40 @@ def test_a_consumer_that_fails_stops_every_parts_decoder(long_tracks, monkeypatc
         media.stream_audio_parts(long_tracks["flac.mkv"], None, lambda parts: [first, refuse, refuse], 60.0)
     assert len(handed) == 1  # (its 61 s of samples come in two reads at least)
     assert not _ffmpeg_children()
+    for _ in range(50):  # (a reader sees within PUMP_WAIT_S that it is no longer wanted)
+        if not any(thread.name == "subsync-decode" for thread in threading.enumerate()):
+            break
+        time.sleep(0.1)
+    assert not any(thread.name == "subsync-decode" for thread in threading.enumerate())
+
+
+def test_parts_keep_the_tracks_timeline_and_its_errors(long_tracks, monkeypatch):
+    """Audio delayed in its container decodes in parts to the whole decode's samples (its
+    lead of silence first); a cut-off download, and a track the file does not have, give
+    the one decode's errors (the cut-off one after its parts fell short)."""
+    monkeypatch.setattr(media, "PART_MIN_S", 30.0)
+    calls, joined, decoded = _decoded_in_parts(long_tracks["delayed.mkv"])
+    whole = load_audio(long_tracks["delayed.mkv"])
+    assert len(calls) == 1 and len(calls[0]) == 3
+    np.testing.assert_array_equal(joined, whole)
+    assert decoded.lead == SAMPLE_RATE_HZ // 4 and not whole[: decoded.lead].any()
+
+    with pytest.raises(MediaError) as one_part:
+        media.stream_audio(long_tracks["truncated.mkv"], None, lambda samples: None)
+    starts: list[list[media.Part]] = []
+
+    def start(parts):
+        starts.append(list(parts))
+        return [lambda samples: None for _ in parts]
+
+    with pytest.raises(MediaError) as in_parts:
+        media.stream_audio_parts(long_tracks["truncated.mkv"], None, start, 60.0)
+    assert str(in_parts.value) == str(one_part.value) and "truncated or damaged" in str(one_part.value)
+    assert [len(parts) for parts in starts] == [3, 1]
+    starts.clear()
+    with pytest.raises(MediaError, match="has no audio track 1"):
+        media.stream_audio_parts(long_tracks["flac.mkv"], 1, start, 60.0)
+    assert starts == [[media.WHOLE]]
 
 
 def _ffmpeg_children() -> list[int]:
