@@ -3,7 +3,8 @@
 What a run learns from an audio track that does not depend on the subtitle is its
 speech activity, its length and where its first sample sits on the player's clock.  The
 activity is computed while ffmpeg decodes (core.activity.LevelStream: the samples go by
-read by read, never all in memory), and kept in the media cache (cache.py) under the
+read by read, never all in memory; a long track in parts decoded at once, each part's
+levels from its own stream: media.stream_audio_parts), and kept in the media cache (cache.py) under the
 file's content fingerprint (fingerprint.py: a copy hits, a changed file misses), the
 track and the analysis's version.  The stretches the listener hears of a long track are
 then decoded alone, by ffmpeg seeks (media.Clips); a short one is decoded whole on every
