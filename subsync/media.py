@@ -419,11 +419,13 @@ CLIP_SLACK_S = 0.1  # a clip's decode asks for this much more than it needs (ffm
 CLIP_PREROLL_S = 0.5  # and starts this much earlier, dropped: a decoder (mp3's overlapping frames,
 # AAC's) and the resampler then give the samples a whole decode gives (measured: an mp3 clip
 # without it differs in its first 80 ms)
+CLIP_PREROLL_SAMPLES = round(CLIP_PREROLL_S * SAMPLE_RATE_HZ)
 PART_MIN_S = 600.0  # a track is decoded in parts of at least this long ...
 MAX_PARTS = 4  # ... and at most this many, each by its own ffmpeg (which decodes a stream on one
 # core), as many at once as there are cores: a 2-hour film's AAC in 4.0 s instead of 7.7 s on 2
 PART_OVERLAP_S = 1.0  # each part decodes this much beyond its seams; where two parts meet,
 # both decoded the same 2 s, which must agree:
+PART_OVERLAP_SAMPLES = round(PART_OVERLAP_S * SAMPLE_RATE_HZ)
 SEAM_MAX_LAG_SAMPLES = 16  # the same sound within this shift (1 ms: a container's millisecond
 # time stamps) ...
 SEAM_MIN_CORRELATION = 0.9  # ... at this normalised correlation ...
@@ -497,11 +499,10 @@ def _parts(probed: _Probed, align_s: float) -> list[Part]:
         return [WHOLE]  # (no such track: the one decode says so)
     length_s = declared_s - probed.origin_s
     count = min(MAX_PARTS, int(length_s // PART_MIN_S))
-    align = round(align_s * SAMPLE_RATE_HZ)
-    overlap = round(PART_OVERLAP_S * SAMPLE_RATE_HZ)
+    align, overlap = round(align_s * SAMPLE_RATE_HZ), PART_OVERLAP_SAMPLES
     seams = sorted({align * round(length_s * k / count * SAMPLE_RATE_HZ / align) for k in range(1, max(count, 1))})
     # (a part's decode starts CLIP_PREROLL_S before its origin, after the first decoded sample)
-    earliest = max(probed.lead, 0) + overlap + round(CLIP_PREROLL_S * SAMPLE_RATE_HZ)
+    earliest = max(probed.lead, 0) + overlap + CLIP_PREROLL_SAMPLES
     end = round(length_s * SAMPLE_RATE_HZ)
     seams = [seam for seam in seams if earliest <= seam < end - overlap]
     if count < 2 or not seams:
@@ -518,9 +519,8 @@ def _decode_parts(
 ) -> int | None:
     """Decode ``parts`` at once, each handed to its consumer; the track's length in samples
     on the player's clock, or None when a part ended early or two do not agree at their seam."""
-    overlap = round(PART_OVERLAP_S * SAMPLE_RATE_HZ)
     stopped, short = threading.Event(), threading.Event()
-    feeds = [_PartFeed(part, consume, overlap, stopped) for part, consume in zip(parts, consumers)]
+    feeds = [_PartFeed(part, consume, PART_OVERLAP_SAMPLES, stopped) for part, consume in zip(parts, consumers)]
 
     def decode(feed: _PartFeed) -> None:
         try:
@@ -535,11 +535,8 @@ def _decode_parts(
         futures = [pool.submit(decode, feed) for feed in feeds]
         try:
             wait(futures, return_when=FIRST_EXCEPTION)
-            for future in futures:
-                if future.done() and future.exception() is not None:
-                    future.result()  # (the first part's error, in the parts' order)
-            for future in futures:
-                future.result()
+            for future in [*filter(Future.done, futures), *futures]:
+                future.result()  # (the first error of the parts done, in the parts' order)
         except BaseException:
             stopped.set()  # (a part's error, or Ctrl-C here: the other parts' ffmpegs end now)
             for future in futures:
@@ -553,20 +550,38 @@ def _decode_parts(
 
 def _decode_part(probed: _Probed, feed: _PartFeed) -> None:
     """Run one part's ffmpeg: the first from the file's start (what it reads beyond the
-    part's end, up to the lead's length, is cut by its feed), the others from a seek
-    CLIP_PREROLL_S before their origin (the preroll dropped), as Clips does."""
+    part's end, up to the lead's length, is cut by its feed), the others by a seek
+    (_decode_from)."""
     part, lead = feed.part, probed.lead
-    overlap = round(PART_OVERLAP_S * SAMPLE_RATE_HZ)
-    if part.first == 0:
-        length = None if part.stop is None else part.stop + overlap + abs(lead)
-        length_s = None if length is None else length / SAMPLE_RATE_HZ + CLIP_SLACK_S
-        _decode(probed.media, probed.track, feed.feed, lead, None, length_s)
+    if part.first:
+        end = None if part.stop is None else part.stop + PART_OVERLAP_SAMPLES
+        _decode_from(probed.media, probed.track, feed.feed, probed.origin_s, part.origin, end, CLIP_PREROLL_SAMPLES)
         return
-    preroll = round(CLIP_PREROLL_S * SAMPLE_RATE_HZ)
-    from_s = probed.origin_s + (part.origin - preroll) / SAMPLE_RATE_HZ
-    length = None if part.stop is None else part.stop + overlap - part.origin + preroll
-    length_s = None if length is None else length / SAMPLE_RATE_HZ + CLIP_SLACK_S
-    _decode(probed.media, probed.track, feed.feed, -preroll, from_s, length_s)
+    length = None if part.stop is None else part.stop + PART_OVERLAP_SAMPLES + abs(lead)
+    _decode(probed.media, probed.track, feed.feed, lead, None, None if length is None else _with_slack_s(length))
+
+
+def _decode_from(
+    media: Path,
+    track: int,
+    consume: Callable[[np.ndarray], None],
+    origin_s: float,
+    first: int,
+    stop: int | None,
+    preroll: int,
+) -> None:
+    """Decode the player's samples from ``first`` (past the lead's silence) to ``stop``
+    (None: the end; a little more is read, for the caller to cut) by an input seek
+    ``preroll`` samples earlier, the preroll dropped; ``origin_s`` is the player's time 0
+    on the container's clock.  Parts and clips are decoded so."""
+    from_s = origin_s + (first - preroll) / SAMPLE_RATE_HZ
+    length_s = None if stop is None else _with_slack_s(stop - first + preroll)
+    _decode(media, track, consume, -preroll, from_s, length_s)
+
+
+def _with_slack_s(samples: int) -> float:
+    """A decode's length for ``samples`` (ffmpeg's -t is in its own time base): CLIP_SLACK_S more."""
+    return samples / SAMPLE_RATE_HZ + CLIP_SLACK_S
 
 
 class _PartFeed:
@@ -968,11 +983,9 @@ class Clips:
         out = np.zeros(last - first, dtype=np.float32)
         if last <= from_decoded:
             return out
-        preroll = min(round(CLIP_PREROLL_S * SAMPLE_RATE_HZ), from_decoded - max(lead, 0))
+        preroll = min(CLIP_PREROLL_SAMPLES, from_decoded - max(lead, 0))
         buffer = _Buffer()
-        from_s = self._decoded.origin_s + (from_decoded - preroll) / SAMPLE_RATE_HZ
-        length_s = (last - from_decoded + preroll) / SAMPLE_RATE_HZ + CLIP_SLACK_S
-        _decode(self._media, self._track, buffer.append, -preroll, from_s, length_s)
+        _decode_from(self._media, self._track, buffer.append, self._decoded.origin_s, from_decoded, last, preroll)
         got = buffer.samples()[: last - from_decoded]
         out[from_decoded - first : from_decoded - first + got.size] = got
         return out
